@@ -1,0 +1,222 @@
+/* core/cpu.h: the virtual x86 CPU (i686 class), passed explicitly everywhere.
+ *
+ * One struct cpu holds all architectural state: registers, flags (partly
+ * lazy, see flags.h), segment descriptor caches, control/debug registers,
+ * descriptor-table registers, the x87, MSRs and the virtual time stamp.
+ * It reaches memory and ports only through the pointers it was given at
+ * cpu_init(); it knows nothing of devices.
+ *
+ * Faults: an instruction that faults calls cpu_raise(), which unwinds with
+ * longjmp to the run loop; the loop delivers the exception. Therefore an
+ * exec handler must perform every access that can fault before it commits
+ * any architectural state (registers, flags, ESP, EIP).
+ *
+ * EIP discipline: while an instruction executes, cpu->eip is its first byte
+ * and cpu->next_eip the byte after it. Handlers that branch set next_eip;
+ * the loop commits eip = next_eip only when the handler returns normally.
+ *
+ * Usage:
+ *   struct cpu cpu;
+ *   cpu_init(&cpu, &phys, &io);
+ *   cpu_reset(&cpu);
+ *   enum cpu_stop why = cpu_run(&cpu, 1000000);
+ */
+#ifndef FOX86_CPU_H
+#define FOX86_CPU_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+#include "insn.h"
+#include "fpu.h"
+
+struct phys_mem;
+struct ioport_map;
+
+/* General registers, in ModRM encoding order. */
+enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
+
+/* Segment registers, in ModRM sreg encoding order, then the system ones. */
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COUNT };
+
+/* EFLAGS bits */
+enum {
+    FL_CF = 1u << 0,  FL_PF = 1u << 2,  FL_AF = 1u << 4,  FL_ZF = 1u << 6,
+    FL_SF = 1u << 7,  FL_TF = 1u << 8,  FL_IF = 1u << 9,  FL_DF = 1u << 10,
+    FL_OF = 1u << 11, FL_IOPL = 3u << 12, FL_NT = 1u << 14, FL_RF = 1u << 16,
+    FL_VM = 1u << 17, FL_AC = 1u << 18, FL_VIF = 1u << 19, FL_VIP = 1u << 20,
+    FL_ID = 1u << 21,
+};
+#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* CR0 / CR4 bits */
+enum {
+    CR0_PE = 1u << 0, CR0_MP = 1u << 1, CR0_EM = 1u << 2, CR0_TS = 1u << 3,
+    CR0_ET = 1u << 4, CR0_NE = 1u << 5, CR0_WP = 1u << 16, CR0_AM = 1u << 18,
+    CR0_NW = 1u << 29, CR0_CD = 1u << 30, CR0_PG = 1u << 31,
+};
+enum {
+    CR4_VME = 1u << 0, CR4_PVI = 1u << 1, CR4_TSD = 1u << 2, CR4_DE = 1u << 3,
+    CR4_PSE = 1u << 4, CR4_PAE = 1u << 5, CR4_MCE = 1u << 6, CR4_PGE = 1u << 7,
+    CR4_PCE = 1u << 8,
+};
+
+/* Exception vectors */
+enum {
+    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
+    EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12,
+    EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18,
+};
+#define NO_ERROR_CODE 0xFFFFFFFFu
+
+/* A loaded segment: the hidden descriptor cache, as hardware keeps it. */
+struct seg_cache {
+    uint16_t sel;      /* visible selector */
+    uint32_t base;     /* linear base */
+    uint32_t limit;    /* effective byte limit (granularity already applied) */
+    uint16_t flags;    /* descriptor bits 40-55: access byte in 0-7, G/D/L/AVL in 12-15 */
+    bool     valid;    /* false for a null selector loaded in protected mode */
+};
+/* seg_cache.flags bits */
+enum {
+    SEGF_A = 1u << 0, SEGF_RW = 1u << 1, SEGF_DC = 1u << 2, SEGF_CODE = 1u << 3,
+    SEGF_S = 1u << 4, SEGF_DPL_SHIFT = 5, SEGF_P = 1u << 7, SEGF_AVL = 1u << 12,
+    SEGF_DB = 1u << 14, SEGF_G = 1u << 15,
+};
+
+struct dtr {
+    uint32_t base;
+    uint16_t limit;
+};
+
+/* Lazy arithmetic flags: the last flag-setting operation is recorded and
+ * CF/PF/AF/ZF/SF/OF are computed only when read (flags.c). */
+struct lazy_flags {
+    uint32_t result;   /* result of the operation, zero-extended */
+    uint32_t src1;     /* first operand */
+    uint32_t src2;     /* second operand (or carry-in, shift count ...) */
+    uint16_t op;       /* enum lazy_op in flags.h; LF_NONE: eflags holds them */
+    uint8_t  size;     /* operand size in bytes */
+};
+
+/* One cached linear->physical translation (a plain TLB for now; the shadow
+ * page tables of mmu/ replace it). */
+struct tlb_entry {
+    uint32_t lin_page;   /* linear page number | TLB_VALID bits */
+    uint32_t phys_page;  /* physical page base */
+    uint8_t *host;       /* host pointer to the page for plain RAM, else NULL */
+    uint8_t  rights;     /* TLB_* permission bits */
+};
+#define TLB_SIZE 256
+
+enum cpu_stop {
+    CPU_STOP_BUDGET = 0,   /* executed the requested number of instructions */
+    CPU_STOP_HALT,         /* HLT with interrupts disabled or none pending */
+    CPU_STOP_REQUEST,      /* something (a device, the monitor) asked to stop */
+    CPU_STOP_TRIPLE_FAULT, /* shutdown: the machine resets or exits */
+};
+
+struct cpu {
+    uint32_t gpr[8];               /* EAX..EDI */
+    uint32_t eip;                  /* start of the current instruction */
+    uint32_t next_eip;             /* start of the next one (see EIP discipline) */
+    uint32_t eflags;               /* all bits; arithmetic ones valid only if lf.op == LF_NONE */
+    struct lazy_flags lf;
+
+    struct seg_cache seg[SEG_COUNT];
+    struct dtr gdtr, idtr;
+    uint8_t  cpl;                  /* current privilege level */
+
+    uint32_t cr0, cr2, cr3, cr4;
+    uint32_t dr[8];
+    uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t tsc_offset;           /* TSC = tsc_offset + virtual cycles */
+    uint64_t icount;               /* instructions retired */
+
+    struct fpu fpu;
+
+    struct tlb_entry tlb[TLB_SIZE];
+
+    /* interrupt inputs, driven by devices */
+    bool intr;                     /* INTR line level */
+    bool nmi_pending;
+    int  (*intr_ack)(void *opaque); /* returns the vector of the pending interrupt */
+    void *intr_opaque;
+    bool halted;
+    bool stop_requested;
+    uint8_t irq_inhibit;           /* interrupt shadow after STI / MOV SS / POP SS */
+
+    /* exception delivery state */
+    jmp_buf *fault_env;            /* where cpu_raise unwinds to */
+    int      pending_vector;       /* set by cpu_raise for the run loop to deliver */
+    uint32_t pending_error;        /* its error code, or NO_ERROR_CODE */
+    int      delivering;           /* vector being delivered, -1 if none (double-fault logic) */
+    uint64_t exceptions_taken;
+
+    /* where memory and ports are */
+    struct phys_mem   *mem;
+    struct ioport_map *io;
+
+    /* host-side options */
+    bool     no_reboot;            /* triple fault stops instead of resetting */
+    char     stop_reason[160];     /* one-line reason for the last CPU_STOP_TRIPLE_FAULT */
+};
+
+/* cpu.c: life cycle and the run loop */
+void cpu_init(struct cpu *cpu, struct phys_mem *mem, struct ioport_map *io);
+void cpu_reset(struct cpu *cpu);             /* power-on state: real mode at F000:FFF0 */
+enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns);
+void cpu_set_intr(struct cpu *cpu, bool level);
+void cpu_raise_nmi(struct cpu *cpu);
+uint64_t cpu_tsc(const struct cpu *cpu);
+
+/* except.c: faults and interrupts.
+ * cpu_raise records the exception in pending_vector/pending_error and
+ * longjmps to *fault_env; the run loop then calls cpu_deliver_exception,
+ * which escalates to #DF and triple fault as hardware does. */
+noreturn void cpu_raise(struct cpu *cpu, int vector, uint32_t error_code);
+void cpu_deliver_exception(struct cpu *cpu);
+/* Deliver an interrupt through the IVT/IDT: external (INTR/NMI), or
+ * software (INT n, INT3, INTO: privilege checks against the gate's DPL). */
+void cpu_deliver_interrupt(struct cpu *cpu, int vector, bool software, uint32_t error_code);
+
+/* exec_sysinsn.c: I/O permission (IOPL, then the TSS bitmap); raises #GP(0). */
+void cpu_check_io(struct cpu *cpu, uint16_t port, int size);
+
+/* flags.c */
+uint32_t cpu_get_eflags(struct cpu *cpu);
+/* Writes the bits of value selected by mask (no privilege checks here). */
+void cpu_set_eflags(struct cpu *cpu, uint32_t value, uint32_t mask);
+bool cpu_cond(struct cpu *cpu, int cc);      /* x86 condition code 0-15 */
+
+/* seg.c: segment register loads with all protection checks (raise on failure) */
+void cpu_load_seg(struct cpu *cpu, int seg, uint16_t sel);
+/* Real-mode / V86 style load: base = sel << 4, no checks. */
+void cpu_load_seg_real(struct cpu *cpu, int seg, uint16_t sel);
+
+static inline bool cpu_protected(const struct cpu *cpu) { return cpu->cr0 & CR0_PE; }
+static inline bool cpu_v86(const struct cpu *cpu) { return cpu->eflags & FL_VM; }
+static inline bool cpu_code32(const struct cpu *cpu) { return cpu->seg[SEG_CS].flags & SEGF_DB; }
+static inline bool cpu_stack32(const struct cpu *cpu) { return cpu->seg[SEG_SS].flags & SEGF_DB; }
+static inline int  cpu_iopl(const struct cpu *cpu) { return (cpu->eflags >> 12) & 3; }
+
+/* 8/16-bit register views */
+static inline uint8_t cpu_reg8(const struct cpu *cpu, int r)
+{
+    return r < 4 ? (uint8_t)cpu->gpr[r] : (uint8_t)(cpu->gpr[r - 4] >> 8);
+}
+static inline void cpu_set_reg8(struct cpu *cpu, int r, uint8_t v)
+{
+    if (r < 4)
+        cpu->gpr[r] = (cpu->gpr[r] & ~0xFFu) | v;
+    else
+        cpu->gpr[r - 4] = (cpu->gpr[r - 4] & ~0xFF00u) | ((uint32_t)v << 8);
+}
+static inline void cpu_set_reg16(struct cpu *cpu, int r, uint16_t v)
+{
+    cpu->gpr[r] = (cpu->gpr[r] & ~0xFFFFu) | v;
+}
+
+#endif

@@ -1,0 +1,68 @@
+/* mmu/phys.h: the guest-physical address space.
+ *
+ * RAM is one host allocation from physical 0. ROM and MMIO are regions laid
+ * over it (a region hides the RAM below it). The A20 gate masks bit 20 of
+ * every physical address when disabled. Nothing here raises faults: an
+ * access to unassigned space reads all ones and ignores writes.
+ *
+ * Usage:
+ *   struct phys_mem pm;
+ *   phys_init(&pm, 64 << 20);
+ *   phys_add_rom(&pm, 0xFFFC0000, bios_size, bios_bytes);
+ *   uint32_t v = phys_read(&pm, 0xB8000, 2);
+ */
+#ifndef FOX86_PHYS_H
+#define FOX86_PHYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mmio_ops {
+    uint32_t (*read)(void *opaque, uint32_t offset, int size);          /* size 1, 2, 4 */
+    void     (*write)(void *opaque, uint32_t offset, uint32_t value, int size);
+};
+
+enum phys_kind { PHYS_RAM, PHYS_ROM, PHYS_MMIO };
+
+struct phys_region {
+    uint32_t base;
+    uint32_t size;
+    enum phys_kind kind;
+    uint8_t *host;                 /* ROM bytes (owned by the caller) */
+    const struct mmio_ops *ops;    /* MMIO */
+    void *opaque;
+};
+
+#define PHYS_MAX_REGIONS 32
+
+struct phys_mem {
+    uint8_t *ram;                  /* host memory for guest-physical [0, ram_size) */
+    uint32_t ram_size;
+    uint32_t a20_mask;             /* 0xFFFFFFFF, or ~(1 << 20) with A20 disabled */
+    struct phys_region regions[PHYS_MAX_REGIONS];
+    int nregions;
+    uint64_t generation;           /* bumped when the map changes (TLBs drop host pointers) */
+};
+
+/* Returns 0, or -1 if the RAM cannot be allocated. */
+int  phys_init(struct phys_mem *pm, uint32_t ram_size);
+void phys_free(struct phys_mem *pm);
+int  phys_add_rom(struct phys_mem *pm, uint32_t base, uint32_t size, uint8_t *bytes);
+int  phys_add_mmio(struct phys_mem *pm, uint32_t base, uint32_t size,
+                   const struct mmio_ops *ops, void *opaque);
+void phys_set_a20(struct phys_mem *pm, bool enabled);
+
+/* Host pointer to a whole page of plain RAM at paddr (page-aligned inside),
+ * or NULL if any part of that page is ROM, MMIO or outside RAM. */
+uint8_t *phys_ram_page(struct phys_mem *pm, uint32_t paddr);
+/* The same, for read-only use: ROM pages also give a pointer. */
+const uint8_t *phys_readable_page(struct phys_mem *pm, uint32_t paddr);
+
+uint32_t phys_read(struct phys_mem *pm, uint32_t paddr, int size);   /* size 1, 2, 4 */
+void     phys_write(struct phys_mem *pm, uint32_t paddr, uint32_t value, int size);
+/* Bulk copies for loaders and DMA; ROM is written by load only. */
+void phys_load(struct phys_mem *pm, uint32_t paddr, const void *src, size_t len);
+void phys_copy_out(struct phys_mem *pm, uint32_t paddr, void *dst, size_t len);
+
+#endif
