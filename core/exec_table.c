@@ -5,13 +5,6 @@
 
 exec_fn exec_table[OP_COUNT];
 
-const struct op_info op_info[OP_COUNT] = {
-    [OP_INVALID] = { "(bad)", 0 },
-#define X(name, mnem, cls) [OP_##name] = { mnem, cls },
-#include "ops.def"
-#undef X
-};
-
 void exec_table_init(void)
 {
     static bool done;   /* the table is constant once filled; filling twice is harmless */
@@ -22,5 +15,6 @@ void exec_table_init(void)
     exec_register_flow(exec_table);
     exec_register_sys(exec_table);
     exec_register_fpu(exec_table);
+    exec_register_sysinsn(exec_table);
     done = true;
 }

@@ -59,6 +59,8 @@ enum opnd_kind {
     OPND_CREG,     /* control register CRn */
     OPND_DREG,     /* debug register DRn */
     OPND_ST,       /* x87 stack register st(reg) */
+    OPND_STRING,   /* string operand (MOVS ... OUTS): reg = R_ESI, at insn.seg:eSI, or
+                      R_EDI, at ES:eDI; eSI/eDI by addrsize; not read by insn_opnd_read */
 };
 
 struct opnd {
@@ -100,6 +102,7 @@ struct insn {
     int32_t  disp;         /* displacement of the memory operand */
     uint32_t imm;          /* first immediate, extended to 32 bits */
     uint32_t imm2;         /* second immediate: ENTER level, far selector */
+    uint8_t  too_long;     /* 1: longer than 15 bytes (op OP_INVALID, len 15): #GP(0), not #UD */
 };
 
 /* Decode one instruction from bytes[0..avail). code32 is the code segment's
