@@ -1,0 +1,236 @@
+/* core/exec_string.c: the string instructions MOVS, CMPS, STOS, LODS, SCAS,
+ * INS and OUTS, with and without REP/REPE/REPNE.
+ *
+ * Operands: the source is seg:eSI (seg = insn.seg, DS unless overridden),
+ * the destination always ES:eDI. The element size is 1 for the even opcodes
+ * (A4, A6, AA, AC, AE, 6C, 6E) and the operand size otherwise. The address
+ * size picks SI/DI/CX or ESI/EDI/ECX; with 16-bit addressing the upper
+ * halves are kept and the offsets wrap at 64 KiB. EFLAGS.DF picks the
+ * direction.
+ *
+ * Restartability: each iteration reads, then writes, then commits eSI/eDI
+ * (and eCX under REP) before the next begins, so a fault in iteration k
+ * leaves the registers as k iterations left them, with EIP still at the
+ * instruction (the run loop never commits next_eip on a fault). A handler
+ * call runs at most STRING_BATCH iterations; if the count is not exhausted it
+ * sets next_eip = eip so the run loop comes back to it after checking for
+ * interrupts, as hardware does between iterations.
+ *
+ * REP with a zero count does nothing (no access, no I/O permission check).
+ * F2 and F3 both mean plain REP for MOVS/STOS/LODS/INS/OUTS; for CMPS/SCAS
+ * F3 is REPE (stop when ZF = 0), F2 is REPNE (stop when ZF = 1).
+ *
+ * Usage: exec_register_string(exec_table) fills this file's rows.
+ */
+#include "exec.h"
+#include "flags.h"
+#include "ioport.h"
+
+#define STRING_BATCH 4096   /* iterations per handler call */
+#define STRING_INLINE static inline __attribute__((always_inline))
+
+/* The per-instruction constants of a string loop. */
+struct string_walk {
+    uint32_t amask;     /* 0xFFFF or 0xFFFFFFFF: the address size */
+    uint32_t step;      /* +size or -size, by DF */
+    bool     rep;       /* any REP prefix */
+};
+
+STRING_INLINE struct string_walk string_walk(const struct cpu *cpu, const struct insn *in, int size)
+{
+    struct string_walk w;
+    w.amask = size_mask(in->addrsize);
+    w.step = (cpu->eflags & FL_DF) ? (uint32_t)-size : (uint32_t)size;
+    w.rep = (in->prefixes & (PFX_REP | PFX_REPNE)) != 0;
+    return w;
+}
+
+static inline int string_size(const struct insn *in)
+{
+    return (in->opcode & 1) ? in->opsize : 1;
+}
+
+STRING_INLINE void advance(struct cpu *cpu, int reg, const struct string_walk *w)
+{
+    uint32_t v = cpu->gpr[reg];
+    cpu->gpr[reg] = (v & ~w->amask) | ((v + w->step) & w->amask);
+}
+
+/* Count one finished iteration under REP; returns the count left. */
+STRING_INLINE uint32_t count_down(struct cpu *cpu, const struct string_walk *w)
+{
+    uint32_t left = ((cpu->gpr[R_ECX] & w->amask) - 1) & w->amask;
+    cpu->gpr[R_ECX] = (cpu->gpr[R_ECX] & ~w->amask) | left;
+    return left;
+}
+
+/* Iterations to run in this call: 1 without REP, else min(count, batch);
+ * *more tells whether the REP count goes on past this batch. */
+STRING_INLINE uint32_t batch_of(const struct cpu *cpu, const struct string_walk *w, bool *more)
+{
+    *more = false;
+    if (!w->rep)
+        return 1;
+    uint32_t count = cpu->gpr[R_ECX] & w->amask;
+    if (count > STRING_BATCH) {
+        *more = true;
+        return STRING_BATCH;
+    }
+    return count;
+}
+
+/* Leave EIP at the instruction so the run loop executes it again. */
+static inline void come_back(struct cpu *cpu)
+{
+    cpu->next_eip = cpu->eip;
+}
+
+STRING_INLINE void movs_sized(struct cpu *cpu, const struct insn *in, int size)
+{
+    struct string_walk w = string_walk(cpu, in, size);
+    bool more;
+    uint32_t n = batch_of(cpu, &w, &more);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = cpu_read_sized(cpu, in->seg, cpu->gpr[R_ESI] & w.amask, size);
+        cpu_write_sized(cpu, SEG_ES, cpu->gpr[R_EDI] & w.amask, v, size);
+        advance(cpu, R_ESI, &w);
+        advance(cpu, R_EDI, &w);
+        if (w.rep)
+            count_down(cpu, &w);
+    }
+    if (more)
+        come_back(cpu);
+}
+
+STRING_INLINE void stos_sized(struct cpu *cpu, const struct insn *in, int size)
+{
+    struct string_walk w = string_walk(cpu, in, size);
+    bool more;
+    uint32_t n = batch_of(cpu, &w, &more);
+    uint32_t v = cpu->gpr[R_EAX];
+    for (uint32_t i = 0; i < n; i++) {
+        cpu_write_sized(cpu, SEG_ES, cpu->gpr[R_EDI] & w.amask, v, size);
+        advance(cpu, R_EDI, &w);
+        if (w.rep)
+            count_down(cpu, &w);
+    }
+    if (more)
+        come_back(cpu);
+}
+
+STRING_INLINE void lods_sized(struct cpu *cpu, const struct insn *in, int size)
+{
+    struct string_walk w = string_walk(cpu, in, size);
+    bool more;
+    uint32_t n = batch_of(cpu, &w, &more);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = cpu_read_sized(cpu, in->seg, cpu->gpr[R_ESI] & w.amask, size);
+        cpu_reg_write(cpu, R_EAX, v, size);
+        advance(cpu, R_ESI, &w);
+        if (w.rep)
+            count_down(cpu, &w);
+    }
+    if (more)
+        come_back(cpu);
+}
+
+/* CMPS/SCAS: flags as CMP first - second; REPE/REPNE also stop on ZF. */
+STRING_INLINE void compare_sized(struct cpu *cpu, const struct insn *in, int size, bool scas)
+{
+    struct string_walk w = string_walk(cpu, in, size);
+    bool more;
+    uint32_t n = batch_of(cpu, &w, &more);
+    bool stop_when_equal = (in->prefixes & PFX_REPNE) != 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t first = scas ? cpu->gpr[R_EAX] & size_mask(size)
+                              : cpu_read_sized(cpu, in->seg, cpu->gpr[R_ESI] & w.amask, size);
+        uint32_t second = cpu_read_sized(cpu, SEG_ES, cpu->gpr[R_EDI] & w.amask, size);
+        lf_set(cpu, LF_SUB, (first - second) & size_mask(size), first, second, size);
+        if (!scas)
+            advance(cpu, R_ESI, &w);
+        advance(cpu, R_EDI, &w);
+        if (!w.rep)
+            return;
+        count_down(cpu, &w);
+        if ((first == second) == stop_when_equal)
+            return;
+    }
+    if (more)
+        come_back(cpu);
+}
+
+STRING_INLINE void ins_sized(struct cpu *cpu, const struct insn *in, int size)
+{
+    struct string_walk w = string_walk(cpu, in, size);
+    bool more;
+    uint32_t n = batch_of(cpu, &w, &more);
+    uint16_t port = (uint16_t)cpu->gpr[R_EDX];
+    if (n == 0)
+        return;
+    cpu_check_io(cpu, port, size);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t di = cpu->gpr[R_EDI] & w.amask;
+        cpu_check_access(cpu, SEG_ES, di, (uint32_t)size, MEM_WRITE);  /* before the port read's side effects */
+        uint32_t v = ioport_read(cpu->io, port, size);
+        cpu_write_sized(cpu, SEG_ES, di, v, size);
+        advance(cpu, R_EDI, &w);
+        if (w.rep)
+            count_down(cpu, &w);
+    }
+    if (more)
+        come_back(cpu);
+}
+
+STRING_INLINE void outs_sized(struct cpu *cpu, const struct insn *in, int size)
+{
+    struct string_walk w = string_walk(cpu, in, size);
+    bool more;
+    uint32_t n = batch_of(cpu, &w, &more);
+    uint16_t port = (uint16_t)cpu->gpr[R_EDX];
+    if (n == 0)
+        return;
+    cpu_check_io(cpu, port, size);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = cpu_read_sized(cpu, in->seg, cpu->gpr[R_ESI] & w.amask, size);
+        ioport_write(cpu->io, port, v, size);
+        advance(cpu, R_ESI, &w);
+        if (w.rep)
+            count_down(cpu, &w);
+    }
+    if (more)
+        come_back(cpu);
+}
+
+/* One switch on the element size per instruction; each arm is a copy of the
+ * loop specialised for that size. */
+#define STRING_HANDLER(NAME, BODY)                                             \
+    static void exec_##NAME(struct cpu *cpu, const struct insn *in)           \
+    {                                                                          \
+        switch (string_size(in)) {                                             \
+        case 1:  BODY(cpu, in, 1); break;                                      \
+        case 2:  BODY(cpu, in, 2); break;                                      \
+        default: BODY(cpu, in, 4); break;                                      \
+        }                                                                      \
+    }
+
+#define CMPS_BODY(cpu, in, size) compare_sized(cpu, in, size, false)
+#define SCAS_BODY(cpu, in, size) compare_sized(cpu, in, size, true)
+
+STRING_HANDLER(movs, movs_sized)
+STRING_HANDLER(stos, stos_sized)
+STRING_HANDLER(lods, lods_sized)
+STRING_HANDLER(cmps, CMPS_BODY)
+STRING_HANDLER(scas, SCAS_BODY)
+STRING_HANDLER(ins, ins_sized)
+STRING_HANDLER(outs, outs_sized)
+
+void exec_register_string(exec_fn *table)
+{
+    table[OP_MOVS] = exec_movs;
+    table[OP_CMPS] = exec_cmps;
+    table[OP_STOS] = exec_stos;
+    table[OP_LODS] = exec_lods;
+    table[OP_SCAS] = exec_scas;
+    table[OP_INS] = exec_ins;
+    table[OP_OUTS] = exec_outs;
+}
