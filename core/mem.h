@@ -1,9 +1,9 @@
 /* core/mem.h: guest memory as the CPU sees it.
  *
  * Three levels, each built on the one below:
- *   cpu_read*/cpu_write*   segment:offset -> segmentation checks (limit,
+ *   cpu_read*, cpu_write*  segment:offset -> segmentation checks (limit,
  *                          rights, expand-down) -> linear
- *   cpu_lin_read*/write*   linear -> paging (TLB, page walk, A/D bits, #PF)
+ *   cpu_lin_read*, write*  linear -> paging (TLB, page walk, A/D bits, #PF)
  *                          -> physical
  *   phys_read/phys_write   physical -> RAM, ROM or a device (mmu/phys.h)
  * Every function here raises the architectural fault through cpu_raise()
@@ -16,6 +16,7 @@
 #ifndef FOX86_MEM_H
 #define FOX86_MEM_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "cpu.h"
 
@@ -57,6 +58,65 @@ size_t cpu_fetch_code(struct cpu *cpu, uint32_t eip, uint8_t *buf, size_t len);
 /* Drop cached translations: all (CR3 write), or one linear page (INVLPG). */
 void cpu_tlb_flush(struct cpu *cpu, bool include_global);
 void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin);
+
+/* Drop whatever the TLB holds that no longer matches CR0.PG/WP, CR3,
+ * CR4.PSE/PGE or the physical map (phys_mem.generation). Cheap when nothing
+ * changed. The run loop calls it after every instruction of a non-zero
+ * class other than plain CTRL and after exception delivery, so a handler
+ * that forgets cpu_tlb_flush is still safe at the next instruction. */
+void cpu_tlb_sync(struct cpu *cpu);
+
+/* The physical page at phys_page now holds decoded instructions: mark it
+ * (phys_mark_code) and take the direct write kinds away from every TLB
+ * entry mapping it, so each store to it reaches the slow path, which
+ * reports it with phys_code_written and then gives the write kinds back. */
+void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys_page);
+
+/* The TLB (struct tlb_entry in cpu.h), for fast paths in the run loop and
+ * the translator.
+ *   tlb[(lin >> 12) % TLB_SIZE] caches linear page lin & TLB_PAGE_MASK;
+ *   lin_page = page | the TLB_KIND_* bits usable through host directly
+ *              (plain RAM; ROM for reads only);
+ *   rights   = every TLB_KIND_* the translation allows (MMIO and ROM
+ *              writes go through phys_read/phys_write) | TLB_GLOBAL |
+ *              TLB_LARGE | TLB_RAM;
+ *   an empty entry has no kind bits anywhere.
+ * A write kind is granted only once the mapping's dirty bit is set, so the
+ * first write to a clean page walks again and sets D; and it is not direct
+ * while the page holds decoded code (cpu_tlb_protect_code).
+ * phys_page is A20-masked. */
+#define TLB_PAGE_MASK 0xFFFFF000u
+enum {
+    TLB_KIND_READ_SUP   = 1u << 0,
+    TLB_KIND_WRITE_SUP  = 1u << 1,
+    TLB_KIND_READ_USER  = 1u << 2,
+    TLB_KIND_WRITE_USER = 1u << 3,
+    TLB_KIND_ALL        = 0xFu,
+    TLB_GLOBAL          = 1u << 4,   /* rights only: kept by a CR3 flush with CR4.PGE */
+    TLB_LARGE           = 1u << 5,   /* rights only: part of a 4 MiB page (INVLPG drops all of it) */
+    TLB_RAM             = 1u << 6,   /* rights only: host is plain RAM (writable when not code) */
+};
+
+/* The kind bit of an access: MEM_WRITE and MEM_SYSTEM from access, user if
+ * CPL 3 and not MEM_SYSTEM. */
+static inline unsigned tlb_kind(const struct cpu *cpu, unsigned access)
+{
+    unsigned user = cpu->cpl == 3 && !(access & MEM_SYSTEM);
+    return 1u << ((user << 1) | (access & MEM_WRITE));
+}
+
+/* Host pointer for len bytes at lin if the TLB holds the page for this kind
+ * as direct host memory and the bytes do not cross the page; else NULL.
+ * (The last byte's page is compared with the tag: a crossing access can
+ * never match, since the next page has a different index.) */
+static inline uint8_t *tlb_host(struct cpu *cpu, uint32_t lin, uint32_t len, unsigned kind)
+{
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+    uint32_t last = lin + len - 1;
+    if ((e->lin_page & (TLB_PAGE_MASK | kind)) == ((last & TLB_PAGE_MASK) | kind))
+        return e->host + (lin & ~TLB_PAGE_MASK);
+    return NULL;
+}
 
 /* Stack: push/pop with SS and the stack's B bit; size is 2 or 4. */
 void     cpu_push(struct cpu *cpu, uint32_t value, int size);

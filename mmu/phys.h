@@ -1,9 +1,11 @@
 /* mmu/phys.h: the guest-physical address space.
  *
  * RAM is one host allocation from physical 0. ROM and MMIO are regions laid
- * over it (a region hides the RAM below it). The A20 gate masks bit 20 of
- * every physical address when disabled. Nothing here raises faults: an
- * access to unassigned space reads all ones and ignores writes.
+ * over it (a region hides the RAM below it; of overlapping regions the one
+ * added last answers). The A20 gate masks bit 20 of every processor-side
+ * physical address when disabled (not the bulk copies: DMA ignores A20M#).
+ * Nothing here raises faults: an access to unassigned space reads all ones
+ * and ignores writes; one straddling two kinds of memory goes byte by byte.
  *
  * Usage:
  *   struct phys_mem pm;
@@ -43,6 +45,13 @@ struct phys_mem {
     struct phys_region regions[PHYS_MAX_REGIONS];
     int nregions;
     uint64_t generation;           /* bumped when the map changes (TLBs drop host pointers) */
+    /* Decoded-code tracking, one slot per 4 KiB page of the 4 GiB space
+     * (lazily backed host memory): a CPU that caches decoded instructions
+     * from a page marks it; any write to a marked page through phys_write,
+     * phys_load or phys_code_written unmarks it and bumps its generation,
+     * which invalidates those instructions. */
+    uint32_t *code_gen;
+    uint8_t  *code_mark;
 };
 
 /* Returns 0, or -1 if the RAM cannot be allocated. */
@@ -61,8 +70,33 @@ const uint8_t *phys_readable_page(struct phys_mem *pm, uint32_t paddr);
 
 uint32_t phys_read(struct phys_mem *pm, uint32_t paddr, int size);   /* size 1, 2, 4 */
 void     phys_write(struct phys_mem *pm, uint32_t paddr, uint32_t value, int size);
-/* Bulk copies for loaders and DMA; ROM is written by load only. */
+/* Bulk copies for loaders and DMA; ROM is written by load only. They do
+ * not apply the A20 mask (A20M# gates only the processor's accesses).
+ * A device writing guest RAM must use phys_load or phys_write (or call
+ * phys_code_written), never a host pointer, so decoded code stays fresh. */
 void phys_load(struct phys_mem *pm, uint32_t paddr, const void *src, size_t len);
 void phys_copy_out(struct phys_mem *pm, uint32_t paddr, void *dst, size_t len);
+
+/* Decoded-code tracking (see struct phys_mem); paddr already A20-masked. */
+static inline uint32_t phys_code_gen(const struct phys_mem *pm, uint32_t paddr)
+{
+    return pm->code_gen[paddr >> 12];
+}
+static inline bool phys_code_marked(const struct phys_mem *pm, uint32_t paddr)
+{
+    return pm->code_mark[paddr >> 12];
+}
+static inline void phys_mark_code(struct phys_mem *pm, uint32_t paddr)
+{
+    pm->code_mark[paddr >> 12] = 1;
+}
+/* The page holding paddr was (or is about to be) written. */
+static inline void phys_code_written(struct phys_mem *pm, uint32_t paddr)
+{
+    if (__builtin_expect(pm->code_mark[paddr >> 12], 0)) {
+        pm->code_mark[paddr >> 12] = 0;
+        pm->code_gen[paddr >> 12]++;
+    }
+}
 
 #endif

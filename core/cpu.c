@@ -1,0 +1,450 @@
+/* core/cpu.c: CPU life cycle (init, reset) and the interpreter's run loop.
+ *
+ * The loop, one instruction per turn:
+ *   1. instruction boundary: if anything needs attention (a stop request,
+ *      a pending NMI, INTR with IF set, HLT, the interrupt shadow, TF, RF,
+ *      enabled DR7 breakpoints) the out-of-line cpu_boundary handles it;
+ *      the common case costs one combined test;
+ *   2. fetch and decode: from the decoded-instruction cache (below), else
+ *      through cpu_fetch_code (which stops where the next byte would
+ *      fault) and the decoder;
+ *   3. next_eip = eip + len (16-bit wrap in 16-bit code), call the
+ *      handler (exec_table[op], cached in the entry; OP_INVALID and empty
+ *      rows become #UD, an over-long instruction #GP(0)), commit
+ *      eip = next_eip, count the instruction;
+ *   4. after an instruction of a non-zero class other than plain CTRL (MOV
+ *      CRn, I/O, segment loads, ...) cpu_tlb_sync drops stale translations.
+ * A fault anywhere longjmps to cpu_run's setjmp, which calls
+ * cpu_deliver_exception (except.c) and resumes the loop; a triple fault
+ * sets cpu->shutdown and the loop returns CPU_STOP_TRIPLE_FAULT.
+ *
+ * Budget: max_insns counts retired instructions and delivered faults (so
+ * one-instruction runs stay one event long); virtual time (icount, the TSC)
+ * advances only with retired instructions. HLT returns CPU_STOP_HALT at
+ * once when nothing can wake the CPU now; the caller skips virtual time.
+ *
+ * Interrupt shadow: irq_inhibit set by an instruction (STI, MOV SS, POP SS)
+ * blocks interrupts at the next boundary only.
+ * Single step: TF set before an instruction gives #DB (DR6.BS) after it
+ * completes. Instruction breakpoints (DR0-3 with R/W = 00, enabled in DR7)
+ * give #DB before the instruction, with RF in the pushed EFLAGS; RF
+ * suppresses them for one instruction and is cleared at the boundary.
+ * Data breakpoints are not implemented.
+ * NMI: delivered at a boundary unless nmi_blocked, which it sets; the loop
+ * clears it when an IRET completes.
+ *
+ * Decoded-instruction cache (step 2): a direct-mapped table keyed by the
+ * physical address of the instruction and CS.D, filled by the slow path for
+ * instructions that lie inside one directly readable page. An entry is
+ * current while its page's code generation (mmu/phys.h) is unchanged: the
+ * page is marked as code and the TLB stops giving direct write access to it
+ * (cpu_tlb_protect_code), so every store to it, by the CPU, a device or a
+ * loader, bumps the generation. A change of the physical map empties the
+ * table. Lookup by address is the TLB lookup of CS:EIP, the hash, one tag
+ * compare and one generation compare. Chaining (cpu_run_insns) avoids even
+ * that while execution stays on one linear page: each entry remembers the
+ * entries that followed it, which are checked by key instead, so the
+ * dependent-load chain from one instruction to the next is one load.
+ * Instructions crossing a page, or in MMIO, are decoded every time.
+ * Devices must write guest RAM through phys_write/phys_load (phys.h).
+ *
+ * Usage: see cpu.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "flags.h"
+#include "mem.h"
+#include "mmu/phys.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+enum { DR6_BS = 1u << 14 };
+
+/* cpu_boundary results besides an enum cpu_stop */
+enum { BOUNDARY_EXECUTE = -1, BOUNDARY_RECHECK = -2, BOUNDARY_SINGLE_STEP = -3 };
+
+static struct icache *icache_new(void);
+
+void cpu_init(struct cpu *cpu, struct phys_mem *mem, struct ioport_map *io)
+{
+    memset(cpu, 0, sizeof(*cpu));
+    cpu->mem = mem;
+    cpu->io = io;
+    cpu->icache = icache_new();
+    exec_table_init();
+    cpu_reset(cpu);
+}
+
+void cpu_destroy(struct cpu *cpu)
+{
+    free(cpu->icache);
+    cpu->icache = NULL;
+}
+
+static void seg_reset(struct seg_cache *s, uint16_t sel, uint32_t base, uint16_t access)
+{
+    *s = (struct seg_cache){ .sel = sel, .base = base, .limit = 0xFFFF, .flags = access, .valid = true };
+}
+
+/* Power-on state, SDM Vol. 3A, 9.1.1 and Table 9-1. The instruction count
+ * (the machine's clock) keeps running; the TSC restarts from 0. */
+void cpu_reset(struct cpu *cpu)
+{
+    memset(cpu->gpr, 0, sizeof(cpu->gpr));
+    cpu->gpr[R_EDX] = CPU_SIGNATURE;
+    cpu->eip = cpu->next_eip = 0xFFF0;
+    cpu->eflags = 0x00000002;
+    cpu->lf = (struct lazy_flags){ .op = LF_NONE };
+
+    for (int s = 0; s < SEG_COUNT; s++)
+        seg_reset(&cpu->seg[s], 0, 0, SEGF_P | SEGF_S | SEGF_RW | SEGF_A);          /* 0x93 */
+    seg_reset(&cpu->seg[SEG_CS], 0xF000, 0xFFFF0000u,
+              SEGF_P | SEGF_S | SEGF_CODE | SEGF_RW | SEGF_A);                       /* 0x9B */
+    seg_reset(&cpu->seg[SEG_LDTR], 0, 0, SEGF_P | 2);                                /* 0x82 */
+    seg_reset(&cpu->seg[SEG_TR], 0, 0, SEGF_P | 3);                                  /* 0x83: busy 16-bit TSS */
+    cpu->gdtr = (struct dtr){ .base = 0, .limit = 0xFFFF };
+    cpu->idtr = (struct dtr){ .base = 0, .limit = 0xFFFF };
+    cpu->cpl = 0;
+
+    cpu->cr0 = 0x60000010u;   /* CD, NW, ET */
+    cpu->cr2 = cpu->cr3 = cpu->cr4 = 0;
+    memset(cpu->dr, 0, sizeof(cpu->dr));
+    cpu->dr[6] = 0xFFFF0FF0u;
+    cpu->dr[7] = 0x00000400u;
+    cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
+    cpu->tsc_offset = 0 - cpu->icount;
+
+    /* x87: as after FINIT except CW = 0x0040, registers +0.0 tagged zero */
+    memset(&cpu->fpu, 0, sizeof(cpu->fpu));
+    cpu->fpu.cw = 0x0040;
+    cpu->fpu.tw = 0x5555;
+
+    cpu->halted = false;
+    cpu->nmi_pending = false;
+    cpu->nmi_blocked = false;
+    cpu->irq_inhibit = 0;
+    cpu->stop_requested = false;
+    cpu->shutdown = false;
+    cpu->stop_reason[0] = '\0';
+    cpu->pending_vector = -1;
+    cpu->pending_error = NO_ERROR_CODE;
+    cpu->delivering = -1;
+
+    if (cpu->mem)
+        cpu_tlb_flush(cpu, true);
+}
+
+void cpu_set_intr(struct cpu *cpu, bool level)
+{
+    cpu->intr = level;
+}
+
+void cpu_raise_nmi(struct cpu *cpu)
+{
+    cpu->nmi_pending = true;
+}
+
+uint64_t cpu_tsc(const struct cpu *cpu)
+{
+    return cpu->tsc_offset + cpu->icount;
+}
+
+/* ---- the decoded-instruction cache ---- */
+
+#define ICACHE_SIZE  16384u                 /* entries; a power of two */
+#define ICACHE_VALID (1ull << 33)
+
+struct icache_entry {
+    uint64_t key;        /* physical address | code32 << 32 | ICACHE_VALID; 0 = empty */
+    uint32_t gen;        /* phys_code_gen of its page when it was decoded */
+    uint32_t eip_mask;   /* 0xFFFF in 16-bit code: next_eip wraps */
+    exec_fn  fn;         /* the handler, or one raising #UD / #GP for what cannot run */
+    bool     sync;       /* class other than plain CTRL: cpu_tlb_sync after it */
+    struct insn insn;
+    struct icache_entry *link[2]; /* successors seen on the same page: [0] the
+                                     fall-through, [1] the last other one;
+                                     &icache.none when unknown */
+};
+
+struct icache {
+    uint64_t map_generation;                /* phys_mem.generation the entries belong to */
+    struct icache_entry none;               /* key 0: matches nothing; what empty links point at */
+    struct icache_entry e[ICACHE_SIZE];
+};
+
+static inline uint32_t icache_index(uint32_t phys)
+{
+    return (phys ^ (phys >> 14)) % ICACHE_SIZE;
+}
+
+static inline uint64_t icache_key(uint32_t phys, bool code32)
+{
+    return phys | ((uint64_t)code32 << 32) | ICACHE_VALID;
+}
+
+static struct icache *icache_new(void)
+{
+    struct icache *ic = calloc(1, sizeof(*ic));
+    if (!ic) {
+        fprintf(stderr, "fox86: out of host memory for the instruction cache\n");
+        abort();
+    }
+    return ic;
+}
+
+/* ---- fetch, decode, execute ---- */
+
+static noreturn void exec_undefined(struct cpu *cpu, const struct insn *in)
+{
+    (void)in;
+    cpu_raise(cpu, EXC_UD, NO_ERROR_CODE);
+}
+
+static noreturn void exec_too_long(struct cpu *cpu, const struct insn *in)
+{
+    (void)in;
+    cpu_raise(cpu, EXC_GP, 0);
+}
+
+/* Fill everything but key and gen from a decoded instruction. */
+static void icache_prepare(struct icache_entry *ic, const struct insn *in, bool code32)
+{
+    ic->insn = *in;
+    ic->eip_mask = code32 ? 0xFFFFFFFFu : 0xFFFFu;
+    ic->fn = in->op == OP_INVALID ? (in->too_long ? exec_too_long : exec_undefined)
+           : exec_table[in->op] ? exec_table[in->op] : exec_undefined;
+    ic->sync = (op_info[in->op].cls & ~CTRL) != 0;
+}
+
+/* Fetch and decode at cpu->eip the slow way (bytes copied through
+ * cpu_fetch_code, faults raised in order), and cache the result when the
+ * instruction lies inside one page of directly readable memory; otherwise
+ * the result goes to *scratch. */
+static __attribute__((noinline)) struct icache_entry *
+cpu_fetch_decode_slow(struct cpu *cpu, struct icache_entry *scratch)
+{
+    struct icache *icache = cpu->icache;
+    if (icache->map_generation != cpu->mem->generation) {
+        memset(icache->e, 0, sizeof(icache->e));
+        icache->map_generation = cpu->mem->generation;
+    }
+    uint8_t buf[INSN_MAX_LEN];
+    struct insn in;
+    uint32_t eip = cpu->eip;
+    bool code32 = cpu_code32(cpu);
+    size_t n = cpu_fetch_code(cpu, eip, buf, INSN_MAX_LEN);
+    if (decode_insn(&in, buf, n, code32) == 0) {
+        /* the instruction needs byte n, which cannot be fetched: raise its fault */
+        cpu_fetch_code(cpu, eip + (uint32_t)n, buf, 1);
+        cpu_raise(cpu, EXC_GP, 0);
+    }
+    uint32_t lin = cpu->seg[SEG_CS].base + eip;
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+    unsigned kind = tlb_kind(cpu, MEM_READ);
+    if ((e->lin_page & (TLB_PAGE_MASK | kind)) != ((lin & TLB_PAGE_MASK) | kind) ||
+        (lin & ~TLB_PAGE_MASK) + in.len > 4096u) {
+        icache_prepare(scratch, &in, code32);
+        scratch->key = 0;
+        scratch->gen = 0;
+        return scratch;
+    }
+    uint32_t phys = e->phys_page | (lin & ~TLB_PAGE_MASK);
+    if (!phys_code_marked(cpu->mem, phys))
+        cpu_tlb_protect_code(cpu, phys);
+    struct icache_entry *ic = &icache->e[icache_index(phys)];
+    icache_prepare(ic, &in, code32);
+    ic->link[0] = ic->link[1] = &icache->none;
+    ic->key = icache_key(phys, code32);
+    ic->gen = phys_code_gen(cpu->mem, phys);
+    return ic;
+}
+
+/* The decoded instruction at cpu->eip: from the cache when the TLB maps
+ * CS:EIP directly and the entry is current, else decoded (into *scratch or
+ * a new cache entry). */
+static inline struct icache_entry *cpu_fetch_decode(struct cpu *cpu,
+                                                    struct icache_entry *scratch)
+{
+    const struct seg_cache *cs = &cpu->seg[SEG_CS];
+    uint32_t eip = cpu->eip;
+    uint32_t lin = cs->base + eip;
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+    unsigned kind = tlb_kind(cpu, MEM_READ);
+    if (likely((e->lin_page & (TLB_PAGE_MASK | kind)) == ((lin & TLB_PAGE_MASK) | kind))) {
+        uint32_t phys = e->phys_page | (lin & ~TLB_PAGE_MASK);
+        struct icache_entry *ic = &cpu->icache->e[icache_index(phys)];
+        if (likely(ic->key == icache_key(phys, cpu_code32(cpu)) &&
+                   ic->gen == phys_code_gen(cpu->mem, phys) &&
+                   (uint64_t)eip + ic->insn.len - 1 <= cs->limit))
+            return ic;
+    }
+    return cpu_fetch_decode_slow(cpu, scratch);
+}
+
+/* Run the fetched instruction ic and retire it. Returns false when the
+ * next instruction may not be chained to it (it may have changed CS, CPL,
+ * paging or the TLB: the classes that also need cpu_tlb_sync). */
+static inline bool cpu_execute(struct cpu *cpu, const struct icache_entry *ic)
+{
+    bool sync = ic->sync;
+    cpu->next_eip = (cpu->eip + ic->insn.len) & ic->eip_mask;
+    ic->fn(cpu, &ic->insn);
+    cpu->eip = cpu->next_eip;
+    cpu->icount++;
+    if (unlikely(sync)) {
+        cpu_tlb_sync(cpu);
+        if (ic->insn.op == OP_IRET)
+            cpu->nmi_blocked = false;   /* NMIs are held off until the next IRET */
+    }
+    return !sync;
+}
+
+static __attribute__((noinline)) void cpu_step_traced(struct cpu *cpu)
+{
+    struct icache_entry scratch;
+    cpu_execute(cpu, cpu_fetch_decode(cpu, &scratch));
+}
+
+/* ---- instruction boundary ---- */
+
+static inline bool cpu_needs_attention(const struct cpu *cpu)
+{
+    return (cpu->stop_requested | cpu->halted | (cpu->irq_inhibit != 0) |
+            (cpu->nmi_pending & !cpu->nmi_blocked) |
+            (cpu->intr & ((cpu->eflags & FL_IF) != 0))) ||
+           (cpu->eflags & (FL_TF | FL_RF)) || (cpu->dr[7] & 0xFF);
+}
+
+/* DR0-3 instruction breakpoints (R/W = 00) matching CS:EIP raise #DB (fault). */
+static void cpu_check_code_breakpoints(struct cpu *cpu)
+{
+    uint32_t dr7 = cpu->dr[7];
+    uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;
+    uint32_t hit = 0;
+    for (int i = 0; i < 4; i++) {
+        bool enabled = (dr7 >> (2 * i)) & 3;
+        unsigned rw = (dr7 >> (16 + 4 * i)) & 3;
+        if (enabled && rw == 0 && cpu->dr[i] == lin)
+            hit |= 1u << i;
+    }
+    if (hit) {
+        /* a fault: the pushed EFLAGS must carry RF so IRET does not hit it again */
+        cpu->dr[6] = (cpu->dr[6] & ~0xFu) | hit;
+        cpu->eflags |= FL_RF;
+        cpu_raise(cpu, EXC_DB, NO_ERROR_CODE);
+    }
+}
+
+static __attribute__((noinline)) int cpu_boundary(struct cpu *cpu)
+{
+    if (cpu->stop_requested)
+        return CPU_STOP_REQUEST;
+    if (cpu->irq_inhibit) {
+        cpu->irq_inhibit = 0;
+    } else if (cpu->nmi_pending && !cpu->nmi_blocked) {
+        cpu->nmi_pending = false;
+        cpu->nmi_blocked = true;
+        cpu->halted = false;
+        cpu_deliver_interrupt(cpu, EXC_NMI, false, NO_ERROR_CODE);
+        cpu_tlb_sync(cpu);
+        return BOUNDARY_RECHECK;
+    } else if (cpu->intr && (cpu->eflags & FL_IF) && cpu->intr_ack) {
+        int vector = cpu->intr_ack(cpu->intr_opaque);
+        cpu->halted = false;
+        if (vector >= 0) {
+            cpu_deliver_interrupt(cpu, vector & 0xFF, false, NO_ERROR_CODE);
+            cpu_tlb_sync(cpu);
+        }
+        return BOUNDARY_RECHECK;
+    }
+    if (cpu->halted)
+        return CPU_STOP_HALT;
+    if ((cpu->dr[7] & 0xFF) && !(cpu->eflags & FL_RF))
+        cpu_check_code_breakpoints(cpu);
+    cpu->eflags &= ~(uint32_t)FL_RF;
+    return (cpu->eflags & FL_TF) ? BOUNDARY_SINGLE_STEP : BOUNDARY_EXECUTE;
+}
+
+/* The loop. prev is the cache entry just run when the next one may be
+ * chained to it: then, while EIP stays on the same linear page and no TLB
+ * flush happened (tlb_epoch), the next entry comes from prev's links and
+ * is validated by its key (same physical page, same CS.D), its page's code
+ * generation and the CS limit. This keeps the TLB lookup and the hash off
+ * the chain of dependent loads from one instruction to the next. */
+static __attribute__((noinline)) enum cpu_stop cpu_run_insns(struct cpu *cpu, uint64_t end)
+{
+    struct icache_entry scratch;
+    struct icache_entry *prev = NULL;
+    uint32_t prev_lin = 0, epoch = 0;
+    const uint32_t *page_gen = NULL;   /* code generation slot of prev's page */
+    while (likely(cpu->icount < end)) {
+        if (unlikely(cpu_needs_attention(cpu))) {
+            prev = NULL;
+            int r = cpu_boundary(cpu);
+            if (r == BOUNDARY_RECHECK)
+                continue;
+            if (r >= 0)
+                return (enum cpu_stop)r;
+            if (r == BOUNDARY_SINGLE_STEP) {
+                cpu_step_traced(cpu);
+                cpu->dr[6] |= DR6_BS;
+                cpu_raise(cpu, EXC_DB, NO_ERROR_CODE);   /* a trap: eip is committed */
+            }
+        }
+        const struct seg_cache *cs = &cpu->seg[SEG_CS];
+        uint32_t eip = cpu->eip;
+        uint32_t lin = cs->base + eip;
+        struct icache_entry *ic;
+        if (likely(prev != NULL && ((lin ^ prev_lin) & TLB_PAGE_MASK) == 0 &&
+                   epoch == cpu->tlb_epoch)) {
+            /* both links are tried by key, so which one is taken does not
+             * depend on the EIP the last instruction computed */
+            uint64_t key = (prev->key & ~(uint64_t)~TLB_PAGE_MASK) | (lin & ~TLB_PAGE_MASK);
+            ic = prev->link[0];
+            if (unlikely(ic->key != key))
+                ic = prev->link[1];
+            if (unlikely(ic->key != key || ic->gen != *page_gen ||
+                         (uint64_t)eip + ic->insn.len - 1 > cs->limit)) {
+                ic = cpu_fetch_decode(cpu, &scratch);
+                epoch = cpu->tlb_epoch;
+                page_gen = &cpu->mem->code_gen[(uint32_t)ic->key >> 12];
+                if (ic != &scratch)
+                    prev->link[lin != prev_lin + prev->insn.len] = ic;
+            }
+        } else {
+            ic = cpu_fetch_decode(cpu, &scratch);
+            epoch = cpu->tlb_epoch;
+            page_gen = &cpu->mem->code_gen[(uint32_t)ic->key >> 12];
+        }
+        prev = cpu_execute(cpu, ic) && ic != &scratch ? ic : NULL;
+        prev_lin = lin;
+    }
+    return CPU_STOP_BUDGET;
+}
+
+enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns)
+{
+    jmp_buf env;
+    jmp_buf *outer_env = cpu->fault_env;
+    volatile uint64_t end = cpu->icount + max_insns;
+
+    cpu->fault_env = &env;
+    if (!cpu->icache)
+        cpu->icache = icache_new();
+    cpu_tlb_sync(cpu);
+    if (setjmp(env) != 0) {
+        /* an instruction or an interrupt delivery faulted */
+        if (end > cpu->icount)
+            end = end - 1;
+        cpu->halted = false;   /* e.g. the single-step trap after HLT */
+        cpu_deliver_exception(cpu);
+        cpu_tlb_sync(cpu);
+    }
+    enum cpu_stop why = cpu->shutdown ? CPU_STOP_TRIPLE_FAULT : cpu_run_insns(cpu, end);
+    cpu->fault_env = outer_env;
+    return why;
+}

@@ -1,0 +1,281 @@
+/* mmu/phys.c: the guest-physical address space (see phys.h).
+ *
+ * Layout: RAM is one anonymous host mapping covering [0, ram_size), zero
+ * filled and page aligned. ROM and MMIO regions are kept in a small array
+ * and laid over RAM and over each other: when regions overlap, the one added
+ * last is the one that answers. Anything neither RAM nor a region is
+ * unassigned: reads give all ones, writes vanish.
+ *
+ * Invariants:
+ *   - every CPU-side access (phys_read/phys_write, phys_ram_page,
+ *     phys_readable_page) masks the address with a20_mask first; the bulk
+ *     copies for loaders and DMA do not, because A20M# gates only the
+ *     processor's own accesses;
+ *   - generation changes whenever a host pointer handed out earlier by
+ *     phys_ram_page/phys_readable_page may have become wrong (a region added,
+ *     the A20 gate toggled, the RAM freed), so TLBs can drop them;
+ *   - an access that straddles two kinds of memory (RAM then MMIO ...) is
+ *     performed byte by byte, each byte going where it belongs;
+ *   - every write path (phys_write, phys_load) reports the pages it touches
+ *     to the decoded-code tracking (phys_code_written).
+ *
+ * Speed: the CPU reaches plain RAM through the host pointers of
+ * phys_ram_page cached in its TLB; phys_read/phys_write are the slow path
+ * (MMIO, ROM, page-table walks) and scan the few regions linearly.
+ */
+#include "phys.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#define PHYS_PAGE_SIZE 4096u
+#define PHYS_PAGE_MASK 0xFFFFF000u
+
+static uint32_t phys_all_ones(int size)
+{
+    return size >= 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1;
+}
+
+/* Does [base, base+size) intersect [addr, addr+len)? (64-bit: no wrap) */
+static bool ranges_overlap(uint64_t base, uint64_t size, uint64_t addr, uint64_t len)
+{
+    return addr < base + size && base < addr + len;
+}
+
+/* The region answering for [addr, addr+len) if one region covers all of it
+ * and no later region cuts into it; *mixed is set when the range is split
+ * between several kinds of memory. Returns NULL for "RAM or unassigned". */
+static const struct phys_region *phys_lookup(const struct phys_mem *pm, uint32_t addr,
+                                             uint32_t len, bool *mixed)
+{
+    *mixed = false;
+    for (int i = pm->nregions - 1; i >= 0; i--) {
+        const struct phys_region *r = &pm->regions[i];
+        if (!ranges_overlap(r->base, r->size, addr, len))
+            continue;
+        if (addr >= r->base && (uint64_t)addr + len <= (uint64_t)r->base + r->size)
+            return r;
+        *mixed = true;
+        return NULL;
+    }
+    if (addr < pm->ram_size && (uint64_t)addr + len > pm->ram_size)
+        *mixed = true;
+    return NULL;
+}
+
+#define PHYS_PAGES (1u << 20)   /* 4 KiB pages in 4 GiB */
+
+/* Zero-filled host memory, backed only where touched. */
+static void *phys_alloc_lazy(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int phys_init(struct phys_mem *pm, uint32_t ram_size)
+{
+    memset(pm, 0, sizeof(*pm));
+    pm->a20_mask = 0xFFFFFFFFu;
+    pm->generation = 1;
+    pm->code_gen = phys_alloc_lazy(PHYS_PAGES * sizeof(uint32_t));
+    pm->code_mark = phys_alloc_lazy(PHYS_PAGES);
+    pm->ram = ram_size ? phys_alloc_lazy(ram_size) : NULL;
+    pm->ram_size = pm->ram ? ram_size : 0;
+    if (!pm->code_gen || !pm->code_mark || (ram_size && !pm->ram)) {
+        phys_free(pm);
+        return -1;
+    }
+    return 0;
+}
+
+void phys_free(struct phys_mem *pm)
+{
+    if (pm->ram)
+        munmap(pm->ram, pm->ram_size);
+    if (pm->code_gen)
+        munmap(pm->code_gen, PHYS_PAGES * sizeof(uint32_t));
+    if (pm->code_mark)
+        munmap(pm->code_mark, PHYS_PAGES);
+    pm->code_gen = NULL;
+    pm->code_mark = NULL;
+    pm->ram = NULL;
+    pm->ram_size = 0;
+    pm->nregions = 0;
+    pm->generation++;
+}
+
+static int phys_add_region(struct phys_mem *pm, struct phys_region r)
+{
+    if (pm->nregions >= PHYS_MAX_REGIONS || r.size == 0 ||
+        (uint64_t)r.base + r.size > 0x100000000ull)
+        return -1;
+    pm->regions[pm->nregions++] = r;
+    pm->generation++;
+    return 0;
+}
+
+int phys_add_rom(struct phys_mem *pm, uint32_t base, uint32_t size, uint8_t *bytes)
+{
+    return phys_add_region(pm, (struct phys_region){
+        .base = base, .size = size, .kind = PHYS_ROM, .host = bytes });
+}
+
+int phys_add_mmio(struct phys_mem *pm, uint32_t base, uint32_t size,
+                  const struct mmio_ops *ops, void *opaque)
+{
+    return phys_add_region(pm, (struct phys_region){
+        .base = base, .size = size, .kind = PHYS_MMIO, .ops = ops, .opaque = opaque });
+}
+
+void phys_set_a20(struct phys_mem *pm, bool enabled)
+{
+    uint32_t mask = enabled ? 0xFFFFFFFFu : ~(1u << 20);
+    if (mask != pm->a20_mask) {
+        pm->a20_mask = mask;
+        pm->generation++;
+    }
+}
+
+uint8_t *phys_ram_page(struct phys_mem *pm, uint32_t paddr)
+{
+    uint32_t page = (paddr & pm->a20_mask) & PHYS_PAGE_MASK;
+    if ((uint64_t)page + PHYS_PAGE_SIZE > pm->ram_size)
+        return NULL;
+    for (int i = 0; i < pm->nregions; i++)
+        if (ranges_overlap(pm->regions[i].base, pm->regions[i].size, page, PHYS_PAGE_SIZE))
+            return NULL;
+    return pm->ram + page;
+}
+
+const uint8_t *phys_readable_page(struct phys_mem *pm, uint32_t paddr)
+{
+    uint32_t page = (paddr & pm->a20_mask) & PHYS_PAGE_MASK;
+    bool mixed;
+    const struct phys_region *r = phys_lookup(pm, page, PHYS_PAGE_SIZE, &mixed);
+    if (mixed)
+        return NULL;
+    if (r)
+        return r->kind == PHYS_ROM ? r->host + (page - r->base) : NULL;
+    return (uint64_t)page + PHYS_PAGE_SIZE <= pm->ram_size ? pm->ram + page : NULL;
+}
+
+/* One byte, wherever it lives (the straddling slow path). */
+static uint8_t phys_read_byte(struct phys_mem *pm, uint32_t addr)
+{
+    bool mixed;
+    const struct phys_region *r = phys_lookup(pm, addr, 1, &mixed);
+    if (r)
+        return r->kind == PHYS_ROM ? r->host[addr - r->base]
+                                   : (uint8_t)r->ops->read(r->opaque, addr - r->base, 1);
+    return addr < pm->ram_size ? pm->ram[addr] : 0xFF;
+}
+
+static void phys_write_byte(struct phys_mem *pm, uint32_t addr, uint8_t v)
+{
+    bool mixed;
+    const struct phys_region *r = phys_lookup(pm, addr, 1, &mixed);
+    if (r) {
+        if (r->kind == PHYS_MMIO)
+            r->ops->write(r->opaque, addr - r->base, v, 1);
+        return;
+    }
+    if (addr < pm->ram_size)
+        pm->ram[addr] = v;
+}
+
+uint32_t phys_read(struct phys_mem *pm, uint32_t paddr, int size)
+{
+    uint32_t addr = paddr & pm->a20_mask;
+    bool mixed;
+    const struct phys_region *r = phys_lookup(pm, addr, (uint32_t)size, &mixed);
+    uint32_t v = 0;
+    if (!mixed) {
+        if (!r) {
+            if (addr >= pm->ram_size)
+                return phys_all_ones(size);
+            memcpy(&v, pm->ram + addr, (size_t)size);
+            return v;
+        }
+        if (r->kind == PHYS_MMIO)
+            return r->ops->read(r->opaque, addr - r->base, size) & phys_all_ones(size);
+        memcpy(&v, r->host + (addr - r->base), (size_t)size);
+        return v;
+    }
+    for (int i = 0; i < size; i++)
+        v |= (uint32_t)phys_read_byte(pm, (addr + (uint32_t)i) & pm->a20_mask) << (8 * i);
+    return v;
+}
+
+void phys_write(struct phys_mem *pm, uint32_t paddr, uint32_t value, int size)
+{
+    uint32_t addr = paddr & pm->a20_mask;
+    phys_code_written(pm, addr);
+    phys_code_written(pm, (addr + (uint32_t)size - 1) & pm->a20_mask);
+    bool mixed;
+    const struct phys_region *r = phys_lookup(pm, addr, (uint32_t)size, &mixed);
+    if (!mixed) {
+        if (!r) {
+            if (addr < pm->ram_size)
+                memcpy(pm->ram + addr, &value, (size_t)size);
+        } else if (r->kind == PHYS_MMIO) {
+            r->ops->write(r->opaque, addr - r->base, value & phys_all_ones(size), size);
+        }
+        return;
+    }
+    for (int i = 0; i < size; i++)
+        phys_write_byte(pm, (addr + (uint32_t)i) & pm->a20_mask, (uint8_t)(value >> (8 * i)));
+}
+
+/* Bulk copies work page by page: straight memcpy where the page is plain RAM,
+ * byte by byte otherwise. load writes ROM bytes (it is how ROMs get filled)
+ * and skips MMIO and unassigned space; copy_out reads what the CPU would. */
+void phys_load(struct phys_mem *pm, uint32_t paddr, const void *src, size_t len)
+{
+    const uint8_t *s = src;
+    while (len > 0) {
+        size_t chunk = PHYS_PAGE_SIZE - (paddr & (PHYS_PAGE_SIZE - 1));
+        if (chunk > len)
+            chunk = len;
+        phys_code_written(pm, paddr);
+        bool mixed;
+        const struct phys_region *r = phys_lookup(pm, paddr, (uint32_t)chunk, &mixed);
+        if (!mixed && !r && (uint64_t)paddr + chunk <= pm->ram_size) {
+            memcpy(pm->ram + paddr, s, chunk);
+        } else {
+            for (size_t i = 0; i < chunk; i++) {
+                uint32_t a = paddr + (uint32_t)i;
+                const struct phys_region *rb = phys_lookup(pm, a, 1, &mixed);
+                if (rb && rb->kind == PHYS_ROM)
+                    rb->host[a - rb->base] = s[i];
+                else if (!rb && a < pm->ram_size)
+                    pm->ram[a] = s[i];
+            }
+        }
+        paddr += (uint32_t)chunk;
+        s += chunk;
+        len -= chunk;
+    }
+}
+
+void phys_copy_out(struct phys_mem *pm, uint32_t paddr, void *dst, size_t len)
+{
+    uint8_t *d = dst;
+    while (len > 0) {
+        size_t chunk = PHYS_PAGE_SIZE - (paddr & (PHYS_PAGE_SIZE - 1));
+        if (chunk > len)
+            chunk = len;
+        bool mixed;
+        const struct phys_region *r = phys_lookup(pm, paddr, (uint32_t)chunk, &mixed);
+        if (!mixed && !r && (uint64_t)paddr + chunk <= pm->ram_size) {
+            memcpy(d, pm->ram + paddr, chunk);
+        } else if (!mixed && r && r->kind == PHYS_ROM) {
+            memcpy(d, r->host + (paddr - r->base), chunk);
+        } else {
+            for (size_t i = 0; i < chunk; i++)
+                d[i] = phys_read_byte(pm, paddr + (uint32_t)i);
+        }
+        paddr += (uint32_t)chunk;
+        d += chunk;
+        len -= chunk;
+    }
+}
