@@ -30,6 +30,7 @@ void exec_register_string(exec_fn *table);  /* MOVS ... SCAS, INS/OUTS */
 void exec_register_flow(exec_fn *table);    /* near jumps, calls, loops, stack ops */
 void exec_register_sys(exec_fn *table);     /* segments, far transfers, interrupts, system */
 void exec_register_fpu(exec_fn *table);     /* x87 */
+void exec_register_sysinsn(exec_fn *table); /* descriptor-table regs, CRn/DRn, MSRs, CLI/STI, IN/OUT, PUSHF/POPF, LAR..ARPL, CPUID */
 
 /* Effective address offset (before segmentation) of the memory operand. */
 static inline uint32_t insn_ea(const struct cpu *cpu, const struct insn *in)
