@@ -34,6 +34,11 @@
 
 struct phys_mem;
 struct ioport_map;
+struct icache;
+
+/* CPUID leaf 1 EAX and EDX after reset: family 6, model 1, stepping 9
+ * (a Pentium Pro; the feature list is in cpuid.h). */
+#define CPU_SIGNATURE 0x00000619u
 
 /* General registers, in ModRM encoding order. */
 enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
@@ -138,12 +143,20 @@ struct cpu {
     struct fpu fpu;
 
     struct tlb_entry tlb[TLB_SIZE];
+    uint64_t tlb_generation;       /* phys_mem.generation the TLB was filled under (mem.c) */
+    uint32_t tlb_cr0, tlb_cr3, tlb_cr4; /* CR0.PG|WP, CR3, CR4.PSE|PGE it was filled under */
+    uint32_t tlb_epoch;            /* bumped by every TLB flush (the run loop's chained fetch) */
+    struct icache *icache;         /* decoded instructions by physical address (cpu.c) */
 
     /* interrupt inputs, driven by devices */
     bool intr;                     /* INTR line level */
     bool nmi_pending;
+    bool nmi_blocked;              /* in an NMI handler: NMIs wait until the next IRET clears this */
     int  (*intr_ack)(void *opaque); /* returns the vector of the pending interrupt */
     void *intr_opaque;
+    void (*fpu_ferr)(void *opaque, bool level); /* x87 FERR# output (CR0.NE = 0 error route,
+                                      IRQ 13 on a PC); NULL if not wired. fpu.c */
+    void *fpu_ferr_opaque;
     bool halted;
     bool stop_requested;
     uint8_t irq_inhibit;           /* interrupt shadow after STI / MOV SS / POP SS */
@@ -154,6 +167,8 @@ struct cpu {
     uint32_t pending_error;        /* its error code, or NO_ERROR_CODE */
     int      delivering;           /* vector being delivered, -1 if none (double-fault logic) */
     uint64_t exceptions_taken;
+    bool     shutdown;             /* triple fault: set (with stop_reason) by the exception code;
+                                      cpu_run returns CPU_STOP_TRIPLE_FAULT; cleared by cpu_reset */
 
     /* where memory and ports are */
     struct phys_mem   *mem;
@@ -165,7 +180,10 @@ struct cpu {
 };
 
 /* cpu.c: life cycle and the run loop */
+/* cpu_init allocates the decoded-instruction cache (aborts if the host is
+ * out of memory); cpu_destroy frees it. */
 void cpu_init(struct cpu *cpu, struct phys_mem *mem, struct ioport_map *io);
+void cpu_destroy(struct cpu *cpu);
 void cpu_reset(struct cpu *cpu);             /* power-on state: real mode at F000:FFF0 */
 enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns);
 void cpu_set_intr(struct cpu *cpu, bool level);

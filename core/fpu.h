@@ -8,7 +8,10 @@
 #ifndef FOX86_FPU_H
 #define FOX86_FPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+struct cpu;
 
 struct fpu_reg {
     uint64_t mant;      /* explicit integer bit in bit 63 */
@@ -28,5 +31,13 @@ struct fpu {
 };
 
 #define FPU_SW_TOP_SHIFT 11
+
+/* The pending-exception check of every waiting x87 instruction and of
+ * WAIT/FWAIT (call it after the #NM check). If FSW.ES is set: with CR0.NE = 1
+ * raises #MF (does not return); with NE = 0 asserts FERR# through
+ * cpu->fpu_ferr when wired (the PC board turns it into IRQ 13) and returns
+ * true, and the instruction goes on. Returns false when nothing is pending.
+ * exec_wait: if ((cr0 & (MP|TS)) == (MP|TS)) #NM; then fpu_check_pending(cpu). */
+bool fpu_check_pending(struct cpu *cpu);
 
 #endif
