@@ -1,0 +1,204 @@
+/* core/machine.c: machine life cycle, the device/timer list and the run loop
+ * (see machine.h for the contract and the virtual clock).
+ *
+ * Invariants: every device's deadline is either TIME_NEVER or the value its
+ * next_event last returned; a deadline <= now means "call next_event before
+ * running the CPU again". The CPU is initialised with no_reboot set so that a
+ * triple fault always comes back here as CPU_STOP_TRIPLE_FAULT: the decision
+ * to reset or stop is the machine's (it must also reset the devices and
+ * re-run the boot hook, which the CPU cannot do).
+ */
+#include "machine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/device.h"
+
+struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen)
+{
+    struct machine *m = calloc(1, sizeof(*m));
+    if (!m) {
+        snprintf(err, errlen, "out of host memory");
+        return NULL;
+    }
+    m->cfg = *cfg;
+    if (phys_init(&m->mem, cfg->ram_size) != 0) {
+        snprintf(err, errlen, "cannot allocate %u MB of guest RAM", cfg->ram_size >> 20);
+        free(m);
+        return NULL;
+    }
+    ioport_map_init(&m->io);
+    cpu_init(&m->cpu, &m->mem, &m->io);
+    return m;
+}
+
+void machine_destroy(struct machine *m)
+{
+    if (!m)
+        return;
+    for (int i = m->ndevices - 1; i >= 0; i--)
+        if (m->devices[i].ops->destroy)
+            m->devices[i].ops->destroy(m->devices[i].state);
+    cpu_destroy(&m->cpu);
+    phys_free(&m->mem);
+    free(m);
+}
+
+int machine_add_device(struct machine *m, const struct device_ops *ops, void *state)
+{
+    if (m->ndevices >= MACHINE_MAX_DEVICES)
+        return -1;
+    m->devices[m->ndevices++] = (struct machine_device){
+        .ops = ops, .state = state, .deadline = ops->next_event ? 0 : TIME_NEVER,
+    };
+    return 0;
+}
+
+uint64_t machine_now(const struct machine *m)
+{
+    return m->cpu.icount + m->idle_ns;
+}
+
+void machine_request_exit(struct machine *m, int status)
+{
+    if (!m->exit_requested) {
+        m->exit_requested = true;
+        m->exit_status = status;
+    }
+    m->cpu.stop_requested = true;
+}
+
+void machine_log(struct machine *m, unsigned item, const char *fmt, ...)
+{
+    if (!machine_log_enabled(m, item))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(m->cfg.log_file ? m->cfg.log_file : stderr, fmt, ap);
+    va_end(ap);
+}
+
+void machine_describe_cpu(struct cpu *cpu, char *buf, size_t len)
+{
+    const char *mode = !cpu_protected(cpu) ? "real" : cpu_v86(cpu) ? "v86"
+                     : cpu_code32(cpu) ? "prot32" : "prot16";
+    const uint32_t *r = cpu->gpr;
+    snprintf(buf, len,
+             "%04X:%08X %s CPL=%u EFL=%08X EAX=%08X EBX=%08X ECX=%08X EDX=%08X "
+             "ESI=%08X EDI=%08X EBP=%08X ESP=%08X CR0=%08X CR2=%08X CR3=%08X",
+             cpu->seg[SEG_CS].sel, cpu->eip, mode, cpu->cpl, cpu_get_eflags(cpu),
+             r[R_EAX], r[R_EBX], r[R_ECX], r[R_EDX], r[R_ESI], r[R_EDI], r[R_EBP], r[R_ESP],
+             cpu->cr0, cpu->cr2, cpu->cr3);
+}
+
+int machine_reset(struct machine *m)
+{
+    for (int i = 0; i < m->ndevices; i++) {
+        struct machine_device *d = &m->devices[i];
+        if (d->ops->reset)
+            d->ops->reset(d->state);
+        d->deadline = d->ops->next_event ? 0 : TIME_NEVER;
+    }
+    cpu_reset(&m->cpu);
+    m->cpu.no_reboot = true;
+    m->cpu.stop_requested = false;
+    int rc = m->boot ? m->boot(m, m->boot_opaque) : 0;
+    if (machine_log_enabled(m, LOG_CPU_RESET)) {
+        char state[512];
+        machine_describe_cpu(&m->cpu, state, sizeof(state));
+        machine_log(m, LOG_CPU_RESET, "CPU reset: %s\n", state);
+    }
+    return rc;
+}
+
+/* Run the devices whose time has come; return the nearest next deadline. */
+static uint64_t machine_run_devices(struct machine *m, uint64_t now)
+{
+    uint64_t nearest = TIME_NEVER;
+    for (int i = 0; i < m->ndevices; i++) {
+        struct machine_device *d = &m->devices[i];
+        if (d->deadline <= now && d->ops->next_event)
+            d->deadline = d->ops->next_event(d->state, now);
+        if (d->deadline < nearest)
+            nearest = d->deadline;
+    }
+    return nearest;
+}
+
+/* The CPU executed HLT. Skip virtual time to the next device event if an
+ * interrupt could end the halt; return false if nothing ever can. */
+static bool machine_idle(struct machine *m, uint64_t next_event)
+{
+    struct cpu *cpu = &m->cpu;
+    bool interruptible = cpu_get_eflags(cpu) & FL_IF;
+    if (cpu->nmi_pending || (interruptible && cpu->intr))
+        return true;
+    if (!interruptible || next_event == TIME_NEVER)
+        return false;
+    uint64_t now = machine_now(m);
+    if (next_event > now) {
+        m->idle_ns += next_event - now;
+        m->stats.idle_ns += next_event - now;
+    }
+    return true;
+}
+
+int machine_run(struct machine *m)
+{
+    struct cpu *cpu = &m->cpu;
+    for (;;) {
+        if (m->exit_requested)
+            return m->exit_status;
+        if (m->stop_signal && *m->stop_signal) {
+            fprintf(stderr, "fox86: terminating on signal %d\n", (int)*m->stop_signal);
+            return 1;
+        }
+        uint64_t now = machine_now(m);
+        uint64_t next_event = machine_run_devices(m, now);
+        if (m->exit_requested)
+            continue;
+
+        uint64_t budget = MACHINE_SLICE;
+        if (next_event != TIME_NEVER && next_event - now < budget)
+            budget = next_event > now ? next_event - now : 1;
+        if (m->step_hook) {
+            m->step_hook(m, m->step_opaque);
+            budget = 1;
+        }
+        m->stats.slices++;
+        enum cpu_stop why = cpu_run(cpu, budget);
+
+        switch (why) {
+        case CPU_STOP_BUDGET:
+            break;
+        case CPU_STOP_REQUEST:
+            cpu->stop_requested = false;
+            break;
+        case CPU_STOP_TRIPLE_FAULT: {
+            const char *reason = cpu->stop_reason[0] ? cpu->stop_reason : "triple fault";
+            if (m->cfg.no_reboot) {
+                fprintf(stderr, "fox86: %s\n", reason);
+                return 1;
+            }
+            machine_log(m, LOG_CPU_RESET | LOG_INT, "%s: resetting the machine\n", reason);
+            m->stats.resets++;
+            if (machine_reset(m) != 0)
+                return 1;
+            break;
+        }
+        case CPU_STOP_HALT:
+            if (m->exit_requested)
+                break;
+            if (!machine_idle(m, next_event)) {
+                bool interruptible = cpu_get_eflags(cpu) & FL_IF;
+                fprintf(stderr, "fox86: guest halted at %04X:%08X with %s; stopping\n",
+                        cpu->seg[SEG_CS].sel, cpu->eip,
+                        interruptible ? "no interrupt source that could wake it"
+                                      : "interrupts disabled");
+                return 0;
+            }
+            break;
+        }
+    }
+}

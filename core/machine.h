@@ -1,0 +1,135 @@
+/* core/machine.h: one emulated PC: memory, ports, the CPU, the devices and
+ * the virtual clock, and the loop that runs them.
+ *
+ * struct machine owns everything it holds: the guest RAM (struct phys_mem),
+ * the port space, the CPU, and every device handed to machine_add_device()
+ * (destroyed with the machine). It knows devices only through their ops
+ * (devices/device.h) and firmware only through the boot hook, so core/ does
+ * not depend on devices/ or bios/ code.
+ *
+ * Virtual time is counted in instructions: 1 retired instruction = 1 ns
+ * (a nominal 1000 MIPS CPU), plus the time skipped while the CPU is halted
+ * waiting for a timer. This makes every run deterministic. The loop runs the
+ * CPU in slices that end at the nearest device event (devices report it:
+ * "time is pulled") and at most MACHINE_SLICE instructions long.
+ *
+ * machine_run() ends, with the process exit status to use, when:
+ *   - a device requested exit (isa-debug-exit: status (v << 1) | 1);
+ *   - the CPU triple-faulted and no_reboot is set (one line on stderr, 1);
+ *     without no_reboot the machine resets and the boot hook runs again;
+ *   - the CPU halted and nothing can wake it (one line on stderr, 0);
+ *   - the host asked to stop (*stop_signal became non-zero: 1).
+ *
+ * Usage:
+ *   struct machine_config cfg = { .ram_size = 128u << 20 };
+ *   struct machine *m = machine_create(&cfg, errbuf, sizeof errbuf);
+ *   ... create devices (they call machine_add_device), set m->boot ...
+ *   machine_reset(m);
+ *   int status = machine_run(m);
+ *   machine_destroy(m);
+ */
+#ifndef FOX86_MACHINE_H
+#define FOX86_MACHINE_H
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpu.h"
+#include "ioport.h"
+#include "mmu/phys.h"
+
+struct device_ops;
+
+/* -d log items (bit mask) */
+enum {
+    LOG_INT          = 1u << 0,   /* interrupts and exceptions */
+    LOG_CPU_RESET    = 1u << 1,   /* CPU resets, with the register state */
+    LOG_GUEST_ERRORS = 1u << 2,   /* the guest did something a device or the CPU rejects */
+    LOG_IN_ASM       = 1u << 3,   /* disassembly of every executed instruction */
+    LOG_UNIMP        = 1u << 4,   /* the guest used something fox86 does not implement */
+};
+
+#define MACHINE_SLICE       1000000u   /* longest run of instructions between device checks */
+#define MACHINE_MAX_DEVICES 32
+
+struct machine_config {
+    uint32_t ram_size;            /* bytes of guest RAM from physical 0 */
+    bool     no_reboot;           /* triple fault: stop (status 1) instead of resetting */
+    unsigned log_mask;            /* LOG_* items to write to log_file */
+    FILE    *log_file;            /* where -d output goes (not owned); NULL: stderr */
+};
+
+struct machine_device {
+    const struct device_ops *ops;
+    void    *state;
+    uint64_t deadline;            /* virtual ns of its next event, or TIME_NEVER */
+};
+
+struct machine_stats {
+    uint64_t slices;              /* cpu_run calls */
+    uint64_t resets;              /* machine resets after the first (triple faults) */
+    uint64_t idle_ns;             /* virtual time skipped while halted */
+};
+
+struct machine {
+    struct machine_config cfg;
+    struct phys_mem   mem;
+    struct ioport_map io;
+    struct cpu        cpu;
+
+    struct machine_device devices[MACHINE_MAX_DEVICES];
+    int ndevices;
+
+    uint64_t idle_ns;             /* virtual time spent halted (added to cpu.icount) */
+
+    bool exit_requested;          /* a device asked the machine to stop */
+    int  exit_status;             /* ... with this process exit status */
+
+    /* Firmware / direct kernel boot: runs after every reset, with the CPU in
+     * its power-on state; returns 0, or -1 after printing why it failed. */
+    int  (*boot)(struct machine *m, void *opaque);
+    void *boot_opaque;
+
+    /* Observer called before every instruction (tracing, -d in_asm/int).
+     * When set, the CPU runs one instruction per cpu_run call. */
+    void (*step_hook)(struct machine *m, void *opaque);
+    void *step_opaque;
+
+    /* Host stop request (set by a signal handler the frontend owns). */
+    volatile sig_atomic_t *stop_signal;
+
+    struct machine_stats stats;
+};
+
+/* Returns NULL with a one-line reason in err if RAM cannot be allocated. */
+struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen);
+void machine_destroy(struct machine *m);
+
+/* Devices hand themselves over at creation. Returns 0, or -1 if full. */
+int  machine_add_device(struct machine *m, const struct device_ops *ops, void *state);
+
+/* Power cycle: devices, CPU, then the boot hook. Returns the hook's result. */
+int  machine_reset(struct machine *m);
+int  machine_run(struct machine *m);
+
+/* Virtual time in ns (see above). */
+uint64_t machine_now(const struct machine *m);
+
+/* Called by devices: stop the run loop and exit with this status. */
+void machine_request_exit(struct machine *m, int status);
+
+/* -d logging: writes only if item is enabled. No newline is added. */
+static inline bool machine_log_enabled(const struct machine *m, unsigned item)
+{
+    return m && (m->cfg.log_mask & item);
+}
+void machine_log(struct machine *m, unsigned item, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* One-line register summary (EIP, mode, CPL, EAX...) for reports and logs. */
+void machine_describe_cpu(struct cpu *cpu, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,51 @@
+/* frontends/options.h: the fox86 command line.
+ *
+ * Options follow qemu-system-i386 wherever QEMU has the option (same name,
+ * same argument syntax, "-opt" or "--opt"), so a QEMU command line for a
+ * bare-metal test runs unchanged; fox86's own options are long ones
+ * (--help, --version, --stats, --trace). options_parse only parses and
+ * validates syntax: it opens no file. Any problem is one line in err
+ * (without the "fox86: " prefix, which the caller adds).
+ *
+ * Usage:
+ *   struct options o;
+ *   if (options_parse(argc, argv, &o, err, sizeof err) != 0) { print err; exit 1; }
+ */
+#ifndef FOX86_OPTIONS_H
+#define FOX86_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define OPTIONS_DEFAULT_RAM_MB 128u
+#define OPTIONS_MAX_RAM_MB     3584u   /* below the PCI hole at 0xE0000000 */
+#define OPTIONS_MIN_RAM_MB     2u
+
+struct options {
+    uint32_t    ram_size;          /* bytes (-m) */
+    const char *kernel;            /* -kernel FILE, or NULL */
+    const char *append;            /* -append CMDLINE, or NULL */
+    const char *initrd;            /* -initrd "file[ args][,file...]", or NULL */
+    const char *serial;            /* COM1 backend: "stdio", "file:PATH", "null", "none" */
+    const char *debugcon;          /* 0xE9 backend, same syntax; NULL: none */
+    bool        debug_exit;        /* -device isa-debug-exit */
+    uint16_t    debug_exit_iobase;
+    uint16_t    debug_exit_iosize;
+    bool        no_reboot;         /* -no-reboot */
+    bool        nographic;         /* -nographic */
+    unsigned    log_mask;          /* -d items (LOG_* of core/machine.h); --trace adds in_asm */
+    const char *log_file;          /* -D FILE, or NULL: stderr */
+    bool        stats;             /* --stats */
+    bool        show_help;         /* --help / -h: print usage, exit 0 */
+    bool        show_version;      /* --version: print version, exit 0 */
+    bool        show_log_items;    /* -d help: list the log items, exit 0 */
+};
+
+/* Returns 0, or -1 with one line in err. */
+int  options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
+void options_print_help(FILE *out);
+void options_print_log_items(FILE *out);
+
+#endif
