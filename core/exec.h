@@ -66,6 +66,15 @@ static inline void cpu_write_sized(struct cpu *cpu, int seg, uint32_t off, uint3
     }
 }
 
+/* The destination of a read-modify-write is read with write intent, as the
+ * hardware's locked cycle does: a fault on it reports a write (#PF with the
+ * W bit, #GP for a read-only segment) even though the read comes first. */
+static inline uint32_t cpu_read_for_write(struct cpu *cpu, int seg, uint32_t off, int size)
+{
+    cpu_check_access(cpu, seg, off, (uint32_t)size, MEM_WRITE);
+    return cpu_read_sized(cpu, seg, off, size);
+}
+
 static inline uint32_t cpu_reg_read(const struct cpu *cpu, int reg, int size)
 {
     if (size == 1)

@@ -74,7 +74,7 @@ static inline uint32_t rm_read(struct cpu *cpu, const struct insn *in, struct rm
     if (o->kind == OPND_REG)
         return cpu_reg_read(cpu, o->reg, o->size);
     loc->ea = insn_ea(cpu, in);
-    return cpu_read_sized(cpu, in->seg, loc->ea, o->size);
+    return cpu_read_for_write(cpu, in->seg, loc->ea, o->size);
 }
 
 static inline void rm_write(struct cpu *cpu, const struct insn *in, const struct rm_loc *loc,
@@ -98,7 +98,8 @@ static inline void rm_write(struct cpu *cpu, const struct insn *in, const struct
     {                                                                          \
         int size = in->opnd[0].size;                                           \
         uint32_t ea = insn_ea(cpu, in);                                        \
-        uint32_t a = cpu_read_sized(cpu, in->seg, ea, size);                   \
+        uint32_t a = WRITES ? cpu_read_for_write(cpu, in->seg, ea, size)       \
+                            : cpu_read_sized(cpu, in->seg, ea, size);           \
         uint32_t b = opnd_value(cpu, in, 1);                                   \
         uint32_t r = (EXPR) & size_mask(size);                                 \
         if (WRITES)                                                            \
@@ -136,7 +137,7 @@ static __attribute__((noinline)) void inc_dec_mem(struct cpu *cpu, const struct 
 {
     int size = in->opnd[0].size;
     uint32_t ea = insn_ea(cpu, in);
-    uint32_t a = cpu_read_sized(cpu, in->seg, ea, size);
+    uint32_t a = cpu_read_for_write(cpu, in->seg, ea, size);
     uint32_t r = (a + delta) & size_mask(size);
     cpu_write_sized(cpu, in->seg, ea, r, size);
     lf_set(cpu, op, r, a, lf_carry(cpu), size);
@@ -600,7 +601,8 @@ static inline void bit_op(struct cpu *cpu, const struct insn *in, enum bit_actio
             if (in->addrsize == 2)
                 ea &= 0xFFFF;
         }
-        value = cpu_read_sized(cpu, in->seg, ea, size);
+        value = action == BIT_TEST ? cpu_read_sized(cpu, in->seg, ea, size)
+                                   : cpu_read_for_write(cpu, in->seg, ea, size);
     }
     uint32_t cf = (value >> bit) & 1;
     if (action != BIT_TEST) {
@@ -677,6 +679,8 @@ static void exec_xchg(struct cpu *cpu, const struct insn *in)
 {
     int mem = in->opnd[0].kind == OPND_MEM ? 0 : 1;
     int reg = 1 - mem;
+    if (in->opnd[mem].kind == OPND_MEM)   /* a locked read-modify-write */
+        cpu_check_access(cpu, in->seg, insn_ea(cpu, in), in->opnd[mem].size, MEM_WRITE);
     uint32_t a = insn_opnd_read(cpu, in, 0);
     uint32_t b = insn_opnd_read(cpu, in, 1);
     uint32_t to_reg = reg == 0 ? b : a, to_mem = reg == 0 ? a : b;
@@ -724,6 +728,7 @@ static void exec_cmpxchg8b(struct cpu *cpu, const struct insn *in)
     if (in->opnd[0].kind != OPND_MEM)
         cpu_raise(cpu, EXC_UD, NO_ERROR_CODE);
     uint32_t ea = insn_ea(cpu, in);
+    cpu_check_access(cpu, in->seg, ea, 8, MEM_WRITE);   /* the locked cycle always writes */
     uint64_t dest = cpu_read64(cpu, in->seg, ea);
     uint64_t expected = ((uint64_t)cpu->gpr[R_EDX] << 32) | cpu->gpr[R_EAX];
     if (dest == expected) {

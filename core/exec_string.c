@@ -16,7 +16,8 @@
  * sets next_eip = eip so the run loop comes back to it after checking for
  * interrupts, as hardware does between iterations.
  *
- * REP with a zero count does nothing (no access, no I/O permission check).
+ * REP with a zero count does nothing (no memory access; INS/OUTS still check
+ * I/O permission first, as the host CPU does).
  * F2 and F3 both mean plain REP for MOVS/STOS/LODS/INS/OUTS; for CMPS/SCAS
  * F3 is REPE (stop when ZF = 0), F2 is REPNE (stop when ZF = 1).
  *
@@ -165,9 +166,9 @@ STRING_INLINE void ins_sized(struct cpu *cpu, const struct insn *in, int size)
     bool more;
     uint32_t n = batch_of(cpu, &w, &more);
     uint16_t port = (uint16_t)cpu->gpr[R_EDX];
+    cpu_check_io(cpu, port, size);   /* the permission check comes before the count check */
     if (n == 0)
         return;
-    cpu_check_io(cpu, port, size);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t di = cpu->gpr[R_EDI] & w.amask;
         cpu_check_access(cpu, SEG_ES, di, (uint32_t)size, MEM_WRITE);  /* before the port read's side effects */
@@ -187,9 +188,9 @@ STRING_INLINE void outs_sized(struct cpu *cpu, const struct insn *in, int size)
     bool more;
     uint32_t n = batch_of(cpu, &w, &more);
     uint16_t port = (uint16_t)cpu->gpr[R_EDX];
+    cpu_check_io(cpu, port, size);   /* the permission check comes before the count check */
     if (n == 0)
         return;
-    cpu_check_io(cpu, port, size);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t v = cpu_read_sized(cpu, in->seg, cpu->gpr[R_ESI] & w.amask, size);
         ioport_write(cpu->io, port, v, size);
