@@ -292,9 +292,12 @@ static struct fx80 read_m80(struct cpu *cpu, const struct insn *in)
     return (struct fx80){ .mant = mant, .sign_exp = sign_exp };
 }
 
+/* An m80 store is two stores, significand then sign and exponent, as the
+ * host CPU does it: when the operand straddles a page and the second part
+ * faults, the first 8 bytes are already written (SDM Vol. 3 8.1.1 allows
+ * partial writes for accesses wider than a quadword). */
 static void write_m80(struct cpu *cpu, const struct insn *in, struct fx80 v)
 {
-    cpu_check_access(cpu, in->seg, mem_off(cpu, in, 0), 10, MEM_WRITE);
     cpu_write64(cpu, in->seg, mem_off(cpu, in, 0), v.mant);
     cpu_write16(cpu, in->seg, mem_off(cpu, in, 8), v.sign_exp);
 }
