@@ -18,16 +18,19 @@ callgrind=0
 repeat=${BENCH_REPEAT:-3}
 fox86=$build/frontends/fox86
 qemu=$(command -v qemu-system-i386 || true)
-kernel_args=(-nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+kernel_args=(-display none -serial none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 
 now() { date +%s.%N; }
 calc() { awk "BEGIN { print $* }"; }   # float arithmetic without bc
-# best_time CMD...: prints the smallest wall time (s) of $repeat runs; output of the last run in $out
+outfile=$(mktemp)
+trap 'rm -f "$outfile"' EXIT
+# best_time CMD...: prints the smallest wall time (s) of $repeat runs; the
+# last run's output is left in $outfile (this runs in a subshell)
 best_time() {
     local best="" t0 t1 t
     for _ in $(seq "$repeat"); do
         t0=$(now)
-        out=$("$@" 2>&1 || true)
+        "$@" >"$outfile" 2>&1 || true
         t1=$(now)
         t=$(calc "$t1 - $t0")
         if [ -z "$best" ] || [ "$(calc "($t < $best)")" = 1 ]; then best=$t; fi
@@ -40,16 +43,16 @@ for wl in intmix fpmix; do
     elf=$build/bench/$wl.elf native=$build/bench/$wl-native
     [ -f "$elf" ] || { echo "$wl: $elf not built (ninja -C $build bench_workloads)"; continue; }
     t_fox=$(best_time "$fox86" -kernel "$elf" "${kernel_args[@]}" -debugcon stdio --stats)
-    fox_out=$out
+    fox_out=$(cat "$outfile")
     insns=$(echo "$fox_out" | sed -n 's/.*instructions[^0-9]*\([0-9][0-9]*\).*/\1/p' | head -1)
     sum_fox=$(echo "$fox_out" | sed -n 's/.*checksum \([0-9a-f]*\).*/\1/p' | head -1)
     t_qemu=nan sum_qemu=""
     if [ -n "$qemu" ]; then
         t_qemu=$(best_time "$qemu" -accel tcg -kernel "$elf" "${kernel_args[@]}" -debugcon stdio)
-        sum_qemu=$(echo "$out" | sed -n 's/.*checksum \([0-9a-f]*\).*/\1/p' | head -1)
+        sum_qemu=$(cat "$outfile" | sed -n 's/.*checksum \([0-9a-f]*\).*/\1/p' | head -1)
     fi
     t_nat=$(best_time "$native")
-    sum_nat=$(echo "$out" | sed -n 's/.*checksum \([0-9a-f]*\).*/\1/p' | head -1)
+    sum_nat=$(cat "$outfile" | sed -n 's/.*checksum \([0-9a-f]*\).*/\1/p' | head -1)
     mips=$(calc "${insns:-0} / $t_fox / 1000000")
     r_qemu=$( [ "$t_qemu" = nan ] && echo nan || calc "$t_fox / $t_qemu")
     r_nat=$(calc "$t_fox / $t_nat")

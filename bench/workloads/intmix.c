@@ -60,7 +60,8 @@ static void shell_sort(uint32_t *a, uint32_t n)
     }
 }
 
-static uint32_t hash_round(uint32_t *seed)
+/* Linear probing into a table kept at most half full (so probes end). */
+static uint32_t hash_round(uint32_t *seed, uint32_t *occupied)
 {
     uint32_t hits = 0;
     for (uint32_t i = 0; i < 2048; i++) {
@@ -71,9 +72,10 @@ static uint32_t hash_round(uint32_t *seed)
         if (table_keys[slot] == key) {
             table_vals[slot]++;
             hits++;
-        } else if (i & 1) {
+        } else if ((i & 1) && *occupied < TABLE_LEN / 2) {
             table_keys[slot] = key;
             table_vals[slot] = 1;
+            (*occupied)++;
         }
     }
     return hits;
@@ -93,7 +95,7 @@ static uint32_t arith_round(uint32_t x)
 
 uint32_t workload_run(uint32_t rounds)
 {
-    uint32_t seed = 0x12345678u, sum = 0;
+    uint32_t seed = 0x12345678u, sum = 0, occupied = 0;
     crc_init();
     for (uint32_t i = 0; i < TABLE_LEN; i++)
         table_keys[i] = table_vals[i] = 0;
@@ -106,11 +108,13 @@ uint32_t workload_run(uint32_t rounds)
             bytes_a[i] = (uint8_t)(array[i % ARRAY_LEN] >> (i & 24));
         wl_memcpy(bytes_b, bytes_a, sizeof bytes_a);
         sum = crc32_bytes(bytes_b, sizeof bytes_b, sum);
-        sum += hash_round(&seed);
+        sum += hash_round(&seed, &occupied);
         sum += arith_round(sum);
-        if ((r & 63) == 0)
+        if ((r & 63) == 63) {
             for (uint32_t i = 0; i < TABLE_LEN; i++)
                 table_keys[i] = 0;
+            occupied = 0;
+        }
     }
     return sum;
 }
