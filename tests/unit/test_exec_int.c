@@ -29,6 +29,7 @@
 
 #include "core/exec.h"
 #include "core/flags.h"
+#include "harness.h"
 
 #define ALU_ROUNDS 20000
 
@@ -81,17 +82,7 @@ static void cpu_fresh(struct cpu *cpu)
 }
 
 /* Execute one instruction; returns the exception vector, or -1. */
-static int run_insn(struct cpu *cpu, const struct insn *in)
-{
-    jmp_buf env;
-    cpu->fault_env = &env;
-    cpu->next_eip = cpu->eip + in->len;
-    if (setjmp(env))
-        return cpu->pending_vector;
-    EXPECT(exec_table[in->op] != NULL, "no handler for op %d", in->op);
-    exec_table[in->op](cpu, in);
-    return -1;
-}
+static int run_insn(struct cpu *cpu, const struct insn *in) { return exec_one(cpu, in); }
 
 static struct insn insn_base(int op, int opsize)
 {

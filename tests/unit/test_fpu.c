@@ -36,17 +36,11 @@
 #include "core/fpu.h"
 #include "core/ioport.h"
 #include "mmu/phys.h"
+#include "harness.h"
 
-#define NO_FAULT (-1)
 #define RAM_SIZE (4u << 20)
 #define DATA_ADDR 0x5000u      /* memory operands */
 #define CODE_EIP 0x1234u
-
-struct fixture {
-    struct phys_mem pm;
-    struct ioport_map io;
-    struct cpu cpu;
-};
 
 static struct fixture *fx;
 static struct cpu *cpu;
@@ -83,40 +77,17 @@ static void go_real(void)
 
 static void setup(void)
 {
-    fx = calloc(1, sizeof *fx);
-    ck_assert_ptr_nonnull(fx);
-    ck_assert_int_eq(phys_init(&fx->pm, RAM_SIZE), 0);
-    ioport_map_init(&fx->io);
-    cpu_init(&fx->cpu, &fx->pm, &fx->io);
-    cpu_reset(&fx->cpu);
+    fx = fixture_new(RAM_SIZE);
     cpu = &fx->cpu;
-    exec_table_init();
     go_pmode();
 }
 
 static void teardown(void)
 {
-    cpu_destroy(&fx->cpu);
-    phys_free(&fx->pm);
-    free(fx);
+    fixture_free(fx);
 }
 
-static int run(const struct insn *in)
-{
-    jmp_buf env;
-    cpu->fault_env = &env;
-    cpu->pending_vector = NO_FAULT;
-    cpu->pending_error = NO_ERROR_CODE;
-    cpu->next_eip = cpu->eip + in->len;
-    ck_assert_ptr_nonnull(exec_table[in->op]);
-    if (setjmp(env) == 0) {
-        exec_table[in->op](cpu, in);
-        cpu->fault_env = NULL;
-        return NO_FAULT;
-    }
-    cpu->fault_env = NULL;
-    return cpu->pending_vector;
-}
+static int run(const struct insn *in) { return exec_one(cpu, in); }
 
 /* Decodes bytes (32-bit code) into *in; memory operands use [edi]. */
 static void decode(struct insn *in, const uint8_t *bytes, size_t len)

@@ -25,8 +25,8 @@
 #include "core/flags.h"
 #include "core/ioport.h"
 #include "mmu/phys.h"
+#include "harness.h"
 
-#define NO_FAULT  (-1)
 #define RAM_SIZE  (4u << 20)
 #define GDT_BASE  0x10000u
 #define GDT_ENTRIES 64
@@ -41,31 +41,18 @@ enum {
     SEL_TSS = 0x28, SEL_LDT = 0x30, SEL_TEST = 0x38,   /* entries 7.. for per-test descriptors */
 };
 
-struct fixture {
-    struct phys_mem pm;
-    struct ioport_map io;
-    struct cpu cpu;
-};
-
 static struct fixture *fx;
 static struct cpu *cpu;
 
 static void setup(void)
 {
-    fx = calloc(1, sizeof *fx);
-    ck_assert_ptr_nonnull(fx);
-    ck_assert_int_eq(phys_init(&fx->pm, RAM_SIZE), 0);
-    ioport_map_init(&fx->io);
-    cpu_init(&fx->cpu, &fx->pm, &fx->io);
-    cpu_reset(&fx->cpu);
+    fx = fixture_new(RAM_SIZE);
     cpu = &fx->cpu;
-    exec_table_init();
 }
 
 static void teardown(void)
 {
-    phys_free(&fx->pm);
-    free(fx);
+    fixture_free(fx);
 }
 
 /* ---- building blocks ---------------------------------------------------- */
@@ -195,22 +182,7 @@ static struct insn *mem_at(struct insn *in, int i, int size, uint32_t addr)
 }
 
 /* Execute one instruction; the vector it raised or NO_FAULT. */
-static int run(const struct insn *in)
-{
-    jmp_buf env;
-    cpu->fault_env = &env;
-    cpu->pending_vector = NO_FAULT;
-    cpu->pending_error = NO_ERROR_CODE;
-    cpu->next_eip = cpu->eip + in->len;
-    ck_assert_ptr_nonnull(exec_table[in->op]);
-    if (setjmp(env) == 0) {
-        exec_table[in->op](cpu, in);
-        cpu->fault_env = NULL;
-        return NO_FAULT;
-    }
-    cpu->fault_env = NULL;
-    return cpu->pending_vector;
-}
+static int run(const struct insn *in) { return exec_one(cpu, in); }
 
 static bool zf(void) { return cpu_get_eflags(cpu) & FL_ZF; }
 
