@@ -140,6 +140,7 @@ static bool machine_idle(struct machine *m, uint64_t next_event)
     if (next_event > now) {
         m->idle_ns += next_event - now;
         m->stats.idle_ns += next_event - now;
+        cpu->tsc_offset += next_event - now;   /* the TSC keeps counting through a halt */
     }
     return true;
 }
