@@ -81,10 +81,10 @@ uint32_t lf_carry_slow(const struct cpu *cpu)
 static uint32_t lf_overflow(const struct cpu *cpu)
 {
     const struct lazy_flags *lf = &cpu->lf;
+    if (lf->op == LF_NONE)   /* before sign_bit: lf->size means nothing then */
+        return (cpu->eflags & FL_OF) != 0;
     uint32_t sign = sign_bit(lf->size);
     switch (lf->op) {
-    case LF_NONE:
-        return (cpu->eflags & FL_OF) != 0;
     case LF_ADD:
     case LF_ADC:
         return ((lf->src1 ^ lf->result) & (lf->src2 ^ lf->result) & sign) != 0;
