@@ -264,6 +264,7 @@ int main(int argc, char **argv)
     waitpid(gen_pid, NULL, 0);
     waitpid(runner_pid, NULL, 0);
     cs_close(&cs);
+    hd_interp_free(interp);
     free(c);
 
     printf("hostdiff: seeds %" PRIu64 "..%" PRIu64 ", %" PRIu64 " ended in a fault on both sides\n", first,

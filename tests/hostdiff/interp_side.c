@@ -237,6 +237,14 @@ int hd_interp_init(struct hd_interp **out)
     return 0;
 }
 
+void hd_interp_free(struct hd_interp *handle)
+{
+    struct sandbox *sb = (struct sandbox *)handle;
+    cpu_destroy(&sb->cpu);
+    phys_free(&sb->mem);
+    free(sb);
+}
+
 void hd_interp_run(struct hd_interp *handle, const struct hd_case *c, struct hd_result *r)
 {
     struct sandbox *sb = (struct sandbox *)handle;

@@ -10,5 +10,6 @@ struct hd_interp;   /* opaque: guest RAM and a CPU, reused across cases */
 
 int  hd_interp_init(struct hd_interp **out);
 void hd_interp_run(struct hd_interp *interp, const struct hd_case *c, struct hd_result *r);
+void hd_interp_free(struct hd_interp *interp);
 
 #endif
