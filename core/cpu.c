@@ -4,13 +4,16 @@
  *   1. instruction boundary: if anything needs attention (a stop request,
  *      a pending NMI, INTR with IF set, HLT, the interrupt shadow, TF, RF,
  *      enabled DR7 breakpoints) the out-of-line cpu_boundary handles it;
- *      the common case costs one combined test;
+ *      the common case costs one combined test, made only where control
+ *      does not fall through (cpu_run_chain): what needs it at once is
+ *      done by instructions whose class ends a chain;
  *   2. fetch and decode: from the decoded-instruction cache (below), else
  *      through cpu_fetch_code (which stops where the next byte would
  *      fault) and the decoder;
  *   3. next_eip = eip + len (16-bit wrap in 16-bit code), call the
- *      handler (exec_table[op], cached in the entry; OP_INVALID and empty
- *      rows become #UD, an over-long instruction #GP(0)), commit
+ *      handler (exec_table[op], or a form-specialised one from
+ *      exec_select_int/exec_select_flow, cached in the entry; OP_INVALID
+ *      and empty rows become #UD, an over-long instruction #GP(0)), commit
  *      eip = next_eip, count the instruction;
  *   4. after an instruction of a non-zero class other than plain CTRL (MOV
  *      CRn, I/O, segment loads, ...) cpu_tlb_sync drops stale translations.
@@ -41,7 +44,7 @@
  * (cpu_tlb_protect_code), so every store to it, by the CPU, a device or a
  * loader, bumps the generation. A change of the physical map empties the
  * table. Lookup by address is the TLB lookup of CS:EIP, the hash, one tag
- * compare and one generation compare. Chaining (cpu_run_insns) avoids even
+ * compare and one generation compare. Chaining (cpu_run_chain) avoids even
  * that while execution stays on one linear page: each entry remembers the
  * entries that followed it, which are checked by key instead, so the
  * dependent-load chain from one instruction to the next is one load.
@@ -215,8 +218,16 @@ static void icache_prepare(struct icache_entry *ic, const struct insn *in, bool 
 {
     ic->insn = *in;
     ic->eip_mask = code32 ? 0xFFFFFFFFu : 0xFFFFu;
-    ic->fn = in->op == OP_INVALID ? (in->too_long ? exec_too_long : exec_undefined)
-           : exec_table[in->op] ? exec_table[in->op] : exec_undefined;
+    exec_fn fn = in->op == OP_INVALID ? (in->too_long ? exec_too_long : exec_undefined)
+               : exec_table[in->op] ? exec_table[in->op] : exec_undefined;
+    if (fn == exec_table[in->op]) {
+        exec_fn special = exec_select_int(in);
+        if (!special)
+            special = exec_select_flow(in);
+        if (special)
+            fn = special;
+    }
+    ic->fn = fn;
     ic->sync = (op_info[in->op].cls & ~CTRL) != 0;
 }
 
@@ -369,21 +380,67 @@ static __attribute__((noinline)) int cpu_boundary(struct cpu *cpu)
     return (cpu->eflags & FL_TF) ? BOUNDARY_SINGLE_STEP : BOUNDARY_EXECUTE;
 }
 
-/* The loop. prev is the cache entry just run when the next one may be
- * chained to it: then, while EIP stays on the same linear page and no TLB
- * flush happened (tlb_epoch), the next entry comes from prev's links and
- * is validated by its key (same physical page, same CS.D), its page's code
- * generation and the CS limit. This keeps the TLB lookup and the hash off
- * the chain of dependent loads from one instruction to the next. */
+/* Run ic (a cache entry, current, at cpu->eip, already checked against
+ * the CS limit) and then its successors while execution stays on the same
+ * linear page, no TLB flush happens (tlb_epoch) and the budget lasts. The
+ * next entry comes from the links of the one just run and is validated by
+ * its key (same physical page, same CS.D) and its page's code generation;
+ * this keeps the TLB lookup and the hash off the chain of dependent loads
+ * from one instruction to the next. The CS limit is checked once for the
+ * whole page (a page not entirely inside the limit runs one instruction
+ * per call). The instruction boundary is checked (cpu_needs_attention)
+ * only where control does not fall through: everything that can make an
+ * instruction need it at once (STI, MOV SS, POPF, HLT, IRET, MOV DRn, I/O
+ * ...) has a class that ends the chain, and an interrupt raised by MMIO
+ * waits at most until the next branch or the end of the page. */
+static __attribute__((noinline)) void cpu_run_chain(struct cpu *cpu, struct icache_entry *ic,
+                                                    uint64_t end)
+{
+    struct icache_entry scratch;
+    const struct seg_cache *cs = &cpu->seg[SEG_CS];
+    uint32_t cs_base = cs->base;
+    uint32_t page_lin = (cs_base + cpu->eip) & TLB_PAGE_MASK;
+    uint32_t page_first_eip = page_lin - cs_base;
+    bool page_in_limit = page_first_eip <= page_first_eip + 4095u &&
+                         page_first_eip + 4095u <= cs->limit;
+    uint32_t epoch = cpu->tlb_epoch;
+    const uint32_t *page_gen = &cpu->mem->code_gen[(uint32_t)ic->key >> 12];
+    if (unlikely(!page_in_limit)) {
+        cpu_execute(cpu, ic);
+        return;
+    }
+    for (;;) {
+        if (!cpu_execute(cpu, ic) || cpu->icount >= end)
+            return;
+        uint32_t lin = cs_base + cpu->eip;
+        if (((lin ^ page_lin) & TLB_PAGE_MASK) != 0 || epoch != cpu->tlb_epoch)
+            return;
+        /* both links are tried by key, so which one is taken does not
+         * depend on the EIP the last instruction computed */
+        uint64_t key = (ic->key & ~(uint64_t)~TLB_PAGE_MASK) | (lin & ~TLB_PAGE_MASK);
+        struct icache_entry *next = ic->link[0];
+        if (unlikely(next->key != key)) {
+            if (cpu_needs_attention(cpu))   /* not the fall-through: a boundary check */
+                return;
+            next = ic->link[1];
+        }
+        if (unlikely(next->key != key || next->gen != *page_gen)) {
+            next = cpu_fetch_decode(cpu, &scratch);
+            if (next == &scratch || epoch != cpu->tlb_epoch)
+                return;   /* the outer loop runs it (decoding it once more) */
+            ic->link[key != ic->key + ic->insn.len] = next;
+        }
+        ic = next;
+    }
+}
+
+/* The loop: the instruction boundary, then a chain of cached instructions
+ * (cpu_run_chain), or one that could not be cached. */
 static __attribute__((noinline)) enum cpu_stop cpu_run_insns(struct cpu *cpu, uint64_t end)
 {
     struct icache_entry scratch;
-    struct icache_entry *prev = NULL;
-    uint32_t prev_lin = 0, epoch = 0;
-    const uint32_t *page_gen = NULL;   /* code generation slot of prev's page */
     while (likely(cpu->icount < end)) {
         if (unlikely(cpu_needs_attention(cpu))) {
-            prev = NULL;
             int r = cpu_boundary(cpu);
             if (r == BOUNDARY_RECHECK)
                 continue;
@@ -395,33 +452,11 @@ static __attribute__((noinline)) enum cpu_stop cpu_run_insns(struct cpu *cpu, ui
                 cpu_raise(cpu, EXC_DB, NO_ERROR_CODE);   /* a trap: eip is committed */
             }
         }
-        const struct seg_cache *cs = &cpu->seg[SEG_CS];
-        uint32_t eip = cpu->eip;
-        uint32_t lin = cs->base + eip;
-        struct icache_entry *ic;
-        if (likely(prev != NULL && ((lin ^ prev_lin) & TLB_PAGE_MASK) == 0 &&
-                   epoch == cpu->tlb_epoch)) {
-            /* both links are tried by key, so which one is taken does not
-             * depend on the EIP the last instruction computed */
-            uint64_t key = (prev->key & ~(uint64_t)~TLB_PAGE_MASK) | (lin & ~TLB_PAGE_MASK);
-            ic = prev->link[0];
-            if (unlikely(ic->key != key))
-                ic = prev->link[1];
-            if (unlikely(ic->key != key || ic->gen != *page_gen ||
-                         (uint64_t)eip + ic->insn.len - 1 > cs->limit)) {
-                ic = cpu_fetch_decode(cpu, &scratch);
-                epoch = cpu->tlb_epoch;
-                page_gen = &cpu->mem->code_gen[(uint32_t)ic->key >> 12];
-                if (ic != &scratch)
-                    prev->link[lin != prev_lin + prev->insn.len] = ic;
-            }
-        } else {
-            ic = cpu_fetch_decode(cpu, &scratch);
-            epoch = cpu->tlb_epoch;
-            page_gen = &cpu->mem->code_gen[(uint32_t)ic->key >> 12];
-        }
-        prev = cpu_execute(cpu, ic) && ic != &scratch ? ic : NULL;
-        prev_lin = lin;
+        struct icache_entry *ic = cpu_fetch_decode(cpu, &scratch);
+        if (ic == &scratch)
+            cpu_execute(cpu, ic);
+        else
+            cpu_run_chain(cpu, ic, end);
     }
     return CPU_STOP_BUDGET;
 }

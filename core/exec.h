@@ -32,6 +32,13 @@ void exec_register_sys(exec_fn *table);     /* segments, far transfers, interrup
 void exec_register_fpu(exec_fn *table);     /* x87 */
 void exec_register_sysinsn(exec_fn *table); /* descriptor-table regs, CRn/DRn, MSRs, CLI/STI, IN/OUT, PUSHF/POPF, LAR..ARPL, CPUID */
 
+/* Specialised handlers for common forms, chosen when the run loop caches a
+ * decoded instruction (cpu.c); NULL when the form has none, and then
+ * exec_table[op] runs. exec_int.c: ALU, MOV, MOVZX, LEA, INC/DEC, shifts;
+ * exec_flow.c: Jcc, JMP, CALL, RET, PUSH, POP. */
+exec_fn exec_select_int(const struct insn *in);
+exec_fn exec_select_flow(const struct insn *in);
+
 /* Effective address offset (before segmentation) of the memory operand. */
 static inline uint32_t insn_ea(const struct cpu *cpu, const struct insn *in)
 {
@@ -48,7 +55,29 @@ static inline uint32_t size_mask(int size)
     return size == 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1;
 }
 
-static inline uint32_t cpu_read_sized(struct cpu *cpu, int seg, uint32_t off, int size)
+/* Host-order loads and stores of 1, 2 or 4 bytes (the guest is little-endian, like the host). */
+static inline uint32_t host_load(const uint8_t *p, int size)
+{
+    uint32_t v = 0;
+    switch (size) {
+    case 1:  v = *p; break;
+    case 2:  { uint16_t h; __builtin_memcpy(&h, p, 2); v = h; break; }
+    default: __builtin_memcpy(&v, p, 4); break;
+    }
+    return v;
+}
+
+static inline void host_store(uint8_t *p, uint32_t v, int size)
+{
+    switch (size) {
+    case 1:  *p = (uint8_t)v; break;
+    case 2:  { uint16_t h = (uint16_t)v; __builtin_memcpy(p, &h, 2); break; }
+    default: __builtin_memcpy(p, &v, 4); break;
+    }
+}
+
+/* The full path of cpu_read_sized / cpu_write_sized (mem.c). */
+static inline uint32_t cpu_read_sized_slow(struct cpu *cpu, int seg, uint32_t off, int size)
 {
     switch (size) {
     case 1:  return cpu_read8(cpu, seg, off);
@@ -57,7 +86,7 @@ static inline uint32_t cpu_read_sized(struct cpu *cpu, int seg, uint32_t off, in
     }
 }
 
-static inline void cpu_write_sized(struct cpu *cpu, int seg, uint32_t off, uint32_t v, int size)
+static inline void cpu_write_sized_slow(struct cpu *cpu, int seg, uint32_t off, uint32_t v, int size)
 {
     switch (size) {
     case 1:  cpu_write8(cpu, seg, off, (uint8_t)v); break;
@@ -66,13 +95,33 @@ static inline void cpu_write_sized(struct cpu *cpu, int seg, uint32_t off, uint3
     }
 }
 
+/* Reads and writes of 1, 2 or 4 bytes: the common case inline (mem.h,
+ * cpu_host_ptr), everything else through mem.c. */
+static inline uint32_t cpu_read_sized(struct cpu *cpu, int seg, uint32_t off, int size)
+{
+    const uint8_t *p = cpu_host_ptr(cpu, seg, off, (uint32_t)size, MEM_READ);
+    return p ? host_load(p, size) : cpu_read_sized_slow(cpu, seg, off, size);
+}
+
+static inline void cpu_write_sized(struct cpu *cpu, int seg, uint32_t off, uint32_t v, int size)
+{
+    uint8_t *p = cpu_host_ptr(cpu, seg, off, (uint32_t)size, MEM_WRITE);
+    if (p)
+        host_store(p, v, size);
+    else
+        cpu_write_sized_slow(cpu, seg, off, v, size);
+}
+
 /* The destination of a read-modify-write is read with write intent, as the
  * hardware's locked cycle does: a fault on it reports a write (#PF with the
  * W bit, #GP for a read-only segment) even though the read comes first. */
 static inline uint32_t cpu_read_for_write(struct cpu *cpu, int seg, uint32_t off, int size)
 {
+    const uint8_t *p = cpu_host_ptr(cpu, seg, off, (uint32_t)size, MEM_WRITE);
+    if (p)   /* directly writable: then directly readable too */
+        return host_load(p, size);
     cpu_check_access(cpu, seg, off, (uint32_t)size, MEM_WRITE);
-    return cpu_read_sized(cpu, seg, off, size);
+    return cpu_read_sized_slow(cpu, seg, off, size);
 }
 
 static inline uint32_t cpu_reg_read(const struct cpu *cpu, int reg, int size)

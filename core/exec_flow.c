@@ -17,6 +17,7 @@
  * Usage: exec_register_flow(exec_table) fills this file's rows.
  */
 #include "exec.h"
+#include "flags.h"
 
 /* ---- stack addressing --------------------------------------------------- */
 
@@ -228,6 +229,112 @@ static void exec_leave(struct cpu *cpu, const struct insn *in)
     uint32_t saved = cpu_read_sized(cpu, SEG_SS, frame, size);
     cpu->gpr[R_ESP] = (cpu->gpr[R_ESP] & ~mask) | ((frame + (uint32_t)size) & mask);
     cpu_reg_write(cpu, R_EBP, saved, size);
+}
+
+/* ---- specialised forms -------------------------------------------------- */
+
+/* exec_select_flow picks, when the run loop caches a decoded instruction,
+ * a handler specialised for its form (32-bit operand size) for the common
+ * near branches and stack operations; each computes what the generic
+ * handler above does for that form. The stack ones check SS.B at run time
+ * (the cache key does not include it) and take the generic path for a
+ * 16-bit stack. */
+
+/* Jcc rel32, one handler per condition so the condition folds. */
+#define JCC_FORM(cc)                                                           \
+    static void jcc32_##cc(struct cpu *cpu, const struct insn *in)            \
+    {                                                                          \
+        if (!cpu_cond_inline(cpu, cc))                                         \
+            return;                                                            \
+        uint32_t target = cpu->next_eip + in->imm;                             \
+        branch_check(cpu, target);                                             \
+        cpu->next_eip = target;                                                \
+    }
+JCC_FORM(0) JCC_FORM(1) JCC_FORM(2) JCC_FORM(3) JCC_FORM(4) JCC_FORM(5) JCC_FORM(6) JCC_FORM(7)
+JCC_FORM(8) JCC_FORM(9) JCC_FORM(10) JCC_FORM(11) JCC_FORM(12) JCC_FORM(13) JCC_FORM(14) JCC_FORM(15)
+
+static void jmp_rel32(struct cpu *cpu, const struct insn *in)
+{
+    uint32_t target = cpu->next_eip + in->imm;
+    branch_check(cpu, target);
+    cpu->next_eip = target;
+}
+
+static void call_rel32(struct cpu *cpu, const struct insn *in)
+{
+    if (!cpu_stack32(cpu)) {
+        exec_call(cpu, in);
+        return;
+    }
+    uint32_t target = cpu->next_eip + in->imm;
+    branch_check(cpu, target);
+    uint32_t esp = cpu->gpr[R_ESP] - 4;
+    cpu_write_sized(cpu, SEG_SS, esp, cpu->next_eip, 4);
+    cpu->gpr[R_ESP] = esp;
+    cpu->next_eip = target;
+}
+
+static void ret32(struct cpu *cpu, const struct insn *in)
+{
+    if (!cpu_stack32(cpu)) {
+        exec_ret(cpu, in);
+        return;
+    }
+    uint32_t esp = cpu->gpr[R_ESP];
+    uint32_t target = cpu_read_sized(cpu, SEG_SS, esp, 4);
+    branch_check(cpu, target);
+    cpu->gpr[R_ESP] = esp + 4;
+    cpu->next_eip = target;
+}
+
+static void push_r32(struct cpu *cpu, const struct insn *in)
+{
+    if (!cpu_stack32(cpu)) {
+        exec_push(cpu, in);
+        return;
+    }
+    uint32_t esp = cpu->gpr[R_ESP] - 4;
+    cpu_write_sized(cpu, SEG_SS, esp, cpu->gpr[in->opnd[0].reg], 4);   /* PUSH ESP: the old value */
+    cpu->gpr[R_ESP] = esp;
+}
+
+static void pop_r32(struct cpu *cpu, const struct insn *in)
+{
+    if (!cpu_stack32(cpu)) {
+        exec_pop(cpu, in);
+        return;
+    }
+    uint32_t esp = cpu->gpr[R_ESP];
+    uint32_t value = cpu_read_sized(cpu, SEG_SS, esp, 4);
+    cpu->gpr[R_ESP] = esp + 4;
+    cpu->gpr[in->opnd[0].reg] = value;   /* POP ESP: the popped value wins */
+}
+
+exec_fn exec_select_flow(const struct insn *in)
+{
+    static const exec_fn jcc32[16] = {
+        jcc32_0, jcc32_1, jcc32_2, jcc32_3, jcc32_4, jcc32_5, jcc32_6, jcc32_7,
+        jcc32_8, jcc32_9, jcc32_10, jcc32_11, jcc32_12, jcc32_13, jcc32_14, jcc32_15,
+    };
+    const struct opnd *o = &in->opnd[0];
+    if (in->opsize != 4)
+        return NULL;
+    switch (in->op) {
+    case OP_JCC:
+        return o->kind == OPND_REL ? jcc32[in->cond & 15] : NULL;
+    case OP_JMP:
+        return o->kind == OPND_REL ? jmp_rel32 : NULL;
+    case OP_CALL:
+        return o->kind == OPND_REL ? call_rel32 : NULL;
+    case OP_RET:
+        return in->nopnd == 0 ? ret32 : NULL;
+    case OP_PUSH:
+        return o->kind == OPND_REG && o->size == 4 ? push_r32 : NULL;
+    case OP_POP:
+        return o->kind == OPND_REG && o->size == 4 ? pop_r32 : NULL;
+    default:
+        return NULL;
+    }
 }
 
 void exec_register_flow(exec_fn *table)

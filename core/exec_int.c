@@ -919,3 +919,279 @@ void exec_register_int(exec_fn *table)
     table[OP_NOP] = exec_nop;
     table[OP_BOUND] = exec_bound;
 }
+
+/* ---- specialised forms -------------------------------------------------- */
+
+/* exec_select_int picks, when the run loop caches a decoded instruction, a
+ * handler specialised for its form (32-bit operands, 32-bit addressing) for
+ * the most frequent instructions of compiled code. Each one computes what
+ * the generic handler above computes for that form, without re-examining
+ * operand kinds and sizes; memory goes through the inline fast path
+ * (cpu_host_ptr), and where that does not apply, through the generic code.
+ * The generic handlers stay the reference (hostdiff runs both paths). */
+
+/* insn_ea for 32-bit addressing */
+static inline uint32_t ea32(const struct cpu *cpu, const struct insn *in)
+{
+    uint32_t ea = (uint32_t)in->disp;
+    if (in->ea_base != EA_NONE)
+        ea += cpu->gpr[in->ea_base];
+    if (in->ea_index != EA_NONE)
+        ea += cpu->gpr[in->ea_index] << in->ea_scale;
+    return ea;
+}
+
+/* ALU forms: r32,r32  r32,imm32  r32,m32  m32,r32  m32,imm32. The memory-
+ * destination forms translate once with write intent (for CMP/TEST, read
+ * intent) and fall back to the generic NAME_mem when that is not direct. */
+#define ALU_FORMS(NAME, EXPR, LAZY, WRITES)                                    \
+    static void NAME##_rr32(struct cpu *cpu, const struct insn *in)           \
+    {                                                                          \
+        uint32_t a = cpu->gpr[in->opnd[0].reg], b = cpu->gpr[in->opnd[1].reg]; \
+        uint32_t r = (EXPR);                                                   \
+        if (WRITES)                                                            \
+            cpu->gpr[in->opnd[0].reg] = r;                                     \
+        lf_set(cpu, LAZY, r, a, b, 4);                                         \
+    }                                                                          \
+    static void NAME##_ri32(struct cpu *cpu, const struct insn *in)           \
+    {                                                                          \
+        uint32_t a = cpu->gpr[in->opnd[0].reg], b = in->imm;                   \
+        uint32_t r = (EXPR);                                                   \
+        if (WRITES)                                                            \
+            cpu->gpr[in->opnd[0].reg] = r;                                     \
+        lf_set(cpu, LAZY, r, a, b, 4);                                         \
+    }                                                                          \
+    static void NAME##_rm32(struct cpu *cpu, const struct insn *in)           \
+    {                                                                          \
+        uint32_t b = cpu_read_sized(cpu, in->seg, ea32(cpu, in), 4);           \
+        uint32_t a = cpu->gpr[in->opnd[0].reg];                                \
+        uint32_t r = (EXPR);                                                   \
+        if (WRITES)                                                            \
+            cpu->gpr[in->opnd[0].reg] = r;                                     \
+        lf_set(cpu, LAZY, r, a, b, 4);                                         \
+    }                                                                          \
+    static inline void NAME##_m32(struct cpu *cpu, const struct insn *in,     \
+                                  bool imm_source)                             \
+    {                                                                          \
+        uint8_t *p = cpu_host_ptr(cpu, in->seg, ea32(cpu, in), 4,              \
+                                  WRITES ? MEM_WRITE : MEM_READ);              \
+        if (!p) {                                                              \
+            NAME##_mem(cpu, in);                                               \
+            return;                                                            \
+        }                                                                      \
+        uint32_t a = host_load(p, 4);                                          \
+        uint32_t b = imm_source ? in->imm : cpu->gpr[in->opnd[1].reg];         \
+        uint32_t r = (EXPR);                                                   \
+        if (WRITES)                                                            \
+            host_store(p, r, 4);                                               \
+        lf_set(cpu, LAZY, r, a, b, 4);                                         \
+    }                                                                          \
+    static void NAME##_mr32(struct cpu *cpu, const struct insn *in) { NAME##_m32(cpu, in, false); } \
+    static void NAME##_mi32(struct cpu *cpu, const struct insn *in) { NAME##_m32(cpu, in, true); }
+
+ALU_FORMS(add, a + b, LF_ADD, 1)
+ALU_FORMS(or, a | b, LF_LOGIC, 1)
+ALU_FORMS(and, a & b, LF_LOGIC, 1)
+ALU_FORMS(sub, a - b, LF_SUB, 1)
+ALU_FORMS(xor, a ^ b, LF_LOGIC, 1)
+ALU_FORMS(cmp, a - b, LF_SUB, 0)
+ALU_FORMS(test, a & b, LF_LOGIC, 0)
+
+static void mov_rr32(struct cpu *cpu, const struct insn *in)
+{
+    cpu->gpr[in->opnd[0].reg] = cpu->gpr[in->opnd[1].reg];
+}
+
+static void mov_ri32(struct cpu *cpu, const struct insn *in)
+{
+    cpu->gpr[in->opnd[0].reg] = in->imm;
+}
+
+static void mov_rm32(struct cpu *cpu, const struct insn *in)
+{
+    cpu->gpr[in->opnd[0].reg] = cpu_read_sized(cpu, in->seg, ea32(cpu, in), 4);
+}
+
+static void mov_mr32(struct cpu *cpu, const struct insn *in)
+{
+    cpu_write_sized(cpu, in->seg, ea32(cpu, in), cpu->gpr[in->opnd[1].reg], 4);
+}
+
+/* [base + disp], the most common address form (locals, fields) */
+static inline bool ea_is_base_disp(const struct insn *in)
+{
+    return in->ea_base != EA_NONE && in->ea_index == EA_NONE;
+}
+
+static void mov_rm32_bd(struct cpu *cpu, const struct insn *in)
+{
+    uint32_t ea = cpu->gpr[in->ea_base] + (uint32_t)in->disp;
+    cpu->gpr[in->opnd[0].reg] = cpu_read_sized(cpu, in->seg, ea, 4);
+}
+
+static void mov_mr32_bd(struct cpu *cpu, const struct insn *in)
+{
+    uint32_t ea = cpu->gpr[in->ea_base] + (uint32_t)in->disp;
+    cpu_write_sized(cpu, in->seg, ea, cpu->gpr[in->opnd[1].reg], 4);
+}
+
+static void mov_mi32(struct cpu *cpu, const struct insn *in)
+{
+    cpu_write_sized(cpu, in->seg, ea32(cpu, in), in->imm, 4);
+}
+
+static void mov_rm8(struct cpu *cpu, const struct insn *in)
+{
+    cpu_set_reg8(cpu, in->opnd[0].reg, (uint8_t)cpu_read_sized(cpu, in->seg, ea32(cpu, in), 1));
+}
+
+static void mov_mr8(struct cpu *cpu, const struct insn *in)
+{
+    cpu_write_sized(cpu, in->seg, ea32(cpu, in), cpu_reg8(cpu, in->opnd[1].reg), 1);
+}
+
+static void movzx_r32_m8(struct cpu *cpu, const struct insn *in)
+{
+    cpu->gpr[in->opnd[0].reg] = cpu_read_sized(cpu, in->seg, ea32(cpu, in), 1);
+}
+
+static void movzx_r32_r8(struct cpu *cpu, const struct insn *in)
+{
+    cpu->gpr[in->opnd[0].reg] = cpu_reg8(cpu, in->opnd[1].reg);
+}
+
+static void lea_r32(struct cpu *cpu, const struct insn *in)
+{
+    cpu->gpr[in->opnd[0].reg] = ea32(cpu, in);
+}
+
+static inline void inc_dec_r32(struct cpu *cpu, const struct insn *in, uint32_t delta,
+                               enum lazy_op op)
+{
+    uint32_t a = cpu->gpr[in->opnd[0].reg];
+    uint32_t r = a + delta;
+    uint32_t carry = lf_carry(cpu);
+    cpu->gpr[in->opnd[0].reg] = r;
+    lf_set(cpu, op, r, a, carry, 4);
+}
+
+static inline void inc_dec_m32(struct cpu *cpu, const struct insn *in, uint32_t delta,
+                               enum lazy_op op)
+{
+    uint8_t *p = cpu_host_ptr(cpu, in->seg, ea32(cpu, in), 4, MEM_WRITE);
+    if (!p) {
+        inc_dec_mem(cpu, in, delta, op);
+        return;
+    }
+    uint32_t a = host_load(p, 4);
+    uint32_t r = a + delta;
+    host_store(p, r, 4);
+    lf_set(cpu, op, r, a, lf_carry(cpu), 4);
+}
+
+static void inc_r32(struct cpu *cpu, const struct insn *in) { inc_dec_r32(cpu, in, 1, LF_INC); }
+static void dec_r32(struct cpu *cpu, const struct insn *in) { inc_dec_r32(cpu, in, (uint32_t)-1, LF_DEC); }
+static void inc_m32(struct cpu *cpu, const struct insn *in) { inc_dec_m32(cpu, in, 1, LF_INC); }
+static void dec_m32(struct cpu *cpu, const struct insn *in) { inc_dec_m32(cpu, in, (uint32_t)-1, LF_DEC); }
+
+/* Shifts of a 32-bit register by an immediate or CL. */
+static void shl_r32(struct cpu *cpu, const struct insn *in)
+{
+    uint32_t a = cpu->gpr[in->opnd[0].reg];
+    uint32_t count = shift_count(cpu, in, 1);
+    if (count == 0)
+        return;
+    uint32_t r = a << count;
+    cpu->gpr[in->opnd[0].reg] = r;
+    lf_set(cpu, LF_SHL, r, a, count, 4);
+}
+
+static void shr_r32(struct cpu *cpu, const struct insn *in)
+{
+    uint32_t a = cpu->gpr[in->opnd[0].reg];
+    uint32_t count = shift_count(cpu, in, 1);
+    if (count == 0)
+        return;
+    uint32_t r = a >> count;
+    cpu->gpr[in->opnd[0].reg] = r;
+    lf_set(cpu, LF_SHR, r, a, count, 4);
+}
+
+static void sar_r32(struct cpu *cpu, const struct insn *in)
+{
+    uint32_t a = cpu->gpr[in->opnd[0].reg];
+    uint32_t count = shift_count(cpu, in, 1);
+    if (count == 0)
+        return;
+    uint32_t r = (uint32_t)((int32_t)a >> count);
+    cpu->gpr[in->opnd[0].reg] = r;
+    lf_set(cpu, LF_SAR, r, a, count, 4);
+}
+
+static inline bool is_reg(const struct opnd *o, int size) { return o->kind == OPND_REG && o->size == size; }
+static inline bool is_mem(const struct opnd *o, int size) { return o->kind == OPND_MEM && o->size == size; }
+/* the first immediate, already 32 bits wide (so its mask changes nothing) */
+static inline bool is_imm32(const struct opnd *o) { return o->kind == OPND_IMM && o->size == 4 && o->reg == 0; }
+
+exec_fn exec_select_int(const struct insn *in)
+{
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    bool a32 = in->addrsize == 4;
+    /* the operand form of a two-operand ALU instruction: 0 rr, 1 ri, 2 rm, 3 mr, 4 mi */
+    int form = -1;
+    if (in->nopnd == 2) {
+        if (is_reg(d, 4) && is_reg(s, 4))
+            form = 0;
+        else if (is_reg(d, 4) && is_imm32(s))
+            form = 1;
+        else if (is_reg(d, 4) && is_mem(s, 4) && a32)
+            form = 2;
+        else if (is_mem(d, 4) && is_reg(s, 4) && a32)
+            form = 3;
+        else if (is_mem(d, 4) && is_imm32(s) && a32)
+            form = 4;
+    }
+#define PICK(NAME) (exec_fn[]){ NAME##_rr32, NAME##_ri32, NAME##_rm32, NAME##_mr32, NAME##_mi32 }[form]
+    switch (in->op) {
+    case OP_ADD:  return form >= 0 ? PICK(add) : NULL;
+    case OP_OR:   return form >= 0 ? PICK(or) : NULL;
+    case OP_AND:  return form >= 0 ? PICK(and) : NULL;
+    case OP_SUB:  return form >= 0 ? PICK(sub) : NULL;
+    case OP_XOR:  return form >= 0 ? PICK(xor) : NULL;
+    case OP_CMP:  return form >= 0 ? PICK(cmp) : NULL;
+    case OP_TEST: return form >= 0 ? PICK(test) : NULL;
+    case OP_MOV:
+        if (in->nopnd != 2)
+            return NULL;
+        if (form == 0) return mov_rr32;
+        if (form == 1) return mov_ri32;
+        if (form == 2) return ea_is_base_disp(in) ? mov_rm32_bd : mov_rm32;
+        if (form == 3) return ea_is_base_disp(in) ? mov_mr32_bd : mov_mr32;
+        if (form == 4) return mov_mi32;
+        if (a32 && is_reg(d, 1) && is_mem(s, 1)) return mov_rm8;
+        if (a32 && is_mem(d, 1) && is_reg(s, 1)) return mov_mr8;
+        return NULL;
+    case OP_MOVZX:
+        if (in->nopnd == 2 && is_reg(d, 4) && is_mem(s, 1) && a32) return movzx_r32_m8;
+        if (in->nopnd == 2 && is_reg(d, 4) && is_reg(s, 1)) return movzx_r32_r8;
+        return NULL;
+    case OP_LEA:
+        return in->nopnd == 2 && is_reg(d, 4) && s->kind == OPND_MEM && a32 ? lea_r32 : NULL;
+    case OP_INC:
+    case OP_DEC: {
+        bool inc = in->op == OP_INC;
+        if (in->nopnd == 1 && is_reg(d, 4)) return inc ? inc_r32 : dec_r32;
+        if (in->nopnd == 1 && is_mem(d, 4) && a32) return inc ? inc_m32 : dec_m32;
+        return NULL;
+    }
+    case OP_SHL:
+    case OP_SHR:
+    case OP_SAR:
+        if (in->nopnd != 2 || !is_reg(d, 4) || (s->kind != OPND_IMM && s->kind != OPND_REG))
+            return NULL;
+        return in->op == OP_SHL ? shl_r32 : in->op == OP_SHR ? shr_r32 : sar_r32;
+    default:
+        return NULL;
+    }
+#undef PICK
+}

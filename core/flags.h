@@ -88,6 +88,53 @@ static inline uint32_t lf_carry(const struct cpu *cpu)
     }
 }
 
+/* cpu_cond for a constant cc (the compiler folds the switch): the
+ * relations compiled code tests after CMP/SUB, TEST/AND/OR/XOR and ZF/SF
+ * after any lazy op come straight from lf; everything else calls cpu_cond. */
+static inline __attribute__((always_inline)) bool cpu_cond_inline(struct cpu *cpu, int cc)
+{
+    const struct lazy_flags *lf = &cpu->lf;
+    bool invert = cc & 1;
+    uint32_t shift = 32 - lf->size * 8u;   /* moves the operand's sign to bit 31 */
+    switch (cc >> 1) {
+    case 1:   /* B */
+        if (lf->op == LF_SUB)
+            return (lf->src1 < lf->src2) ^ invert;
+        if (lf->op == LF_LOGIC)
+            return invert;
+        break;
+    case 2:   /* E: ZF follows the result for every lazy op but LF_MUL */
+        if (lf->op != LF_NONE && lf->op != LF_MUL)
+            return (lf->result == 0) ^ invert;
+        break;
+    case 3:   /* BE */
+        if (lf->op == LF_SUB)
+            return (lf->src1 <= lf->src2) ^ invert;
+        if (lf->op == LF_LOGIC)
+            return (lf->result == 0) ^ invert;
+        break;
+    case 4:   /* S */
+        if (lf->op != LF_NONE)
+            return ((int32_t)(lf->result << shift) < 0) ^ invert;
+        break;
+    case 6:   /* L */
+        if (lf->op == LF_SUB)
+            return ((int32_t)(lf->src1 << shift) < (int32_t)(lf->src2 << shift)) ^ invert;
+        if (lf->op == LF_LOGIC)
+            return ((int32_t)(lf->result << shift) < 0) ^ invert;
+        break;
+    case 7:   /* LE */
+        if (lf->op == LF_SUB)
+            return ((int32_t)(lf->src1 << shift) <= (int32_t)(lf->src2 << shift)) ^ invert;
+        if (lf->op == LF_LOGIC)
+            return (lf->result == 0 || (int32_t)(lf->result << shift) < 0) ^ invert;
+        break;
+    default:
+        break;
+    }
+    return cpu_cond(cpu, cc);
+}
+
 static inline void lf_set_eager(struct cpu *cpu, uint32_t flags)
 {
     cpu->lf.op = LF_NONE;   /* all six are replaced: nothing to materialise */

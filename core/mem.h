@@ -118,6 +118,30 @@ static inline uint8_t *tlb_host(struct cpu *cpu, uint32_t lin, uint32_t len, uns
     return NULL;
 }
 
+/* Host pointer for a naturally aligned access of len (1, 2 or 4) bytes at
+ * seg:off in the common case only: a valid, expand-up, writable data
+ * segment (flat or real mode) with the bytes inside its limit, and a TLB
+ * entry giving direct host access for this kind of access. Else NULL, and
+ * the caller takes cpu_read* / cpu_write*, which check everything and
+ * raise the faults. Where this returns a pointer those functions would
+ * reach the same host bytes through their own fast paths (aligned bytes
+ * cannot cross a page, and #AC applies only to misaligned ones); a direct
+ * write kind is never given for a page holding decoded code, so stores
+ * through it need no code invalidation. */
+static inline uint8_t *cpu_host_ptr(struct cpu *cpu, int seg, uint32_t off, uint32_t len,
+                                    unsigned access)
+{
+    const struct seg_cache *s = &cpu->seg[seg];
+    uint32_t lin = s->base + off;
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+    unsigned kind = tlb_kind(cpu, access);
+    if (__builtin_expect(s->valid && (s->flags & (SEGF_CODE | SEGF_DC | SEGF_RW)) == SEGF_RW &&
+                         (uint64_t)off + (len - 1) <= s->limit && (lin & (len - 1)) == 0 &&
+                         (e->lin_page & (TLB_PAGE_MASK | kind)) == ((lin & TLB_PAGE_MASK) | kind), 1))
+        return e->host + (lin & ~TLB_PAGE_MASK);
+    return NULL;
+}
+
 /* Stack: push/pop with SS and the stack's B bit; size is 2 or 4. */
 void     cpu_push(struct cpu *cpu, uint32_t value, int size);
 uint32_t cpu_pop(struct cpu *cpu, int size);
