@@ -2831,6 +2831,8 @@ static void end_page_fault(struct gen *g)
 {
     uint32_t kind = rnd(g, 6);
     uint32_t size = pick_from(g, (const uint32_t[]){ 1, 2, 4, 4, 8, 10 }, 6);
+    if (g->x87_closed && size >= 8)     /* no x87 after a transcendental: a partial m80 */
+        size = 4;                       /* store would carry its last-ulp difference */
     uint32_t addr;
     if (kind == 0)                  /* below the data region (guard) */
         addr = HD_DATA_BASE - 1 - rnd(g, HD_GUARD_SIZE - 16);
