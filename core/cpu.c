@@ -22,8 +22,9 @@
  * sets cpu->shutdown and the loop returns CPU_STOP_TRIPLE_FAULT.
  *
  * Budget: max_insns counts retired instructions and delivered faults (so
- * one-instruction runs stay one event long); virtual time (icount, the TSC)
- * advances only with retired instructions. HLT returns CPU_STOP_HALT at
+ * one-instruction runs stay one event long), and each iteration of a REP
+ * string instruction after its first (exec_string.c charges them); virtual
+ * time (icount, the TSC) advances the same way. HLT returns CPU_STOP_HALT at
  * once when nothing can wake the CPU now; the caller skips virtual time.
  *
  * Interrupt shadow: irq_inhibit set by an instruction (STI, MOV SS, POP SS)

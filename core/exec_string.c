@@ -66,8 +66,12 @@ STRING_INLINE uint32_t count_down(struct cpu *cpu, const struct string_walk *w)
 }
 
 /* Iterations to run in this call: 1 without REP, else min(count, batch);
- * *more tells whether the REP count goes on past this batch. */
-STRING_INLINE uint32_t batch_of(const struct cpu *cpu, const struct string_walk *w, bool *more)
+ * *more tells whether the REP count goes on past this batch. Every
+ * iteration after the first is charged to icount (the run loop counts the
+ * first): virtual time then follows the work done, and cpu_run's budget
+ * bounds host work (one budget unit was up to 4096 iterations: found by
+ * the interpreter fuzzer). */
+STRING_INLINE uint32_t batch_of(struct cpu *cpu, const struct string_walk *w, bool *more)
 {
     *more = false;
     if (!w->rep)
@@ -75,8 +79,10 @@ STRING_INLINE uint32_t batch_of(const struct cpu *cpu, const struct string_walk 
     uint32_t count = cpu->gpr[R_ECX] & w->amask;
     if (count > STRING_BATCH) {
         *more = true;
-        return STRING_BATCH;
+        count = STRING_BATCH;
     }
+    if (count > 1)
+        cpu->icount += count - 1;
     return count;
 }
 
