@@ -79,5 +79,19 @@ int debugport_create(struct machine *m, struct chardev *out, bool exit_device,
  * interrupting through irq (may be NULL: unconnected). */
 int uart16550_create(struct machine *m, uint16_t iobase, struct irq_line *irq,
                      struct chardev *backend);
+/* pic8259.c: master + slave 8259A at 0x20/0xA0 and the ELCR at 0x4D0;
+ * intr (may be NULL) is driven with the master's INT output, *out (may be
+ * NULL) receives the device. pic8259_irq: input line IRQ 0-15 for other
+ * devices (NULL for 2, the cascade). pic8259_intr_ack: the INTA cycle
+ * (returns the vector), for cpu->intr_ack with the device as intr_opaque.
+ * pic8259_new/free: the same device on a bare port map, without a machine
+ * (CPU-less tests); new returns NULL if the ports are taken. */
+struct pic8259;
+struct ioport_map;
+int pic8259_create(struct machine *m, struct irq_line *intr, struct pic8259 **out);
+struct pic8259 *pic8259_new(struct ioport_map *io, struct irq_line *intr);
+void pic8259_free(struct pic8259 *pic);
+struct irq_line *pic8259_irq(struct pic8259 *pic, int irq);
+int pic8259_intr_ack(void *opaque);
 
 #endif
