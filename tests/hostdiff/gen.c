@@ -61,6 +61,7 @@
 #include "gen.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -154,6 +155,28 @@ static uint32_t rnd(struct gen *g, uint32_t n)
 {
     return (uint32_t)(((uint64_t)rng_u32(g) * n) >> 32);
 }
+
+/* One entry of a weighted template table (every table has a uint8_t
+ * `weight`), chosen with a single rnd() draw. */
+static const void *pick_weighted(struct gen *g, const void *table, size_t count, size_t stride,
+                                 size_t weight_offset)
+{
+    const uint8_t *base = table;
+    uint32_t total = 0;
+    for (size_t i = 0; i < count; i++)
+        total += base[i * stride + weight_offset];
+    uint32_t pick = rnd(g, total);
+    size_t i = 0;
+    while (pick >= base[i * stride + weight_offset]) {
+        pick -= base[i * stride + weight_offset];
+        i++;
+    }
+    return base + i * stride;
+}
+
+#define PICK_WEIGHTED(g, table, count) \
+    ((const __typeof__((table)[0]) *)pick_weighted((g), (table), (count), sizeof (table)[0], \
+                                                    offsetof(__typeof__((table)[0]), weight)))
 
 static bool chance(struct gen *g, uint32_t pct)
 {
@@ -1031,15 +1054,7 @@ static unsigned pick_width(struct gen *g, unsigned wmode)
 
 static bool item_generic(struct gen *g)
 {
-    uint32_t total = 0;
-    for (unsigned i = 0; i < N_GEN_TABLE; i++)
-        total += gen_table[i].weight;
-    uint32_t pick = rnd(g, total);
-    const struct gtpl *t = gen_table;
-    while (pick >= t->weight) {
-        pick -= t->weight;
-        t++;
-    }
+    const struct gtpl *t = PICK_WEIGHTED(g, gen_table, N_GEN_TABLE);
 
     unsigned width = pick_width(g, t->wmode);
     unsigned ext = pick_bit(g, t->ext_mask);
@@ -1190,15 +1205,7 @@ static const struct fixed_op fixed_ops[] = {
 
 static bool item_fixed(struct gen *g)
 {
-    uint32_t total = 0;
-    for (unsigned i = 0; i < N_FIXED_OPS; i++)
-        total += fixed_ops[i].weight;
-    uint32_t pick = rnd(g, total);
-    const struct fixed_op *f = fixed_ops;
-    while (pick >= f->weight) {
-        pick -= f->weight;
-        f++;
-    }
+    const struct fixed_op *f = PICK_WEIGHTED(g, fixed_ops, N_FIXED_OPS);
     if ((f->ctx_forbid & g->ctx) || (f->writes & g->locked))
         return false;
     need_flags(g, f->use);
@@ -2364,15 +2371,7 @@ static void emit_fmem(struct gen *g, uint8_t esc, unsigned ext, uint32_t addr, b
 
 static bool item_fmem(struct gen *g)
 {
-    uint32_t total = 0;
-    for (unsigned i = 0; i < N_FMEM_OPS; i++)
-        total += fmem_ops[i].weight;
-    uint32_t pick = rnd(g, total);
-    const struct fmem_op *f = fmem_ops;
-    while (pick >= f->weight) {
-        pick -= f->weight;
-        f++;
-    }
+    const struct fmem_op *f = PICK_WEIGHTED(g, fmem_ops, N_FMEM_OPS);
     unsigned ext = f->ext == 0xFF ? rnd(g, 8) : f->ext;
     uint32_t addr = 0;
     if (f->value == FV_BCD || (!f->write && chance(g, 40)))
@@ -2447,15 +2446,7 @@ static const struct freg_op freg_ops[] = {
 
 static bool item_freg(struct gen *g)
 {
-    uint32_t total = 0;
-    for (unsigned i = 0; i < N_FREG_OPS; i++)
-        total += freg_ops[i].weight;
-    uint32_t pick = rnd(g, total);
-    const struct freg_op *f = freg_ops;
-    while (pick >= f->weight) {
-        pick -= f->weight;
-        f++;
-    }
+    const struct freg_op *f = PICK_WEIGHTED(g, freg_ops, N_FREG_OPS);
     uint8_t b[2] = { f->esc, (uint8_t)(f->modrm + (f->n_i ? rnd(g, f->n_i) : 0)) };
     emit_bytes(g, b, 2);
     fsw_apply(g, f->fsw_def, f->fsw_undef);
