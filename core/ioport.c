@@ -13,15 +13,22 @@ void ioport_map_init(struct ioport_map *map)
 int ioport_register(struct ioport_map *map, uint16_t first, uint16_t count,
                     const struct ioport_ops *ops, void *opaque)
 {
-    if (map->nranges >= IOPORT_MAX_RANGES || count == 0 || (uint32_t)first + count > 65536)
+    if (count == 0 || (uint32_t)first + count > 65536 || !ops)
         return -1;
     for (uint32_t p = first; p < (uint32_t)first + count; p++)
         if (map->owner[p])
             return -1;
-    map->ranges[map->nranges] = (struct ioport_range){ first, count, ops, opaque };
-    map->nranges++;
+    int slot = 0;
+    while (slot < map->nranges && map->ranges[slot].ops)   /* reuse an unregistered slot */
+        slot++;
+    if (slot == map->nranges) {
+        if (map->nranges >= IOPORT_MAX_RANGES)
+            return -1;
+        map->nranges++;
+    }
+    map->ranges[slot] = (struct ioport_range){ first, count, ops, opaque };
     for (uint32_t p = first; p < (uint32_t)first + count; p++)
-        map->owner[p] = (uint8_t)map->nranges;
+        map->owner[p] = (uint8_t)(slot + 1);
     return 0;
 }
 
@@ -45,4 +52,19 @@ void ioport_write(struct ioport_map *map, uint16_t port, uint32_t value, int siz
     const struct ioport_range *r = ioport_owner(map, port);
     if (r && r->ops->write)
         r->ops->write(r->opaque, port, value, size);
+}
+
+int ioport_unregister(struct ioport_map *map, uint16_t first, uint16_t count)
+{
+    for (int i = 0; i < map->nranges; i++) {
+        struct ioport_range *r = &map->ranges[i];
+        if (r->ops && r->first == first && r->count == count) {
+            for (uint32_t p = first; p < (uint32_t)first + count; p++)
+                map->owner[p] = 0;
+            r->ops = NULL;          /* the slot stays: owner[] indexes are stable */
+            r->count = 0;
+            return 0;
+        }
+    }
+    return -1;
 }

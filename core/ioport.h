@@ -37,6 +37,9 @@ void ioport_map_init(struct ioport_map *map);
 /* Returns 0, or -1 if the range overlaps another or the table is full. */
 int ioport_register(struct ioport_map *map, uint16_t first, uint16_t count,
                     const struct ioport_ops *ops, void *opaque);
+/* Remove exactly the range [first, first+count) registered earlier (PCI
+ * BARs moving). Returns 0, or -1 if no such range is registered. */
+int ioport_unregister(struct ioport_map *map, uint16_t first, uint16_t count);
 uint32_t ioport_read(struct ioport_map *map, uint16_t port, int size);
 void ioport_write(struct ioport_map *map, uint16_t port, uint32_t value, int size);
 

@@ -69,6 +69,12 @@ void machine_request_exit(struct machine *m, int status)
     m->cpu.stop_requested = true;
 }
 
+void machine_request_reset(struct machine *m)
+{
+    m->reset_requested = true;
+    m->cpu.stop_requested = true;
+}
+
 void machine_log(struct machine *m, unsigned item, const char *fmt, ...)
 {
     if (!machine_log_enabled(m, item))
@@ -170,11 +176,19 @@ int machine_run(struct machine *m)
         m->stats.slices++;
         enum cpu_stop why = cpu_run(cpu, budget);
 
+        if (why == CPU_STOP_REQUEST)
+            cpu->stop_requested = false;
+        if (m->reset_requested && !m->exit_requested) {
+            m->reset_requested = false;
+            machine_log(m, LOG_CPU_RESET, "system reset requested by a device\n");
+            m->stats.resets++;
+            if (machine_reset(m) != 0)
+                return 1;
+            continue;
+        }
         switch (why) {
         case CPU_STOP_BUDGET:
-            break;
         case CPU_STOP_REQUEST:
-            cpu->stop_requested = false;
             break;
         case CPU_STOP_TRIPLE_FAULT: {
             const char *reason = cpu->stop_reason[0] ? cpu->stop_reason : "triple fault";

@@ -38,6 +38,8 @@
 #include <stdio.h>
 
 #include "cpu.h"
+#include "display.h"
+#include "input.h"
 #include "ioport.h"
 #include "mmu/phys.h"
 
@@ -60,6 +62,8 @@ struct machine_config {
     bool     no_reboot;           /* triple fault: stop (status 1) instead of resetting */
     unsigned log_mask;            /* LOG_* items to write to log_file */
     FILE    *log_file;            /* where -d output goes (not owned); NULL: stderr */
+    bool     deterministic;       /* halts skip virtual time instantly (no host sleeping), so
+                                     two runs are identical; devices must not read host clocks */
 };
 
 struct machine_device {
@@ -86,6 +90,7 @@ struct machine {
     uint64_t idle_ns;             /* virtual time spent halted (added to cpu.icount) */
 
     bool exit_requested;          /* a device asked the machine to stop */
+    bool reset_requested;         /* a device asked for a system reset (port 0x92, 0xCF9, i8042) */
     int  exit_status;             /* ... with this process exit status */
 
     /* Firmware / direct kernel boot: runs after every reset, with the CPU in
@@ -97,6 +102,10 @@ struct machine {
      * When set, the CPU runs one instruction per cpu_run call. */
     void (*step_hook)(struct machine *m, void *opaque);
     void *step_opaque;
+
+    /* Filled by the display and keyboard devices, read by frontends. */
+    struct display display;
+    struct input   input;
 
     /* Host stop request (set by a signal handler the frontend owns). */
     volatile sig_atomic_t *stop_signal;
@@ -120,6 +129,9 @@ uint64_t machine_now(const struct machine *m);
 
 /* Called by devices: stop the run loop and exit with this status. */
 void machine_request_exit(struct machine *m, int status);
+/* Called by devices: reset the whole machine (CPU, devices, boot hook) at
+ * the end of the current instruction, as a PC's reset line does. */
+void machine_request_reset(struct machine *m);
 
 /* -d logging: writes only if item is enabled. No newline is added. */
 static inline bool machine_log_enabled(const struct machine *m, unsigned item)

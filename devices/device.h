@@ -68,9 +68,12 @@ static inline void irq_set_level(struct irq_line *irq, bool level)
 
 /* Create functions, one per device file (each returns 0, or -1 if its
  * ports are taken or memory ran out; the machine owns the device either way
- * once machine_add_device succeeded). */
+ * once machine_add_device succeeded). A device that other devices or the
+ * board talk to hands itself back through **out (out may be NULL). */
 struct machine;
 struct chardev;
+struct blockdev;
+struct pci_bus;
 
 /* debugport.c: 0xE9 / 0x402 output to out; isa-debug-exit at exit_iobase. */
 int debugport_create(struct machine *m, struct chardev *out, bool exit_device,
@@ -93,5 +96,98 @@ struct pic8259 *pic8259_new(struct ioport_map *io, struct irq_line *intr);
 void pic8259_free(struct pic8259 *pic);
 struct irq_line *pic8259_irq(struct pic8259 *pic, int irq);
 int pic8259_intr_ack(void *opaque);
+
+/* pit8254.c: the 8254 PIT at 0x40-0x43 (counter 0 drives irq, counter 2
+ * the speaker) and port 0x61 (speaker gate and data, refresh toggle, counter
+ * 2 output). All six modes, BCD, latch and read-back commands. */
+struct pit8254;
+int pit8254_create(struct machine *m, struct irq_line *irq, struct pit8254 **out);
+
+/* rtc_cmos.c: MC146818 RTC and 128 bytes of CMOS RAM at 0x70/0x71 (bit 7
+ * of 0x70 is the NMI mask). The clock starts at base_time (seconds since
+ * 1970, UTC) and runs on virtual time; alarm, periodic and update-ended
+ * interrupts on irq (IRQ 8). rtc_cmos_set: a CMOS byte the board fills
+ * before reset (memory sizes, floppy types, boot order, equipment);
+ * CMOS contents survive machine reset, as on a PC. */
+struct rtc_cmos;
+int rtc_cmos_create(struct machine *m, struct irq_line *irq, int64_t base_time,
+                    struct rtc_cmos **out);
+void rtc_cmos_set(struct rtc_cmos *rtc, int index, uint8_t value);
+uint8_t rtc_cmos_get(struct rtc_cmos *rtc, int index);
+
+/* dma8237.c: the two cascaded 8237A DMA controllers (channels 0-3 at
+ * 0x00-0x0F, 4-7 at 0xC0-0xDF, page registers at 0x80-0x8F).
+ * dma8237_transfer: the device on channel chan (0-7) moves up to len bytes
+ * between buf and guest memory as the guest programmed the channel;
+ * to_memory is the device's direction (true: device to memory, a DMA
+ * "write" transfer). Returns the bytes moved (0 if the channel is masked or
+ * programmed the other way); the channel's count and address advance, and
+ * terminal count sets the status bit (autoinit reloads). Verify-mode
+ * transfers move nothing but count. */
+struct dma8237;
+int dma8237_create(struct machine *m, struct dma8237 **out);
+int dma8237_transfer(struct dma8237 *dma, int chan, void *buf, int len, bool to_memory);
+/* True once the channel's count has run out (terminal count reached). */
+bool dma8237_terminal_count(struct dma8237 *dma, int chan);
+
+/* i8042.c: the keyboard controller at 0x60/0x64 with a PS/2 keyboard
+ * (IRQ 1) and mouse (IRQ 12). It fills m->input. Output port bit 1 is the
+ * A20 gate (phys_set_a20); pulsing bit 0 (command 0xFE) resets the machine. */
+struct i8042;
+int i8042_create(struct machine *m, struct irq_line *kbd_irq, struct irq_line *mouse_irq,
+                 struct i8042 **out);
+
+/* pci.c: see devices/pci.h. */
+
+/* i440fx.c: the i440FX host bridge at 00:00.0 (QEMU's IDs, with subsystem
+ * 1af4:1100 so SeaBIOS takes its QEMU paths). PAM registers 0x59-0x5F steer
+ * 0xC0000-0xFFFFF between RAM and bios_low (the BIOS image's last 128 KiB,
+ * seen at 0xE0000; may be NULL) and ROM-less PCI space below it. */
+int i440fx_create(struct machine *m, struct pci_bus *bus, uint8_t *bios_low, uint32_t bios_low_size);
+
+/* piix3.c: the PIIX3 PCI-to-ISA bridge at 00:01.0: PIRQ A-D routing
+ * (registers 0x60-0x63) onto the PIC's inputs, and port 0x92 (fast A20,
+ * fast reset). pic gives the ISA IRQ lines. */
+int piix3_create(struct machine *m, struct pci_bus *bus, struct pic8259 *pic);
+
+/* ide.c: the PIIX3 IDE function at 00:01.1 with the two legacy channels
+ * (0x1F0/0x3F6 on irq14, 0x170/0x376 on irq15) and bus-master DMA (BAR 4).
+ * drives[0..3]: primary master, primary slave, secondary master, secondary
+ * slave; a NULL blockdev is an absent drive, except a CD-ROM drive which
+ * may be empty. */
+struct ide_drive_config {
+    struct blockdev *bd;           /* NULL: no drive (or an empty CD-ROM drive if cdrom) */
+    bool cdrom;                    /* ATAPI CD-ROM drive (ISO 9660 images, 2048-byte sectors) */
+    bool present;                  /* a drive is attached at this position */
+};
+int ide_create(struct machine *m, struct pci_bus *bus, int devfn, struct irq_line *irq14,
+               struct irq_line *irq15, const struct ide_drive_config drives[4]);
+
+/* fdc82077.c: an 82077AA floppy controller at 0x3F0-0x3F7 (IRQ 6, DMA 2)
+ * with two drives; a NULL blockdev is an empty drive. The drive type
+ * (360K, 720K, 1.2M, 1.44M, 2.88M) follows the image size.
+ * fdc82077_cmos_type: the CMOS 0x10 nibble for an image of that size (0 none). */
+int fdc82077_create(struct machine *m, struct irq_line *irq, struct dma8237 *dma,
+                    struct blockdev *drives[2]);
+uint8_t fdc82077_cmos_type(uint64_t image_size);
+
+/* vga.c: a PCI VGA (QEMU's "stdvga", 1234:1111) at devfn on bus: the legacy
+ * registers at 0x3B0-0x3DF, the 0xA0000-0xBFFFF window, the Bochs VBE
+ * registers at 0x1CE/0x1CF and a linear framebuffer of vram_size bytes at
+ * BAR 0. It fills m->display. */
+int vga_create(struct machine *m, struct pci_bus *bus, int devfn, uint32_t vram_size);
+
+/* fw_cfg.c: QEMU's firmware configuration device: selector 0x510 (16-bit),
+ * data 0x511, DMA address 0x514-0x51B. The board adds items before reset;
+ * items are copied. See devices/fw_cfg.h for the keys. */
+struct fw_cfg;
+int fw_cfg_create(struct machine *m, struct fw_cfg **out);
+int fw_cfg_add_bytes(struct fw_cfg *fw, uint16_t key, const void *data, uint32_t len);
+int fw_cfg_add_i16(struct fw_cfg *fw, uint16_t key, uint16_t value);
+int fw_cfg_add_i32(struct fw_cfg *fw, uint16_t key, uint32_t value);
+int fw_cfg_add_i64(struct fw_cfg *fw, uint16_t key, uint64_t value);
+/* A named file in the directory (key FW_CFG_FILE_FIRST + n); -1 if the name
+ * is taken or longer than 55 bytes. */
+int fw_cfg_add_file(struct fw_cfg *fw, const char *name, const void *data, uint32_t len);
 
 #endif

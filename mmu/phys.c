@@ -127,6 +127,63 @@ int phys_add_mmio(struct phys_mem *pm, uint32_t base, uint32_t size,
         .base = base, .size = size, .kind = PHYS_MMIO, .ops = ops, .opaque = opaque });
 }
 
+int phys_add_shadow(struct phys_mem *pm, uint32_t base, uint32_t size, uint8_t *rom_bytes)
+{
+    return phys_add_region(pm, (struct phys_region){
+        .base = base, .size = size, .kind = PHYS_SHADOW, .host = rom_bytes });
+}
+
+int phys_add_devram(struct phys_mem *pm, uint32_t base, uint32_t size, uint8_t *host)
+{
+    return phys_add_region(pm, (struct phys_region){
+        .base = base, .size = size, .kind = PHYS_DEVRAM, .host = host });
+}
+
+static struct phys_region *phys_find_region(struct phys_mem *pm, uint32_t base,
+                                            enum phys_kind kind)
+{
+    for (int i = pm->nregions - 1; i >= 0; i--)
+        if (pm->regions[i].base == base && pm->regions[i].kind == kind)
+            return &pm->regions[i];
+    return NULL;
+}
+
+int phys_set_shadow(struct phys_mem *pm, uint32_t base, bool read_ram, bool write_ram)
+{
+    struct phys_region *r = phys_find_region(pm, base, PHYS_SHADOW);
+    if (!r)
+        return -1;
+    if (r->read_ram != read_ram || r->write_ram != write_ram) {
+        r->read_ram = read_ram;
+        r->write_ram = write_ram;
+        pm->generation++;
+        /* Code decoded from the old view of these pages is stale. */
+        for (uint32_t a = r->base; a - r->base < r->size; a += PHYS_PAGE_SIZE)
+            phys_code_written(pm, a);
+    }
+    return 0;
+}
+
+int phys_remove_region(struct phys_mem *pm, uint32_t base, enum phys_kind kind)
+{
+    struct phys_region *r = phys_find_region(pm, base, kind);
+    if (!r)
+        return -1;
+    for (uint32_t a = r->base; a - r->base < r->size; a += PHYS_PAGE_SIZE)
+        phys_code_written(pm, a);
+    int i = (int)(r - pm->regions);
+    memmove(&pm->regions[i], &pm->regions[i + 1],
+            (size_t)(pm->nregions - i - 1) * sizeof(pm->regions[0]));
+    pm->nregions--;
+    pm->generation++;
+    return 0;
+}
+
+bool phys_a20_enabled(const struct phys_mem *pm)
+{
+    return pm->a20_mask == 0xFFFFFFFFu;
+}
+
 void phys_set_a20(struct phys_mem *pm, bool enabled)
 {
     uint32_t mask = enabled ? 0xFFFFFFFFu : ~(1u << 20);
@@ -136,27 +193,42 @@ void phys_set_a20(struct phys_mem *pm, bool enabled)
     }
 }
 
-uint8_t *phys_ram_page(struct phys_mem *pm, uint32_t paddr)
+/* Host pointer for the whole page at page (page-aligned) if one region
+ * covers it and the CPU may access it directly for reading (write false)
+ * or for reading and writing (write true); RAM below the regions counts. */
+static uint8_t *phys_direct_page(struct phys_mem *pm, uint32_t page, bool write)
 {
-    uint32_t page = (paddr & pm->a20_mask) & PHYS_PAGE_MASK;
-    if ((uint64_t)page + PHYS_PAGE_SIZE > pm->ram_size)
-        return NULL;
-    for (int i = 0; i < pm->nregions; i++)
-        if (ranges_overlap(pm->regions[i].base, pm->regions[i].size, page, PHYS_PAGE_SIZE))
-            return NULL;
-    return pm->ram + page;
-}
-
-const uint8_t *phys_readable_page(struct phys_mem *pm, uint32_t paddr)
-{
-    uint32_t page = (paddr & pm->a20_mask) & PHYS_PAGE_MASK;
     bool mixed;
     const struct phys_region *r = phys_lookup(pm, page, PHYS_PAGE_SIZE, &mixed);
     if (mixed)
         return NULL;
-    if (r)
-        return r->kind == PHYS_ROM ? r->host + (page - r->base) : NULL;
-    return (uint64_t)page + PHYS_PAGE_SIZE <= pm->ram_size ? pm->ram + page : NULL;
+    bool ram_fits = (uint64_t)page + PHYS_PAGE_SIZE <= pm->ram_size;
+    if (!r)
+        return ram_fits ? pm->ram + page : NULL;
+    switch (r->kind) {
+    case PHYS_DEVRAM:
+        return r->host + (page - r->base);
+    case PHYS_ROM:
+        return write ? NULL : r->host + (page - r->base);
+    case PHYS_SHADOW:
+        if (r->read_ram && (r->write_ram || !write))
+            return ram_fits ? pm->ram + page : NULL;
+        if (!r->read_ram && !write && r->host)
+            return r->host + (page - r->base);
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+uint8_t *phys_ram_page(struct phys_mem *pm, uint32_t paddr)
+{
+    return phys_direct_page(pm, (paddr & pm->a20_mask) & PHYS_PAGE_MASK, true);
+}
+
+const uint8_t *phys_readable_page(struct phys_mem *pm, uint32_t paddr)
+{
+    return phys_direct_page(pm, (paddr & pm->a20_mask) & PHYS_PAGE_MASK, false);
 }
 
 /* One byte, wherever it lives (the straddling slow path). */
@@ -164,9 +236,21 @@ static uint8_t phys_read_byte(struct phys_mem *pm, uint32_t addr)
 {
     bool mixed;
     const struct phys_region *r = phys_lookup(pm, addr, 1, &mixed);
-    if (r)
-        return r->kind == PHYS_ROM ? r->host[addr - r->base]
-                                   : (uint8_t)r->ops->read(r->opaque, addr - r->base, 1);
+    if (r) {
+        switch (r->kind) {
+        case PHYS_ROM:
+        case PHYS_DEVRAM:
+            return r->host[addr - r->base];
+        case PHYS_MMIO:
+            return (uint8_t)r->ops->read(r->opaque, addr - r->base, 1);
+        case PHYS_SHADOW:
+            if (!r->read_ram)
+                return r->host ? r->host[addr - r->base] : 0xFF;
+            break;
+        default:
+            break;
+        }
+    }
     return addr < pm->ram_size ? pm->ram[addr] : 0xFF;
 }
 
@@ -177,7 +261,10 @@ static void phys_write_byte(struct phys_mem *pm, uint32_t addr, uint8_t v)
     if (r) {
         if (r->kind == PHYS_MMIO)
             r->ops->write(r->opaque, addr - r->base, v, 1);
-        return;
+        else if (r->kind == PHYS_DEVRAM)
+            r->host[addr - r->base] = v;
+        if (r->kind != PHYS_SHADOW || !r->write_ram)
+            return;
     }
     if (addr < pm->ram_size)
         pm->ram[addr] = v;
@@ -198,8 +285,10 @@ uint32_t phys_read(struct phys_mem *pm, uint32_t paddr, int size)
         }
         if (r->kind == PHYS_MMIO)
             return r->ops->read(r->opaque, addr - r->base, size) & phys_all_ones(size);
-        memcpy(&v, r->host + (addr - r->base), (size_t)size);
-        return v;
+        if (r->kind == PHYS_ROM || r->kind == PHYS_DEVRAM) {
+            memcpy(&v, r->host + (addr - r->base), (size_t)size);
+            return v;
+        }
     }
     for (int i = 0; i < size; i++)
         v |= (uint32_t)phys_read_byte(pm, (addr + (uint32_t)i) & pm->a20_mask) << (8 * i);
@@ -217,10 +306,16 @@ void phys_write(struct phys_mem *pm, uint32_t paddr, uint32_t value, int size)
         if (!r) {
             if (addr < pm->ram_size)
                 memcpy(pm->ram + addr, &value, (size_t)size);
+            return;
         } else if (r->kind == PHYS_MMIO) {
             r->ops->write(r->opaque, addr - r->base, value & phys_all_ones(size), size);
+            return;
+        } else if (r->kind == PHYS_DEVRAM) {
+            memcpy(r->host + (addr - r->base), &value, (size_t)size);
+            return;
+        } else if (r->kind == PHYS_ROM) {
+            return;
         }
-        return;
     }
     for (int i = 0; i < size; i++)
         phys_write_byte(pm, (addr + (uint32_t)i) & pm->a20_mask, (uint8_t)(value >> (8 * i)));
@@ -245,9 +340,9 @@ void phys_load(struct phys_mem *pm, uint32_t paddr, const void *src, size_t len)
             for (size_t i = 0; i < chunk; i++) {
                 uint32_t a = paddr + (uint32_t)i;
                 const struct phys_region *rb = phys_lookup(pm, a, 1, &mixed);
-                if (rb && rb->kind == PHYS_ROM)
+                if (rb && (rb->kind == PHYS_ROM || rb->kind == PHYS_DEVRAM))
                     rb->host[a - rb->base] = s[i];
-                else if (!rb && a < pm->ram_size)
+                else if ((!rb || (rb->kind == PHYS_SHADOW && rb->write_ram)) && a < pm->ram_size)
                     pm->ram[a] = s[i];
             }
         }

@@ -25,7 +25,13 @@ struct mmio_ops {
     void     (*write)(void *opaque, uint32_t offset, uint32_t value, int size);
 };
 
-enum phys_kind { PHYS_RAM, PHYS_ROM, PHYS_MMIO };
+/* PHYS_SHADOW: a window over RAM whose reads and writes are each steered
+ * to the RAM below or elsewhere, as the i440FX PAM registers steer the BIOS
+ * area: reads come from RAM if read_ram, else from host (the ROM bytes, or
+ * all ones when host is NULL); writes go to RAM if write_ram, else nowhere.
+ * PHYS_DEVRAM: memory owned by a device (a framebuffer) that the CPU reads
+ * and writes directly through host, like RAM. */
+enum phys_kind { PHYS_RAM, PHYS_ROM, PHYS_MMIO, PHYS_SHADOW, PHYS_DEVRAM };
 
 struct phys_region {
     uint32_t base;
@@ -34,9 +40,10 @@ struct phys_region {
     uint8_t *host;                 /* ROM bytes (owned by the caller) */
     const struct mmio_ops *ops;    /* MMIO */
     void *opaque;
+    bool read_ram, write_ram;      /* PHYS_SHADOW */
 };
 
-#define PHYS_MAX_REGIONS 32
+#define PHYS_MAX_REGIONS 64
 
 struct phys_mem {
     uint8_t *ram;                  /* host memory for guest-physical [0, ram_size) */
@@ -60,7 +67,14 @@ void phys_free(struct phys_mem *pm);
 int  phys_add_rom(struct phys_mem *pm, uint32_t base, uint32_t size, uint8_t *bytes);
 int  phys_add_mmio(struct phys_mem *pm, uint32_t base, uint32_t size,
                    const struct mmio_ops *ops, void *opaque);
+/* Regions are found again by their base and kind. add returns 0, or -1 if
+ * the table is full; remove returns -1 if no such region exists. */
+int  phys_add_shadow(struct phys_mem *pm, uint32_t base, uint32_t size, uint8_t *rom_bytes);
+int  phys_set_shadow(struct phys_mem *pm, uint32_t base, bool read_ram, bool write_ram);
+int  phys_add_devram(struct phys_mem *pm, uint32_t base, uint32_t size, uint8_t *host);
+int  phys_remove_region(struct phys_mem *pm, uint32_t base, enum phys_kind kind);
 void phys_set_a20(struct phys_mem *pm, bool enabled);
+bool phys_a20_enabled(const struct phys_mem *pm);
 
 /* Host pointer to a whole page of plain RAM at paddr (page-aligned inside),
  * or NULL if any part of that page is ROM, MMIO or outside RAM. */
