@@ -17,8 +17,9 @@
  * Stored only (plain read/write registers with QEMU's reset values):
  * PMCCFG, DETURBO, DBC, AXC, DRAMR, DRAMC, DRAMT (0x50-0x58), the DRAM
  * row boundaries and types (0x60-0x68), MTT/CLT (0x70-0x71), SMRAM (0x72,
- * default 0x02: SMM space is not modelled, D_OPEN does not open RAM over
- * the VGA window), ERRCMD/ERRSTS (0x90-0x91), TRC (0x93).
+ * default 0x02, with the D_LCK lock; SMM space is not modelled, so D_OPEN
+ * does not open RAM over the VGA window: logged as unimplemented),
+ * ERRCMD/ERRSTS (0x90-0x91), TRC (0x93).
  * Not modelled: DRAM sizing (the DRB values have no effect), caching,
  * SMM, error reporting.
  */
@@ -32,6 +33,11 @@
 #define I440FX_PAM0      0x59
 #define I440FX_PAM_LAST  0x5F
 #define I440FX_SMRAM     0x72
+#define SMRAM_D_OPEN     0x40
+#define SMRAM_D_CLS      0x20
+#define SMRAM_D_LCK      0x10
+#define SMRAM_G_SMRAME   0x08
+#define SMRAM_WRITABLE   (SMRAM_D_OPEN | SMRAM_D_CLS | SMRAM_D_LCK | SMRAM_G_SMRAME)
 #define I440FX_NUM_PAM_AREAS 13
 
 #define PAM_BIOS_BASE    0xF0000u
@@ -79,10 +85,26 @@ static void i440fx_update_pam(struct i440fx *s)
     }
 }
 
+/* SMRAM: D_LCK clears D_OPEN and freezes everything but D_CLS until reset.
+ * Opening or enabling SMRAM has no effect here (no SMM): say so. */
+static void i440fx_smram_written(struct i440fx *s)
+{
+    uint8_t *smram = &s->pci.config[I440FX_SMRAM];
+    if (*smram & SMRAM_D_LCK) {
+        *smram &= (uint8_t)~SMRAM_D_OPEN;
+        s->pci.wmask[I440FX_SMRAM] = SMRAM_D_CLS;
+    }
+    if (*smram & (SMRAM_D_OPEN | SMRAM_G_SMRAME))
+        machine_log(s->machine, LOG_UNIMP, "i440fx: SMRAM 0x%02x: SMM space is not modelled\n",
+                    *smram);
+}
+
 static void i440fx_config_written(struct pci_device *dev, int offset, uint32_t value, int size)
 {
     if (offset <= I440FX_PAM_LAST && offset + size > I440FX_PAM0)
         i440fx_update_pam(dev->opaque);
+    if (offset <= I440FX_SMRAM && offset + size > I440FX_SMRAM)
+        i440fx_smram_written(dev->opaque);
 }
 
 static void i440fx_reset(void *opaque)
@@ -97,6 +119,7 @@ static void i440fx_reset(void *opaque)
     c[0x70] = 0;
     c[0x71] = 0;
     c[I440FX_SMRAM] = 0x02;             /* C_BASE_SEG: SMRAM would be at 0xA0000 */
+    s->pci.wmask[I440FX_SMRAM] = SMRAM_WRITABLE;
     c[0x90] = 0;
     c[0x91] = 0;
     c[0x93] = 0;
@@ -170,7 +193,7 @@ int i440fx_create(struct machine *m, struct pci_bus *bus, uint8_t *bios_low, uin
     memset(s->pci.wmask + 0x60, 0xFF, 0x9);
     s->pci.wmask[0x70] = 0xFF;
     s->pci.wmask[0x71] = 0xFF;
-    s->pci.wmask[I440FX_SMRAM] = 0x78;  /* D_OPEN, D_CLS, D_LCK, G_SMRAME; C_BASE_SEG fixed */
+    s->pci.wmask[I440FX_SMRAM] = SMRAM_WRITABLE;   /* C_BASE_SEG is fixed */
     s->pci.wmask[0x90] = 0xFF;
     s->pci.w1cmask[0x91] = 0xFF;        /* ERRSTS: write one to clear */
     s->pci.wmask[0x93] = 0xFF;

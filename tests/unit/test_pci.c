@@ -535,12 +535,18 @@ START_TEST(pam_seabios_sequence)
     ck_assert_uint_eq(cfg_read(b, 0, 0x59, 1), 0x30);
 
     /* reset: PAM = 0, the ROM answers again; RAM keeps its contents */
-    cfg_write(b, 0, 0x72, 0xFF, 1);
-    ck_assert_uint_eq(cfg_read(b, 0, 0x72, 1), 0x7A);
+    cfg_write(b, 0, 0x72, 0x4A, 1);                          /* D_OPEN, G_SMRAME: stored */
+    ck_assert_uint_eq(cfg_read(b, 0, 0x72, 1), 0x4A);
+    cfg_write(b, 0, 0x72, 0xFF, 1);                          /* D_LCK closes and locks */
+    ck_assert_uint_eq(cfg_read(b, 0, 0x72, 1), 0x3A);
+    cfg_write(b, 0, 0x72, 0x42, 1);                          /* only D_CLS still moves */
+    ck_assert_uint_eq(cfg_read(b, 0, 0x72, 1), 0x1A);
     ck_assert_int_eq(machine_reset(b->m), 0);
     ck_assert_uint_eq(cfg_read(b, 0, 0x58, 4), 0);
     ck_assert_uint_eq(cfg_read(b, 0, 0x5C, 4), 0);
     ck_assert_uint_eq(cfg_read(b, 0, 0x72, 1), 0x02);
+    cfg_write(b, 0, 0x72, 0x40, 1);                          /* unlocked again */
+    ck_assert_uint_eq(cfg_read(b, 0, 0x72, 1), 0x42);
     ck_assert_uint_eq(rd(b, 0xF1000), bios_at(b, 0xF1000));
     ck_assert_uint_eq(rd(b, 0xC8000), 0xFFFFFFFF);
     ck_assert_uint_eq(b->m->mem.ram[0xC8000], 0x55);
