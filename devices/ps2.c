@@ -59,9 +59,12 @@ static void queue_drop_data(struct ps2_queue *q)
     q->count = q->replies;
 }
 
+/* Room for data: the device's buffer size, and what replies left of the array. */
 static int queue_data_room(const struct ps2_queue *q)
 {
-    return PS2_QUEUE_SIZE - (q->count - q->replies);
+    int buffer_room = PS2_QUEUE_SIZE - (q->count - q->replies);
+    int array_room = (int)sizeof q->data - q->count;
+    return buffer_room < array_room ? buffer_room : array_room;
 }
 
 /* Data (keys, packets): the caller checked the room. */
