@@ -3,13 +3,16 @@
  * Keyboard: the host commands of an MF2 keyboard (reset and BAT, defaults,
  * enable/disable scanning, typematic and LED arguments, identify AB 83,
  * scan code set query and selection, echo, resend), and key events turned
- * into scan code set 1 or set 2 bytes (make, F0 break, E0 extended, the
+ * into scan code set 1, 2 or 3 bytes (make, F0 break, E0 extended, the
  * Print Screen and Pause sequences). Key events arrive as set-1 codes
  * (core/input.h); set 2 codes are the inverse of the 8042's translation
- * table, which is exactly how the two sets relate. Not modelled: set 3
- * (selecting it is refused with FE), typematic repeat (the host repeats),
- * the fake shifts real keyboards wrap around navigation keys when Shift or
- * Num Lock is held, and timing (BAT completes at once).
+ * table, which is exactly how the two sets relate. Set 3 is set 2 with
+ * the keys it numbers differently (modifiers, function, navigation and
+ * keypad keys: one byte each, no E0) and, as in QEMU, every key make/break
+ * whatever the key-type commands F7-FD asked. Not modelled: typematic
+ * repeat (the host repeats), the fake shifts real keyboards wrap around
+ * navigation keys when Shift or Num Lock is held, and timing (BAT completes
+ * at once).
  *
  * Mouse: reset (FA AA 00), defaults, reporting on/off, sample rate,
  * resolution, scaling 1:1 and 2:1, status request, stream and remote mode,
@@ -21,8 +24,8 @@
  *
  * Queues: key and motion data are limited to PS2_QUEUE_SIZE bytes (the
  * keyboard's 16-byte buffer, whose last place is kept for the overrun code
- * a key that does not fit puts there). Command replies are inserted ahead of that data, in order, in the
- * extra room of the array.
+ * a key that does not fit puts there). Command replies are inserted ahead
+ * of that data, in order, in the extra room of the array.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -135,12 +138,41 @@ static uint8_t set1_to_set2(uint8_t c)
     return 0;
 }
 
+/* Set 3 codes where they differ from set 2, by set-1 key (E0 keys with
+ * their prefix). Backslash is 5C as on a 101-key keyboard (QEMU too). */
+static const struct {
+    uint16_t key;
+    uint8_t  set3;
+} set3_differs[] = {
+    { 0x01, 0x08 }, { 0x1D, 0x11 }, { 0x2B, 0x5C }, { 0x37, 0x7E }, { 0x38, 0x19 },
+    { 0x3A, 0x14 }, { 0x3B, 0x07 }, { 0x3C, 0x0F }, { 0x3D, 0x17 }, { 0x3E, 0x1F },
+    { 0x3F, 0x27 }, { 0x40, 0x2F }, { 0x41, 0x37 }, { 0x42, 0x3F }, { 0x43, 0x47 },
+    { 0x44, 0x4F }, { 0x45, 0x76 }, { 0x46, 0x5F }, { 0x4A, 0x84 }, { 0x4E, 0x7C },
+    { 0x54, 0x57 }, { 0x56, 0x13 }, { 0x57, 0x56 }, { 0x58, 0x5E },
+    { 0xE01C, 0x79 }, { 0xE01D, 0x58 }, { 0xE035, 0x77 }, { 0xE037, 0x57 },
+    { 0xE038, 0x39 }, { 0xE047, 0x6E }, { 0xE048, 0x63 }, { 0xE049, 0x6F },
+    { 0xE04B, 0x61 }, { 0xE04D, 0x6A }, { 0xE04F, 0x65 }, { 0xE050, 0x60 },
+    { 0xE051, 0x6D }, { 0xE052, 0x67 }, { 0xE053, 0x64 }, { 0xE05B, 0x8B },
+    { 0xE05C, 0x8C }, { 0xE05D, 0x8D }, { INPUT_KEY_PAUSE, 0x62 },
+};
+
+/* Set 3 code of a key, 0 if it has none. */
+static uint8_t key_to_set3(uint16_t key)
+{
+    for (size_t i = 0; i < sizeof set3_differs / sizeof set3_differs[0]; i++)
+        if (set3_differs[i].key == key)
+            return set3_differs[i].set3;
+    if (key >> 8)
+        return 0;                                /* other E0 keys: not on a set 3 keyboard */
+    return set1_to_set2((uint8_t)key);
+}
+
 /* ---- keyboard ---- */
 
 struct ps2_kbd {
     struct machine  *machine;
     struct ps2_queue queue;
-    uint8_t scancode_set;                        /* 1 or 2 */
+    uint8_t scancode_set;                        /* 1, 2 or 3 */
     bool    scanning;                            /* keys reported (F4 / F5) */
     uint8_t pending_cmd;                         /* command waiting for its argument, or 0 */
     uint8_t leds;                                /* ED argument: bit 0 scroll, 1 num, 2 caps */
@@ -192,15 +224,12 @@ static void kbd_argument(struct ps2_kbd *k, uint8_t cmd, uint8_t arg)
     case 0xF0:
         if (arg == 0) {
             kbd_reply(k, (const uint8_t[]){ PS2_ACK, k->scancode_set }, 2);
-        } else if (arg == 1 || arg == 2) {
+        } else if (arg >= 1 && arg <= 3) {
             k->scancode_set = arg;
             kbd_ack(k);
         } else {
-            if (arg == 3)
-                machine_log(k->machine, LOG_UNIMP, "ps2 keyboard: scan code set 3\n");
-            else
-                machine_log(k->machine, LOG_GUEST_ERRORS,
-                            "ps2 keyboard: scan code set %#x does not exist\n", arg);
+            machine_log(k->machine, LOG_GUEST_ERRORS,
+                        "ps2 keyboard: scan code set %#x does not exist\n", arg);
             kbd_reply(k, (const uint8_t[]){ PS2_RESEND }, 1);
         }
         break;
@@ -240,7 +269,7 @@ void ps2_kbd_write(struct ps2_kbd *k, uint8_t byte)
         k->scanning = true;
         kbd_ack(k);
         break;
-    case 0xF7: case 0xF8: case 0xF9: case 0xFA:  /* set 3 key types: meaningless in sets 1/2 */
+    case 0xF7: case 0xF8: case 0xF9: case 0xFA:  /* set 3 key types: all keys stay make/break */
     case 0xFB: case 0xFC: case 0xFD:
         kbd_ack(k);
         break;
@@ -267,6 +296,15 @@ static int kbd_encode(const struct ps2_kbd *k, uint16_t key, bool down, uint8_t 
 {
     bool set1 = k->scancode_set == 1;
     int n = 0;
+    if (k->scancode_set == 3) {                  /* one byte, F0 before it on release */
+        uint8_t s3 = key_to_set3(key);
+        if (!s3)
+            return 0;
+        if (!down)
+            out[n++] = 0xF0;
+        out[n++] = s3;
+        return n;
+    }
     if (key == INPUT_KEY_PAUSE) {                /* make only, no break code */
         static const uint8_t pause1[] = { 0xE1, 0x1D, 0x45, 0xE1, 0x9D, 0xC5 };
         static const uint8_t pause2[] = { 0xE1, 0x14, 0x77, 0xE1, 0xF0, 0x14, 0xF0, 0x77 };

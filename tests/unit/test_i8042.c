@@ -185,6 +185,29 @@ START_TEST(extended_and_special_keys)
 }
 END_TEST
 
+/* Every set-1 key goes out in set 2 and comes back through the 8042's
+ * translation as itself: the set 1 -> set 2 mapping is the table's inverse. */
+START_TEST(every_key_round_trips)
+{
+    struct rig *r = rig_new();
+    for (uint16_t k = 0x01; k < 0x80; k++) {
+        for (int e0 = 0; e0 < 2; e0++) {
+            uint16_t code = e0 ? 0xE000 | k : k;
+            if (code == 0xE037)
+                continue;                              /* Print Screen: its own sequence */
+            key(r, code, true);
+            key(r, code, false);
+            if (e0) {
+                EXPECT(r, 0xE0, (uint8_t)k, 0xE0, (uint8_t)(k | 0x80));
+            } else {
+                EXPECT(r, (uint8_t)k, (uint8_t)(k | 0x80));
+            }
+        }
+    }
+    rig_free(r);
+}
+END_TEST
+
 START_TEST(keyboard_commands)
 {
     struct rig *r = rig_new();
@@ -222,8 +245,26 @@ START_TEST(keyboard_commands)
     key(r, 0x1E, false);
     key(r, 0xE048, false);
     EXPECT(r, 0x1E, 0x9E, 0xE0, 0xC8);
-    out8(r, 0x60, 0xF0);                               /* set 3 is refused */
+    out8(r, 0x60, 0xF0);                               /* set 3 */
     out8(r, 0x60, 0x03);
+    EXPECT(r, 0xFA, 0xFA);
+    out8(r, 0x60, 0xFA);                               /* all keys make/break/typematic */
+    EXPECT(r, 0xFA);
+    key(r, 0x1E, true);                                /* A: as in set 2 */
+    key(r, 0x1E, false);
+    key(r, 0xE048, true);                              /* Up: 63, no E0 */
+    key(r, 0xE048, false);
+    key(r, 0x1D, true);                                /* left Ctrl: 11 */
+    key(r, 0x3B, true);                                /* F1: 07 */
+    key(r, INPUT_KEY_PAUSE, true);                     /* Pause: 62, with a break */
+    key(r, INPUT_KEY_PAUSE, false);
+    key(r, 0xE06A, true);                              /* no such key in set 3 */
+    EXPECT(r, 0x1C, 0xF0, 0x1C, 0x63, 0xF0, 0x63, 0x11, 0x07, 0x62, 0xF0, 0x62);
+    out8(r, 0x60, 0xF0);
+    out8(r, 0x60, 0x00);
+    EXPECT(r, 0xFA, 0xFA, 0x03);
+    out8(r, 0x60, 0xF0);                               /* no set 4 */
+    out8(r, 0x60, 0x04);
     EXPECT(r, 0xFA, 0xFE);
 
     out8(r, 0x60, 0xF5);                               /* disable scanning: defaults, set 2 */
@@ -564,6 +605,7 @@ static Suite *i8042_suite(void)
     tcase_add_test(tc, bios_init_sequence);
     tcase_add_test(tc, typing_translated_and_raw);
     tcase_add_test(tc, extended_and_special_keys);
+    tcase_add_test(tc, every_key_round_trips);
     tcase_add_test(tc, keyboard_commands);
     tcase_add_test(tc, a20_and_reset);
     tcase_add_test(tc, mouse_init);
