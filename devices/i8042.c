@@ -163,6 +163,7 @@ static void i8042_write_outport(struct i8042 *c, uint8_t v)
 
 static void i8042_command(struct i8042 *c, uint8_t cmd)
 {
+    c->pending_cmd = 0;                        /* a new command cancels one waiting for data */
     if (cmd >= 0x20 && cmd <= 0x3F) {          /* read controller RAM */
         i8042_reply(c, c->ram[cmd & 0x1F], false);
         return;

@@ -591,6 +591,12 @@ START_TEST(controller_ram_and_irq_enables)
     ck_assert_uint_eq(next_byte(r), 0xA0);
     command(r, 0xE0);
     ck_assert_uint_eq(next_byte(r), 0x00);
+    command(r, 0x60);                                  /* a command cancels the pending one: */
+    command(r, 0xAE);
+    out8(r, 0x60, 0xEE);                               /* ... this goes to the keyboard */
+    ck_assert_uint_eq(next_byte(r), 0xEE);
+    command(r, 0x20);
+    ck_assert_uint_eq(next_byte(r), 0x41);
     out8(r, 0x64, 0xA1);                               /* unimplemented: logged, ignored */
     ck_assert_uint_eq(status(r) & 0x01, 0);
     rig_free(r);
