@@ -591,6 +591,101 @@ START_TEST(planar_write_and_read_modes)
 }
 END_TEST
 
+static const struct mode_regs mode4 = {
+    0x63, { 0x09, 0x03, 0x00, 0x02 },
+    { 0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x14, 0x00, 0x96, 0xb9, 0xa2, 0xff },
+    { 0x00, 0x13, 0x15, 0x17, 0x02, 0x04, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
+      0x16, 0x17, 0x01, 0x00, 0x03, 0x00 },
+    { 0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x0f, 0x0f, 0xff },
+};
+
+static const struct mode_regs mode0d = {
+    0x63, { 0x09, 0x0f, 0x00, 0x06 },
+    { 0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x14, 0x00, 0x96, 0xb9, 0xe3, 0xff },
+    { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
+      0x16, 0x17, 0x01, 0x00, 0x0f, 0x00 },
+    { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0f, 0xff },
+};
+
+static uint32_t ega(unsigned i)
+{
+    return rgb6(((i >> 2) & 1) * 0x2a + ((i >> 5) & 1) * 0x15,
+                ((i >> 1) & 1) * 0x2a + ((i >> 4) & 1) * 0x15,
+                (i & 1) * 0x2a + ((i >> 3) & 1) * 0x15);
+}
+
+START_TEST(cga_mode4_and_mode0d)
+{
+    struct bench *b = bench_new();
+    set_mode(b, &mode4);
+    load_ega_palette(b);
+    /* CGA layout: even rows at B8000, odd rows at BA000, 80 bytes a row,
+     * four 2-bit pixels a byte, leftmost in bits 7-6 */
+    mem8(b, 0xB8000, 0xE4);                          /* pixels 3 2 1 0 */
+    mem8(b, 0xB8001, 0x40);                          /* pixel 4 = 1 */
+    mem8(b, 0xBA000 + 1, 0x03);                      /* row 1, pixel 7 = 3 */
+    mem8(b, 0xB8000 + 80 + 2, 0x80);                 /* row 2, pixel 8 = 2 */
+    int w, h;
+    const uint32_t *px = render(b, &w, &h);
+    ck_assert_ptr_nonnull(px);
+    ck_assert_int_eq(w, 320);
+    ck_assert_int_eq(h, 200);
+    ck_assert_uint_eq(px[0], ega(0x17));
+    ck_assert_uint_eq(px[1], ega(0x15));
+    ck_assert_uint_eq(px[2], ega(0x13));
+    ck_assert_uint_eq(px[3], ega(0x00));
+    ck_assert_uint_eq(px[4], ega(0x13));
+    ck_assert_uint_eq(px[1 * w + 7], ega(0x17));
+    ck_assert_uint_eq(px[1 * w + 6], ega(0x00));
+    ck_assert_uint_eq(px[2 * w + 8], ega(0x15));
+    ck_assert_uint_eq(px[3 * w + 8], ega(0x00));
+
+    /* mode 0Dh: 320x200 16 colours, dot clock / 2 and double scan */
+    set_mode(b, &mode0d);
+    load_ega_palette(b);
+    gc(b, 5, 0x02);                                  /* write mode 2: colour */
+    gc(b, 8, 0x80);
+    rd8(b, 0xA0000 + 40 * 199 + 39);
+    mem8(b, 0xA0000 + 40 * 199 + 39, 0x0E);          /* pixel (312, 199) */
+    gc(b, 8, 0x01);
+    rd8(b, 0xA0000 + 40 * 199 + 39);                 /* latch the first pixel */
+    mem8(b, 0xA0000 + 40 * 199 + 39, 0x0E);          /* pixel (319, 199) */
+    px = render(b, &w, &h);
+    ck_assert_int_eq(w, 320);
+    ck_assert_int_eq(h, 200);
+    ck_assert_uint_eq(px[199 * w + 312], ega(0x16));  /* AR14 = 0x16 */
+    ck_assert_uint_eq(px[199 * w + 319], ega(0x16));
+    ck_assert_uint_eq(px[199 * w + 313], 0);
+    ck_assert_uint_eq(px[198 * w + 312], 0);
+    bench_free(b);
+}
+END_TEST
+
+START_TEST(line_compare_split)
+{
+    struct bench *b = bench_new();
+    set_mode(b, &mode12);
+    load_ega_palette(b);
+    gc(b, 5, 0x02);
+    mem8(b, 0xA0000, 0x01);                          /* address 0: colour 1 */
+    mem8(b, 0xA0000 + 0x100, 0x04);                  /* address 0x100: colour 4 */
+    crtc(b, 0x0C, 0x01);                             /* start 0x100 */
+    crtc(b, 0x0D, 0x00);
+    crtc(b, 0x18, 99);                               /* split after line 99 */
+    crtc(b, 0x07, 0x3E & ~0x10);
+    crtc(b, 0x09, 0x00);
+    int w, h;
+    const uint32_t *px = render(b, &w, &h);
+    ck_assert_uint_eq(px[0], ega(0x04));
+    ck_assert_uint_eq(px[99 * w], 0);
+    ck_assert_uint_eq(px[100 * w], ega(0x01));
+    ck_assert_uint_eq(px[101 * w], 0);
+    bench_free(b);
+}
+END_TEST
+
 START_TEST(vbe_lfb_and_bank)
 {
     struct bench *b = bench_new();
@@ -657,6 +752,18 @@ START_TEST(vbe_lfb_and_bank)
     px = render(b, &w, &h);
     ck_assert_int_eq(w, 640);
     ck_assert_uint_eq(px[3], 0xFFFF00);
+    dispi(b, 4, 0x00);
+    dispi(b, 3, 24);
+    dispi(b, 4, 0xC1);
+    phys_write(&b->m->mem, LFB_ADDR + 3 * 2, 0x112233, 4);  /* B, G, R bytes */
+    px = render(b, &w, &h);
+    ck_assert_uint_eq(px[2], 0x112233);
+    dispi(b, 4, 0x00);
+    dispi(b, 3, 15);
+    dispi(b, 4, 0xC1);
+    phys_write(&b->m->mem, LFB_ADDR, 0x7C00, 2);
+    px = render(b, &w, &h);
+    ck_assert_uint_eq(px[0], 0xFF0000);
     dispi(b, 4, 0x00);
     dispi(b, 3, 8);
     dispi(b, 4, 0xC1);
@@ -798,6 +905,8 @@ int main(void)
     tcase_add_test(tc, text_mode_render);
     tcase_add_test(tc, mode13_chain4);
     tcase_add_test(tc, planar_write_and_read_modes);
+    tcase_add_test(tc, cga_mode4_and_mode0d);
+    tcase_add_test(tc, line_compare_split);
     tcase_add_test(tc, vbe_lfb_and_bank);
     tcase_add_test(tc, vbe_mmio_bar);
     tcase_add_test(tc, vbe_hostile_values);
