@@ -1,6 +1,6 @@
 /* tests/unit/test_vga.c: the stdvga (devices/vga.c, vga_render.c) without a CPU.
  *
- * Each test builds a machine with the VGA on a (stand-in) PCI bus, programs
+ * Each test builds a machine with the VGA on the PCI bus, programs
  * it through ioport_write as a BIOS would (the register tables are the
  * standard IBM VGA mode values, as SeaVGABIOS uses them), writes video
  * memory through phys_write and checks what get_text and render show.
@@ -14,53 +14,13 @@
 #include "devices/device.h"
 #include "devices/pci.h"
 
-/* ---- stand-in until pci.c lands (the lead removes this block at merge) --- */
-static struct pci_device *standin_registered;
-
-void pci_config_init(struct pci_device *dev, uint16_t vendor, uint16_t device,
-                     uint8_t revision, uint32_t class_code, uint8_t header_type)
-{
-    pci_set_word(&dev->config[PCI_VENDOR_ID], vendor);
-    pci_set_word(&dev->config[PCI_DEVICE_ID], device);
-    dev->config[PCI_REVISION_ID] = revision;
-    dev->config[PCI_CLASS_PROG] = (uint8_t)class_code;
-    pci_set_word(&dev->config[PCI_CLASS_DEVICE], (uint16_t)(class_code >> 8));
-    dev->config[PCI_HEADER_TYPE] = header_type;
-    for (int i = 0; i <= PCI_NUM_BARS; i++)
-        dev->bars[i].addr = PCI_BAR_UNMAPPED;
-}
-
-void pci_set_subsystem(struct pci_device *dev, uint16_t vendor, uint16_t device)
-{
-    pci_set_word(&dev->config[PCI_SUBSYSTEM_VENDOR_ID], vendor);
-    pci_set_word(&dev->config[PCI_SUBSYSTEM_ID], device);
-}
-
-void pci_register_bar(struct pci_device *dev, int bar, uint32_t size, uint8_t type,
-                      pci_bar_map_fn map)
-{
-    dev->bars[bar] = (struct pci_bar){ .size = size, .type = type,
-                                       .addr = PCI_BAR_UNMAPPED, .map = map };
-}
-
-int pci_register_device(struct pci_bus *bus, struct pci_device *dev, int devfn)
-{
-    if (bus->devices[devfn])
-        return -1;
-    dev->bus = bus;
-    dev->devfn = devfn;
-    bus->devices[devfn] = dev;
-    standin_registered = dev;
-    return 0;
-}
-/* ---- end of stand-in ----------------------------------------------------- */
 
 #define VRAM_SIZE (16u << 20)
 #define LFB_ADDR  0xE0000000u
 
 struct bench {
     struct machine *m;
-    struct pci_bus  bus;
+    struct pci_bus *bus;
     struct pci_device *pci;
 };
 
@@ -71,10 +31,9 @@ static struct bench *bench_new(void)
     char err[128];
     b->m = machine_create(&(struct machine_config){ .ram_size = 16 << 20 }, err, sizeof err);
     ck_assert_ptr_nonnull(b->m);
-    b->bus.machine = b->m;
-    standin_registered = NULL;
-    ck_assert_int_eq(vga_create(b->m, &b->bus, PCI_DEVFN(2, 0), VRAM_SIZE), 0);
-    b->pci = standin_registered;
+    ck_assert_int_eq(pci_bus_create(b->m, &b->bus), 0);
+    ck_assert_int_eq(vga_create(b->m, b->bus, PCI_DEVFN(2, 0), VRAM_SIZE), 0);
+    b->pci = b->bus->devices[PCI_DEVFN(2, 0)];
     ck_assert_ptr_nonnull(b->pci);
     machine_reset(b->m);
     return b;
@@ -204,7 +163,7 @@ START_TEST(pci_identity_and_reset_state)
     ck_assert_uint_eq(b->pci->bars[0].type, PCI_BAR_MEM | PCI_BAR_PREFETCH);
     ck_assert_uint_eq(b->pci->bars[2].size, 4096);
     ck_assert_uint_eq(b->pci->bars[2].type, PCI_BAR_MEM);
-    ck_assert_ptr_eq(b->pci->bus, &b->bus);
+    ck_assert_ptr_eq(b->pci->bus, b->bus);
     ck_assert_int_eq(b->pci->devfn, PCI_DEVFN(2, 0));
     /* after reset nothing is displayed */
     int w, h;
