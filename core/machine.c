@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "devices/device.h"
 
@@ -67,6 +68,15 @@ void machine_request_exit(struct machine *m, int status)
         m->exit_status = status;
     }
     m->cpu.stop_requested = true;
+}
+
+void machine_timer_changed(struct machine *m, void *device_state)
+{
+    for (int i = 0; i < m->ndevices; i++)
+        if (m->devices[i].state == device_state && m->devices[i].ops->next_event) {
+            m->devices[i].deadline = 0;
+            m->cpu.stop_requested = true;
+        }
 }
 
 void machine_request_reset(struct machine *m)
@@ -132,8 +142,20 @@ static uint64_t machine_run_devices(struct machine *m, uint64_t now)
     return nearest;
 }
 
-/* The CPU executed HLT. Skip virtual time to the next device event if an
- * interrupt could end the halt; return false if nothing ever can. */
+static uint64_t host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Longest host sleep in one halt, so host input and the poll hook are
+ * served promptly even when the next guest timer is far away. */
+#define MACHINE_MAX_SLEEP_NS 10000000u
+
+/* The CPU executed HLT. Let virtual time pass up to the next device event
+ * (sleeping the host for it unless deterministic) if an interrupt could end
+ * the halt; return false if nothing ever can. */
 static bool machine_idle(struct machine *m, uint64_t next_event)
 {
     struct cpu *cpu = &m->cpu;
@@ -143,11 +165,21 @@ static bool machine_idle(struct machine *m, uint64_t next_event)
     if (!interruptible || next_event == TIME_NEVER)
         return false;
     uint64_t now = machine_now(m);
-    if (next_event > now) {
-        m->idle_ns += next_event - now;
-        m->stats.idle_ns += next_event - now;
-        cpu->tsc_offset += next_event - now;   /* the TSC keeps counting through a halt */
+    if (next_event <= now)
+        return true;
+    uint64_t skip = next_event - now;
+    if (!m->cfg.deterministic) {
+        uint64_t want = skip < MACHINE_MAX_SLEEP_NS ? skip : MACHINE_MAX_SLEEP_NS;
+        uint64_t start = host_now_ns();
+        struct timespec ts = { .tv_sec = (time_t)(want / 1000000000u),
+                               .tv_nsec = (long)(want % 1000000000u) };
+        nanosleep(&ts, NULL);   /* a signal cuts it short: fine */
+        uint64_t slept = host_now_ns() - start;
+        skip = slept < skip ? slept : skip;
     }
+    m->idle_ns += skip;
+    m->stats.idle_ns += skip;
+    cpu->tsc_offset += skip;   /* the TSC keeps counting through a halt */
     return true;
 }
 
@@ -161,6 +193,8 @@ int machine_run(struct machine *m)
             fprintf(stderr, "fox86: terminating on signal %d\n", (int)*m->stop_signal);
             return 1;
         }
+        if (m->poll_hook)
+            m->poll_hook(m, m->poll_opaque);
         uint64_t now = machine_now(m);
         uint64_t next_event = machine_run_devices(m, now);
         if (m->exit_requested)

@@ -8,8 +8,11 @@
  * not depend on devices/ or bios/ code.
  *
  * Virtual time is counted in instructions: 1 retired instruction = 1 ns
- * (a nominal 1000 MIPS CPU), plus the time skipped while the CPU is halted
- * waiting for a timer. This makes every run deterministic. The loop runs the
+ * (a nominal 1000 MIPS CPU), plus the time that passes while the CPU is
+ * halted waiting for a timer. By default a halt lasts as long in host time
+ * as in virtual time (the host sleeps, so an idle guest costs no CPU and
+ * its timers tick at real speed); in deterministic mode the halt is
+ * skipped instantly, which makes every run identical. The loop runs the
  * CPU in slices that end at the nearest device event (devices report it:
  * "time is pulled") and at most MACHINE_SLICE instructions long.
  *
@@ -107,6 +110,11 @@ struct machine {
     struct display display;
     struct input   input;
 
+    /* Host-side work between slices (monitor, display refresh, input):
+     * called at least every few ms of host time. */
+    void (*poll_hook)(struct machine *m, void *opaque);
+    void *poll_opaque;
+
     /* Host stop request (set by a signal handler the frontend owns). */
     volatile sig_atomic_t *stop_signal;
 
@@ -129,6 +137,10 @@ uint64_t machine_now(const struct machine *m);
 
 /* Called by devices: stop the run loop and exit with this status. */
 void machine_request_exit(struct machine *m, int status);
+/* Called by a device whose next event moved earlier than the deadline it
+ * last reported (the guest reprogrammed a timer): its next_event runs again
+ * before the CPU executes another instruction. */
+void machine_timer_changed(struct machine *m, void *device_state);
 /* Called by devices: reset the whole machine (CPU, devices, boot hook) at
  * the end of the current instruction, as a PC's reset line does. */
 void machine_request_reset(struct machine *m);
