@@ -79,9 +79,12 @@ static int parse_serial(struct options *o, const char *arg, char *err, size_t er
     if (!valid_chardev(spec, true))
         return fail(err, errlen, "-serial %s: unsupported backend (use stdio, file:PATH, "
                     "null or none)", arg);
+    if (o->serial && o->serial2)
+        return fail(err, errlen, "-serial %s: only two serial ports (COM1, COM2) exist", arg);
     if (o->serial)
-        return fail(err, errlen, "-serial %s: only one serial port (COM1) is supported yet", arg);
-    o->serial = spec;
+        o->serial2 = spec;
+    else
+        o->serial = spec;
     return 0;
 }
 
@@ -186,8 +189,264 @@ static int parse_machine(struct options *o, const char *arg, char *err, size_t e
 
 static int parse_display(struct options *o, const char *arg, char *err, size_t errlen)
 {
-    if (strcmp(arg, "none") != 0)
-        return fail(err, errlen, "-display %s: not supported yet (only none)", arg);
+    if (strcmp(arg, "none") == 0)
+        o->display = DISPLAY_NONE;
+    else if (strcmp(arg, "curses") == 0)
+        o->display = DISPLAY_CURSES;
+    else
+        return fail(err, errlen, "-display %s: not supported (none, curses)", arg);
+    return 0;
+}
+
+static int parse_vga(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    if (strcmp(arg, "std") == 0)
+        o->vga = true;
+    else if (strcmp(arg, "none") == 0)
+        o->vga = false;
+    else
+        return fail(err, errlen, "-vga %s: unsupported card (std, none)", arg);
+    return 0;
+}
+
+static int add_drive(struct options *o, struct drive_option d, const char *what,
+                     char *err, size_t errlen)
+{
+    int max = d.interface == DRIVE_IDE ? 4 : 2;
+    if (d.index < 0) {   /* first free index */
+        for (d.index = 0; d.index < max; d.index++) {
+            bool taken = false;
+            for (int i = 0; i < o->ndrives; i++)
+                taken |= o->drives[i].interface == d.interface && o->drives[i].index == d.index;
+            if (!taken)
+                break;
+        }
+    }
+    if (d.index >= max)
+        return fail(err, errlen, "%s: no free %s slot", what,
+                    d.interface == DRIVE_IDE ? "IDE" : "floppy");
+    for (int i = 0; i < o->ndrives; i++)
+        if (o->drives[i].interface == d.interface && o->drives[i].index == d.index)
+            return fail(err, errlen, "%s: %s index %d is already in use", what,
+                        d.interface == DRIVE_IDE ? "IDE" : "floppy", d.index);
+    if (o->ndrives >= OPTIONS_MAX_DRIVES)
+        return fail(err, errlen, "%s: too many drives", what);
+    if (d.cdrom)
+        d.read_only = true;
+    o->drives[o->ndrives++] = d;
+    return 0;
+}
+
+#define DRIVE_SHORTHAND(fn, iface, idx, is_cdrom)                                       \
+    static int fn(struct options *o, const char *arg, char *err, size_t errlen)         \
+    {                                                                                   \
+        struct drive_option d = { .file = arg, .interface = iface, .index = idx,        \
+                                  .cdrom = is_cdrom };                                  \
+        return add_drive(o, d, "-" #fn, err, errlen);                                    \
+    }
+DRIVE_SHORTHAND(hda, DRIVE_IDE, 0, false)
+DRIVE_SHORTHAND(hdb, DRIVE_IDE, 1, false)
+DRIVE_SHORTHAND(hdc, DRIVE_IDE, 2, false)
+DRIVE_SHORTHAND(hdd, DRIVE_IDE, 3, false)
+DRIVE_SHORTHAND(cdrom, DRIVE_IDE, 2, true)
+DRIVE_SHORTHAND(fda, DRIVE_FLOPPY, 0, false)
+DRIVE_SHORTHAND(fdb, DRIVE_FLOPPY, 1, false)
+
+static bool parse_on_off(const char *v, bool *out)
+{
+    if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0) {
+        *out = true;
+        return true;
+    }
+    if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+/* Split "key=value,key=value" into calls of fn; a bare first word is
+ * passed with key "" (e.g. "-boot d"). A value cannot contain commas
+ * (QEMU's ",," escape is not supported). */
+static int for_each_prop(const char *arg, const char *what, char *err, size_t errlen,
+                         int (*fn)(void *ctx, const char *key, const char *value,
+                                   char *err, size_t errlen), void *ctx)
+{
+    const char *p = arg;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        char prop[1024];
+        if (len >= sizeof(prop))
+            return fail(err, errlen, "%s %s: property too long", what, arg);
+        memcpy(prop, p, len);
+        prop[len] = '\0';
+        char *eq = strchr(prop, '=');
+        const char *key = "", *value = prop;
+        if (eq) {
+            *eq = '\0';
+            key = prop;
+            value = eq + 1;
+        }
+        /* keep value pointing into arg so options need no copies */
+        const char *value_in_arg = p + (value - prop);
+        if (fn(ctx, key, value_in_arg, err, errlen) != 0)
+            return -1;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+/* A copy the options keep (freed by options_free); NULL if out of memory. */
+static const char *keep_copy(struct options *o, const char *text, size_t len)
+{
+    if (o->nowned >= OPTIONS_MAX_OWNED)
+        return NULL;
+    char *copy = strndup(text, len);
+    if (copy)
+        o->owned[o->nowned++] = copy;
+    return copy;
+}
+
+void options_free(struct options *o)
+{
+    for (int i = 0; i < o->nowned; i++)
+        free(o->owned[i]);
+    o->nowned = 0;
+}
+
+/* value_in_arg is not NUL-terminated at the comma: copy what is compared. */
+static size_t prop_len(const char *v) { return strcspn(v, ","); }
+
+struct drive_ctx {
+    struct options *o;
+    struct drive_option d;
+};
+
+static int drive_prop(void *ctx, const char *key, const char *v, char *err, size_t errlen)
+{
+    struct drive_ctx *c = ctx;
+    size_t vl = prop_len(v);
+    char val[1024];
+    memcpy(val, v, vl);
+    val[vl] = '\0';
+    bool b;
+    if (strcmp(key, "file") == 0) {
+        c->d.file = keep_copy(c->o, v, vl);
+    } else if (strcmp(key, "format") == 0) {
+        if (strcmp(val, "raw") != 0)
+            return fail(err, errlen, "-drive: format=%s is not supported (raw only)", val);
+    } else if (strcmp(key, "if") == 0) {
+        if (strcmp(val, "ide") == 0)
+            c->d.interface = DRIVE_IDE;
+        else if (strcmp(val, "floppy") == 0)
+            c->d.interface = DRIVE_FLOPPY;
+        else
+            return fail(err, errlen, "-drive: if=%s is not supported (ide, floppy)", val);
+    } else if (strcmp(key, "media") == 0) {
+        if (strcmp(val, "disk") == 0)
+            c->d.cdrom = false;
+        else if (strcmp(val, "cdrom") == 0)
+            c->d.cdrom = true;
+        else
+            return fail(err, errlen, "-drive: media=%s is not supported (disk, cdrom)", val);
+    } else if (strcmp(key, "index") == 0) {
+        char *end;
+        long idx = strtol(val, &end, 10);
+        if (*end || end == val || idx < 0 || idx > 3)
+            return fail(err, errlen, "-drive: invalid index=%s", val);
+        c->d.index = (int)idx;
+    } else if (strcmp(key, "readonly") == 0 || strcmp(key, "snapshot") == 0) {
+        if (!parse_on_off(val, &b))
+            return fail(err, errlen, "-drive: %s=%s: expected on or off", key, val);
+        if (key[0] == 'r')
+            c->d.read_only = b;
+        else
+            c->d.snapshot = b;
+    } else if (strcmp(key, "cache") == 0 || strcmp(key, "aio") == 0 || strcmp(key, "id") == 0) {
+        /* accepted and ignored: synchronous I/O through the host page cache */
+    } else {
+        return fail(err, errlen, "-drive: unknown property '%s' (file, format, if, media, "
+                    "index, readonly, snapshot)", key[0] ? key : val);
+    }
+    return 0;
+}
+
+static int parse_drive(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    struct drive_ctx c = { .o = o, .d = { .interface = DRIVE_IDE, .index = -1 } };
+    if (for_each_prop(arg, "-drive", err, errlen, drive_prop, &c) != 0)
+        return -1;
+    if (!c.d.file || !c.d.file[0])
+        return fail(err, errlen, "-drive %s: file= is required", arg);
+    if (c.d.interface == DRIVE_FLOPPY && c.d.index > 1)
+        return fail(err, errlen, "-drive %s: floppy index must be 0 or 1", arg);
+    return add_drive(o, c.d, "-drive", err, errlen);
+}
+
+static int boot_prop(void *ctx, const char *key, const char *v, char *err, size_t errlen)
+{
+    struct options *o = ctx;
+    size_t vl = prop_len(v);
+    if (key[0] == '\0' || strcmp(key, "order") == 0 || strcmp(key, "once") == 0) {
+        if (vl == 0 || vl > 8 || strspn(v, "abcdn") < vl)
+            return fail(err, errlen, "-boot: invalid boot order '%.*s' (letters a, c, d, n)",
+                        (int)vl, v);
+        o->boot_order = keep_copy(o, v, vl);
+    } else if (strcmp(key, "menu") == 0) {
+        char val[8];
+        snprintf(val, sizeof(val), "%.*s", (int)(vl < 7 ? vl : 7), v);
+        if (!parse_on_off(val, &o->boot_menu))
+            return fail(err, errlen, "-boot: menu=%s: expected on or off", val);
+    } else if (strcmp(key, "strict") == 0 || strcmp(key, "splash-time") == 0
+               || strcmp(key, "reboot-timeout") == 0) {
+        /* accepted for compatibility */
+    } else {
+        return fail(err, errlen, "-boot: unknown property '%s' (order, once, menu)", key);
+    }
+    return 0;
+}
+
+static int parse_boot(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    return for_each_prop(arg, "-boot", err, errlen, boot_prop, o);
+}
+
+static int parse_option_rom(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    if (o->noption_roms >= OPTIONS_MAX_ROMS)
+        return fail(err, errlen, "-option-rom %s: at most %d option ROMs", arg, OPTIONS_MAX_ROMS);
+    o->option_roms[o->noption_roms++] = arg;
+    return 0;
+}
+
+static int parse_monitor(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    if (strcmp(arg, "stdio") != 0 && strcmp(arg, "none") != 0)
+        return fail(err, errlen, "-monitor %s: unsupported backend (stdio, none)", arg);
+    o->monitor = strcmp(arg, "none") == 0 ? NULL : arg;
+    return 0;
+}
+
+/* -icount shift=N[,sleep=off]: instruction-counted time; sleep=off makes
+ * halts skip instantly, which is fox86's deterministic mode. */
+static int parse_icount(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    if (strstr(arg, "sleep=off"))
+        o->deterministic = true;
+    else if (strncmp(arg, "shift=", 6) != 0 && strcmp(arg, "auto") != 0
+             && strspn(arg, "0123456789") != strlen(arg))
+        return fail(err, errlen, "-icount %s: expected shift=N[,sleep=on|off]", arg);
+    return 0;
+}
+
+static int parse_rtc(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    const char *base = strstr(arg, "base=");
+    if (!base)
+        return fail(err, errlen, "-rtc %s: expected base=utc|localtime|YYYY-MM-DDTHH:MM:SS", arg);
+    o->rtc_base = keep_copy(o, base + 5, strcspn(base + 5, ","));
     return 0;
 }
 
@@ -198,6 +457,7 @@ SET_STRING(kernel)
 SET_STRING(append)
 SET_STRING(initrd)
 SET_STRING(log_file)
+SET_STRING(bios)
 
 static int set_trace(struct options *o, const char *arg, char *err, size_t errlen)
 {
@@ -213,6 +473,8 @@ SET_FLAG(nographic)
 SET_FLAG(stats)
 SET_FLAG(show_help)
 SET_FLAG(show_version)
+SET_FLAG(snapshot)
+SET_FLAG(deterministic)
 
 struct option_def {
     const char *name;               /* without the leading dash(es) */
@@ -227,9 +489,26 @@ static const struct option_def option_defs[] = {
     { "kernel",    true,  set_kernel,      "FILE",    "boot this multiboot kernel (ELF32, or a.out kludge)" },
     { "append",    true,  set_append,      "CMDLINE", "kernel command line" },
     { "initrd",    true,  set_initrd,      "FILES",   "multiboot modules: \"file[ args][,file[ args]]\"" },
+    { "bios",      true,  set_bios,        "FILE",    "system BIOS image (default: Debian's SeaBIOS)" },
+    { "option-rom", true, parse_option_rom, "FILE",   "load an extra option ROM" },
+    { "hda",       true,  hda,             "FILE",    "IDE primary master disk image (raw)" },
+    { "hdb",       true,  hdb,             "FILE",    "IDE primary slave disk image" },
+    { "hdc",       true,  hdc,             "FILE",    "IDE secondary master disk image" },
+    { "hdd",       true,  hdd,             "FILE",    "IDE secondary slave disk image" },
+    { "cdrom",     true,  cdrom,           "FILE",    "ISO 9660 image in the IDE secondary master CD-ROM drive" },
+    { "fda",       true,  fda,             "FILE",    "floppy image in drive A:" },
+    { "fdb",       true,  fdb,             "FILE",    "floppy image in drive B:" },
+    { "drive",     true,  parse_drive,     "OPTS",    "file=F[,if=ide|floppy][,media=disk|cdrom][,index=N][,readonly=on][,snapshot=on][,format=raw]" },
+    { "snapshot",  false, set_snapshot,    "",        "write to temporary overlays; images are never modified" },
+    { "boot",      true,  parse_boot,      "ORDER",   "boot order: [order=]LETTERS (a floppy, c disk, d CD-ROM)[,menu=on]" },
     { "nographic", false, set_nographic,   "",        "no display; serial on stdio" },
-    { "display",   true,  parse_display,   "none",    "display backend (only none yet)" },
-    { "serial",    true,  parse_serial,    "DEV",     "COM1 backend: stdio, file:PATH, null, none" },
+    { "display",   true,  parse_display,   "TYPE",    "none, or curses (VGA text screen in the terminal)" },
+    { "vga",       true,  parse_vga,       "TYPE",    "std (default) or none" },
+    { "serial",    true,  parse_serial,    "DEV",     "COM1 (then COM2) backend: stdio, file:PATH, null, none" },
+    { "monitor",   true,  parse_monitor,   "DEV",     "monitor on stdio (info registers, system_reset, quit...)" },
+    { "icount",    true,  parse_icount,    "OPTS",    "shift=N[,sleep=off]: sleep=off makes runs deterministic" },
+    { "deterministic", false, set_deterministic, "",  "guest time follows executed instructions only" },
+    { "rtc",       true,  parse_rtc,       "base=B",  "RTC start: utc (default), localtime or YYYY-MM-DDTHH:MM:SS" },
     { "debugcon",  true,  parse_debugcon,  "DEV",     "port 0xE9 backend: stdio, file:PATH, null" },
     { "device",    true,  parse_device,    "DEV",     "isa-debug-exit[,iobase=0xf4][,iosize=0x04]" },
     { "no-reboot", false, set_no_reboot,   "",        "stop (exit status 1) on triple fault instead of resetting" },
@@ -249,11 +528,14 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 {
     memset(o, 0, sizeof(*o));
     o->ram_size = OPTIONS_DEFAULT_RAM_MB << 20;
+    o->vga = true;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (arg[0] != '-' || arg[1] == '\0')
-            return fail(err, errlen, "unexpected argument '%s' (disk images are not supported "
-                        "yet; see --help)", arg);
+        if (arg[0] != '-' || arg[1] == '\0') {   /* a bare image is -hda, as in QEMU */
+            if (hda(o, arg, err, errlen) != 0)
+                return -1;
+            continue;
+        }
         const char *name = arg + (arg[1] == '-' ? 2 : 1);
         const struct option_def *def = NULL;
         for (size_t k = 0; k < sizeof(option_defs) / sizeof(option_defs[0]); k++)
@@ -270,17 +552,23 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
         if (def->parse(o, value, err, errlen) != 0)
             return -1;
     }
-    if (o->nographic && !o->serial)
-        o->serial = "stdio";
+    if (o->snapshot)
+        for (int i = 0; i < o->ndrives; i++)
+            o->drives[i].snapshot = true;
+    /* COM1 goes to the terminal unless the terminal shows the VGA screen. */
     if (!o->serial)
-        o->serial = "stdio";   /* no display yet: there is no virtual console to show it */
+        o->serial = o->display == DISPLAY_CURSES && !o->nographic ? "null" : "stdio";
+    if (o->monitor && (strcmp(o->serial, "stdio") == 0 || o->display == DISPLAY_CURSES))
+        return fail(err, errlen, "-monitor stdio: the terminal is already used by the %s "
+                    "(give -serial file:PATH or -serial null)",
+                    o->display == DISPLAY_CURSES ? "curses display" : "serial port");
     return 0;
 }
 
 void options_print_help(FILE *out)
 {
     fprintf(out, "usage: fox86 [options]\n\n"
-                 "Runs a multiboot kernel on an emulated i686 PC. Options follow\n"
+                 "Runs an emulated i686 PC (i440FX/PIIX3) with SeaBIOS. Options follow\n"
                  "qemu-system-i386; \"-opt\" and \"--opt\" are the same.\n\n");
     for (size_t k = 0; k < sizeof(option_defs) / sizeof(option_defs[0]); k++) {
         const struct option_def *d = &option_defs[k];

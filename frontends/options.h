@@ -23,12 +23,44 @@
 #define OPTIONS_MAX_RAM_MB     3584u   /* below the PCI hole at 0xE0000000 */
 #define OPTIONS_MIN_RAM_MB     2u
 
+#define OPTIONS_MAX_DRIVES  6          /* 4 IDE + 2 floppy */
+#define OPTIONS_MAX_ROMS    4
+
+enum drive_interface { DRIVE_IDE, DRIVE_FLOPPY };
+
+/* One -drive (or -hda/-cdrom/-fda shorthand). */
+struct drive_option {
+    const char *file;
+    enum drive_interface interface;
+    int  index;                    /* IDE 0-3 (primary master, slave, secondary master, slave); floppy 0-1 */
+    bool cdrom;                    /* media=cdrom */
+    bool read_only;                /* readonly=on (always for CD-ROMs) */
+    bool snapshot;                 /* snapshot=on, or -snapshot */
+};
+
 struct options {
     uint32_t    ram_size;          /* bytes (-m) */
     const char *kernel;            /* -kernel FILE, or NULL */
     const char *append;            /* -append CMDLINE, or NULL */
     const char *initrd;            /* -initrd "file[ args][,file...]", or NULL */
     const char *serial;            /* COM1 backend: "stdio", "file:PATH", "null", "none" */
+    const char *serial2;           /* COM2 backend (second -serial), or NULL */
+    const char *bios;              /* -bios FILE, or NULL: SeaBIOS */
+    const char *option_roms[OPTIONS_MAX_ROMS];   /* -option-rom FILE */
+    int         noption_roms;
+    struct drive_option drives[OPTIONS_MAX_DRIVES];
+    int         ndrives;
+    bool        snapshot;          /* -snapshot: every disk writes to a temporary overlay */
+    const char *boot_order;        /* -boot letters (a, c, d, n), or NULL: "cad" */
+    bool        boot_menu;         /* -boot menu=on */
+    const char *monitor;           /* -monitor stdio|none, or NULL */
+    enum { DISPLAY_DEFAULT, DISPLAY_NONE, DISPLAY_CURSES } display;
+    bool        vga;               /* -vga std (default) / none */
+    bool        deterministic;     /* -icount ...,sleep=off or --deterministic */
+    const char *rtc_base;          /* -rtc base=utc|localtime|DATE, or NULL: utc */
+#define OPTIONS_MAX_OWNED 16
+    char       *owned[OPTIONS_MAX_OWNED];   /* copies made while parsing (options_free) */
+    int         nowned;
     const char *debugcon;          /* 0xE9 backend, same syntax; NULL: none */
     bool        debug_exit;        /* -device isa-debug-exit */
     uint16_t    debug_exit_iobase;
@@ -45,6 +77,7 @@ struct options {
 
 /* Returns 0, or -1 with one line in err. */
 int  options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
+void options_free(struct options *o);
 void options_print_help(FILE *out);
 void options_print_log_items(FILE *out);
 

@@ -1,0 +1,139 @@
+/* tests/unit/test_options.c: the QEMU-style command line (frontends/options.c):
+ * drives, boot order, serial ports, the monitor and their error lines. */
+#include <check.h>
+#include <string.h>
+
+#include "frontends/options.h"
+
+static int parse(struct options *o, char *err, size_t errlen, int argc, const char **argv)
+{
+    return options_parse(argc, (char **)argv, o, err, errlen);
+}
+
+#define PARSE_OK(o, ...) do {                                                    \
+        const char *argv[] = { "fox86", __VA_ARGS__ };                          \
+        char err[256] = "";                                                      \
+        int rc = parse(o, err, sizeof err, (int)(sizeof argv / sizeof argv[0]), argv); \
+        ck_assert_msg(rc == 0, "unexpected error: %s", err);                    \
+    } while (0)
+
+#define PARSE_ERR(expect, ...) do {                                              \
+        const char *argv[] = { "fox86", __VA_ARGS__ };                          \
+        char err[256] = "";                                                      \
+        struct options o;                                                        \
+        int rc = parse(&o, err, sizeof err, (int)(sizeof argv / sizeof argv[0]), argv); \
+        ck_assert_int_eq(rc, -1);                                                \
+        ck_assert_msg(strstr(err, expect), "error '%s' lacks '%s'", err, expect); \
+        ck_assert_ptr_null(strchr(err, '\n'));                                   \
+        options_free(&o);                                                        \
+    } while (0)
+
+START_TEST(shorthand_drives)
+{
+    struct options o;
+    PARSE_OK(&o, "-hda", "disk.img", "-cdrom", "cd.iso", "-fda", "a.img");
+    ck_assert_int_eq(o.ndrives, 3);
+    ck_assert_str_eq(o.drives[0].file, "disk.img");
+    ck_assert_int_eq(o.drives[0].interface, DRIVE_IDE);
+    ck_assert_int_eq(o.drives[0].index, 0);
+    ck_assert(!o.drives[0].cdrom && !o.drives[0].read_only);
+    ck_assert_int_eq(o.drives[1].index, 2);
+    ck_assert(o.drives[1].cdrom && o.drives[1].read_only);
+    ck_assert_int_eq(o.drives[2].interface, DRIVE_FLOPPY);
+    ck_assert_int_eq(o.drives[2].index, 0);
+    options_free(&o);
+}
+END_TEST
+
+START_TEST(drive_option)
+{
+    struct options o;
+    PARSE_OK(&o, "-drive", "file=/tmp/x.img,format=raw,if=ide,media=disk,readonly=on",
+             "-drive", "file=y.iso,media=cdrom,index=3", "-snapshot");
+    ck_assert_int_eq(o.ndrives, 2);
+    ck_assert_str_eq(o.drives[0].file, "/tmp/x.img");
+    ck_assert(o.drives[0].read_only && o.drives[0].snapshot);
+    ck_assert_int_eq(o.drives[0].index, 0);   /* first free */
+    ck_assert_int_eq(o.drives[1].index, 3);
+    ck_assert(o.drives[1].cdrom);
+    options_free(&o);
+}
+END_TEST
+
+START_TEST(drive_errors)
+{
+    PARSE_ERR("format=qcow2", "-drive", "file=a,format=qcow2");
+    PARSE_ERR("file= is required", "-drive", "if=ide");
+    PARSE_ERR("unknown property", "-drive", "file=a,bogus=1");
+    PARSE_ERR("already in use", "-hda", "a", "-drive", "file=b,index=0");
+    PARSE_ERR("expected on or off", "-drive", "file=a,readonly=maybe");
+    PARSE_ERR("floppy index", "-drive", "file=a,if=floppy,index=2");
+}
+END_TEST
+
+START_TEST(boot_order)
+{
+    struct options o;
+    PARSE_OK(&o, "-boot", "order=dc,menu=on");
+    ck_assert_str_eq(o.boot_order, "dc");
+    ck_assert(o.boot_menu);
+    options_free(&o);
+    PARSE_OK(&o, "-boot", "a");
+    ck_assert_str_eq(o.boot_order, "a");
+    options_free(&o);
+    PARSE_ERR("invalid boot order", "-boot", "x");
+    PARSE_ERR("menu=", "-boot", "c,menu=sometimes");
+}
+END_TEST
+
+START_TEST(serial_and_monitor)
+{
+    struct options o;
+    PARSE_OK(&o, "-serial", "file:/tmp/com1", "-serial", "null", "-monitor", "stdio");
+    ck_assert_str_eq(o.serial, "file:/tmp/com1");
+    ck_assert_str_eq(o.serial2, "null");
+    ck_assert_str_eq(o.monitor, "stdio");
+    options_free(&o);
+    PARSE_ERR("only two serial ports", "-serial", "null", "-serial", "null", "-serial", "null");
+    PARSE_ERR("already used by the serial port", "-monitor", "stdio");
+    PARSE_ERR("unsupported backend", "-monitor", "tcp:1234");
+}
+END_TEST
+
+START_TEST(display_vga_icount_rtc)
+{
+    struct options o;
+    PARSE_OK(&o, "-display", "curses", "-vga", "none", "-icount", "shift=0,sleep=off",
+             "-rtc", "base=2020-01-02T03:04:05");
+    ck_assert_int_eq(o.display, DISPLAY_CURSES);
+    ck_assert(!o.vga);
+    ck_assert(o.deterministic);
+    ck_assert_str_eq(o.rtc_base, "2020-01-02T03:04:05");
+    ck_assert_str_eq(o.serial, "null");   /* the terminal shows the screen */
+    options_free(&o);
+    PARSE_OK(&o, "disk.img");              /* a bare image is -hda */
+    ck_assert_int_eq(o.ndrives, 1);
+    ck_assert(o.vga);
+    options_free(&o);
+    PARSE_ERR("-display sdl", "-display", "sdl");
+    PARSE_ERR("-vga cirrus", "-vga", "cirrus");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("options");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, shorthand_drives);
+    tcase_add_test(tc, drive_option);
+    tcase_add_test(tc, drive_errors);
+    tcase_add_test(tc, boot_order);
+    tcase_add_test(tc, serial_and_monitor);
+    tcase_add_test(tc, display_vga_icount_rtc);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
