@@ -56,6 +56,7 @@
 #define DMA_CTL_SELECT 0x08u
 #define DMA_CTL_WRITE  0x10u
 
+#define FW_CFG_WRITE_CHANNEL  0x4000
 #define FW_CFG_DIR_ENTRY_SIZE 64   /* size, select, reserved, name[56] */
 /* Keys below 0x4000 (and the same with the arch-local bit 0x8000) exist;
  * files take the keys from FW_CFG_FILE_FIRST up to that limit. */
@@ -101,9 +102,11 @@ static uint32_t get_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The bytes of the item with this key; false if there is none. */
+/* The bytes of the item with this key; false if there is none. The write
+ * channel bit (0x4000) does not change which item is read, as in QEMU. */
 static bool fw_cfg_lookup(struct fw_cfg *fw, uint16_t key, const uint8_t **data, uint32_t *len)
 {
+    key &= (uint16_t)~FW_CFG_WRITE_CHANNEL;
     if (key == FW_CFG_FILE_DIR) {
         *data = fw->dir;
         *len = fw->dir_len;

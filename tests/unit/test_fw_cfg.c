@@ -92,6 +92,9 @@ START_TEST(signature_and_id)
     /* past the end: zeros */
     ck_assert_uint_eq(data8(&b), 0);
     ck_assert_uint_eq(data8(&b), 0);
+    /* the write-channel bit (0x4000) selects the same item for reading */
+    read_bytes(&b, 0x4000 | FW_CFG_SIGNATURE, sig, 4);
+    ck_assert_mem_eq(sig, "QEMU", 4);
     /* a byte read at the selector port reads data too (QEMU's combined port) */
     select_key(&b, FW_CFG_SIGNATURE);
     ck_assert_uint_eq(ioport_read(&b.m->io, 0x510, 1), 'Q');
