@@ -142,26 +142,30 @@ static uint8_t fw_cfg_read_byte(struct fw_cfg *fw)
     return data[fw->offset++];
 }
 
-/* Does any memory region overlap [addr, addr+len)? *all_rom: the topmost
- * one overlapping is ROM and covers the whole range. */
-static bool regions_overlap(const struct phys_mem *pm, uint32_t addr, uint32_t len, bool *all_rom)
+/* What lies under [addr, addr+len) besides RAM, for a DMA write. */
+enum dma_target {
+    TARGET_PLAIN,     /* no region: RAM, and unassigned space beyond it */
+    TARGET_NO_ROM,    /* regions, none of them ROM: phys_load does the right thing */
+    TARGET_ALL_ROM,   /* the topmost region is ROM and covers it all: nothing to write */
+    TARGET_SOME_ROM,  /* ROM somewhere in it: byte by byte */
+};
+
+static enum dma_target dma_target(const struct phys_mem *pm, uint32_t addr, uint32_t len)
 {
-    *all_rom = false;
+    enum dma_target t = TARGET_PLAIN;
     for (int i = pm->nregions - 1; i >= 0; i--) {
         const struct phys_region *r = &pm->regions[i];
         if ((uint64_t)addr + len <= r->base || (uint64_t)r->base + r->size <= addr)
             continue;
-        *all_rom = r->kind == PHYS_ROM && addr >= r->base &&
-                   (uint64_t)addr + len <= (uint64_t)r->base + r->size;
-        return true;
+        if (r->kind == PHYS_ROM) {
+            if (t == TARGET_PLAIN && addr >= r->base &&
+                (uint64_t)addr + len <= (uint64_t)r->base + r->size)
+                return TARGET_ALL_ROM;
+            return TARGET_SOME_ROM;
+        }
+        t = TARGET_NO_ROM;
     }
-    return false;
-}
-
-static bool in_rom(const struct phys_mem *pm, uint32_t addr)
-{
-    bool all_rom;
-    return regions_overlap(pm, addr, 1, &all_rom) && all_rom;
+    return t;
 }
 
 /* DMA into guest memory (src NULL: zeros). RAM, shadow RAM and device RAM
@@ -174,8 +178,7 @@ static int dma_store(struct fw_cfg *fw, uint64_t addr, const uint8_t *src, uint3
     if (addr + len > 0x100000000ull)
         return -1;
     uint32_t a = (uint32_t)addr;
-    bool all_rom;
-    if (src && !regions_overlap(pm, a, len, &all_rom)) {
+    if (src && dma_target(pm, a, len) == TARGET_PLAIN) {
         /* Plain RAM and what lies beyond it: only the RAM part matters. */
         if (a < pm->ram_size)
             phys_load(pm, a, src, a + (uint64_t)len <= pm->ram_size ? len : pm->ram_size - a);
@@ -186,14 +189,22 @@ static int dma_store(struct fw_cfg *fw, uint64_t addr, const uint8_t *src, uint3
         if (chunk > len)
             chunk = len;
         const uint8_t *s = src ? src : zeros;
-        if (!regions_overlap(pm, a, chunk, &all_rom)) {
+        switch (dma_target(pm, a, chunk)) {
+        case TARGET_PLAIN:
             if (a < pm->ram_size)
                 phys_load(pm, a, s, a + (uint64_t)chunk <= pm->ram_size ? chunk : pm->ram_size - a);
-        } else if (!all_rom) {
-            /* Mixed page: phys_load would write ROM bytes, so leave those out. */
+            break;
+        case TARGET_NO_ROM:
+            phys_load(pm, a, s, chunk);
+            break;
+        case TARGET_ALL_ROM:
+            break;
+        case TARGET_SOME_ROM:
+            /* phys_load would write the ROM bytes, so leave those out. */
             for (uint32_t i = 0; i < chunk; i++)
-                if (!in_rom(pm, a + i))
+                if (dma_target(pm, a + i, 1) != TARGET_ALL_ROM)
                     phys_load(pm, a + i, s + i, 1);
+            break;
         }
         a += chunk;
         len -= chunk;

@@ -286,6 +286,13 @@ START_TEST(dma_write_and_bad_addresses)
     ck_assert_mem_eq(after, "01234", 5);
     ck_assert_uint_eq(after[5], 0xEE);
 
+    /* device RAM (a framebuffer) is written like RAM */
+    static uint8_t vram[8192];
+    ck_assert_int_eq(phys_add_devram(&b.m->mem, 0xE0000000u, sizeof vram, vram), 0);
+    ck_assert_uint_eq(dma(&b, desc, (uint32_t)FW_CFG_FILE_FIRST << 16 | 0x08 | 0x02, 10,
+                          0xE0000000u + 4090), 0);
+    ck_assert_mem_eq(vram + 4090, "0123456789", 10);
+
     /* a descriptor address beyond 4 GiB: ignored */
     ioport_write(&b.m->io, 0x514, __builtin_bswap32(1), 4);
     ioport_write(&b.m->io, 0x518, __builtin_bswap32(desc), 4);
