@@ -881,8 +881,13 @@ static void taskfile_write(struct ide_channel *ch, int reg, uint8_t v)
         if (!d->present)
             return;                /* nobody answers to an absent drive's commands */
         lower_irq(ch);
-        if (d->status & ST_BSY)
-            return;                /* in software reset */
+        /* as QEMU: while BSY or DRQ only an ATAPI DEVICE RESET is taken */
+        if ((d->status & (ST_BSY | ST_DRQ)) && !(d->cdrom && v == 0x08 && !(d->status & ST_BSY))) {
+            machine_log(ch->ide->machine, LOG_GUEST_ERRORS,
+                        "ide%d: command 0x%02x ignored: the drive is busy or transferring\n",
+                        ch->index, v);
+            return;
+        }
         d->pio = PIO_NONE;
         d->dma = DMA_NONE;
         ata_command(d, v);

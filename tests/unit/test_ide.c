@@ -510,6 +510,16 @@ START_TEST(errors)
     out8(b, PRI + 7, 0x5C);
     ck_assert_uint_eq(in8(b, PRI + 7), 0x51);
     ck_assert_uint_eq(in8(b, PRI + 1), 0x04);
+    /* a command written in the middle of a transfer is ignored (as QEMU does) */
+    b->disk[0]->fail = false;
+    ata_lba28(b, PRI, 0, 0x20, 77, 1);
+    in16(b, PRI);
+    out8(b, PRI + 7, 0xEC);
+    ck_assert_uint_eq(in8(b, PRI + 7), 0x58);
+    ck_assert_uint_eq(in16(b, PRI), pattern(77, 2) | pattern(77, 3) << 8);
+    for (int i = 2; i < 256; i++)
+        in16(b, PRI);
+    ck_assert_uint_eq(in8(b, PRI + 7), 0x50);
     /* data port with nothing to transfer: 0, no effect */
     ck_assert_uint_eq(in16(b, PRI), 0);
     bench_free(b);
