@@ -43,7 +43,8 @@
  * next_event reports the next change of IRQ 0 (TIME_NEVER when counter 0
  * has none coming). When the guest reprograms counter 0, the machine has
  * already noted the old deadline: pit_deadline_changed() lowers it in
- * m->devices, standing in for a machine_timer_changed() call.
+ * m->devices and ends the CPU slice, standing in for a
+ * machine_timer_changed() call.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -516,14 +517,19 @@ static uint64_t pit_deadline(struct pit8254 *p, uint64_t clk)
 }
 
 /* Stand-in for a machine_timer_changed() kick: counter 0 was reprogrammed
- * while the machine holds our old deadline, so lower it to the new one. */
+ * while the machine holds our old deadline (and the nearest of all, for
+ * this CPU slice and a HLT in it). Lower our deadline and end the slice after this instruction,
+ * as machine_request_exit() does, so the loop picks the new one up. */
 static void pit_deadline_changed(struct pit8254 *p, uint64_t clk)
 {
     uint64_t next = pit_deadline(p, clk);
     struct machine *m = p->machine;
-    for (int i = 0; i < m->ndevices; i++)
-        if (m->devices[i].state == p && next < m->devices[i].deadline)
+    for (int i = 0; i < m->ndevices; i++) {
+        if (m->devices[i].state == p && next < m->devices[i].deadline) {
             m->devices[i].deadline = next;
+            m->cpu.stop_requested = true;
+        }
+    }
 }
 
 static void pit_write_control(struct pit8254 *p, uint64_t clk, uint8_t v)

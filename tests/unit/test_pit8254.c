@@ -455,10 +455,12 @@ START_TEST(reprogram_lowers_deadline)
 {
     struct bench *b = bench_new();
     ck_assert_uint_eq(call_next_event(b), TIME_NEVER);
+    b->m->cpu.stop_requested = false;
     set_time(b, 1000000);
     program(b, 0, 0x34, 100);
     uint64_t c0 = 1000000ull * 1193182 / 1000000000;
     ck_assert_uint_eq(b->m->devices[b->dev].deadline, clock_time(c0 + 100));
+    ck_assert(b->m->cpu.stop_requested);            /* the CPU slice ends for it */
     bench_free(b);
 }
 END_TEST
