@@ -70,13 +70,15 @@ void machine_request_exit(struct machine *m, int status)
     m->cpu.stop_requested = true;
 }
 
-void machine_timer_changed(struct machine *m, void *device_state)
+void machine_timer_changed(struct machine *m, void *device_state, uint64_t new_deadline)
 {
-    for (int i = 0; i < m->ndevices; i++)
-        if (m->devices[i].state == device_state && m->devices[i].ops->next_event) {
-            m->devices[i].deadline = 0;
+    for (int i = 0; i < m->ndevices; i++) {
+        struct machine_device *d = &m->devices[i];
+        if (d->state == device_state && d->ops->next_event && new_deadline < d->deadline) {
+            d->deadline = new_deadline;
             m->cpu.stop_requested = true;
         }
+    }
 }
 
 void machine_request_reset(struct machine *m)
@@ -239,6 +241,8 @@ int machine_run(struct machine *m)
         case CPU_STOP_HALT:
             if (m->exit_requested)
                 break;
+            /* The slice may have reprogrammed a timer: ask again. */
+            next_event = machine_run_devices(m, machine_now(m));
             if (!machine_idle(m, next_event)) {
                 bool interruptible = cpu_get_eflags(cpu) & FL_IF;
                 fprintf(stderr, "fox86: guest halted at %04X:%08X with %s; stopping\n",

@@ -138,9 +138,10 @@ uint64_t machine_now(const struct machine *m);
 /* Called by devices: stop the run loop and exit with this status. */
 void machine_request_exit(struct machine *m, int status);
 /* Called by a device whose next event moved earlier than the deadline it
- * last reported (the guest reprogrammed a timer): its next_event runs again
- * before the CPU executes another instruction. */
-void machine_timer_changed(struct machine *m, void *device_state);
+ * last reported (the guest reprogrammed a timer): the device's deadline
+ * becomes new_deadline if that is earlier, and the CPU slice ends after
+ * the current instruction so the run loop (and a HLT) sees it. */
+void machine_timer_changed(struct machine *m, void *device_state, uint64_t new_deadline);
 /* Called by devices: reset the whole machine (CPU, devices, boot hook) at
  * the end of the current instruction, as a PC's reset line does. */
 void machine_request_reset(struct machine *m);

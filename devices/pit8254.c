@@ -42,9 +42,8 @@
  *
  * next_event reports the next change of IRQ 0 (TIME_NEVER when counter 0
  * has none coming). When the guest reprograms counter 0, the machine has
- * already noted the old deadline: pit_deadline_changed() lowers it in
- * m->devices and ends the CPU slice, standing in for a
- * machine_timer_changed() call.
+ * already noted the old deadline: pit_deadline_changed() tells it
+ * (machine_timer_changed) so next_event runs before the next instruction.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -522,14 +521,7 @@ static uint64_t pit_deadline(struct pit8254 *p, uint64_t clk)
  * as machine_request_exit() does, so the loop picks the new one up. */
 static void pit_deadline_changed(struct pit8254 *p, uint64_t clk)
 {
-    uint64_t next = pit_deadline(p, clk);
-    struct machine *m = p->machine;
-    for (int i = 0; i < m->ndevices; i++) {
-        if (m->devices[i].state == p && next < m->devices[i].deadline) {
-            m->devices[i].deadline = next;
-            m->cpu.stop_requested = true;
-        }
-    }
+    machine_timer_changed(p->machine, p, pit_deadline(p, clk));
 }
 
 static void pit_write_control(struct pit8254 *p, uint64_t clk, uint8_t v)

@@ -31,8 +31,8 @@
  * line goes high when IRQF does and stays high until reg C is read.
  * next_event reports the next periodic tick or update while an interrupt
  * is enabled for it (TIME_NEVER otherwise); a write to reg A or B lowers
- * the deadline the machine holds (rtc_deadline_changed, standing in for a
- * machine_timer_changed() call).
+ * the deadline the machine holds (rtc_deadline_changed calls
+ * machine_timer_changed).
  *
  * Not modelled: daylight saving (DSE is stored only), the square-wave
  * output pin, the 4.194304 and 1.048576 MHz time bases (those dividers and
@@ -299,20 +299,11 @@ static uint64_t rtc_deadline(const struct rtc_cmos *r, uint64_t now)
     return next;
 }
 
-/* Stand-in for a machine_timer_changed() kick: an enable or the rate
- * changed while the machine holds our old deadline (and the nearest of
- * all, for this CPU slice and a HLT in it). Lower our deadline and end the slice after this instruction,
- * as machine_request_exit() does, so the loop picks the new one up. */
+/* An enable or the rate changed while the machine holds our old deadline
+ * (and the nearest of all, for this CPU slice and a HLT in it). */
 static void rtc_deadline_changed(struct rtc_cmos *r, uint64_t now)
 {
-    uint64_t next = rtc_deadline(r, now);
-    struct machine *m = r->machine;
-    for (int i = 0; i < m->ndevices; i++) {
-        if (m->devices[i].state == r && next < m->devices[i].deadline) {
-            m->devices[i].deadline = next;
-            m->cpu.stop_requested = true;
-        }
-    }
+    machine_timer_changed(r->machine, r, rtc_deadline(r, now));
 }
 
 /* Freeze the running time into the held registers. */
