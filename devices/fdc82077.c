@@ -2,8 +2,7 @@
  * with two 3.5"/5.25" drives, on IRQ 6 and DMA channel 2.
  *
  *   0x3F0/0x3F1  SRA/SRB (PS/2-mode registers; minimal: SRA bit 7 = INT)
- *   0x3F2        DOR: drive select, /RESET, DMA gate (also gates INT, as in
- *                PC-AT mode), motor enables
+ *   0x3F2        DOR: drive select, /RESET, DMA gate, motor enables
  *   0x3F3        TDR (tape drive select bits only)
  *   0x3F4        MSR read / DSR write (data rate, software reset)
  *   0x3F5        FIFO (command, PIO execution and result bytes)
@@ -22,15 +21,16 @@
  * The ID fields on the "disk" are C = cylinder, H = head, R = 1..spt,
  * N = 2, so a command whose C/H/N do not match what is under the head
  * ends with No Data (plus Wrong/Bad Cylinder), as on the real chip. The
- * data rate (DSR/CCR) must match the medium (250K for 360K/720K-class
- * media, 500K for 1.2M/1.44M/1.68M, 1M for 2.88M), else Missing Address
- * Mark, which is what BIOS and Linux media probing rely on. MFM=0 (FM)
- * commands find no address marks either.
+ * data rate (DSR/CCR) must match the medium (250K for 720K and the
+ * 40-track 160K-360K media, which also read at 300K as in a 1.2M drive;
+ * 500K for 1.2M/1.44M/1.68M, 1M for 2.88M), else Missing Address Mark,
+ * which is what BIOS and Linux media probing rely on. MFM=0 (FM) commands
+ * find no address marks either.
  *
  * Timing: none. Every command completes the moment its last byte is
  * written; seeks finish at once. DMA-mode commands move all their data
  * through dma8237_transfer right then (a transfer the DMA does not accept,
- * not at terminal count, is an overrun). Non-DMA (SPECIFY ND=1) commands
+ * not at terminal count, or DOR bit 3 clear, is an overrun). Non-DMA (SPECIFY ND=1) commands
  * run byte by byte through the FIFO with MSR RQM/DIO/NDMA set and an
  * interrupt per byte; without terminal count they end at EOT with Abnormal
  * Termination + End of Cylinder, which is what the datasheet says and
@@ -40,9 +40,15 @@
  * commands (cleared by reading the first result byte), for finished seeks
  * and recalibrates (cleared by SENSE INTERRUPT STATUS, re-raised if
  * another drive's seek status is still waiting), after a reset (the four
- * "ready changed" statuses C0-C3 stay available to SENSE INTERRUPT; the
- * line drops at the first one, as SeaBIOS reads only one), and per byte in
- * PIO execution. The IRQ line is INT gated by DOR bit 3.
+ * "ready changed" statuses C0-C3 stay available to SENSE INTERRUPT until
+ * the next interrupt; the line drops at the first one, as SeaBIOS reads
+ * only one), and per byte in PIO execution. The datasheet has DOR bit 3
+ * gate INT as well as DRQ in PC-AT mode; like QEMU, only DMA is gated here
+ * (a guest that runs on QEMU may rely on it).
+ *
+ * Power-on: DOR = 0x0C (out of reset, DMA gate open) as QEMU, not the
+ * datasheet's 0x00; the data rate 250K; CONFIGURE 0x20 (implied seek off,
+ * FIFO off, polling on), as the datasheet says.
  *
  * Disk change (DIR bit 7): set at power-on and for an empty drive; cleared
  * when a seek or recalibrate actually steps the head of a drive holding a
@@ -126,7 +132,7 @@ struct fdc_geometry {
 };
 
 static const struct fdc_geometry fdc_geometries[] = {
-    {  163840, 40, 1,  8, RATE_250K, 1 },  /* 160K */
+    {  163840, 40, 1,  8, RATE_250K, 1 },  /* 160K (40-track media: 300K read too) */
     {  184320, 40, 1,  9, RATE_250K, 1 },  /* 180K */
     {  327680, 40, 2,  8, RATE_250K, 1 },  /* 320K */
     {  368640, 40, 2,  9, RATE_250K, 1 },  /* 360K */
@@ -198,7 +204,7 @@ struct fdc82077 {
 
 static void fdc_update_irq(struct fdc82077 *f)
 {
-    bool level = f->int_pending && (f->dor & DOR_DMA_GATE);
+    bool level = f->int_pending;
     if (level != f->irq_level) {
         f->irq_level = level;
         irq_set_level(f->irq, level);
@@ -232,6 +238,16 @@ uint8_t fdc82077_cmos_type(uint64_t image_size)
 {
     const struct fdc_geometry *g = geometry_for_size(image_size);
     return g ? g->cmos : 0;
+}
+
+/* 40-track 5.25" double-density media are read at 250K in a 360K drive
+ * and at 300K in a 1.2M drive; SeaBIOS tries 300K first, Linux's 360K
+ * drive type uses 250K, so both are accepted. */
+static bool rate_matches(const struct fdc_geometry *g, uint8_t rate)
+{
+    if (g->tracks == 40 && rate == RATE_300K)
+        return true;
+    return rate == g->rate;
 }
 
 static bool drive_has_medium(const struct fdc_drive *d)
@@ -271,7 +287,9 @@ static void fdc_reset_done(struct fdc82077 *f)
 static void fdc_reset(void *opaque)
 {
     struct fdc82077 *f = opaque;
-    f->dor = 0;                         /* held in reset until the BIOS writes DOR */
+    /* Out of reset with the DMA gate open, as QEMU starts: SeaBIOS only
+     * resets the controller itself when it finds DOR bit 2 clear. */
+    f->dor = DOR_NRESET | DOR_DMA_GATE;
     f->tdr = 0;
     f->rate = RATE_250K;
     f->dsr = RATE_250K;
@@ -296,8 +314,10 @@ static void fdc_result(struct fdc82077 *f, const uint8_t *bytes, int n, bool int
     f->result_pos = 0;
     f->phase = PH_RESULT;
     f->result_irq = interrupt;
-    if (interrupt)
+    if (interrupt) {
+        f->reset_sense_left = 0;        /* a new interrupt replaces the reset statuses */
         fdc_pulse_int(f);
+    }
 }
 
 static void fdc_result1(struct fdc82077 *f, uint8_t b)
@@ -352,7 +372,7 @@ static int64_t xfer_locate(struct fdc82077 *f, uint8_t sector, uint8_t *st1, uin
     struct fdc_drive *dr = &f->drive[x->drive];
     const struct fdc_geometry *g = dr->geo;
     *st1 = *st2 = 0;
-    if (!drive_has_medium(dr) || f->rate != g->rate || !(f->cmd[0] & CMD_MFM) ||
+    if (!drive_has_medium(dr) || !rate_matches(g, f->rate) || !(f->cmd[0] & CMD_MFM) ||
         dr->pcn >= g->tracks || x->head >= g->heads) {
         *st1 = ST1_MA;                  /* no address marks readable on this track */
         return -1;
@@ -689,6 +709,7 @@ static void seek_finished(struct fdc82077 *f, int d, uint8_t st0)
     f->seek_st0[d] = st0;
     f->seek_done |= (uint8_t)(1u << d);
     f->drive_busy |= (uint8_t)(1u << d);    /* until SENSE INTERRUPT reports it */
+    f->reset_sense_left = 0;
     f->phase = PH_COMMAND;
     fdc_pulse_int(f);
 }

@@ -228,9 +228,13 @@ static void data_cmd(struct bench *b, uint8_t op, int drive, int c, int h, int r
 START_TEST(reset_sequence)
 {
     struct bench *b = bench_new(memdisk_new(SZ_1440K, false), NULL);
-    ck_assert_uint_eq(in8(b, 0x3F2), 0x00);     /* held in reset at power-on */
+    ck_assert_uint_eq(in8(b, 0x3F2), 0x0C);     /* QEMU's power-on DOR: running */
+    ck_assert_uint_eq(in8(b, 0x3F4), 0x80);
+    ck_assert(!b->irq_level);
+    out8(b, 0x3F2, 0x08);                       /* reset held */
     ck_assert_uint_eq(in8(b, 0x3F4), 0x00);
-    out8(b, 0x3F2, 0x0C);                       /* release, DMA gate on */
+    ck_assert(!b->irq_level);
+    out8(b, 0x3F2, 0x0C);                       /* release */
     ck_assert(b->irq_level);
     ck_assert_int_eq(b->irq_edges, 1);
     ck_assert_uint_eq(in8(b, 0x3F4), 0x80);
@@ -254,13 +258,22 @@ START_TEST(reset_sequence)
     uint8_t st0, pcn;
     sense_interrupt(b, &st0, &pcn);
     ck_assert_uint_eq(st0, 0xC0);
-    /* the DMA gate gates the interrupt line */
+    /* SeaBIOS's enable from DOR 0: bit 2 alone, and it waits for IRQ 6 */
     out8(b, 0x3F2, 0x00);
-    out8(b, 0x3F2, 0x04);
     ck_assert(!b->irq_level);
-    ck_assert_uint_eq(in8(b, 0x3F0) & 0x80, 0x80);
-    out8(b, 0x3F2, 0x0C);
+    out8(b, 0x3F2, 0x04);
     ck_assert(b->irq_level);
+    ck_assert_uint_eq(in8(b, 0x3F0) & 0x80, 0x80);
+    sense_interrupt(b, &st0, &pcn);
+    ck_assert_uint_eq(st0, 0xC0);
+    /* a seek before the other three are read: they are gone */
+    fdc_cmd(b, 3, 0x0F, 0x00, 3);
+    sense_interrupt(b, &st0, &pcn);
+    ck_assert_uint_eq(st0, 0x20);
+    ck_assert_uint_eq(pcn, 3);
+    fdc_cmd(b, 1, 0x08);
+    fdc_results(b, res, 1);
+    ck_assert_uint_eq(res[0], 0x80);
     bench_free(b);
 }
 END_TEST
@@ -640,6 +653,13 @@ START_TEST(errors)
     data_cmd(b, 0xE6, 0, 5, 0, 1, SPT, res);
     ck_assert_uint_eq(res[0], 0x40);
     ck_assert_uint_eq(res[1], 0x10);
+    /* DMA gate (DOR bit 3) closed in DMA mode: no DRQ, overrun */
+    dma_setup(b, true, 0x10000, 512);
+    out8(b, 0x3F2, 0x14);
+    data_cmd(b, 0xE6, 0, 5, 0, 1, SPT, res);
+    ck_assert_uint_eq(res[0], 0x40);
+    ck_assert_uint_eq(res[1], 0x10);
+    out8(b, 0x3F2, 0x1C);
     /* backend error: data error in ID / data field */
     dma_setup(b, true, 0x10000, 512);
     d->fail = true;
@@ -730,6 +750,15 @@ START_TEST(cmos_types_and_geometry)
     ck_assert_mem_eq(b->m->mem.ram + 0x10000, d->data + 368640 - 512, 512);
     data_cmd(b, 0xE6, 0, 39, 1, 10, 10, res);
     ck_assert_uint_eq(res[1], 0x04);
+    /* 40-track media also read at 300K (in a 1.2M drive; SeaBIOS's first try) */
+    out8(b, 0x3F7, 0x01);
+    dma_setup(b, true, 0x10000, 512);
+    data_cmd(b, 0xE6, 0, 39, 1, 9, 9, res);
+    ck_assert_uint_eq(res[0], 0x04);
+    ck_assert_uint_eq(res[1], 0x00);
+    out8(b, 0x3F7, 0x00);                       /* but not at 500K */
+    data_cmd(b, 0xE6, 0, 39, 1, 9, 9, res);
+    ck_assert_uint_eq(res[1], 0x01);
     bench_free(b);
     /* an odd-sized image: 1.44M geometry, sectors past its end not found */
     d = memdisk_new(600 * 512, false);
