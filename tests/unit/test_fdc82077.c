@@ -727,6 +727,33 @@ START_TEST(verify_and_format)
 }
 END_TEST
 
+START_TEST(read_track_and_dumpreg)
+{
+    struct memdisk *d = memdisk_new(SZ_1440K, false);
+    struct bench *b = bench_new(d, memdisk_new(SZ_1440K, false));
+    fdc_init(b);
+    seek(b, 0, 1, 6);
+    seek(b, 1, 0, 9);
+    /* READ TRACK starts at the first sector after the index, whatever R says */
+    dma_setup(b, true, 0x10000, 3 * 512);
+    uint8_t res[10];
+    data_cmd(b, 0x42, 0, 6, 1, 7, 3, res);
+    ck_assert_uint_eq(res[0], 0x04);
+    ck_assert_uint_eq(res[1], 0x00);
+    ck_assert_uint_eq(res[3], 7);
+    ck_assert_uint_eq(res[5], 1);
+    ck_assert_mem_eq(b->m->mem.ram + 0x10000, sector_data(d, 6, 1, 1), 3 * 512);
+    fdc_cmd(b, 1, 0x0E);
+    fdc_results(b, res, 10);
+    ck_assert_uint_eq(res[0], 6);               /* PCN of drives 0-3 */
+    ck_assert_uint_eq(res[1], 9);
+    ck_assert_uint_eq(res[2], 0);
+    ck_assert_uint_eq(res[3], 0);
+    ck_assert_uint_eq(res[6], 3);               /* EOT of the last command */
+    bench_free(b);
+}
+END_TEST
+
 START_TEST(cmos_types_and_geometry)
 {
     ck_assert_uint_eq(fdc82077_cmos_type(368640), 1);
@@ -793,6 +820,7 @@ static Suite *fdc_suite(void)
     tcase_add_test(tc, pio_read_and_write);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, verify_and_format);
+    tcase_add_test(tc, read_track_and_dumpreg);
     tcase_add_test(tc, cmos_types_and_geometry);
     suite_add_tcase(s, tc);
     return s;
