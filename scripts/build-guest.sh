@@ -6,8 +6,8 @@
 #   $FOX86_CACHE/guest/  (FOX86_CACHE defaults to ~/.cache/fox86)
 #     vmlinuz      the kernel (bzImage)
 #     initrd.img   busybox + the disk/CD/NIC modules, /init prints FOX86-GUEST-READY
-#     disk.img     64 MiB MBR disk: sda1 FAT16 + SYSLINUX booting the same
-#                  kernel/initrd, sda2 ext2 with test data
+#     disk.img     64 MiB MBR disk: sda1 ext2 with test data, sda2 FAT16
+#                  (active) + SYSLINUX booting the same kernel/initrd
 #     cdrom.iso    ISO 9660, El Torito no-emulation ISOLINUX, same kernel/initrd
 #     cmdline      the default kernel command line
 #     versions.txt the Debian package versions and SHA256s used
@@ -240,18 +240,19 @@ EOF
 }
 
 # --- c) the disk image ----------------------------------------------------------
-# 64 MiB: sda1 at 1 MiB, 47 MiB FAT16, bootable, SYSLINUX + kernel + initrd;
-# sda2 the remaining 16 MiB, ext2 with a test data file.
+# 64 MiB: sda1 at 1 MiB, 16 MiB ext2 with test data (the tests mount it
+# read-write); sda2 the remaining 47 MiB, FAT16, active, SYSLINUX + kernel +
+# initrd. mbr.bin boots whichever partition is active.
 disk=$work/disk.img
-p1_start=2048 p1_size=$((47 * 2048)) p2_start=$((48 * 2048)) p2_size=$((16 * 2048))
+p1_start=2048 p1_size=$((16 * 2048)) p2_start=$((17 * 2048)) p2_size=$((47 * 2048))
 truncate -s 64M "$disk"
-printf 'label: dos\nlabel-id: 0xf0886001\n%s,%s,6,*\n%s,%s,83\n' \
+printf 'label: dos\nlabel-id: 0xf0886001\n%s,%s,83\n%s,%s,6,*\n' \
     "$p1_start" "$p1_size" "$p2_start" "$p2_size" | sfdisk -q "$disk"
 dd if="$sl/mbr/mbr.bin" of="$disk" bs=440 count=1 conv=notrunc status=none
 # FAT16 filesystem made in a separate file, then copied into place
-fat=$work/p1.img
-truncate -s $((p1_size * 512)) "$fat"
-mkfs.vfat -F 16 -n FOX86BOOT -i f0860001 -h "$p1_start" --invariant "$fat" >/dev/null
+fat=$work/p2-fat.img
+truncate -s $((p2_size * 512)) "$fat"
+mkfs.vfat -F 16 -n FOX86BOOT -i f0860001 -h "$p2_start" --invariant "$fat" >/dev/null
 export MTOOLS_SKIP_CHECK=1
 bootcfg /boot/vmlinuz /boot/initrd.img >"$work/syslinux.cfg"
 echo "hello from the fox86 boot partition" >"$work/README.txt"
@@ -263,17 +264,21 @@ mcopy -m -i "$fat" "$work/README.txt" ::/README.txt
 # The boot sector and ldlinux.sys/.c32 (from the host's syslinux installer,
 # which writes its own matching copies) go into /boot/syslinux.
 syslinux --install --directory /boot/syslinux "$fat"
-dd if="$fat" of="$disk" bs=512 seek="$p1_start" conv=notrunc status=none
+dd if="$fat" of="$disk" bs=512 seek="$p2_start" conv=notrunc status=none
 # ext2 data partition, populated from a directory without mounting
 data=$work/data
 mkdir -p "$data"
 echo "fox86 guest test data" >"$data/hello.txt"
 seq 1 10000 >"$data/numbers.txt"
 find "$data" -exec touch -d "@$epoch" {} +
-ext=$work/p2.img
+ext=$work/p1-ext2.img
 E2FSPROGS_FAKE_TIME=$epoch mke2fs -q -F -t ext2 -L FOX86DATA -U f0860002-0000-4000-8000-000000000002 \
-    -E hash_seed=f0860002-0000-4000-8000-000000000003 -m 0 -d "$data" "$ext" $((p2_size / 2))k >/dev/null
-dd if="$ext" of="$disk" bs=512 seek="$p2_start" conv=notrunc status=none
+    -E hash_seed=f0860002-0000-4000-8000-000000000003 -m 0 -d "$data" "$ext" $((p1_size / 2))k >/dev/null
+# mke2fs -d copies the source files' ctime, which touch cannot set: fix it up
+for f in / $(cd "$data" && ls); do
+    echo "set_inode_field /${f#/} ctime @$epoch"
+done | E2FSPROGS_FAKE_TIME=$epoch debugfs -w -f - "$ext" >/dev/null 2>&1
+dd if="$ext" of="$disk" bs=512 seek="$p1_start" conv=notrunc status=none
 rm -f "$fat" "$ext"
 
 # --- d) the CD-ROM image --------------------------------------------------------
