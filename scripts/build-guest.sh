@@ -33,7 +33,10 @@ script_sum=$(sha256sum "$0" | cut -d' ' -f1)
 # The kernel command line for all three boot paths. ttyS0 comes last so it
 # is /dev/console: init's output (the ready line) and the shell go to the
 # serial port; kernel messages go to both the VGA console and the serial port.
-cmdline="console=tty0 console=ttyS0,115200 panic=-1"
+# panic=-1 reboots at once on a panic (QEMU -no-reboot then exits).
+# no_timer_check skips the IO-APIC timer self-test, which panics ("IO-APIC +
+# timer doesn't work!") when a loaded host starves QEMU's TCG of time.
+cmdline="console=tty0 console=ttyS0,115200 panic=-1 no_timer_check"
 
 # Modules loaded by /init (plus their dependencies): PIIX IDE disk and CD,
 # ext2/ext4, FAT (the boot partition), ISO 9660, and the NE2000 PCI NIC.
@@ -50,7 +53,9 @@ all_built() {
 }
 print_paths() {
     local f
-    for f in $outputs; do printf '  %-12s %s (%s)\n' "$f" "$cache/$f" "$(du -h "$cache/$f" | cut -f1)"; done
+    for f in $outputs; do
+        printf '  %-12s %s (%s)\n' "$f" "$cache/$f" "$(du -h --apparent-size "$cache/$f" | cut -f1)"
+    done
 }
 
 if [ "${FOX86_GUEST_REBUILD:-0}" != 1 ] && all_built; then
@@ -85,14 +90,18 @@ work=$(mktemp -d "$cache/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # --- the package index --------------------------------------------------------
-# Kept in the cache so the pinned versions stay the same until the cache is
-# deleted (bookworm's point releases replace the kernel package).
-index=$cache/Packages.$suite-main-i386
-if [ ! -s "$index" ]; then
+# Packages.xz is kept in the cache so the pinned versions stay the same
+# until the cache is deleted (bookworm's point releases replace the kernel
+# package); only the stanzas we use are unpacked, into $index.
+if [ ! -s "$cache/Packages.xz" ]; then
     log "fetching $mirror/dists/$suite/main/binary-i386/Packages.xz"
-    curl -sSfL "$mirror/dists/$suite/main/binary-i386/Packages.xz" | xz -dc >"$work/Packages"
-    mv "$work/Packages" "$index"
+    curl -sSfL -o "$work/Packages.xz" "$mirror/dists/$suite/main/binary-i386/Packages.xz"
+    mv "$work/Packages.xz" "$cache/Packages.xz"
 fi
+index=$work/Packages
+xz -dc "$cache/Packages.xz" | awk '
+    /^Package: / { keep = ($2 ~ /^(linux-image-686|linux-image-6\.1\.[0-9]+-[0-9]+-686|busybox-static|syslinux-common|isolinux)$/) }
+    keep' >"$index"
 
 # field PACKAGE FIELD: prints FIELD of PACKAGE's stanza in the index
 field() {
@@ -103,7 +112,7 @@ field() {
 
 # The 686 (non-PAE) kernel the linux-image-686 metapackage points at
 kpkg=$(field linux-image-686 Depends | grep -o 'linux-image-6\.1\.[^ ,]*-686' | head -1)
-[ -n "$kpkg" ] || die "cannot find linux-image-686's kernel in $index"
+[ -n "$kpkg" ] || die "cannot find linux-image-686's kernel in Packages.xz"
 # isolinux.bin comes from isolinux; ldlinux.c32 and mbr.bin from syslinux-common.
 # (The extlinux/syslinux installers are host programs from apt.)
 packages="$kpkg busybox-static syslinux-common isolinux"
@@ -114,7 +123,7 @@ fetch() {
     local file sum deb
     file=$(field "$1" Filename)
     sum=$(field "$1" SHA256)
-    [ -n "$file" ] && [ -n "$sum" ] || die "package $1 not in $index"
+    [ -n "$file" ] && [ -n "$sum" ] || die "package $1 not in Packages.xz"
     deb=$cache/debs/$(basename "$file")
     if [ ! -s "$deb" ] || [ "$(sha256sum "$deb" | cut -d' ' -f1)" != "$sum" ]; then
         log "downloading $(basename "$file") ($(field "$1" Size) bytes)" >&2
@@ -264,7 +273,7 @@ mcopy -m -i "$fat" "$work/README.txt" ::/README.txt
 # The boot sector and ldlinux.sys/.c32 (from the host's syslinux installer,
 # which writes its own matching copies) go into /boot/syslinux.
 syslinux --install --directory /boot/syslinux "$fat"
-dd if="$fat" of="$disk" bs=512 seek="$p2_start" conv=notrunc status=none
+dd if="$fat" of="$disk" bs=512 seek="$p2_start" conv=notrunc,sparse status=none
 # ext2 data partition, populated from a directory without mounting
 data=$work/data
 mkdir -p "$data"
@@ -278,7 +287,7 @@ E2FSPROGS_FAKE_TIME=$epoch mke2fs -q -F -t ext2 -L FOX86DATA -U f0860002-0000-40
 for f in / $(cd "$data" && ls); do
     echo "set_inode_field /${f#/} ctime @$epoch"
 done | E2FSPROGS_FAKE_TIME=$epoch debugfs -w -f - "$ext" >/dev/null 2>&1
-dd if="$ext" of="$disk" bs=512 seek="$p1_start" conv=notrunc status=none
+dd if="$ext" of="$disk" bs=512 seek="$p1_start" conv=notrunc,sparse status=none
 rm -f "$fat" "$ext"
 
 # --- d) the CD-ROM image --------------------------------------------------------
