@@ -296,7 +296,7 @@ mkdir -p "$iso/isolinux" "$iso/boot"
 cp "$work/root/isolinux/usr/lib/ISOLINUX/isolinux.bin" "$sl/modules/bios/ldlinux.c32" "$iso/isolinux/"
 cp "$work/vmlinuz" "$work/initrd.img" "$iso/boot/"
 bootcfg /boot/vmlinuz /boot/initrd.img >"$iso/isolinux/isolinux.cfg"
-cp "$work/README.txt" "$iso/"
+echo "hello from the fox86 CD" >"$iso/README.txt"
 find "$iso" -exec touch -d "@$epoch" {} +
 xorriso -as mkisofs -quiet -o "$work/cdrom.iso" -V FOX86_GUEST -R -J \
     -b isolinux/isolinux.bin -c isolinux/boot.cat \

@@ -3,9 +3,10 @@
 # scripts/build-guest.sh) on an emulator and checks it through the serial
 # console, like a person at a terminal would.
 #
-#   guest_test.sh [--gate VAR] kernel|disk EMULATOR [EXTRA_ARGS...]
-#       Boots with -kernel/-initrd/-append (and the disk attached), or from
-#       the disk (SYSLINUX). EMULATOR is qemu-system-i386 or fox86; both take
+#   guest_test.sh [--gate VAR] kernel|disk|cdrom EMULATOR [EXTRA_ARGS...]
+#       Boots with -kernel/-initrd/-append (and the disk attached), from the
+#       disk (SYSLINUX), or from the CD (ISOLINUX, -cdrom ISO -boot d, the
+#       disk attached too; also mounts the CD). EMULATOR is qemu-system-i386 or fox86; both take
 #       -m 256 -nographic (serial on stdio). QEMU also gets -accel tcg and
 #       -no-reboot. The disk is a private copy of the cached disk.img.
 #   guest_test.sh --cmd [--disk FILE] -- COMMAND [ARGS...]
@@ -66,9 +67,9 @@ if [ "$mode" = cmd ]; then
 else
     [ $# -ge 2 ] || usage
     mode=$1 emu=$2; shift 2
-    case $mode in kernel|disk) ;; *) usage ;; esac
+    case $mode in kernel|disk|cdrom) ;; *) usage ;; esac
     command -v "$emu" >/dev/null 2>&1 || skip "emulator $emu not found"
-    for f in vmlinuz initrd.img disk.img cmdline; do
+    for f in vmlinuz initrd.img disk.img cdrom.iso cmdline; do
         [ -s "$guest/$f" ] || skip "guest not built ($guest/$f missing): run scripts/build-guest.sh"
     done
     # A private copy: the cached image is never written
@@ -81,6 +82,8 @@ else
     esac
     if [ "$mode" = kernel ]; then
         emu_cmd+=(-kernel "$guest/vmlinuz" -initrd "$guest/initrd.img" -append "$(cat "$guest/cmdline")")
+    elif [ "$mode" = cdrom ]; then
+        emu_cmd+=(-cdrom "$guest/cdrom.iso" -boot d)
     fi
     emu_cmd+=("$@")
 fi
@@ -176,6 +179,11 @@ check "remount and read it back" \
 check "read the FAT boot partition /dev/sda2" \
     "mount -t vfat -o ro /dev/sda2 /mnt && ls -l /mnt/boot/vmlinuz && cat /mnt/README.txt && umount /mnt" \
     'fox86 boot partition'
+if [ "$mode" = cdrom ]; then
+    check "mount the CD /dev/sr0 (iso9660)" \
+        "mount -t iso9660 -o ro /dev/sr0 /mnt && ls /mnt/isolinux && cat /mnt/README.txt && umount /mnt" \
+        '^hello from the fox86 CD$'
+fi
 
 # poweroff -f: the kernel powers off through ACPI (PM1a_CNT SLP_TYP/SLP_EN
 # for \_S5); the emulator must then exit by itself with status 0.
