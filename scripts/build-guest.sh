@@ -123,7 +123,7 @@ fetch() {
     local file sum deb
     file=$(field "$1" Filename)
     sum=$(field "$1" SHA256)
-    [ -n "$file" ] && [ -n "$sum" ] || die "package $1 not in Packages.xz"
+    if [ -z "$file" ] || [ -z "$sum" ]; then die "package $1 not in Packages.xz"; fi
     deb=$cache/debs/$(basename "$file")
     if [ ! -s "$deb" ] || [ "$(sha256sum "$deb" | cut -d' ' -f1)" != "$sum" ]; then
         log "downloading $(basename "$file") ($(field "$1" Size) bytes)" >&2

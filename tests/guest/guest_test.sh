@@ -53,9 +53,9 @@ emu_pid=""
 cleanup() {
     if [ -n "$emu_pid" ] && kill -0 "$emu_pid" 2>/dev/null; then
         kill "$emu_pid" 2>/dev/null || true
-        sleep 0.5; kill -9 "$emu_pid" 2>/dev/null || true
+        sleep 0.5; kill -0 "$emu_pid" 2>/dev/null && kill -9 "$emu_pid" 2>/dev/null || true
     fi
-    exec 3>&- 2>/dev/null || true
+    { exec 3>&-; } 2>/dev/null || true
     if [ "${FOX86_GUEST_KEEP_LOG:-0}" = 1 ]; then echo "console log kept in $tmp/console.log"
     else rm -rf "$tmp"; fi
 }
