@@ -13,6 +13,7 @@
  * The one global: the signal number that asked us to stop, written by the
  * signal handler and polled by the run loop between slices.
  */
+#define _GNU_SOURCE   /* strptime, timegm, asprintf */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,15 +21,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "bios/firmware.h"
 #include "bios/multiboot.h"
 #include "config.h"
+#include "core/blockdev.h"
 #include "core/chardev.h"
 #include "core/machine.h"
 #include "devices/device.h"
+#include "devices/fw_cfg.h"
+#include "devices/pc.h"
+#include "frontends/display_text.h"
+#include "frontends/monitor.h"
 #include "frontends/options.h"
 #include "frontends/trace.h"
 
-#define COM1_IOBASE 0x3F8
 
 static volatile sig_atomic_t stop_signal;   /* see the file comment */
 
@@ -42,11 +48,35 @@ struct session {
     FILE *log_file;
     struct chardev *stdio;          /* shared by every backend that says "stdio" */
     struct chardev *serial;
+    struct chardev *serial2;
     struct chardev *debugcon;
-    struct multiboot_image *kernel;
+    struct multiboot_image *kernel;      /* -kernel multiboot ELF: direct boot, no BIOS */
+    struct linux_image *linux_kernel;    /* -kernel bzImage: through SeaBIOS and fw_cfg */
+    uint8_t *bios, *vgabios;
+    uint32_t bios_size, vgabios_size;
+    uint8_t *option_roms[OPTIONS_MAX_ROMS];
+    uint32_t option_rom_sizes[OPTIONS_MAX_ROMS];
+    char *option_rom_names[OPTIONS_MAX_ROMS];   /* "genroms/NAME" */
+    struct blockdev *drives[OPTIONS_MAX_DRIVES];
+    uint32_t fw_words[12];               /* little-endian fw_cfg values for the Linux boot */
+    char bootorder[64];
     struct machine *machine;
     struct trace *trace;
+    struct chardev *monitor_cd;
+    struct monitor *monitor;
+    struct text_display *text_display;
 };
+
+/* Host-side work between CPU slices. */
+static void session_poll(struct machine *m, void *opaque)
+{
+    struct session *s = opaque;
+    (void)m;
+    if (s->monitor)
+        monitor_poll(s->monitor);
+    if (s->text_display)
+        text_display_poll(s->text_display);
+}
 
 /* Open a backend spec; all "stdio" users share one chardev. */
 static int open_backend(struct session *s, const char *spec, struct chardev **out,
@@ -93,52 +123,225 @@ static double host_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* -rtc base=: utc (now), localtime (now, shifted to local time) or a date. */
+static int rtc_base_time(const struct options *o, bool deterministic, int64_t *out,
+                         char *err, size_t errlen)
+{
+    time_t now = time(NULL);
+    const char *b = o->rtc_base;
+    if (!b || strcmp(b, "utc") == 0) {
+        /* Deterministic runs start from a fixed date so two runs match. */
+        *out = deterministic ? 1767225600 /* 2026-01-01 00:00:00 UTC */ : (int64_t)now;
+        return 0;
+    }
+    if (strcmp(b, "localtime") == 0) {
+        struct tm lt;
+        localtime_r(&now, &lt);
+        *out = (int64_t)now + lt.tm_gmtoff;
+        return 0;
+    }
+    struct tm tm = { 0 };
+    const char *end = strptime(b, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end)
+        end = strptime(b, "%Y-%m-%d", &tm);
+    if (!end || *end) {
+        snprintf(err, errlen, "-rtc base=%s: expected utc, localtime, YYYY-MM-DD or "
+                 "YYYY-MM-DDTHH:MM:SS", b);
+        return -1;
+    }
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+static void put_le32(uint32_t *slot, uint32_t v)
+{
+    uint8_t *p = (uint8_t *)slot;
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+static void add_fw_item(struct pc_config *pc, uint16_t key, const char *name, const void *data,
+                        uint32_t size)
+{
+    if (pc->nfw_items < PC_MAX_FW_ITEMS)
+        pc->fw_items[pc->nfw_items++] = (struct pc_fw_item){ key, name, data, size };
+}
+
+/* The fw_cfg items QEMU gives SeaBIOS for -kernel, and our option ROM. */
+static int add_linux_boot(struct session *s, struct pc_config *pc, char *err, size_t errlen)
+{
+    const struct linux_image *li = s->linux_kernel;
+    if (linuxboot_rom_size == 0) {
+        snprintf(err, errlen, "-kernel %s: this build has no Linux boot option ROM (no 16-bit "
+                 "x86 assembler at build time)", s->opts.kernel);
+        return -1;
+    }
+    uint32_t *w = s->fw_words;
+    put_le32(&w[0], li->setup_addr);   put_le32(&w[1], li->setup_size);
+    put_le32(&w[2], li->kernel_addr);  put_le32(&w[3], li->kernel_size);
+    put_le32(&w[4], li->initrd_addr);  put_le32(&w[5], li->initrd_size);
+    put_le32(&w[6], li->cmdline_addr); put_le32(&w[7], li->cmdline_size);
+    add_fw_item(pc, FW_CFG_SETUP_ADDR, NULL, &w[0], 4);
+    add_fw_item(pc, FW_CFG_SETUP_SIZE, NULL, &w[1], 4);
+    add_fw_item(pc, FW_CFG_SETUP_DATA, NULL, li->setup, li->setup_size);
+    add_fw_item(pc, FW_CFG_KERNEL_ADDR, NULL, &w[2], 4);
+    add_fw_item(pc, FW_CFG_KERNEL_SIZE, NULL, &w[3], 4);
+    add_fw_item(pc, FW_CFG_KERNEL_DATA, NULL, li->kernel, li->kernel_size);
+    add_fw_item(pc, FW_CFG_INITRD_ADDR, NULL, &w[4], 4);
+    add_fw_item(pc, FW_CFG_INITRD_SIZE, NULL, &w[5], 4);
+    add_fw_item(pc, FW_CFG_INITRD_DATA, NULL, li->initrd, li->initrd_size);
+    add_fw_item(pc, FW_CFG_CMDLINE_ADDR, NULL, &w[6], 4);
+    add_fw_item(pc, FW_CFG_CMDLINE_SIZE, NULL, &w[7], 4);
+    add_fw_item(pc, FW_CFG_CMDLINE_DATA, NULL, li->cmdline, li->cmdline_size);
+    add_fw_item(pc, 0, "genroms/linuxboot.bin", linuxboot_rom, linuxboot_rom_size);
+    /* Boot the kernel before any disk, as QEMU does (bootindex 0). */
+    snprintf(s->bootorder, sizeof(s->bootorder), "/rom@genroms/linuxboot.bin\n");
+    add_fw_item(pc, 0, "bootorder", s->bootorder, (uint32_t)strlen(s->bootorder) + 1);
+    return 0;
+}
+
+static const char *basename_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 /* Everything before the machine runs. Returns 0, or -1 with err set. */
 static int session_setup(struct session *s, char *err, size_t errlen)
 {
     const struct options *o = &s->opts;
-    if (!o->kernel) {
-        snprintf(err, errlen, "no -kernel given (booting from a BIOS and disks is not "
-                 "supported yet; see --help)");
-        return -1;
-    }
     if (o->log_file && !(s->log_file = fopen(o->log_file, "w"))) {
         snprintf(err, errlen, "%s: cannot open log file: %s", o->log_file, strerror(errno));
         return -1;
     }
     if (s->log_file)
         setvbuf(s->log_file, NULL, _IOLBF, 0);
-    s->kernel = multiboot_open(o->kernel, o->append, o->initrd, o->ram_size, err, errlen);
-    if (!s->kernel)
+
+    bool direct_boot = false;   /* a multiboot kernel starts without the BIOS */
+    if (o->kernel) {
+        if (linux_image_probe(o->kernel) == 1) {
+            s->linux_kernel = linux_image_load(o->kernel, o->initrd, o->append ? o->append : "",
+                                               o->ram_size, err, errlen);
+            if (!s->linux_kernel)
+                return -1;
+        } else {
+            s->kernel = multiboot_open(o->kernel, o->append, o->initrd, o->ram_size, err, errlen);
+            if (!s->kernel)
+                return -1;
+            direct_boot = true;
+        }
+    } else if (o->initrd || o->append) {
+        snprintf(err, errlen, "%s requires -kernel", o->initrd ? "-initrd" : "-append");
         return -1;
+    }
+
+    struct pc_config pc = {
+        .vga = o->vga,
+        .debug_exit = o->debug_exit,
+        .debug_exit_iobase = o->debug_exit_iobase,
+        .debug_exit_iosize = o->debug_exit_iosize,
+        .boot_order = o->boot_order ? o->boot_order : "cad",
+        .boot_menu = o->boot_menu,
+        .nographic = o->nographic,   /* SeaBIOS then mirrors its screen on COM1, as with QEMU */
+    };
+    if (rtc_base_time(o, o->deterministic, &pc.rtc_base, err, errlen) != 0)
+        return -1;
+    if (!direct_boot) {
+        const char *bios = o->bios ? o->bios : FIRMWARE_DEFAULT_BIOS;
+        if (firmware_load(bios, FIRMWARE_SYSTEM_BIOS, &s->bios, &s->bios_size, err, errlen) != 0)
+            return -1;
+        pc.bios = s->bios;
+        pc.bios_size = s->bios_size;
+        if (o->vga) {
+            if (firmware_load(FIRMWARE_DEFAULT_VGABIOS, FIRMWARE_OPTION_ROM, &s->vgabios,
+                              &s->vgabios_size, err, errlen) != 0)
+                return -1;
+            pc.vgabios = s->vgabios;
+            pc.vgabios_size = s->vgabios_size;
+        }
+        for (int i = 0; i < o->noption_roms; i++) {
+            if (firmware_load(o->option_roms[i], FIRMWARE_OPTION_ROM, &s->option_roms[i],
+                              &s->option_rom_sizes[i], err, errlen) != 0)
+                return -1;
+            if (asprintf(&s->option_rom_names[i], "genroms/%s",
+                         basename_of(o->option_roms[i])) < 0) {
+                s->option_rom_names[i] = NULL;
+                snprintf(err, errlen, "out of host memory");
+                return -1;
+            }
+            add_fw_item(&pc, 0, s->option_rom_names[i], s->option_roms[i],
+                        s->option_rom_sizes[i]);
+        }
+        if (s->linux_kernel && add_linux_boot(s, &pc, err, errlen) != 0)
+            return -1;
+    }
+
+    for (int i = 0; i < o->ndrives; i++) {
+        const struct drive_option *d = &o->drives[i];
+        struct blockdev_options bo = {
+            .path = d->file, .read_only = d->read_only, .snapshot = d->snapshot,
+            .cdrom = d->cdrom,
+        };
+        if (blockdev_open_file(&bo, &s->drives[i], err, errlen) != 0)
+            return -1;
+        if (d->interface == DRIVE_IDE) {
+            pc.ide[d->index] = (struct ide_drive_config){
+                .bd = s->drives[i], .cdrom = d->cdrom, .present = true };
+        } else {
+            if (!fdc82077_cmos_type(s->drives[i]->size)) {
+                snprintf(err, errlen, "%s: %llu bytes is not a floppy size (160K-2.88M)",
+                         d->file, (unsigned long long)s->drives[i]->size);
+                return -1;
+            }
+            pc.floppy[d->index] = s->drives[i];
+        }
+    }
+    /* QEMU's pc machine always has a CD-ROM drive at the secondary master
+     * unless a disk is there; SeaBIOS and Linux then see an empty drive. */
+    if (!pc.ide[2].present)
+        pc.ide[2] = (struct ide_drive_config){ .cdrom = true, .present = true };
+
     if (open_backend(s, o->serial, &s->serial, err, errlen) != 0)
+        return -1;
+    if (o->serial2 && open_backend(s, o->serial2, &s->serial2, err, errlen) != 0)
         return -1;
     if (o->debugcon && open_backend(s, o->debugcon, &s->debugcon, err, errlen) != 0)
         return -1;
+    pc.serial[0] = s->serial;
+    pc.serial[1] = s->serial2;
+    pc.debugcon = s->debugcon;
 
     struct machine_config cfg = {
         .ram_size = o->ram_size,
         .no_reboot = o->no_reboot,
         .log_mask = o->log_mask,
         .log_file = s->log_file,
+        .deterministic = o->deterministic,
     };
     s->machine = machine_create(&cfg, err, errlen);
     if (!s->machine)
         return -1;
-    if (debugport_create(s->machine, s->debugcon, o->debug_exit, o->debug_exit_iobase,
-                         o->debug_exit_iosize) != 0) {
-        snprintf(err, errlen, "-device isa-debug-exit,iobase=0x%x,iosize=0x%x: ports already in use",
-                 o->debug_exit_iobase, o->debug_exit_iosize);
+    if (pc_create(s->machine, &pc, NULL, err, errlen) != 0)
         return -1;
+    if (direct_boot) {
+        s->machine->boot = multiboot_boot_hook;
+        s->machine->boot_opaque = s->kernel;
     }
-    if (uart16550_create(s->machine, COM1_IOBASE, NULL, s->serial) != 0) {
-        snprintf(err, errlen, "cannot create COM1 at 0x%x: ports already in use", COM1_IOBASE);
+    if (o->monitor) {
+        if (open_backend(s, o->monitor, &s->monitor_cd, err, errlen) != 0)
+            return -1;
+        if (!(s->monitor = monitor_create(s->machine, s->monitor_cd))) {
+            snprintf(err, errlen, "out of host memory");
+            return -1;
+        }
+    }
+    if (o->display == DISPLAY_CURSES && !o->nographic
+        && !(s->text_display = text_display_create(s->machine, err, errlen)))
         return -1;
-    }
-    s->machine->boot = multiboot_boot_hook;
-    s->machine->boot_opaque = s->kernel;
+    s->machine->poll_hook = session_poll;
+    s->machine->poll_opaque = s;
     if (o->log_mask & (LOG_IN_ASM | LOG_INT)) {
-        s->trace = trace_attach(s->machine, multiboot_symbols(s->kernel), err, errlen);
+        s->trace = trace_attach(s->machine, s->kernel ? multiboot_symbols(s->kernel) : NULL,
+                                err, errlen);
         if (!s->trace)
             return -1;
     }
@@ -148,13 +351,28 @@ static int session_setup(struct session *s, char *err, size_t errlen)
 static void session_teardown(struct session *s)
 {
     trace_detach(s->trace);
+    monitor_free(s->monitor);
+    text_display_free(s->text_display);
     machine_destroy(s->machine);
+    /* After the devices are gone: closing flushes the guest's writes. */
+    for (int i = 0; i < OPTIONS_MAX_DRIVES; i++)
+        blockdev_close(s->drives[i]);
     multiboot_free(s->kernel);
+    linux_image_free(s->linux_kernel);
+    free(s->bios);
+    free(s->vgabios);
+    for (int i = 0; i < OPTIONS_MAX_ROMS; i++) {
+        free(s->option_roms[i]);
+        free(s->option_rom_names[i]);
+    }
     close_backend(s, s->serial);
+    close_backend(s, s->serial2);
+    close_backend(s, s->monitor_cd);
     close_backend(s, s->debugcon);
     chardev_close(s->stdio);
     if (s->log_file)
         fclose(s->log_file);
+    options_free(&s->opts);
 }
 
 int main(int argc, char **argv)

@@ -48,7 +48,7 @@ printf 'HdrS' | dd of="$work/bzImage" bs=1 seek=514 conv=notrunc 2>/dev/null
 expect_error "unknown option"          -bogus-option
 expect_error "unknown long option"     --frobnicate
 expect_error "missing argument"        -kernel
-expect_error "no kernel"               -m 64
+expect_error "-initrd without -kernel"  -m 64 -initrd "$good"
 expect_error "missing file"            -kernel "$work/does-not-exist.elf"
 expect_error "unreadable path"         -kernel "$work"
 expect_error "empty file"              -kernel "$work/empty.elf"
@@ -72,7 +72,24 @@ expect_error "bad -machine"            -M q35 -kernel "$good"
 expect_error "missing module"          -kernel "$good" -initrd "$work/no-such-module"
 expect_error "unwritable -D"           -D /nonexistent-dir/log -d int -kernel "$good"
 expect_error "unwritable debugcon"     -debugcon file:/nonexistent-dir/x -kernel "$good"
-expect_error "stray argument"          disk.img
+expect_error "stray argument (a missing -hda)" disk.img
+head -c 1000 /dev/zero >"$work/odd.img"
+head -c 4096 /dev/zero >"$work/small.img"
+expect_error "missing -hda"            -hda "$work/no-such-disk.img"
+expect_error "directory as -hda"       -hda "$work"
+expect_error "empty -hda"              -hda "$work/empty.elf"
+expect_error "bad -drive format"       -drive "file=$work/small.img,format=qcow2"
+expect_error "bad -drive property"     -drive "file=$work/small.img,cache=none,speed=9"
+expect_error "odd-sized -cdrom"        -cdrom "$work/odd.img"
+expect_error "odd-sized -fda"          -fda "$work/small.img"
+expect_error "bad -boot"               -boot z
+expect_error "missing -bios"           -bios "$work/no-such-bios.bin"
+expect_error "bad -bios size"          -bios "$work/odd.img"
+expect_error "missing -option-rom"     -option-rom "$work/no-such.rom"
+expect_error "bad -option-rom"         -option-rom "$work/small.img"
+expect_error "bad -rtc"                -rtc base=yesterday
+expect_error "-monitor on serial's stdio" -monitor stdio
+expect_error "two -hda"                -hda "$work/small.img" -hda "$work/small.img"
 expect_success "--help"                --help
 expect_success "--version"             --version
 expect_success "-d help"               -d help
