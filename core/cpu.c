@@ -120,6 +120,8 @@ void cpu_reset(struct cpu *cpu)
     cpu->dr[6] = 0xFFFF0FF0u;
     cpu->dr[7] = 0x00000400u;
     cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
+    cpu->perf_evtsel[0] = cpu->perf_evtsel[1] = 0;
+    cpu->perf_ctr[0] = cpu->perf_ctr[1] = 0;
     cpu->tsc_offset = 0 - cpu->icount;
 
     /* x87: as after FINIT except CW = 0x0040, registers +0.0 tagged zero */

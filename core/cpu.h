@@ -137,6 +137,8 @@ struct cpu {
     uint32_t cr0, cr2, cr3, cr4;
     uint32_t dr[8];
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint32_t perf_evtsel[2];       /* P6 PerfEvtSel0/1: kept, but no event is counted */
+    uint64_t perf_ctr[2];          /* P6 PerfCtr0/1 (40 bits) */
     uint64_t tsc_offset;           /* TSC = tsc_offset + virtual cycles */
     uint64_t icount;               /* instructions retired */
 

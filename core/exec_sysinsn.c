@@ -78,6 +78,8 @@ enum {
     MSR_SYSENTER_CS = 0x174,
     MSR_SYSENTER_ESP = 0x175,
     MSR_SYSENTER_EIP = 0x176,
+    MSR_P6_PERFCTR0 = 0xC1,        /* and PERFCTR1 = 0xC2 */
+    MSR_P6_EVNTSEL0 = 0x186,       /* and EVNTSEL1 = 0x187 */
 };
 
 #define FPU_SW_ES 0x0080u          /* x87 error summary: an unmasked exception is pending */
@@ -410,6 +412,10 @@ static void exec_rdmsr(struct cpu *cpu, const struct insn *in)
     case MSR_SYSENTER_CS:  value = cpu->sysenter_cs; break;
     case MSR_SYSENTER_ESP: value = cpu->sysenter_esp; break;
     case MSR_SYSENTER_EIP: value = cpu->sysenter_eip; break;
+    case MSR_P6_PERFCTR0:
+    case MSR_P6_PERFCTR0 + 1: value = cpu->perf_ctr[cpu->gpr[R_ECX] - MSR_P6_PERFCTR0]; break;
+    case MSR_P6_EVNTSEL0:
+    case MSR_P6_EVNTSEL0 + 1: value = cpu->perf_evtsel[cpu->gpr[R_ECX] - MSR_P6_EVNTSEL0]; break;
     default:               cpu_raise(cpu, EXC_GP, 0);
     }
     cpu->gpr[R_EAX] = (uint32_t)value;
@@ -433,6 +439,14 @@ static void exec_wrmsr(struct cpu *cpu, const struct insn *in)
     case MSR_SYSENTER_CS:  cpu->sysenter_cs = low; break;
     case MSR_SYSENTER_ESP: cpu->sysenter_esp = low; break;
     case MSR_SYSENTER_EIP: cpu->sysenter_eip = low; break;
+    case MSR_P6_PERFCTR0:
+    case MSR_P6_PERFCTR0 + 1:
+        /* P6: the low 32 bits are written and bit 31 is sign-extended to bit 39. */
+        cpu->perf_ctr[cpu->gpr[R_ECX] - MSR_P6_PERFCTR0] =
+            (uint64_t)(int64_t)(int32_t)low & 0xFFFFFFFFFFull;
+        break;
+    case MSR_P6_EVNTSEL0:
+    case MSR_P6_EVNTSEL0 + 1: cpu->perf_evtsel[cpu->gpr[R_ECX] - MSR_P6_EVNTSEL0] = low; break;
     default:               cpu_raise(cpu, EXC_GP, 0);
     }
 }

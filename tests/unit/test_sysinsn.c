@@ -1071,8 +1071,18 @@ START_TEST(test_msrs)
     ck_assert_int_eq(msr_access(OP_RDMSR, 0x17, 0, 0), NO_FAULT);
     ck_assert_int_eq(msr_access(OP_WRMSR, 0x17, 0, 0), EXC_GP);
 
-    /* not on this CPU: APIC base, MTRRs, MCG, PERFEVTSEL, EFER */
-    const uint32_t absent[] = { 0x1B, 0xFE, 0x200, 0x2FF, 0x179, 0x186, 0xC0000080u, 0x11 };
+    /* P6 performance counters: event selects kept as written, counters
+     * 40 bits wide with bit 31 sign-extended on write */
+    ck_assert_int_eq(msr_access(OP_WRMSR, 0x187, 0, 0x00430076), NO_FAULT);
+    ck_assert_int_eq(msr_access(OP_RDMSR, 0x187, 0xFFFFFFFF, 0), NO_FAULT);
+    ck_assert_uint_eq(cpu->gpr[R_EAX], 0x00430076);
+    ck_assert_int_eq(msr_access(OP_WRMSR, 0xC1, 0x12, 0x80000001u), NO_FAULT);
+    ck_assert_int_eq(msr_access(OP_RDMSR, 0xC1, 0, 0), NO_FAULT);
+    ck_assert_uint_eq(cpu->gpr[R_EAX], 0x80000001u);
+    ck_assert_uint_eq(cpu->gpr[R_EDX], 0xFF);
+
+    /* not on this CPU: APIC base, MTRRs, MCG, EFER */
+    const uint32_t absent[] = { 0x1B, 0xFE, 0x200, 0x2FF, 0x179, 0xC0000080u, 0x11 };
     for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++) {
         cpu->gpr[R_EAX] = 0x55;
         ck_assert_int_eq(msr_access(OP_RDMSR, absent[i], 0, 0x55), EXC_GP);
