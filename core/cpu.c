@@ -69,7 +69,8 @@
 enum { DR6_BS = 1u << 14 };
 
 /* cpu_boundary results besides an enum cpu_stop */
-enum { BOUNDARY_EXECUTE = -1, BOUNDARY_RECHECK = -2, BOUNDARY_SINGLE_STEP = -3 };
+enum { BOUNDARY_EXECUTE = -1, BOUNDARY_RECHECK = -2, BOUNDARY_SINGLE_STEP = -3,
+       BOUNDARY_ONE_INSN = -4 };
 
 static struct icache *icache_new(void);
 
@@ -357,7 +358,8 @@ static __attribute__((noinline)) int cpu_boundary(struct cpu *cpu)
 {
     if (cpu->stop_requested)
         return CPU_STOP_REQUEST;
-    if (cpu->irq_inhibit) {
+    bool inhibited = cpu->irq_inhibit != 0;
+    if (inhibited) {
         cpu->irq_inhibit = 0;
     } else if (cpu->nmi_pending && !cpu->nmi_blocked) {
         cpu->nmi_pending = false;
@@ -380,7 +382,14 @@ static __attribute__((noinline)) int cpu_boundary(struct cpu *cpu)
     if ((cpu->dr[7] & 0xFF) && !(cpu->eflags & FL_RF))
         cpu_check_code_breakpoints(cpu);
     cpu->eflags &= ~(uint32_t)FL_RF;
-    return (cpu->eflags & FL_TF) ? BOUNDARY_SINGLE_STEP : BOUNDARY_EXECUTE;
+    if (cpu->eflags & FL_TF)
+        return BOUNDARY_SINGLE_STEP;
+    /* After STI or MOV SS with an interrupt waiting: exactly one instruction,
+     * then the boundary again (a chain would run past "sti; nop; cli"). */
+    if (inhibited && ((cpu->nmi_pending && !cpu->nmi_blocked) ||
+                      (cpu->intr && (cpu->eflags & FL_IF))))
+        return BOUNDARY_ONE_INSN;
+    return BOUNDARY_EXECUTE;
 }
 
 /* Run ic (a cache entry, current, at cpu->eip, already checked against
@@ -453,6 +462,10 @@ static __attribute__((noinline)) enum cpu_stop cpu_run_insns(struct cpu *cpu, ui
                 cpu_step_traced(cpu);
                 cpu->dr[6] |= DR6_BS;
                 cpu_raise(cpu, EXC_DB, NO_ERROR_CODE);   /* a trap: eip is committed */
+            }
+            if (r == BOUNDARY_ONE_INSN) {
+                cpu_step_traced(cpu);
+                continue;
             }
         }
         struct icache_entry *ic = cpu_fetch_decode(cpu, &scratch);

@@ -16,6 +16,13 @@
 
 #include "devices/device.h"
 
+static uint64_t host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen)
 {
     struct machine *m = calloc(1, sizeof(*m));
@@ -119,6 +126,8 @@ int machine_reset(struct machine *m)
         d->deadline = d->ops->next_event ? 0 : TIME_NEVER;
     }
     cpu_reset(&m->cpu);
+    if (!m->host_base_ns)
+        m->host_base_ns = host_now_ns() - machine_now(m);
     m->cpu.no_reboot = true;
     m->cpu.stop_requested = false;
     int rc = m->boot ? m->boot(m, m->boot_opaque) : 0;
@@ -144,16 +153,27 @@ static uint64_t machine_run_devices(struct machine *m, uint64_t now)
     return nearest;
 }
 
-static uint64_t host_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Longest host sleep in one halt, so host input and the poll hook are
  * served promptly even when the next guest timer is far away. */
 #define MACHINE_MAX_SLEEP_NS 10000000u
+#define MACHINE_MIN_SLICE    1000u
+
+/* Real-time mode: the virtual time host time has reached. */
+static uint64_t machine_host_virtual(struct machine *m)
+{
+    return host_now_ns() - m->host_base_ns;
+}
+
+/* Real-time mode: let virtual time catch up with host time. */
+static void machine_catch_up(struct machine *m)
+{
+    uint64_t real = machine_host_virtual(m), now = machine_now(m);
+    if (real > now) {
+        m->idle_ns += real - now;
+        m->stats.catchup_ns += real - now;
+        m->cpu.tsc_offset += real - now;   /* the TSC counts virtual time */
+    }
+}
 
 /* The CPU executed HLT. Let virtual time pass up to the next device event
  * (sleeping the host for it unless deterministic) if an interrupt could end
@@ -169,20 +189,45 @@ static bool machine_idle(struct machine *m, uint64_t next_event)
     uint64_t now = machine_now(m);
     if (next_event <= now)
         return true;
-    uint64_t skip = next_event - now;
     if (!m->cfg.deterministic) {
-        uint64_t want = skip < MACHINE_MAX_SLEEP_NS ? skip : MACHINE_MAX_SLEEP_NS;
-        uint64_t start = host_now_ns();
-        struct timespec ts = { .tv_sec = (time_t)(want / 1000000000u),
-                               .tv_nsec = (long)(want % 1000000000u) };
-        nanosleep(&ts, NULL);   /* a signal cuts it short: fine */
-        uint64_t slept = host_now_ns() - start;
-        skip = slept < skip ? slept : skip;
+        /* Sleep until host time reaches the event (at most a few ms), then
+         * catch up: virtual time is then host time, or the event's. */
+        uint64_t real = machine_host_virtual(m);
+        if (real < next_event) {
+            uint64_t want = next_event - real;
+            if (want > MACHINE_MAX_SLEEP_NS)
+                want = MACHINE_MAX_SLEEP_NS;
+            struct timespec ts = { .tv_sec = (time_t)(want / 1000000000u),
+                                   .tv_nsec = (long)(want % 1000000000u) };
+            nanosleep(&ts, NULL);   /* a signal cuts it short: fine */
+        }
+        uint64_t before = machine_now(m);
+        machine_catch_up(m);
+        m->stats.idle_ns += machine_now(m) - before;
+        return true;
     }
+    uint64_t skip = next_event - now;
     m->idle_ns += skip;
     m->stats.idle_ns += skip;
     cpu->tsc_offset += skip;   /* the TSC keeps counting through a halt */
     return true;
+}
+
+/* Instructions to run before the next device event is due: in real time,
+ * scaled by the measured speed. */
+static uint64_t machine_slice_budget(struct machine *m, uint64_t now, uint64_t next_event)
+{
+    if (next_event == TIME_NEVER)
+        return MACHINE_SLICE;
+    if (next_event <= now)
+        return 1;
+    uint64_t ns = next_event - now;
+    uint64_t insns = ns;
+    if (!m->cfg.deterministic && m->host_ns_per_kinsn > 1000)
+        insns = ns * 1000 / m->host_ns_per_kinsn;
+    if (insns < MACHINE_MIN_SLICE)
+        insns = ns < MACHINE_MIN_SLICE ? ns : MACHINE_MIN_SLICE;
+    return insns < MACHINE_SLICE ? insns : MACHINE_SLICE;
 }
 
 int machine_run(struct machine *m)
@@ -202,15 +247,24 @@ int machine_run(struct machine *m)
         if (m->exit_requested)
             continue;
 
-        uint64_t budget = MACHINE_SLICE;
-        if (next_event != TIME_NEVER && next_event - now < budget)
-            budget = next_event > now ? next_event - now : 1;
+        uint64_t budget = machine_slice_budget(m, now, next_event);
         if (m->step_hook) {
             m->step_hook(m, m->step_opaque);
             budget = 1;
         }
         m->stats.slices++;
+        uint64_t host_before = m->cfg.deterministic ? 0 : host_now_ns();
+        uint64_t icount_before = cpu->icount;
         enum cpu_stop why = cpu_run(cpu, budget);
+        if (!m->cfg.deterministic) {
+            uint64_t ran = cpu->icount - icount_before;
+            if (ran >= 100000) {   /* long enough to measure: a moving average */
+                uint64_t per_k = (host_now_ns() - host_before) * 1000 / ran;
+                m->host_ns_per_kinsn = m->host_ns_per_kinsn
+                    ? (uint32_t)((m->host_ns_per_kinsn * 3ull + per_k) / 4) : (uint32_t)per_k;
+            }
+            machine_catch_up(m);
+        }
 
         if (why == CPU_STOP_REQUEST)
             cpu->stop_requested = false;

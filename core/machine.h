@@ -8,11 +8,15 @@
  * not depend on devices/ or bios/ code.
  *
  * Virtual time is counted in instructions: 1 retired instruction = 1 ns
- * (a nominal 1000 MIPS CPU), plus the time that passes while the CPU is
- * halted waiting for a timer. By default a halt lasts as long in host time
- * as in virtual time (the host sleeps, so an idle guest costs no CPU and
- * its timers tick at real speed); in deterministic mode the halt is
- * skipped instantly, which makes every run identical. The loop runs the
+ * (a nominal 1000 MIPS CPU, which is also the TSC rate), plus time added
+ * while the CPU is halted or slower than that:
+ *   - deterministic mode: only instructions count, and a halt skips to the
+ *     next timer at once, so every run is identical;
+ *   - by default (real time): a halt sleeps the host until the timer is
+ *     due, and after each slice virtual time catches up with host time
+ *     when the CPU ran slower than 1000 MIPS, so guest clocks keep real
+ *     time as under QEMU. Slices are sized from the measured speed so
+ *     they end near the next device event. The loop runs the
  * CPU in slices that end at the nearest device event (devices report it:
  * "time is pulled") and at most MACHINE_SLICE instructions long.
  *
@@ -79,6 +83,7 @@ struct machine_stats {
     uint64_t slices;              /* cpu_run calls */
     uint64_t resets;              /* machine resets after the first (triple faults) */
     uint64_t idle_ns;             /* virtual time skipped while halted */
+    uint64_t catchup_ns;          /* virtual time added to keep up with host time */
 };
 
 struct machine {
@@ -90,7 +95,9 @@ struct machine {
     struct machine_device devices[MACHINE_MAX_DEVICES];
     int ndevices;
 
-    uint64_t idle_ns;             /* virtual time spent halted (added to cpu.icount) */
+    uint64_t idle_ns;             /* virtual time not counted by cpu.icount (halts, catch-up) */
+    uint64_t host_base_ns;        /* host monotonic time at virtual time 0 (real-time mode) */
+    uint32_t host_ns_per_kinsn;   /* measured host ns per 1000 instructions (slice sizing) */
 
     bool exit_requested;          /* a device asked the machine to stop */
     bool reset_requested;         /* a device asked for a system reset (port 0x92, 0xCF9, i8042) */

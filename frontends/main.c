@@ -108,6 +108,7 @@ static void print_stats(const struct machine *m, double host_seconds)
     fprintf(stderr, "  exceptions taken       %llu\n", (unsigned long long)cpu->exceptions_taken);
     fprintf(stderr, "  virtual time           %.6f s (halted %.6f s)\n", virt,
             (double)m->stats.idle_ns / 1e9);
+    fprintf(stderr, "  kept up with host time %.6f s\n", (double)m->stats.catchup_ns / 1e9);
     fprintf(stderr, "  host time              %.3f s\n", host_seconds);
     if (host_seconds > 0)
         fprintf(stderr, "  speed                  %.1f MIPS\n",
