@@ -28,7 +28,9 @@ log=$(mktemp)
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -f "$log"' EXIT
 now() { date +%s.%N; }
-calc() { awk "BEGIN { print $* }"; }
+# (printf, not print: mawk prints 6 significant digits, too few for epoch seconds)
+calc() { awk "BEGIN { printf \"%.6f\\n\", $* }"; }
+less_than() { awk "BEGIN { exit !($1 < $2) }"; }
 
 # time_to_ready CMD...: prints the seconds from start to the ready line, or
 # nothing if it never came (timeout or the emulator exited)
@@ -41,7 +43,7 @@ time_to_ready() {
     deadline=$(calc "$t0 + $timeout")
     while :; do
         if grep -aq FOX86-GUEST-READY "$log"; then t=$(calc "$(now) - $t0"); break; fi
-        if ! kill -0 "$pid" 2>/dev/null || [ "$(calc "($(now) > $deadline)")" = 1 ]; then t=""; break; fi
+        if ! kill -0 "$pid" 2>/dev/null || less_than "$deadline" "$(now)"; then t=""; break; fi
         sleep 0.05
     done
     kill "$pid" 2>/dev/null || true
@@ -65,7 +67,7 @@ best_of() {
             return
         fi
         printf '  %s run %d: %.2f s\n' "$name" "$i" "$t"
-        if [ -z "$best" ] || [ "$(calc "($t < $best)")" = 1 ]; then best=$t; fi
+        if [ -z "$best" ] || less_than "$t" "$best"; then best=$t; fi
     done
 }
 show() { if [ -n "$2" ]; then printf '%-7s %.2f s\n' "$1" "$2"; else printf '%-7s %s\n' "$1" "$3"; fi; }

@@ -8,6 +8,7 @@ packages=(
   gcc-multilib                                   # -m32: bare-metal test kernels, the native sandbox
   libcapstone-dev libelf-dev libsdl2-dev libslirp-dev check
   qemu-system-x86                                # reference machine for differential tests and bench
+  seabios                                        # the default BIOS and VGA BIOS
 )
 
 missing=()

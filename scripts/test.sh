@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 FOX86_WERROR=ON scripts/build.sh "${1:-Release}"
+scripts/build-guest.sh          # the default Linux guest, for the boot tests (cached)
 cd "${FOX86_BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)" --timeout 900
