@@ -1,0 +1,32 @@
+#!/bin/bash
+# tests/guest/deterministic.sh: fox86's deterministic mode gives the same
+# run twice, bit for bit: the default guest's kernel boots with busybox
+# "poweroff -f" as init (no input needed) under --deterministic, twice; the
+# serial output (kernel log with its timestamps) and the instruction count
+# must be identical. Skips (77) when the guest is not built.
+#
+#   deterministic.sh FOX86
+set -u
+fox86=$1
+guest=${FOX86_CACHE:-$HOME/.cache/fox86}/guest
+[ -s "$guest/vmlinuz" ] && [ -s "$guest/initrd.img" ] || { echo "SKIP: guest not built (scripts/build-guest.sh)"; exit 77; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+for run in 1 2; do
+    timeout 600 "$fox86" --deterministic -m 256 -nographic -kernel "$guest/vmlinuz" \
+        -initrd "$guest/initrd.img" -append "console=ttyS0,115200 panic=-1 rdinit=/bin/busybox -- poweroff -f" \
+        --stats </dev/null >"$work/run$run" 2>&1
+    status=$?
+    if [ $status -ne 0 ] || ! grep -q "reboot: System halted" "$work/run$run"; then
+        echo "FAIL: run $run exited with $status without halting:"; tail -20 "$work/run$run"; exit 1
+    fi
+    # host time and speed differ between runs by nature
+    grep -v -e "host time" -e "speed  " "$work/run$run" >"$work/cmp$run"
+done
+if cmp -s "$work/cmp1" "$work/cmp2"; then
+    echo "PASS: two deterministic runs are identical ($(wc -l <"$work/cmp1") lines, $(grep "instructions executed" "$work/cmp1" | tr -s ' ' | cut -d' ' -f4) instructions)"
+    exit 0
+fi
+echo "FAIL: the runs differ:"; diff "$work/cmp1" "$work/cmp2" | head -20
+exit 1
