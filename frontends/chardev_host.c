@@ -6,8 +6,14 @@
  *              put in non-canonical, no-echo mode while the backend is open
  *              (signals stay on: Ctrl-C stops fox86) and restored at close.
  *   file:PATH  output to PATH (created or truncated); no input.
+ *   tcp:HOST:PORT,server[,nowait]
+ *              a TCP server on HOST:PORT (HOST may be empty: all addresses)
+ *              for one client at a time; without nowait, opening waits for
+ *              the first client, as QEMU does. Output with no client
+ *              connected is dropped.
  *   null/none  no backend (NULL): output dropped, no input.
  */
+#define _GNU_SOURCE   /* accept4 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -29,15 +38,42 @@ struct host_chardev {
     bool own_out_fd;            /* close out_fd at close */
     bool termios_saved;
     struct termios saved_termios;
+    int  listen_fd;             /* tcp server: the listening socket, else -1 */
 };
+
+/* tcp server: take a waiting client if there is none (never blocks). */
+static void tcp_accept(struct host_chardev *h)
+{
+    if (h->listen_fd < 0 || h->in_fd >= 0)
+        return;
+    int fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+        h->in_fd = h->out_fd = fd;
+        h->in_eof = false;
+    }
+}
+
+static void tcp_drop_client(struct host_chardev *h)
+{
+    if (h->listen_fd >= 0 && h->in_fd >= 0) {
+        close(h->in_fd);
+        h->in_fd = h->out_fd = -1;
+    }
+}
 
 static void host_write(struct chardev *cd, const uint8_t *bytes, size_t len)
 {
     struct host_chardev *h = (struct host_chardev *)cd;
+    tcp_accept(h);
+    if (h->out_fd < 0)
+        return;
     while (len) {
-        ssize_t n = write(h->out_fd, bytes, len);
+        ssize_t n = h->listen_fd >= 0 ? send(h->out_fd, bytes, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                                      : write(h->out_fd, bytes, len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && h->listen_fd >= 0 && errno != EAGAIN)
+            tcp_drop_client(h);   /* the client went away */
         if (n <= 0)
             return;   /* the guest cannot be told: drop the rest */
         bytes += n;
@@ -48,6 +84,7 @@ static void host_write(struct chardev *cd, const uint8_t *bytes, size_t len)
 static int host_poll(struct chardev *cd)
 {
     struct host_chardev *h = (struct host_chardev *)cd;
+    tcp_accept(h);
     if (h->in_fd < 0 || h->in_eof)
         return -1;
     struct pollfd pfd = { .fd = h->in_fd, .events = POLLIN };
@@ -55,6 +92,10 @@ static int host_poll(struct chardev *cd)
         return -1;
     uint8_t byte;
     ssize_t n = read(h->in_fd, &byte, 1);
+    if (n == 0 && h->listen_fd >= 0) {
+        tcp_drop_client(h);   /* wait for the next client */
+        return -1;
+    }
     if (n == 0)
         h->in_eof = true;
     return n == 1 ? byte : -1;
@@ -67,6 +108,9 @@ static void host_close(struct chardev *cd)
         tcsetattr(h->in_fd, TCSANOW, &h->saved_termios);
     if (h->own_out_fd)
         close(h->out_fd);
+    tcp_drop_client(h);
+    if (h->listen_fd >= 0)
+        close(h->listen_fd);
     free(h);
 }
 
@@ -83,6 +127,70 @@ static int open_fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/* "tcp:HOST:PORT,server[,nowait]" (also wait=off, server=on). */
+static int open_tcp_server(struct host_chardev *h, const char *spec, char *err, size_t errlen)
+{
+    char host[64];
+    const char *p = spec + 4, *colon = strchr(p, ':');
+    if (!colon || (size_t)(colon - p) >= sizeof(host))
+        return open_fail(err, errlen, "%s: expected tcp:HOST:PORT,server[,nowait]", spec);
+    memcpy(host, p, (size_t)(colon - p));
+    host[colon - p] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (end == colon + 1 || errno || port == 0 || port > 65535 || (*end && *end != ','))
+        return open_fail(err, errlen, "%s: invalid port", spec);
+    bool server = false, wait = true;
+    for (const char *o = end; *o == ','; ) {
+        o++;
+        size_t len = strcspn(o, ",");
+        if ((len == 6 && strncmp(o, "server", 6) == 0) || (len == 9 && strncmp(o, "server=on", 9) == 0))
+            server = true;
+        else if ((len == 6 && strncmp(o, "nowait", 6) == 0) || (len == 8 && strncmp(o, "wait=off", 8) == 0))
+            wait = false;
+        else
+            return open_fail(err, errlen, "%s: unknown option '%.*s' (server, nowait)", spec,
+                             (int)len, o);
+        o += len;
+    }
+    if (!server)
+        return open_fail(err, errlen, "%s: only the server mode (,server) is supported", spec);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    if (host[0] == '\0')
+        addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (strcmp(host, "localhost") == 0)
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+        return open_fail(err, errlen, "%s: '%s' is not an IPv4 address", spec, host);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0
+        || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 1) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return open_fail(err, errlen, "%s: cannot listen: %s", spec, strerror(e));
+    }
+    h->base.name = "tcp";
+    h->listen_fd = fd;
+    h->in_fd = h->out_fd = -1;
+    if (wait) {
+        fprintf(stderr, "fox86: waiting for a connection on %s\n", spec);
+        int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0) {
+            int e = errno;
+            close(fd);
+            return open_fail(err, errlen, "%s: accept: %s", spec, strerror(e));
+        }
+        h->in_fd = h->out_fd = c;
+    } else {
+        int flags = fcntl(fd, F_GETFL);
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    }
+    return 0;
+}
+
 int chardev_open_host(const char *spec, struct chardev **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -92,7 +200,14 @@ int chardev_open_host(const char *spec, struct chardev **out, char *err, size_t 
     if (!h)
         return open_fail(err, errlen, "out of host memory");
     h->base.ops = &host_chardev_ops;
-    if (strcmp(spec, "stdio") == 0) {
+    h->listen_fd = -1;
+    if (strncmp(spec, "tcp:", 4) == 0) {
+        int rc = open_tcp_server(h, spec, err, errlen);
+        if (rc != 0) {
+            free(h);
+            return rc;
+        }
+    } else if (strcmp(spec, "stdio") == 0) {
         h->base.name = "stdio";
         h->out_fd = STDOUT_FILENO;
         h->in_fd = STDIN_FILENO;

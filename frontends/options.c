@@ -70,7 +70,8 @@ static bool valid_chardev(const char *spec, bool allow_none)
 {
     return strcmp(spec, "stdio") == 0 || strcmp(spec, "null") == 0
         || (allow_none && strcmp(spec, "none") == 0)
-        || (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0');
+        || (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0')
+        || (strncmp(spec, "tcp:", 4) == 0 && strchr(spec + 4, ':'));
 }
 
 static int parse_serial(struct options *o, const char *arg, char *err, size_t errlen)
@@ -78,7 +79,7 @@ static int parse_serial(struct options *o, const char *arg, char *err, size_t er
     const char *spec = strcmp(arg, "mon:stdio") == 0 ? "stdio" : arg;
     if (!valid_chardev(spec, true))
         return fail(err, errlen, "-serial %s: unsupported backend (use stdio, file:PATH, "
-                    "null or none)", arg);
+                    "tcp:HOST:PORT,server[,nowait], null or none)", arg);
     if (o->serial && o->serial2)
         return fail(err, errlen, "-serial %s: only two serial ports (COM1, COM2) exist", arg);
     if (o->serial)

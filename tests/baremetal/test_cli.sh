@@ -87,6 +87,9 @@ expect_error "missing -bios"           -bios "$work/no-such-bios.bin"
 expect_error "bad -bios size"          -bios "$work/odd.img"
 expect_error "missing -option-rom"     -option-rom "$work/no-such.rom"
 expect_error "bad -option-rom"         -option-rom "$work/small.img"
+expect_error "tcp serial: bad port"    -serial tcp:127.0.0.1:0,server -kernel "$good"
+expect_error "tcp serial: bad host"    -serial tcp:nowhere:4555,server,nowait -kernel "$good"
+expect_error "tcp serial: client mode" -serial tcp:127.0.0.1:4555 -kernel "$good"
 expect_error "bad -rtc"                -rtc base=yesterday
 expect_error "-monitor on serial's stdio" -monitor stdio
 expect_error "two -hda"                -hda "$work/small.img" -hda "$work/small.img"
