@@ -143,15 +143,28 @@ static bool in_range(const struct blockdev *bd, uint64_t off, size_t len)
     return off <= bd->size && len <= bd->size - off;
 }
 
+/* A host I/O error reaches the guest as a device error; the user hears of
+ * the first one at once and of the count at exit. A write to a read-only
+ * image is the guest's business, not a host failure. */
+static void report_error(struct blockdev *bd, const char *what, uint64_t off, int r)
+{
+    if (r == -EROFS)
+        return;
+    if (bd->errors == 1)
+        fprintf(stderr, "fox86: %s: host %s error at offset %llu: %s (reported to the guest)\n",
+                bd->name, what, (unsigned long long)off, strerror(-r));
+}
+
 static int file_read(struct blockdev *bd, uint64_t off, void *buf, size_t len)
 {
     struct block_file *f = (struct block_file *)bd;
     int r = !in_range(bd, off, len) ? -EINVAL
           : f->overlay_fd >= 0      ? overlay_read(f, off, buf, len)
           :                           full_pread(f->fd, buf, len, off);
-    if (r < 0)
+    if (r < 0) {
         bd->errors++;
-    else
+        report_error(bd, "read", off, r);
+    } else
         bd->reads += len;
     return r;
 }
@@ -163,9 +176,10 @@ static int file_write(struct blockdev *bd, uint64_t off, const void *buf, size_t
           : !in_range(bd, off, len) ? -EINVAL
           : f->overlay_fd >= 0   ? overlay_write(f, off, buf, len)
           :                        full_pwrite(f->fd, buf, len, off);
-    if (r < 0)
+    if (r < 0) {
         bd->errors++;
-    else
+        report_error(bd, "write", off, r);
+    } else
         bd->writes += len;
     return r;
 }
@@ -185,7 +199,11 @@ static int file_flush(struct blockdev *bd)
 static void file_close(struct blockdev *bd)
 {
     struct block_file *f = (struct block_file *)bd;
-    file_flush(bd);
+    if (file_flush(bd) != 0)
+        fprintf(stderr, "fox86: %s: flushing guest writes failed: %s\n", bd->name, strerror(errno));
+    if (bd->errors > 1)
+        fprintf(stderr, "fox86: %s: %llu host I/O errors in all\n", bd->name,
+                (unsigned long long)bd->errors);
     close(f->fd);                  /* drops the OFD locks */
     if (f->overlay_fd >= 0)
         close(f->overlay_fd);
