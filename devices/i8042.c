@@ -14,13 +14,20 @@
  * bit 0 low resets the machine), fake device data (D2/D3), the mouse
  * prefix D4, A20 off/on (DD/DF), test inputs (E0) and the output port
  * pulses F0-FF (bit 0 in the mask low: reset). Not modelled: the password
- * commands (A4-A6), C1/C2, vendor commands and all timing; unknown commands
- * are logged as LOG_UNIMP.
+ * commands (A4-A6), C1/C2, vendor commands and all timing but one (below);
+ * unknown commands are logged as LOG_UNIMP.
  *
  * The output buffer holds one byte. A controller reply has priority, then
  * the keyboard, then the mouse; a device's bytes move in only while its
  * clock is enabled (command byte bits 4/5), and the next one when the guest
- * has read the previous one. With translation on (bit 6) keyboard bytes
+ * has read the previous one and a serial transfer time has passed
+ * (I8042_DEVICE_BYTE_NS): the controller holds the device clock low while
+ * the buffer is full, so the device sends its next byte only then, and
+ * 0x60 keeps reading the old byte meanwhile. Software relies on that: an
+ * EMM386 monitor reads 0x60 in its IRQ 1 handler before reflecting the
+ * interrupt to the BIOS's INT 9, which reads 0x60 again and must still get
+ * the same scan code, not the key's break code queued behind it.
+ * Controller replies are not delayed. With translation on (bit 6) keyboard bytes
  * pass through the set 2 -> set 1 table on the way, an F0 prefix folding
  * into bit 7 of the following byte, as on real hardware (so identify reads
  * AB 41 and a scan code set query reads 41 for set 2).
@@ -64,6 +71,8 @@ enum {
 #define I8042_CB_RESET (CB_KBD_IRQ | CB_MOUSE_IRQ | CB_XLATE)
 /* The input port: keyboard not inhibited, no manufacturing jumper. */
 #define I8042_INPUT_PORT 0xA0
+/* One byte over the PS/2 link: 11 bits at a 10-16.7 kHz device clock. */
+#define I8042_DEVICE_BYTE_NS 1000000u
 
 struct i8042 {
     struct machine   *machine;
@@ -85,6 +94,7 @@ struct i8042 {
     uint8_t reply;
 
     bool    xlate_break;                       /* translation saw F0: next byte gets bit 7 */
+    uint64_t device_hold_until;                /* no keyboard/mouse byte loads before (virtual ns) */
 };
 
 static void i8042_update_irqs(struct i8042 *c)
@@ -123,11 +133,14 @@ static void i8042_load(struct i8042 *c)
 {
     if (c->obf)
         return;
+    bool device_may_send = machine_now(c->machine) >= c->device_hold_until;
     if (c->reply_ready) {
         c->out_byte = c->reply;
         c->obf_aux = c->reply_aux;
         c->reply_ready = false;
         c->obf = true;
+    } else if (!device_may_send) {
+        return;                                /* next_event loads it when the hold ends */
     } else if (!(c->ram[0] & CB_KBD_OFF) && i8042_kbd_byte(c, &c->out_byte)) {
         c->obf_aux = false;
         c->obf = true;
@@ -258,10 +271,22 @@ static uint32_t i8042_port_read(void *opaque, uint16_t port, int size)
     uint8_t v = c->out_byte;                   /* an empty buffer reads its last byte */
     if (c->obf) {
         c->obf = false;
+        c->device_hold_until = machine_now(c->machine) + I8042_DEVICE_BYTE_NS;
+        machine_timer_changed(c->machine, c, c->device_hold_until);
         i8042_update_irqs(c);                  /* drop the line: the next byte is a new edge */
         i8042_update(c);
     }
     return v;
+}
+
+/* The end of a device hold: load the byte that waited for it. */
+static uint64_t i8042_next_event(void *opaque, uint64_t now_ns)
+{
+    struct i8042 *c = opaque;
+    if (now_ns < c->device_hold_until)
+        return c->device_hold_until;
+    i8042_update(c);
+    return TIME_NEVER;
 }
 
 static void i8042_port_write(void *opaque, uint16_t port, uint32_t value, int size)
@@ -305,6 +330,7 @@ static void i8042_reset(void *opaque)
     c->out_byte = 0;
     c->reply_ready = false;
     c->xlate_break = false;
+    c->device_hold_until = 0;
     c->outport = OUT_ONES | OUT_A20 | OUT_RESET;
     phys_set_a20(&c->machine->mem, true);      /* A20 is on after reset */
     ps2_kbd_reset(c->kbd);
@@ -323,6 +349,7 @@ static void i8042_destroy(void *opaque)
 static const struct device_ops i8042_device_ops = {
     .name = "i8042",
     .reset = i8042_reset,
+    .next_event = i8042_next_event,
     .destroy = i8042_destroy,
 };
 

@@ -54,7 +54,26 @@ static void rig_free(struct rig *r)
 
 static void out8(struct rig *r, uint16_t port, uint8_t v) { ioport_write(&r->m->io, port, v, 1); }
 static uint8_t in8(struct rig *r, uint16_t port) { return (uint8_t)ioport_read(&r->m->io, port, 1); }
-static uint8_t status(struct rig *r) { return in8(r, 0x64); }
+
+/* Let virtual time pass (as it does while a driver polls the status port)
+ * and run the devices whose deadline has come, as the machine loop does. */
+static void pass_time(struct rig *r, uint64_t ns)
+{
+    r->m->idle_ns += ns;
+    uint64_t now = machine_now(r->m);
+    for (int i = 0; i < r->m->ndevices; i++) {
+        struct machine_device *d = &r->m->devices[i];
+        if (d->ops->next_event && d->deadline <= now)
+            d->deadline = d->ops->next_event(d->state, now);
+    }
+}
+
+/* A poll of the status port: long enough for a device to send a byte. */
+static uint8_t status(struct rig *r)
+{
+    pass_time(r, 2000000);
+    return in8(r, 0x64);
+}
 
 /* The next output buffer byte, which must be there. */
 static uint8_t next_byte(struct rig *r)
@@ -117,9 +136,12 @@ START_TEST(bios_init_sequence)
     ck_assert(!r->kbd_irq.level);
 
     out8(r, 0x60, 0xFF);                               /* keyboard reset */
-    ck_assert_int_eq(r->kbd_edges, 2);
+    ck_assert_int_eq(r->kbd_edges, 1);                 /* the keyboard's reply needs a byte time */
     ck_assert_uint_eq(status(r) & 0x21, 0x01);         /* keyboard data, not AUX */
+    ck_assert_int_eq(r->kbd_edges, 2);
     ck_assert_uint_eq(in8(r, 0x60), 0xFA);
+    ck_assert(!r->kbd_irq.level);
+    ck_assert_uint_eq(status(r) & 0x01, 0x01);
     ck_assert_int_eq(r->kbd_edges, 3);                 /* a new edge for the next byte */
     ck_assert(r->kbd_irq.level);
     ck_assert_uint_eq(in8(r, 0x60), 0xAA);
@@ -145,6 +167,47 @@ START_TEST(typing_translated_and_raw)
 
     input_type_text(&r->m->input, "A");                /* left Shift around it */
     EXPECT(r, 0x12, 0x1C, 0xF0, 0x1C, 0xF0, 0x12);
+    rig_free(r);
+}
+END_TEST
+
+/* A key pressed and released at once (sendkey) queues make and break
+ * together. The break must not replace the make in the output buffer as
+ * soon as it is read: an EMM386 monitor reads 0x60 in its IRQ 1 handler,
+ * then reflects the IRQ to the BIOS's INT 9, which reads 0x60 again and
+ * must see the make code. The next byte comes a PS/2 byte time later. */
+START_TEST(read_again_before_next_byte)
+{
+    struct rig *r = rig_new();
+    key(r, 0x15, true);                                /* Y */
+    key(r, 0x15, false);
+    ck_assert_int_eq(r->kbd_edges, 1);
+    ck_assert_uint_eq(in8(r, 0x64) & 0x01, 0x01);
+    ck_assert_uint_eq(in8(r, 0x60), 0x15);             /* the monitor's read */
+    ck_assert(!r->kbd_irq.level);
+    ck_assert_uint_eq(in8(r, 0x64) & 0x01, 0);
+    pass_time(r, 20000);                               /* the reflection to INT 9: 20 us */
+    ck_assert_uint_eq(in8(r, 0x64) & 0x01, 0);
+    ck_assert_uint_eq(in8(r, 0x60), 0x15);             /* the BIOS's read: still the make code */
+    ck_assert_int_eq(r->kbd_edges, 1);
+    pass_time(r, 20000);
+    ck_assert_uint_eq(in8(r, 0x60), 0x15);             /* re-reading does not restart the wait */
+    pass_time(r, 1000000);                             /* a byte time after the first read */
+    ck_assert_int_eq(r->kbd_edges, 2);
+    ck_assert(r->kbd_irq.level);
+    ck_assert_uint_eq(in8(r, 0x64) & 0x01, 0x01);
+    ck_assert_uint_eq(in8(r, 0x60), 0x95);
+    ck_assert_uint_eq(in8(r, 0x60), 0x95);
+    pass_time(r, 2000000);
+    ck_assert_uint_eq(in8(r, 0x64) & 0x01, 0);         /* nothing more */
+    ck_assert_int_eq(r->kbd_edges, 2);
+
+    command(r, 0x20);                                  /* controller replies are not delayed */
+    ck_assert_uint_eq(in8(r, 0x64) & 0x01, 0x01);
+    ck_assert_uint_eq(in8(r, 0x60), 0x43);
+    command(r, 0xAA);
+    ck_assert_uint_eq(in8(r, 0x64) & 0x01, 0x01);
+    ck_assert_uint_eq(in8(r, 0x60), 0x55);
     rig_free(r);
 }
 END_TEST
@@ -610,6 +673,7 @@ static Suite *i8042_suite(void)
     tcase_add_test(tc, power_on_state);
     tcase_add_test(tc, bios_init_sequence);
     tcase_add_test(tc, typing_translated_and_raw);
+    tcase_add_test(tc, read_again_before_next_byte);
     tcase_add_test(tc, extended_and_special_keys);
     tcase_add_test(tc, every_key_round_trips);
     tcase_add_test(tc, keyboard_commands);
