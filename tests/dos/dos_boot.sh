@@ -81,8 +81,9 @@ last_line() {
 
 answer() {   # "DONE|PROMPT=KEYS|PROMPT=KEYS"
     local spec=$1 done_text=${1%%|*} deadline=$((SECONDS + timeout_s)) answered=0
+    local give_up=$((SECONDS + 4 * timeout_s))   # a prompt that never takes its key
     IFS='|' read -ra rules <<<"${spec#*|}"
-    while [ $SECONDS -lt $deadline ]; do
+    while [ $SECONDS -lt $deadline ] && [ $SECONDS -lt $give_up ] && [ $answered -lt 30 ]; do
         read_screen
         local last rule hit=0
         last=$(last_line)
