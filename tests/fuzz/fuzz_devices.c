@@ -17,7 +17,8 @@
  * no BIOS, VGA fitted) with: a 256 KiB ATA disk as primary master, an
  * ATAPI CD-ROM with 16 sectors of 2048 bytes (read-only) as secondary
  * master and an empty CD-ROM drive as secondary slave, a 1.44M floppy in
- * drive A. Then a fixed prelude maps the PCI BARs as a BIOS would: IDE
+ * drive A (the images are allocated once and their written blocks restored
+ * after each run, so a run depends only on its input). Then a fixed prelude maps the PCI BARs as a BIOS would: IDE
  * BAR 4 (bus master) at 0xC000 with I/O and bus mastering on, VGA BAR 0
  * (LFB) at 0xE0000000 and BAR 2 (MMIO) at 0xE1000000 with memory on.
  *
@@ -98,11 +99,15 @@ static const struct { uint16_t first, count; } port_ranges[] = {
 
 /* ---- in-memory block devices -------------------------------------------- */
 
+/* The images live across runs (filling 1.7 MB per run would cost more
+ * than the run): each remembers which blocks the guest wrote, and
+ * mem_blockdev_restore puts the pristine bytes back after every run. */
 struct mem_blockdev {
     struct blockdev bd;
-    uint8_t *bytes;
-    uint32_t block;                    /* sector size, for the injected error */
-    bool fail_bad_block;
+    uint8_t *bytes, *pristine;
+    uint8_t *dirty;                    /* one flag per block */
+    uint32_t block;                    /* sector size */
+    bool fail_bad_block;               /* this run: BAD_BLOCK fails with -EIO */
 };
 
 static bool mem_hits_bad_block(const struct mem_blockdev *mb, uint64_t offset, size_t len)
@@ -134,36 +139,46 @@ static int mem_write(struct blockdev *bd, uint64_t offset, const void *buf, size
         bd->errors++;
         return -EIO;
     }
+    if (len == 0)
+        return 0;
     memcpy(mb->bytes + offset, buf, len);
+    for (uint64_t b = offset / mb->block; b <= (offset + len - 1) / mb->block; b++)
+        mb->dirty[b] = 1;
     bd->writes += len;
     return 0;
 }
 
 static const struct blockdev_ops mem_blockdev_ops = { .read = mem_read, .write = mem_write };
 
-static struct mem_blockdev *mem_blockdev_new(const char *name, uint32_t size, uint32_t block,
-                                             bool read_only, bool fail)
+static void mem_blockdev_init(struct mem_blockdev *mb, const char *name, uint32_t size,
+                              uint32_t block, bool read_only)
 {
-    struct mem_blockdev *mb = calloc(1, sizeof *mb);
-    REQUIRE(mb);
-    mb->bytes = calloc(1, size);
-    REQUIRE(mb->bytes);
+    mb->bytes = malloc(size);
+    mb->pristine = malloc(size);
+    mb->dirty = calloc(1, size / block);
+    REQUIRE(mb->bytes && mb->pristine && mb->dirty);
     mb->bd = (struct blockdev){ .ops = &mem_blockdev_ops, .size = size,
                                 .read_only = read_only, .name = name };
     mb->block = block;
-    mb->fail_bad_block = fail;
     /* recognisable contents: each block starts with its number */
+    memset(mb->pristine, 0, size);
     for (uint32_t b = 0; b < size / block; b++) {
-        memcpy(mb->bytes + (size_t)b * block, &b, sizeof b);
-        mb->bytes[(size_t)b * block + block - 1] = 0xAA;
+        memcpy(mb->pristine + (size_t)b * block, &b, sizeof b);
+        mb->pristine[(size_t)b * block + block - 1] = 0xAA;
     }
-    return mb;
+    memcpy(mb->bytes, mb->pristine, size);
 }
 
-static void mem_blockdev_free(struct mem_blockdev *mb)
+static void mem_blockdev_restore(struct mem_blockdev *mb)
 {
-    free(mb->bytes);
-    free(mb);
+    for (uint32_t b = 0; b < mb->bd.size / mb->block; b++) {
+        if (mb->dirty[b]) {
+            memcpy(mb->bytes + (size_t)b * mb->block, mb->pristine + (size_t)b * mb->block,
+                   mb->block);
+            mb->dirty[b] = 0;
+        }
+    }
+    mb->bd.reads = mb->bd.writes = mb->bd.errors = 0;
 }
 
 /* ---- the input ---------------------------------------------------------- */
@@ -221,7 +236,6 @@ static uint32_t pick_addr(struct prog *in)
 struct run {
     struct machine *m;
     bool trace;                        /* FOX86_FUZZ_TRACE set: print what IN reads */
-    struct mem_blockdev *disk, *cd, *floppy;
     uint32_t port_io;
 };
 
@@ -409,22 +423,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .log_mask = getenv("FOX86_FUZZ_TRACE") ? LOG_GUEST_ERRORS | LOG_UNIMP : 0 },
         err, sizeof err);
     REQUIRE(m);
-    struct run r = {
-        .m = m,
-        .trace = getenv("FOX86_FUZZ_TRACE") != NULL,
-        .disk = mem_blockdev_new("disk", DISK_SIZE, 512, false, fail),
-        .cd = mem_blockdev_new("cd", CD_SECTORS * 2048u, 2048, true, fail),
-        .floppy = mem_blockdev_new("floppy", FLOPPY_SIZE, 512, false, fail),
-    };
+    struct run r = { .m = m, .trace = getenv("FOX86_FUZZ_TRACE") != NULL };
+    /* one-time init: libFuzzer's entry point gives no other place to keep them */
+    static struct mem_blockdev disk, cd, floppy;
+    if (!disk.bytes) {
+        mem_blockdev_init(&disk, "disk", DISK_SIZE, 512, false);
+        mem_blockdev_init(&cd, "cd", CD_SECTORS * 2048u, 2048, true);
+        mem_blockdev_init(&floppy, "floppy", FLOPPY_SIZE, 512, false);
+    }
+    disk.fail_bad_block = cd.fail_bad_block = floppy.fail_bad_block = fail;
     struct pc_config cfg = {
         .vga = true,
         .boot_order = "cad",
         .rtc_base = 1700000000,
     };
-    cfg.ide[0] = (struct ide_drive_config){ .bd = &r.disk->bd, .present = true };
-    cfg.ide[2] = (struct ide_drive_config){ .bd = &r.cd->bd, .cdrom = true, .present = true };
+    cfg.ide[0] = (struct ide_drive_config){ .bd = &disk.bd, .present = true };
+    cfg.ide[2] = (struct ide_drive_config){ .bd = &cd.bd, .cdrom = true, .present = true };
     cfg.ide[3] = (struct ide_drive_config){ .bd = NULL, .cdrom = true, .present = true };
-    cfg.floppy[0] = &r.floppy->bd;
+    cfg.floppy[0] = &floppy.bd;
     REQUIRE(pc_create(m, &cfg, NULL, err, sizeof err) == 0);
     machine_reset(m);
     if (!(flags & FLAG_NO_PRELUDE))
@@ -433,8 +449,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_program(&r, &in);
 
     machine_destroy(m);
-    mem_blockdev_free(r.disk);
-    mem_blockdev_free(r.cd);
-    mem_blockdev_free(r.floppy);
+    mem_blockdev_restore(&disk);
+    mem_blockdev_restore(&cd);
+    mem_blockdev_restore(&floppy);
     return 0;
 }
