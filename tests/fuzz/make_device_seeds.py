@@ -131,6 +131,71 @@ def atapi():
     return s
 
 
+def atapi_commands():
+    """Every MMC command the drive knows, odd byte limits, errors."""
+    s = out(0x176, 0xA0) + out(0x177, 0xA1) + rep_in(0x170, 256)      # IDENTIFY PACKET DEVICE
+    s += out(0x171, 0x03) + out(0x172, 0x42) + out(0x177, 0xEF)       # SET FEATURES: UDMA2
+    s += out(0x177, 0xA1) + rep_in(0x170, 256) + out(0x177, 0xEC) + inp(0x177)
+    s += atapi_packet(0x170, bytes([0x00])) + inp(0x177)
+    cmds = [
+        bytes([0x1B, 0, 0, 0, 0x03]),                         # START STOP UNIT
+        bytes([0x1E, 0, 0, 0, 1]), bytes([0x1B, 0, 0, 0, 0x02]), bytes([0x1E, 0, 0, 0, 0]),
+        bytes([0x2B, 0, 0, 0, 0, 9]), bytes([0x2B, 0, 0, 0, 9, 9]),   # SEEK, bad SEEK
+        bytes([0x1A, 0, 0x3F, 0, 0xFF]), bytes([0x5A, 0, 0x01, 0, 0, 0, 0, 0x01, 0]),
+        bytes([0x5A, 0, 0xBF, 0, 0, 0, 0, 0x01, 0]), bytes([0x5A, 0, 0x3F, 0, 0, 0, 0, 0x01, 0]),
+        bytes([0x43, 0x02, 0, 0, 0, 0, 0, 0x03, 0x24]),       # READ TOC, MSF
+        bytes([0x43, 0, 1, 0, 0, 0, 0, 0, 12]), bytes([0x43, 2, 2, 0, 0, 0, 0, 1, 0]),
+        bytes([0x43, 0, 0, 0, 0, 0, 0xAA, 0, 12]), bytes([0x43, 0, 0, 0, 0, 0, 5, 0, 12]),
+        bytes([0x46, 0, 0, 0, 0, 0, 0, 0x01, 0]), bytes([0x46, 2, 0, 0x1E, 0, 0, 0, 0, 0x40]),
+        bytes([0x4A, 1, 0, 0, 0x10, 0, 0, 0, 8]), bytes([0x4A, 0, 0, 0, 0x10, 0, 0, 0, 8]),
+        bytes([0x51, 0, 0, 0, 0, 0, 0, 0, 34]), bytes([0xBD, 0, 0, 0, 0, 0, 0, 0, 0, 8]),
+        bytes([0xBB, 0, 0xFF, 0xFF]), bytes([0x42, 0x02, 0x40, 1, 0, 0, 0, 0, 16]),
+        bytes([0x42, 0, 0, 0, 0, 0, 0, 0, 0]), bytes([0x55, 0x10]), bytes([0xFF]),
+        bytes([0x28, 0, 0, 0, 0, 15, 0, 0, 2]),                # READ(10) past the end
+        bytes([0x28, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0xFF, 0xFF]),
+        bytes([0xA8, 0, 0, 0, 0, 4, 0, 0, 0, 3]),              # READ(12) over block 5
+        bytes([0x28, 0, 0, 0, 0, 0, 0, 0, 0]),                 # zero blocks
+    ]
+    for c in cmds:
+        s += atapi_packet(0x170, c) + inp(0x177) + inp(0x174) + inp(0x175) + rep_in(0x170, 40)
+        s += inp(0x177) + INTA
+    # odd and zero byte limits on a READ(10) of 3 blocks, and a 32-bit data read
+    for limit in (0, 0x1FF, 0xFFFF, 3):
+        s += atapi_packet(0x170, bytes([0x28, 0, 0, 0, 0, 1, 0, 0, 3]), limit=limit)
+        s += inp(0x174) + inp(0x175) + rep_in(0x170, 1600, 4) + inp(0x177)
+        s += out(0x376, 0x04) + out(0x376, 0x00) + inp(0x177)          # software reset
+    # DMA with a short PRD table, with bus mastering off, and over block 5
+    s += load(0x1200, prd([(0x9000, 512, True)]))
+    s += out(BM + 0xC, 0x1200, 4) + out(BM + 0xA, 0x06)
+    s += atapi_packet(0x170, bytes([0x28, 0, 0, 0, 0, 1, 0, 0, 1]), features=1)
+    s += out(BM + 8, 0x09) + time() + inp(BM + 0xA) + inp(0x177)
+    s += atapi_packet(0x170, bytes([0x03, 0, 0, 0, 18])) + rep_in(0x170, 9)
+    s += load(0x1200, prd([(0xFFFFF000, 0x2000, False), (0xA0000, 0x2000, True)]))
+    s += out(BM + 8, 0) + out(BM + 0xA, 0x06)
+    s += atapi_packet(0x170, bytes([0x28, 0, 0, 0, 0, 4, 0, 0, 2]), features=1)
+    s += out(BM + 8, 0x09) + time() + inp(BM + 0xA) + inp(0x177)
+    s += bytes([OP_PCI, 0x09, 0x04, SIZE[2]]) + (1).to_bytes(2, "little")   # master off
+    s += atapi_packet(0x170, bytes([0x25]), features=1) + out(BM + 8, 0x09) + inp(BM + 0xA)
+    s += out(0x376, 0x04) + out(0x376, 0x00) + out(0x177, 0x08) + inp(0x177)  # resets
+    return s
+
+
+def fw_cfg_dma():
+    """fw_cfg DMA: read the file directory, skip, select, write, bad addresses."""
+    def desc(control, length, addr):
+        return struct.pack(">IIQ", control, length, addr)
+    s = load(0x3000, desc(0x19 << 16 | 0x08 | 0x02, 64, 0x3100))        # select+read
+    s += out(0x514, 0, 4) + out(0x518, 0x00300000, 4) + memr(3, 0x3000, 4) + memr(3, 0x3100, 4)
+    s += load(0x3000, desc(0x04, 16, 0x3100)) + out(0x518, 0x00300000, 4)   # skip
+    s += load(0x3000, desc(0x10, 16, 0x3100)) + out(0x518, 0x00300000, 4)   # write
+    s += load(0x3000, desc(0x02, 0x10000, 0xFFFF8000)) + out(0x518, 0x00300000, 4)
+    s += load(0x3000, desc(0x02, 0x100, 0xE0000)) + out(0x518, 0x00300000, 4)   # BIOS area
+    s += load(0x3000, desc(0x02, 0x2000, 0xA0000)) + out(0x518, 0x00300000, 4)  # VGA window
+    s += out(0x514, 0x01000000, 4) + out(0x518, 0x00300000, 4)             # above 4 GiB
+    s += out(0x518, 0xF8FFFFFF, 4) + rep_in(0x514, 8, 1)                     # straddles 4 GiB
+    return s
+
+
 def dma_channel2(addr, count, mode):
     return (out(0x0C, 0) + out(0x0B, mode) + out(0x04, addr & 0xFF) + out(0x04, (addr >> 8) & 0xFF) +
             out(0x81, addr >> 16) + out(0x05, (count - 1) & 0xFF) + out(0x05, (count - 1) >> 8) +
@@ -229,6 +294,8 @@ SEEDS = {
     "ide-read-dma": ide_read_dma,
     "ide-pio": ide_pio,
     "atapi": atapi,
+    "atapi-commands": atapi_commands,
+    "fw-cfg-dma": fw_cfg_dma,
     "floppy": floppy,
     "vga-vbe": vga_vbe,
     "vga-text": vga_text,
@@ -245,7 +312,7 @@ def main():
         with open(os.path.join(outdir, "seed-" + name), "wb") as f:
             f.write(b"\x00" + fn())
     # the media-error variants of the storage seeds
-    for name in ("ide-read-dma", "atapi", "floppy"):
+    for name in ("ide-read-dma", "atapi", "atapi-commands", "floppy"):
         with open(os.path.join(outdir, "seed-" + name + "-eio"), "wb") as f:
             f.write(b"\x01" + SEEDS[name]())
 
