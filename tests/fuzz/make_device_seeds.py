@@ -229,6 +229,45 @@ def floppy():
     return s
 
 
+def floppy_more():
+    """FORMAT TRACK (DMA and PIO), VERIFY, READ TRACK, READ over block 5,
+    relative seeks, CONFIGURE with implied seek, LOCK, PERPENDICULAR,
+    SENSE DRIVE STATUS, wrong data rate, drive B (empty)."""
+    s = out(0x3F7, 0x00) + fdc_cmd(0x03, 0xDF, 0x02)
+    s += fdc_cmd(0x04, 0x00) + fdc_result(1) + fdc_cmd(0x04, 0x01) + fdc_result(1)
+    s += fdc_cmd(0x13, 0x00, 0x57, 0x00) + fdc_cmd(0x94) + fdc_result(1) + fdc_cmd(0x14)
+    s += fdc_result(1) + fdc_cmd(0x12, 0x00)
+    s += fdc_cmd(0x07, 0x00) + fdc_cmd(0x08) + fdc_result(2)
+    ids = b"".join(bytes([0, 0, r, 2]) for r in range(1, 19))
+    s += load(0x20000, ids[:72])
+    s += dma_channel2(0x20000, 72, 0x4A)
+    s += fdc_cmd(0x4D, 0x00, 0x02, 18, 0x54, 0xF6) + time() + fdc_result(7)   # FORMAT by DMA
+    s += dma_channel2(0x20000, 512 * 8, 0x46)
+    s += fdc_cmd(0xE6, 0x00, 0x00, 0x00, 0x04, 0x02, 0x12, 0x1B, 0xFF) + fdc_result(7)  # over block 5
+    s += fdc_cmd(0xF6, 0x80, 0x00, 0x00, 0x01, 0x02, 0x12, 0x1B, 0x05) + fdc_result(7)  # VERIFY EC
+    s += fdc_cmd(0xF6, 0x00, 0x00, 0x00, 0x01, 0x02, 0x12, 0x1B, 0xFF) + fdc_result(7)  # VERIFY
+    s += dma_channel2(0x20000, 512 * 18, 0x46)
+    s += fdc_cmd(0x42, 0x00, 0x00, 0x00, 0x01, 0x02, 0x12, 0x1B, 0xFF) + fdc_result(7)  # READ TRACK
+    s += fdc_cmd(0xE6, 0x00, 0x05, 0x00, 0x01, 0x02, 0x12, 0x1B, 0xFF) + fdc_result(7)  # wrong C
+    s += fdc_cmd(0xE6, 0x00, 0x00, 0x00, 0x01, 0x07, 0x12, 0x1B, 0xFF) + fdc_result(7)  # N=7
+    s += fdc_cmd(0xE6, 0x00, 0x00, 0x00, 0x01, 0x00, 0x12, 0x1B, 0x80) + fdc_result(7)  # N=0
+    s += fdc_cmd(0x8F, 0x00, 0x05) + fdc_cmd(0x08) + fdc_result(2)                      # relative
+    s += fdc_cmd(0xCF, 0x00, 0x09) + fdc_cmd(0x08) + fdc_result(2)
+    s += fdc_cmd(0x0F, 0x00, 0xFF) + fdc_cmd(0x08) + fdc_result(2)                      # cyl 255
+    s += fdc_cmd(0xE6, 0x00, 0xFF, 0x00, 0x01, 0x02, 0x12, 0x1B, 0xFF) + fdc_result(7)
+    s += fdc_cmd(0x03, 0xDF, 0x03)                                                      # PIO
+    s += fdc_cmd(0x07, 0x00) + fdc_cmd(0x08) + fdc_result(2)
+    s += fdc_cmd(0x4D, 0x00, 0x02, 2, 0x54, 0xE5) + rep_out(0x3F5, bytes([0, 0, 1, 2, 0, 0, 9, 2]), 1)
+    s += fdc_result(7)
+    s += fdc_cmd(0xC5, 0x00, 0x00, 0x00, 0x01, 0x02, 0x01, 0x1B, 0xFF) + rep_out(0x3F5, bytes(512), 1)
+    s += fdc_result(7)
+    s += out(0x3F7, 0x02) + fdc_cmd(0x4A, 0x00) + fdc_result(7)                       # 250K: no AM
+    s += out(0x3F2, 0x2D) + fdc_cmd(0x4A, 0x01) + fdc_result(7) + inp(0x3F7)            # drive B
+    s += out(0x3F4, 0x80) + inp(0x3F4)                                                  # DSR reset
+    s += fdc_cmd(0x13, 0x00, 0x17, 0x05) + fdc_cmd(0x0E) + fdc_result(10)
+    return s
+
+
 def vbe(idx, v):
     return out(0x1CE, idx, 2) + out(0x1CF, v, 2)
 
@@ -297,6 +336,7 @@ SEEDS = {
     "atapi-commands": atapi_commands,
     "fw-cfg-dma": fw_cfg_dma,
     "floppy": floppy,
+    "floppy-more": floppy_more,
     "vga-vbe": vga_vbe,
     "vga-text": vga_text,
     "misc": misc,
@@ -312,7 +352,7 @@ def main():
         with open(os.path.join(outdir, "seed-" + name), "wb") as f:
             f.write(b"\x00" + fn())
     # the media-error variants of the storage seeds
-    for name in ("ide-read-dma", "atapi", "atapi-commands", "floppy"):
+    for name in ("ide-read-dma", "atapi", "atapi-commands", "floppy", "floppy-more"):
         with open(os.path.join(outdir, "seed-" + name + "-eio"), "wb") as f:
             f.write(b"\x01" + SEEDS[name]())
 
