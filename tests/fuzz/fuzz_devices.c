@@ -23,7 +23,8 @@
  * (LFB) at 0xE0000000 and BAR 2 (MMIO) at 0xE1000000 with memory on.
  *
  * Input: byte 0 = flags (bit 0: the media fail reads and writes of their
- * sector/block 5 with -EIO; bit 1: skip the prelude), then a program of
+ * sector/block 5 with -EIO; bit 1: skip the prelude; bit 2: a 128 KiB
+ * BIOS image of HLT bytes, so the i440FX's PAM has ROM to steer), then a program of
  * actions, each an opcode byte (mod FOP_COUNT) and its operands; bytes past
  * the end read as zero. Operands:
  *   port  = 1 byte: < 0xF0 picks a range in port_ranges[] and one more byte
@@ -79,7 +80,8 @@
 #define LFB_BASE  0xE0000000u
 #define MMIO_BASE 0xE1000000u
 
-enum { FLAG_MEDIA_ERRORS = 1, FLAG_NO_PRELUDE = 2 };
+enum { FLAG_MEDIA_ERRORS = 1, FLAG_NO_PRELUDE = 2, FLAG_BIOS = 4 };
+#define BIOS_SIZE (128u << 10)
 
 enum fuzz_op {
     FOP_OUT, FOP_IN, FOP_MEMW, FOP_MEMR, FOP_TIME, FOP_DISPLAY, FOP_RESET, FOP_LOAD,
@@ -432,7 +434,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mem_blockdev_init(&floppy, "floppy", FLOPPY_SIZE, 512, false);
     }
     disk.fail_bad_block = cd.fail_bad_block = floppy.fail_bad_block = fail;
+    static uint8_t *bios;
+    if (!bios) {
+        bios = malloc(BIOS_SIZE);
+        REQUIRE(bios);
+        memset(bios, 0xF4, BIOS_SIZE);
+    }
     struct pc_config cfg = {
+        .bios = (flags & FLAG_BIOS) ? bios : NULL,
+        .bios_size = (flags & FLAG_BIOS) ? BIOS_SIZE : 0,
         .vga = true,
         .boot_order = "cad",
         .rtc_base = 1700000000,

@@ -56,6 +56,11 @@ def memr(kind, off, size=1):
     return bytes([OP_MEMR, kind]) + off.to_bytes(3, "little") + bytes([SIZE[size]])
 
 
+def memr_any(addr, size=1):
+    """kind 6: any address (3 low bytes, then the high byte)"""
+    return bytes([OP_MEMR, 6]) + addr.to_bytes(4, "little") + bytes([SIZE[size]])
+
+
 def time(ns_units=1000, shift=0):
     return bytes([OP_TIME, shift]) + struct.pack("<H", ns_units - 1)
 
@@ -193,6 +198,38 @@ def fw_cfg_dma():
     s += load(0x3000, desc(0x02, 0x2000, 0xA0000)) + out(0x518, 0x00300000, 4)  # VGA window
     s += out(0x514, 0x01000000, 4) + out(0x518, 0x00300000, 4)             # above 4 GiB
     s += out(0x518, 0xF8FFFFFF, 4) + rep_in(0x514, 8, 1)                     # straddles 4 GiB
+    return s
+
+
+def pci(devfn, reg, v, size=4):
+    return bytes([OP_PCI, devfn, reg, SIZE[size]]) + v.to_bytes(size, "little")
+
+
+def pci_read(devfn, reg, size=4):
+    return out(0xCF8, 0x80000000 | devfn << 8 | (reg & 0xFC), 4) + inp(0xCFC + (reg & 3), size)
+
+
+def pci_config():
+    """PAM and SMRAM (with the BIOS image), PIRQ routing, ELCR, BAR sizing
+    and moves (onto RAM, the VGA window, out of the port space), ROM BAR."""
+    s = b""
+    for reg, v in ((0x59, 0x30), (0x5A, 0x33), (0x5B, 0x11), (0x5C, 0x22), (0x5F, 0x33), (0x59, 0x10)):
+        s += pci(0x00, reg, v, 1) + memw(4, 0x30000 + (reg - 0x59) * 0x4000, 0x12345678, 4)
+        s += memr(4, 0x30000 + (reg - 0x59) * 0x4000, 4)
+    s += pci(0x00, 0x72, 0x4A, 1) + pci(0x00, 0x72, 0x1A, 1) + pci(0x00, 0x72, 0x4A, 1)
+    s += pci(0x08, 0x60, 0x0B0A0503, 4) + pci(0x08, 0x62, 0x80, 1) + out(0x4D0, 0x20) + out(0x4D1, 0x0E)
+    s += pci(0x09, 0x40, 0xA307A307, 4) + pci_read(0x09, 0x40)
+    for devfn, reg in ((0x09, 0x20), (0x10, 0x10), (0x10, 0x18), (0x10, 0x30)):
+        s += pci(devfn, reg, 0xFFFFFFFF) + pci_read(devfn, reg)
+    s += pci(0x09, 0x20, 0xFFF1) + pci(0x09, 0x20, 0xC000)
+    s += pci(0x10, 0x18, 0x000A0000) + memr(0, 0, 4) + memr_any(0xA0400, 4)
+    s += pci(0x10, 0x18, 0xE1000000) + memw(0, 0x8000, 0x55, 1) + memr(0, 0x8000, 1)
+    s += pci(0x10, 0x10, 0x00000000) + memw(5, 0x1000, 0xAA55, 2) + memr(5, 0x1000, 2)
+    s += pci(0x10, 0x10, 0xFF000000) + pci(0x10, 0x30, 0xFFFE0001) + pci(0x10, 0x04, 0, 2)
+    s += pci(0x10, 0x04, 3, 2) + pci(0x09, 0x04, 0, 2) + inp(BM + 2) + pci(0x09, 0x04, 5, 2)
+    s += pci_read(0x00, 0x00) + pci_read(0x08, 0x08) + pci_read(0x78, 0x00) + pci_read(0x10, 0x3C)
+    s += out(0xCF9, 0x02) + out(0xCF9, 0x06) + out(0x92, 0x02) + out(0x92, 0x01)   # resets
+    s += memr_any(0xFFFFFFF0, 4)
     return s
 
 
@@ -340,6 +377,7 @@ SEEDS = {
     "vga-vbe": vga_vbe,
     "vga-text": vga_text,
     "misc": misc,
+    "pci-config": pci_config,
 }
 
 
@@ -351,6 +389,8 @@ def main():
     for name, fn in SEEDS.items():
         with open(os.path.join(outdir, "seed-" + name), "wb") as f:
             f.write(b"\x00" + fn())
+    with open(os.path.join(outdir, "seed-pci-config-bios"), "wb") as f:
+        f.write(b"\x04" + pci_config())
     # the media-error variants of the storage seeds
     for name in ("ide-read-dma", "atapi", "atapi-commands", "floppy", "floppy-more"):
         with open(os.path.join(outdir, "seed-" + name + "-eio"), "wb") as f:
