@@ -44,7 +44,8 @@
  *   OP_REP_OUT port size n16 values[n]: n writes, as REP OUTS
  *   OP_INTA: one interrupt acknowledge cycle if INTR is up
  *   OP_PCI devfn8 reg8 size value: a configuration write through 0xCF8/0xCFC
- * At most MAX_OPS actions and MAX_PORT_IO port accesses run per input.
+ * At most MAX_OPS actions, MAX_PORT_IO port accesses and MAX_RENDERS
+ * display reads run per input.
  *
  * With FOX86_FUZZ_TRACE set in the environment, every IN and memory read
  * prints its value and the devices log guest errors (for checking seeds).
@@ -75,6 +76,7 @@
 #define MAX_OPS        4096
 #define MAX_PORT_IO    200000u
 #define MAX_REP        8192u
+#define MAX_RENDERS    16              /* a 1600x1200 render costs ~10 ms under ASan */
 
 #define BM_BASE   0xC000u
 #define LFB_BASE  0xE0000000u
@@ -239,6 +241,7 @@ struct run {
     struct machine *m;
     bool trace;                        /* FOX86_FUZZ_TRACE set: print what IN reads */
     uint32_t port_io;
+    int renders;
 };
 
 static bool io_allowed(struct run *r, uint32_t n)
@@ -357,7 +360,8 @@ static void run_program(struct run *r, struct prog *in)
             break;
         }
         case FOP_DISPLAY:
-            check_display(m);
+            if (r->renders++ < MAX_RENDERS)
+                check_display(m);
             break;
         case FOP_RESET:
             machine_reset(m);
