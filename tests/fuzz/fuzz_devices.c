@@ -44,6 +44,11 @@
  *   OP_REP_OUT port size n16 values[n]: n writes, as REP OUTS
  *   OP_INTA: one interrupt acknowledge cycle if INTR is up
  *   OP_PCI devfn8 reg8 size value: a configuration write through 0xCF8/0xCFC
+ *   OP_KEY k8 f8: a host key event (input_key), set-1 code k, with 0xE0 in
+ *           the high byte if f bit 1, Pause if f bit 2, released if f bit 0
+ *   OP_MOUSE dx8 dy8 dz8 b8: a host mouse event (signed motion, buttons)
+ *   (host input belongs to the frontends, but it meets guest commands in
+ *   the i8042's queues: a guest that never reads while the user types)
  * At most MAX_OPS actions, MAX_PORT_IO port accesses and MAX_RENDERS
  * display reads run per input.
  *
@@ -87,7 +92,7 @@ enum { FLAG_MEDIA_ERRORS = 1, FLAG_NO_PRELUDE = 2, FLAG_BIOS = 4 };
 
 enum fuzz_op {
     FOP_OUT, FOP_IN, FOP_MEMW, FOP_MEMR, FOP_TIME, FOP_DISPLAY, FOP_RESET, FOP_LOAD,
-    FOP_REP_IN, FOP_REP_OUT, FOP_INTA, FOP_PCI, FOP_COUNT
+    FOP_REP_IN, FOP_REP_OUT, FOP_INTA, FOP_PCI, FOP_KEY, FOP_MOUSE, FOP_COUNT
 };
 
 /* The interesting port ranges; an FOP_OUT/FOP_IN picks one, then an offset. */
@@ -407,6 +412,18 @@ static void run_program(struct run *r, struct prog *in)
             uint32_t v = in_bytes(in, size);
             if (io_allowed(r, 2))
                 pci_config_write(m, devfn, reg, v, size);
+            break;
+        }
+        case FOP_KEY: {
+            uint8_t k = in_u8(in), f = in_u8(in);
+            uint16_t code = (f & 4) ? INPUT_KEY_PAUSE : (uint16_t)((f & 2) ? 0xE000 | k : k);
+            input_key(&m->input, code, !(f & 1));
+            break;
+        }
+        case FOP_MOUSE: {
+            int dx = (int8_t)in_u8(in), dy = (int8_t)in_u8(in), dz = (int8_t)in_u8(in);
+            unsigned buttons = in_u8(in) & 7u;
+            input_mouse(&m->input, dx * 4, dy * 4, dz, buttons);
             break;
         }
         case FOP_COUNT:

@@ -16,7 +16,7 @@ import struct
 import sys
 
 OP_OUT, OP_IN, OP_MEMW, OP_MEMR, OP_TIME, OP_DISPLAY, OP_RESET, OP_LOAD, \
-    OP_REP_IN, OP_REP_OUT, OP_INTA, OP_PCI = range(12)
+    OP_REP_IN, OP_REP_OUT, OP_INTA, OP_PCI, OP_KEY, OP_MOUSE = range(14)
 SIZE = {1: 0, 2: 1, 4: 2}
 BM = 0xC000
 
@@ -201,6 +201,42 @@ def fw_cfg_dma():
     return s
 
 
+def key(k, flags=0):
+    return bytes([OP_KEY, k, flags])
+
+
+def mouse(dx, dy, dz, buttons):
+    return bytes([OP_MOUSE, dx & 0xFF, dy & 0xFF, dz & 0xFF, buttons])
+
+
+def kbc():
+    """i8042 and PS/2 devices with host input: scancode sets, translation,
+    the mouse in stream mode with wheel (IntelliMouse sequence), queues
+    filled by a guest that does not read, controller commands."""
+    s = out(0x64, 0x20) + inp(0x60) + out(0x64, 0x60) + out(0x60, 0x47)
+    s += out(0x64, 0xA8) + out(0x64, 0xAE) + out(0x60, 0xFF) + inp(0x60) + inp(0x60)
+    s += out(0x60, 0xF0) + out(0x60, 0x02) + inp(0x60) + inp(0x60)       # set 2
+    for k in (0x1E, 0x1C, 0x2A):
+        s += key(k) + inp(0x64) + inp(0x60) + key(k, 1) + inp(0x60) + inp(0x60)
+    s += key(0x48, 2) + key(0x48, 3) + key(0, 4) + rep_in(0x60, 12, 1)
+    s += out(0x60, 0xF0) + out(0x60, 0x03) + key(0x1E) + key(0x48, 2) + rep_in(0x60, 6, 1)
+    s += out(0x60, 0xF0) + out(0x60, 0x00) + rep_in(0x60, 3, 1)         # get set
+    s += out(0x60, 0xF0) + out(0x60, 0x01) + key(0x1E) + rep_in(0x60, 4, 1)
+    s += out(0x60, 0xED) + out(0x60, 0x07) + out(0x60, 0xF3) + out(0x60, 0x7F) + out(0x60, 0xEE)
+    s += out(0x60, 0xF2) + rep_in(0x60, 8, 1) + out(0x60, 0xF5) + key(0x10) + out(0x60, 0xF4)
+    s += b"".join(key(0x10 + i) for i in range(40)) + rep_in(0x60, 80, 1)     # overflow
+    for b in (0xF3, 200, 0xF3, 100, 0xF3, 80, 0xF2, 0xE8, 0x03, 0xE6, 0xE7, 0xF4):
+        s += out(0x64, 0xD4) + out(0x60, b) + inp(0x60)
+    s += inp(0x60) + mouse(5, -3, 1, 1) + mouse(-100, 127, -1, 6) + rep_in(0x60, 10, 1)
+    s += b"".join(mouse(i, -i, 0, 0) for i in range(30)) + out(0x64, 0xD4) + out(0x60, 0xEB)
+    s += rep_in(0x60, 200, 1) + out(0x64, 0xD3) + out(0x60, 0x5A) + out(0x64, 0xD2) + out(0x60, 0x1C)
+    s += rep_in(0x60, 3, 1) + out(0x64, 0xA9) + out(0x64, 0xAB) + out(0x64, 0xC0) + out(0x64, 0xD0)
+    s += rep_in(0x60, 4, 1) + out(0x64, 0xD1) + out(0x60, 0xDD) + out(0x64, 0xD1) + out(0x60, 0xDF)
+    s += out(0x64, 0xAD) + key(0x1E) + out(0x64, 0xA7) + mouse(1, 1, 0, 0) + inp(0x64) + inp(0x60)
+    s += out(0x64, 0xFE) + inp(0x64)                                      # pulse reset
+    return s
+
+
 def pci(devfn, reg, v, size=4):
     return bytes([OP_PCI, devfn, reg, SIZE[size]]) + v.to_bytes(size, "little")
 
@@ -377,6 +413,7 @@ SEEDS = {
     "vga-vbe": vga_vbe,
     "vga-text": vga_text,
     "misc": misc,
+    "kbc": kbc,
     "pci-config": pci_config,
 }
 
