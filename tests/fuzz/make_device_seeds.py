@@ -99,7 +99,8 @@ def ide_pio():
     s = out(0x3F6, 0x00) + ata_taskfile(0x1F0, 0, 0, 0xEC, 0xA0)   # IDENTIFY
     s += inp(0x1F7) + rep_in(0x1F0, 256) + inp(0x1F7)
     s += ata_taskfile(0x1F0, 3, 2, 0x20) + rep_in(0x1F0, 512) + inp(0x1F7)   # READ SECTORS
-    s += ata_taskfile(0x1F0, 4, 1, 0x30) + rep_out(0x1F0, bytes(range(256)) * 2)  # WRITE SECTORS
+    s += ata_taskfile(0x1F0, 4, 2, 0x30) + rep_out(0x1F0, bytes(range(256)) * 4)  # WRITE SECTORS
+    s += inp(0x1F7) + inp(0x1F1) + ata_taskfile(0x1F0, 5, 1, 0x20) + inp(0x1F7) + inp(0x1F1)
     s += inp(0x1F7) + out(0x1F2, 4) + out(0x1F7, 0xC6)            # SET MULTIPLE 4
     s += ata_taskfile(0x1F0, 500, 8, 0xC4) + rep_in(0x1F0, 128, 4) + inp(0x1F7)  # READ MULTIPLE
     s += ata_taskfile(0x1F0, 510, 8, 0x20) + rep_in(0x1F0, 2048) + inp(0x1F7)   # past the end
@@ -336,6 +337,15 @@ def floppy_more():
     s += fdc_result(7)
     s += out(0x3F7, 0x02) + fdc_cmd(0x4A, 0x00) + fdc_result(7)                       # 250K: no AM
     s += out(0x3F2, 0x2D) + fdc_cmd(0x4A, 0x01) + fdc_result(7) + inp(0x3F7)            # drive B
+    # the 8237 counting down, then autoinitialising, on a DMA READ DATA
+    s += out(0x3F2, 0x08) + out(0x3F2, 0x1C) + b"".join(fdc_cmd(0x08) + fdc_result(2) for _ in range(4))
+    s += out(0x3F7, 0x00) + fdc_cmd(0x03, 0xDF, 0x02)
+    s += fdc_cmd(0x07, 0x00) + fdc_cmd(0x08) + fdc_result(2)
+    s += dma_channel2(0x30000 + 1023, 1024, 0x66)
+    s += fdc_cmd(0xE6, 0x00, 0x00, 0x00, 0x01, 0x02, 0x12, 0x1B, 0xFF) + fdc_result(7)
+    s += dma_channel2(0x30000, 512, 0x56)
+    s += fdc_cmd(0xE6, 0x00, 0x00, 0x00, 0x01, 0x02, 0x12, 0x1B, 0xFF) + fdc_result(7)
+    s += inp(0x08) + inp(0x04) + inp(0x04) + inp(0x05) + inp(0x05)
     s += out(0x3F4, 0x80) + inp(0x3F4)                                                  # DSR reset
     s += fdc_cmd(0x13, 0x00, 0x17, 0x05) + fdc_cmd(0x0E) + fdc_result(10)
     return s
@@ -429,7 +439,7 @@ def main():
     with open(os.path.join(outdir, "seed-pci-config-bios"), "wb") as f:
         f.write(b"\x04" + pci_config())
     # the media-error variants of the storage seeds
-    for name in ("ide-read-dma", "atapi", "atapi-commands", "floppy", "floppy-more"):
+    for name in ("ide-read-dma", "atapi", "atapi-commands", "floppy", "floppy-more", "ide-pio"):
         with open(os.path.join(outdir, "seed-" + name + "-eio"), "wb") as f:
             f.write(b"\x01" + SEEDS[name]())
 
