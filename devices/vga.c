@@ -640,8 +640,9 @@ static const struct mmio_ops vga_mmio_ops = { mmio_read, mmio_write };
 static void vga_map_lfb(struct pci_device *dev, int bar, uint32_t old_addr, uint32_t new_addr)
 {
     struct vga *v = dev->opaque;
-    if (old_addr != PCI_BAR_UNMAPPED)
-        phys_remove_region(&v->machine->mem, old_addr, PHYS_DEVRAM);
+    (void)old_addr;   /* what we mapped may differ if mapping failed: trust our own record */
+    if (v->lfb_addr != PCI_BAR_UNMAPPED)
+        phys_remove_region(&v->machine->mem, v->lfb_addr, PHYS_DEVRAM);
     v->lfb_addr = PCI_BAR_UNMAPPED;
     if (new_addr == PCI_BAR_UNMAPPED)
         return;
@@ -655,8 +656,9 @@ static void vga_map_lfb(struct pci_device *dev, int bar, uint32_t old_addr, uint
 static void vga_map_mmio(struct pci_device *dev, int bar, uint32_t old_addr, uint32_t new_addr)
 {
     struct vga *v = dev->opaque;
-    if (old_addr != PCI_BAR_UNMAPPED)
-        phys_remove_region(&v->machine->mem, old_addr, PHYS_MMIO);
+    (void)old_addr;   /* what we mapped may differ if mapping failed: trust our own record */
+    if (v->mmio_addr != PCI_BAR_UNMAPPED)
+        phys_remove_region(&v->machine->mem, v->mmio_addr, PHYS_MMIO);
     v->mmio_addr = PCI_BAR_UNMAPPED;
     if (new_addr == PCI_BAR_UNMAPPED)
         return;

@@ -336,6 +336,8 @@ void phys_load(struct phys_mem *pm, uint32_t paddr, const void *src, size_t len)
         const struct phys_region *r = phys_lookup(pm, paddr, (uint32_t)chunk, &mixed);
         if (!mixed && !r && (uint64_t)paddr + chunk <= pm->ram_size) {
             memcpy(pm->ram + paddr, s, chunk);
+        } else if (!mixed && r && (r->kind == PHYS_ROM || r->kind == PHYS_DEVRAM)) {
+            memcpy(r->host + (paddr - r->base), s, chunk);   /* a framebuffer, or ROM filling */
         } else {
             for (size_t i = 0; i < chunk; i++) {
                 uint32_t a = paddr + (uint32_t)i;
@@ -363,7 +365,7 @@ void phys_copy_out(struct phys_mem *pm, uint32_t paddr, void *dst, size_t len)
         const struct phys_region *r = phys_lookup(pm, paddr, (uint32_t)chunk, &mixed);
         if (!mixed && !r && (uint64_t)paddr + chunk <= pm->ram_size) {
             memcpy(d, pm->ram + paddr, chunk);
-        } else if (!mixed && r && r->kind == PHYS_ROM) {
+        } else if (!mixed && r && (r->kind == PHYS_ROM || r->kind == PHYS_DEVRAM)) {
             memcpy(d, r->host + (paddr - r->base), chunk);
         } else {
             for (size_t i = 0; i < chunk; i++)
