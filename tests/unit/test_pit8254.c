@@ -13,6 +13,7 @@
 #include "core/ioport.h"
 #include "core/machine.h"
 #include "devices/device.h"
+#include "device_clock.h"
 
 #define MAX_CHANGES 4096
 
@@ -71,30 +72,10 @@ static uint64_t clock_time(uint64_t c) { return (c * 1000000000ull + 1193181) / 
 static void out8(struct bench *b, uint16_t port, uint8_t v) { ioport_write(&b->m->io, port, v, 1); }
 static uint8_t in8(struct bench *b, uint16_t port) { return (uint8_t)ioport_read(&b->m->io, port, 1); }
 
-static uint64_t call_next_event(struct bench *b)
-{
-    struct machine_device *d = &b->m->devices[b->dev];
-    d->deadline = d->ops->next_event(d->state, machine_now(b->m));
-    return d->deadline;
-}
-
-static void set_time(struct bench *b, uint64_t t)
-{
-    ck_assert_uint_ge(t, machine_now(b->m));
-    b->m->idle_ns += t - machine_now(b->m);
-}
-
+static uint64_t call_next_event(struct bench *b) { return device_clock_event(b->m, b->dev); }
+static void set_time(struct bench *b, uint64_t t) { device_clock_set(b->m, t); }
 /* The machine's loop, device side: run every deadline up to t, then sit at t. */
-static void advance_to(struct bench *b, uint64_t t)
-{
-    uint64_t next = call_next_event(b);
-    while (next <= t) {
-        ck_assert_uint_gt(next, machine_now(b->m));
-        set_time(b, next);
-        next = call_next_event(b);
-    }
-    set_time(b, t);
-}
+static void advance_to(struct bench *b, uint64_t t) { device_clock_advance(b->m, b->dev, t); }
 
 static void program(struct bench *b, int counter, uint8_t cw, uint16_t count)
 {
