@@ -382,18 +382,17 @@ int main(int argc, char **argv)
     char err[512] = "";
     if (options_parse(argc, argv, &s.opts, err, sizeof(err)) != 0) {
         fprintf(stderr, "fox86: %s\n", err);
+        options_free(&s.opts);
         return 1;
     }
-    if (s.opts.show_help) {
-        options_print_help(stdout);
-        return 0;
-    }
-    if (s.opts.show_version) {
-        printf("fox86 %s\n", FOX86_VERSION);
-        return 0;
-    }
-    if (s.opts.show_log_items) {
-        options_print_log_items(stdout);
+    if (s.opts.show_help || s.opts.show_version || s.opts.show_log_items) {
+        if (s.opts.show_help)
+            options_print_help(stdout);
+        else if (s.opts.show_version)
+            printf("fox86 %s\n", FOX86_VERSION);
+        else
+            options_print_log_items(stdout);
+        options_free(&s.opts);
         return 0;
     }
     if (session_setup(&s, err, sizeof(err)) != 0) {
