@@ -288,9 +288,7 @@ static int for_each_prop(const char *arg, const char *what, char *err, size_t er
             key = prop;
             value = eq + 1;
         }
-        /* keep value pointing into arg so options need no copies */
-        const char *value_in_arg = p + (value - prop);
-        if (fn(ctx, key, value_in_arg, err, errlen) != 0)
+        if (fn(ctx, key, value, err, errlen) != 0)
             return -1;
         p += len;
         if (*p == ',')
@@ -317,24 +315,17 @@ void options_free(struct options *o)
     o->nowned = 0;
 }
 
-/* value_in_arg is not NUL-terminated at the comma: copy what is compared. */
-static size_t prop_len(const char *v) { return strcspn(v, ","); }
-
 struct drive_ctx {
     struct options *o;
     struct drive_option d;
 };
 
-static int drive_prop(void *ctx, const char *key, const char *v, char *err, size_t errlen)
+static int drive_prop(void *ctx, const char *key, const char *val, char *err, size_t errlen)
 {
     struct drive_ctx *c = ctx;
-    size_t vl = prop_len(v);
-    char val[1024];
-    memcpy(val, v, vl);
-    val[vl] = '\0';
     bool b;
     if (strcmp(key, "file") == 0) {
-        c->d.file = keep_copy(c->o, v, vl);
+        c->d.file = keep_copy(c->o, val, strlen(val));
     } else if (strcmp(key, "format") == 0) {
         if (strcmp(val, "raw") != 0)
             return fail(err, errlen, "-drive: format=%s is not supported (raw only)", val);
@@ -389,17 +380,14 @@ static int parse_drive(struct options *o, const char *arg, char *err, size_t err
 static int boot_prop(void *ctx, const char *key, const char *v, char *err, size_t errlen)
 {
     struct options *o = ctx;
-    size_t vl = prop_len(v);
+    size_t vl = strlen(v);
     if (key[0] == '\0' || strcmp(key, "order") == 0 || strcmp(key, "once") == 0) {
         if (vl == 0 || vl > 8 || strspn(v, "abcdn") < vl)
-            return fail(err, errlen, "-boot: invalid boot order '%.*s' (letters a, c, d, n)",
-                        (int)vl, v);
+            return fail(err, errlen, "-boot: invalid boot order '%s' (letters a, c, d, n)", v);
         o->boot_order = keep_copy(o, v, vl);
     } else if (strcmp(key, "menu") == 0) {
-        char val[8];
-        snprintf(val, sizeof(val), "%.*s", (int)(vl < 7 ? vl : 7), v);
-        if (!parse_on_off(val, &o->boot_menu))
-            return fail(err, errlen, "-boot: menu=%s: expected on or off", val);
+        if (!parse_on_off(v, &o->boot_menu))
+            return fail(err, errlen, "-boot: menu=%s: expected on or off", v);
     } else if (strcmp(key, "strict") == 0 || strcmp(key, "splash-time") == 0
                || strcmp(key, "reboot-timeout") == 0) {
         /* accepted for compatibility */
