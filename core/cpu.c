@@ -123,7 +123,7 @@ void cpu_reset(struct cpu *cpu)
     cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
     cpu->perf_evtsel[0] = cpu->perf_evtsel[1] = 0;
     cpu->perf_ctr[0] = cpu->perf_ctr[1] = 0;
-    cpu->tsc_offset = 0 - cpu->icount;
+    cpu->tsc_offset = 0 - cpu_clock(cpu);
 
     /* x87: as after FINIT except CW = 0x0040, registers +0.0 tagged zero */
     memset(&cpu->fpu, 0, sizeof(cpu->fpu));
@@ -155,9 +155,14 @@ void cpu_raise_nmi(struct cpu *cpu)
     cpu->nmi_pending = true;
 }
 
+uint64_t cpu_clock(const struct cpu *cpu)
+{
+    return cpu->clock ? cpu->clock(cpu->clock_opaque) : cpu->icount;
+}
+
 uint64_t cpu_tsc(const struct cpu *cpu)
 {
-    return cpu->tsc_offset + cpu->icount;
+    return cpu->tsc_offset + cpu_clock(cpu);
 }
 
 /* ---- the decoded-instruction cache ---- */

@@ -139,7 +139,9 @@ struct cpu {
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     uint32_t perf_evtsel[2];       /* P6 PerfEvtSel0/1: kept, but no event is counted */
     uint64_t perf_ctr[2];          /* P6 PerfCtr0/1 (40 bits) */
-    uint64_t tsc_offset;           /* TSC = tsc_offset + virtual cycles */
+    uint64_t tsc_offset;           /* TSC = tsc_offset + clock (1 GHz: one tick per virtual ns) */
+    uint64_t (*clock)(const void *opaque); /* virtual ns now; NULL: one ns per instruction */
+    const void *clock_opaque;
     uint64_t icount;               /* instructions retired */
 
     struct fpu fpu;
@@ -190,6 +192,7 @@ void cpu_reset(struct cpu *cpu);             /* power-on state: real mode at F00
 enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns);
 void cpu_set_intr(struct cpu *cpu, bool level);
 void cpu_raise_nmi(struct cpu *cpu);
+uint64_t cpu_clock(const struct cpu *cpu);   /* virtual ns (cpu->clock, or icount) */
 uint64_t cpu_tsc(const struct cpu *cpu);
 
 /* except.c: faults and interrupts.

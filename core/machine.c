@@ -23,6 +23,8 @@ static uint64_t host_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t machine_clock(const void *opaque);
+
 struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen)
 {
     struct machine *m = calloc(1, sizeof(*m));
@@ -38,6 +40,9 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
     }
     ioport_map_init(&m->io);
     cpu_init(&m->cpu, &m->mem, &m->io);
+    m->vt_rate_q16 = 1u << 16;
+    m->cpu.clock = machine_clock;
+    m->cpu.clock_opaque = m;
     return m;
 }
 
@@ -65,7 +70,22 @@ int machine_add_device(struct machine *m, const struct device_ops *ops, void *st
 
 uint64_t machine_now(const struct machine *m)
 {
-    return m->cpu.icount + m->idle_ns;
+    uint64_t ran = m->cpu.icount - m->vt_icount;
+    return m->idle_ns + m->vt_insn_ns + ((ran * m->vt_rate_q16) >> 16);
+}
+
+static uint64_t machine_clock(const void *opaque)
+{
+    return machine_now(opaque);
+}
+
+/* Credit instructions from now on at rate_q16 virtual ns each. */
+static void machine_set_rate(struct machine *m, uint64_t rate_q16)
+{
+    uint64_t ran = m->cpu.icount - m->vt_icount;
+    m->vt_insn_ns += (ran * m->vt_rate_q16) >> 16;
+    m->vt_icount = m->cpu.icount;
+    m->vt_rate_q16 = rate_q16;
 }
 
 void machine_request_exit(struct machine *m, int status)
@@ -156,7 +176,6 @@ static uint64_t machine_run_devices(struct machine *m, uint64_t now)
 /* Longest host sleep in one halt, so host input and the poll hook are
  * served promptly even when the next guest timer is far away. */
 #define MACHINE_MAX_SLEEP_NS 10000000u
-#define MACHINE_MIN_SLICE    1000u
 
 /* Real-time mode: the virtual time host time has reached. */
 static uint64_t machine_host_virtual(struct machine *m)
@@ -164,15 +183,43 @@ static uint64_t machine_host_virtual(struct machine *m)
     return host_now_ns() - m->host_base_ns;
 }
 
-/* Real-time mode: let virtual time catch up with host time. */
+/* Real-time mode, after a halt: virtual time jumps to host time. */
 static void machine_catch_up(struct machine *m)
 {
     uint64_t real = machine_host_virtual(m), now = machine_now(m);
-    if (real > now) {
+    if (real > now)
         m->idle_ns += real - now;
-        m->stats.catchup_ns += real - now;
-        m->cpu.tsc_offset += real - now;   /* the TSC counts virtual time */
+}
+
+/* Horizon over which a lag behind (or lead over) host time is made up. */
+#define MACHINE_PACE_HORIZON_NS 10000000u
+
+/* Real-time mode, after a slice: set the virtual ns per instruction for the
+ * next one to the measured host speed, corrected so the lag shrinks to
+ * zero over MACHINE_PACE_HORIZON_NS. Time is slewed, not stepped, so no
+ * guest ever sees a clock jump while it runs; only a host stall longer
+ * than MACHINE_MAX_LAG_NS (a stopped process, a loaded host) is skipped. */
+static void machine_pace(struct machine *m)
+{
+    int64_t lag = (int64_t)(machine_host_virtual(m) - machine_now(m));
+    if (lag > (int64_t)MACHINE_MAX_LAG_NS) {
+        m->idle_ns += (uint64_t)lag;
+        m->stats.catchup_ns += (uint64_t)lag;
+        lag = 0;
     }
+    int64_t measured = m->host_ns_per_kinsn ? (int64_t)m->host_ns_per_kinsn * 65536 / 1000
+                                            : (int64_t)1 << 16;
+    if (measured < 1)
+        measured = 1;
+    int64_t horizon = MACHINE_PACE_HORIZON_NS;
+    if (lag < -horizon)
+        lag = -horizon;
+    int64_t rate = measured + measured / 1024 * (lag * 1024 / horizon);
+    if (rate < measured / 4)
+        rate = measured / 4;
+    if (rate > measured * 4)
+        rate = measured * 4;
+    machine_set_rate(m, (uint64_t)(rate > 0 ? rate : 1));
 }
 
 /* The CPU executed HLT. Let virtual time pass up to the next device event
@@ -209,12 +256,11 @@ static bool machine_idle(struct machine *m, uint64_t next_event)
     uint64_t skip = next_event - now;
     m->idle_ns += skip;
     m->stats.idle_ns += skip;
-    cpu->tsc_offset += skip;   /* the TSC keeps counting through a halt */
     return true;
 }
 
-/* Instructions to run before the next device event is due: in real time,
- * scaled by the measured speed. */
+/* Instructions to run until the next device event is due, at the current
+ * virtual ns per instruction. */
 static uint64_t machine_slice_budget(struct machine *m, uint64_t now, uint64_t next_event)
 {
     if (next_event == TIME_NEVER)
@@ -222,11 +268,10 @@ static uint64_t machine_slice_budget(struct machine *m, uint64_t now, uint64_t n
     if (next_event <= now)
         return 1;
     uint64_t ns = next_event - now;
-    uint64_t insns = ns;
-    if (!m->cfg.deterministic && m->host_ns_per_kinsn > 1000)
-        insns = ns * 1000 / m->host_ns_per_kinsn;
-    if (insns < MACHINE_MIN_SLICE)
-        insns = ns < MACHINE_MIN_SLICE ? ns : MACHINE_MIN_SLICE;
+    if (ns > (uint64_t)MACHINE_SLICE << 12)
+        return MACHINE_SLICE;
+    /* enough instructions to reach the event: ceil(ns / ns-per-instruction) */
+    uint64_t insns = ((ns << 16) + m->vt_rate_q16 - 1) / m->vt_rate_q16;
     return insns < MACHINE_SLICE ? insns : MACHINE_SLICE;
 }
 
@@ -263,7 +308,7 @@ int machine_run(struct machine *m)
                 m->host_ns_per_kinsn = m->host_ns_per_kinsn
                     ? (uint32_t)((m->host_ns_per_kinsn * 3ull + per_k) / 4) : (uint32_t)per_k;
             }
-            machine_catch_up(m);
+            machine_pace(m);
         }
 
         if (why == CPU_STOP_REQUEST)

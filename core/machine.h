@@ -7,18 +7,23 @@
  * (devices/device.h) and firmware only through the boot hook, so core/ does
  * not depend on devices/ or bios/ code.
  *
- * Virtual time is counted in instructions: 1 retired instruction = 1 ns
- * (a nominal 1000 MIPS CPU, which is also the TSC rate), plus time added
- * while the CPU is halted or slower than that:
- *   - deterministic mode: only instructions count, and a halt skips to the
- *     next timer at once, so every run is identical;
+ * Virtual time is counted from instructions: each retired instruction
+ * credits vt_rate_q16 / 65536 virtual ns, plus time added while the CPU is
+ * halted. The TSC counts virtual ns (a 1 GHz TSC).
+ *   - deterministic mode: every instruction is exactly 1 ns (a nominal
+ *     1000 MIPS CPU) and a halt skips to the next timer at once, so every
+ *     run is identical;
  *   - by default (real time): a halt sleeps the host until the timer is
- *     due, and after each slice virtual time catches up with host time
- *     when the CPU ran slower than 1000 MIPS, so guest clocks keep real
- *     time as under QEMU. Slices are sized from the measured speed so
- *     they end near the next device event. The loop runs the
- * CPU in slices that end at the nearest device event (devices report it:
- * "time is pulled") and at most MACHINE_SLICE instructions long.
+ *     due; while running, the ns credited per instruction follows the
+ *     measured host speed, adjusted after each slice so that virtual time
+ *     converges on host time. It never jumps while the CPU runs (only
+ *     after a host stall longer than MACHINE_MAX_LAG_NS): guests that time
+ *     one clock against another (Linux calibrating the TSC against the PIT)
+ *     see both advance smoothly, and guest clocks keep real time as under
+ *     QEMU.
+ * The loop runs the CPU in slices that end at the nearest device event
+ * (devices report it: "time is pulled") and at most MACHINE_SLICE
+ * instructions long.
  *
  * machine_run() ends, with the process exit status to use, when:
  *   - a device requested exit (isa-debug-exit: status (v << 1) | 1);
@@ -62,6 +67,7 @@ enum {
 };
 
 #define MACHINE_SLICE       1000000u   /* longest run of instructions between device checks */
+#define MACHINE_MAX_LAG_NS  100000000u /* real time: a larger lag (host stall) is skipped at once */
 #define MACHINE_MAX_DEVICES 32
 
 struct machine_config {
@@ -83,7 +89,7 @@ struct machine_stats {
     uint64_t slices;              /* cpu_run calls */
     uint64_t resets;              /* machine resets after the first (triple faults) */
     uint64_t idle_ns;             /* virtual time skipped while halted */
-    uint64_t catchup_ns;          /* virtual time added to keep up with host time */
+    uint64_t catchup_ns;          /* virtual time skipped after host stalls */
 };
 
 struct machine {
@@ -95,7 +101,10 @@ struct machine {
     struct machine_device devices[MACHINE_MAX_DEVICES];
     int ndevices;
 
-    uint64_t idle_ns;             /* virtual time not counted by cpu.icount (halts, catch-up) */
+    uint64_t idle_ns;             /* virtual time not credited to instructions (halts, stalls) */
+    uint64_t vt_insn_ns;          /* virtual ns credited to instructions before vt_icount */
+    uint64_t vt_icount;           /* cpu.icount when vt_rate_q16 last changed */
+    uint64_t vt_rate_q16;         /* virtual ns per instruction since then, 16.16 fixed point */
     uint64_t host_base_ns;        /* host monotonic time at virtual time 0 (real-time mode) */
     uint32_t host_ns_per_kinsn;   /* measured host ns per 1000 instructions (slice sizing) */
 

@@ -108,7 +108,8 @@ static void print_stats(const struct machine *m, double host_seconds)
     fprintf(stderr, "  exceptions taken       %llu\n", (unsigned long long)cpu->exceptions_taken);
     fprintf(stderr, "  virtual time           %.6f s (halted %.6f s)\n", virt,
             (double)m->stats.idle_ns / 1e9);
-    fprintf(stderr, "  kept up with host time %.6f s\n", (double)m->stats.catchup_ns / 1e9);
+    fprintf(stderr, "  skipped (host stalls)  %.6f s\n", (double)m->stats.catchup_ns / 1e9);
+    fprintf(stderr, "  virtual ns/instruction %.3f\n", (double)m->vt_rate_q16 / 65536);
     fprintf(stderr, "  host time              %.3f s\n", host_seconds);
     if (host_seconds > 0)
         fprintf(stderr, "  speed                  %.1f MIPS\n",
