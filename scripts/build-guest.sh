@@ -6,17 +6,20 @@
 #   $FOX86_CACHE/guest/  (FOX86_CACHE defaults to ~/.cache/fox86)
 #     vmlinuz      the kernel (bzImage)
 #     initrd.img   busybox + the disk/CD/NIC modules, /init prints FOX86-GUEST-READY
-#     disk.img     64 MiB MBR disk: sda1 ext2 with test data, sda2 FAT16
-#                  (active) + SYSLINUX booting the same kernel/initrd
+#     disk.img     64 MiB MBR disk (SYSLINUX's mbr.bin), one active ext2
+#                  partition: EXTLINUX booting the same kernel/initrd, and
+#                  test data
 #     cdrom.iso    ISO 9660, El Torito no-emulation ISOLINUX, same kernel/initrd
 #     cmdline      the default kernel command line
 #     versions.txt the Debian package versions and SHA256s used
 #
 # The .debs come from deb.debian.org (bookworm main, i386) with curl; each
 # is checked against the SHA256 in the Packages index and kept in debs/.
-# The host's dpkg/apt configuration is never changed. Nothing is mounted:
-# the disk is populated with mtools and mke2fs -d, SYSLINUX is installed
-# on the unmounted image with --offset. Re-running with everything built
+# The host's dpkg/apt configuration is never changed. Nothing is mounted on
+# the host: the disk is populated with mke2fs -d, and EXTLINUX, which only
+# installs into a mounted filesystem, is installed by the guest itself,
+# booted once on fox86 (so fox86 must be built first: scripts/build.sh;
+# FOX86_BIN names another binary). Re-running with everything built
 # does nothing; FOX86_GUEST_REBUILD=1 rebuilds from the cached .debs, and
 # deleting the cache directory starts over (new package versions).
 # See docs/guest.md.
@@ -39,7 +42,7 @@ script_sum=$(sha256sum "$0" | cut -d' ' -f1)
 cmdline="console=tty0 console=ttyS0,115200 panic=-1 no_timer_check"
 
 # Modules loaded by /init (plus their dependencies): PIIX IDE disk and CD,
-# ext2/ext4, FAT (the boot partition), ISO 9660, and the NE2000 PCI NIC.
+# ext2/ext4, FAT (floppies, USB-style images), ISO 9660, and the NE2000 PCI NIC.
 modules="ata_piix sd_mod sr_mod ext4 crc32c_generic vfat nls_cp437 nls_ascii isofs ne2k_pci"
 
 log() { echo "build-guest: $*"; }
@@ -71,8 +74,7 @@ need() {  # need COMMAND PACKAGE
     command -v "$1" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$1" >/dev/null 2>&1 || need_pkgs="$need_pkgs $2"
 }
 need curl curl; need xz xz-utils; need cpio cpio; need gzip gzip
-need dpkg-deb dpkg; need mkfs.vfat dosfstools; need mcopy mtools
-need syslinux syslinux; need xorriso xorriso; need mke2fs e2fsprogs
+need dpkg-deb dpkg; need xorriso xorriso; need mke2fs e2fsprogs
 need sfdisk fdisk
 if [ -n "$need_pkgs" ]; then
     sudo=""
@@ -87,7 +89,7 @@ export PATH=$PATH:/usr/sbin:/sbin
 
 mkdir -p "$cache/debs"
 work=$(mktemp -d "$cache/.work.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${FOX86_GUEST_KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 
 # --- the package index --------------------------------------------------------
 # Packages.xz is kept in the cache so the pinned versions stay the same
@@ -100,7 +102,7 @@ if [ ! -s "$cache/Packages.xz" ]; then
 fi
 index=$work/Packages
 xz -dc "$cache/Packages.xz" | awk '
-    /^Package: / { keep = ($2 ~ /^(linux-image-686|linux-image-6\.1\.[0-9]+-[0-9]+-686|busybox-static|syslinux-common|isolinux)$/) }
+    /^Package: / { keep = ($2 ~ /^(linux-image-686|linux-image-6\.1\.[0-9]+-[0-9]+-686|busybox-static|syslinux-common|isolinux|extlinux|libc6)$/) }
     keep' >"$index"
 
 # field PACKAGE FIELD: prints FIELD of PACKAGE's stanza in the index
@@ -113,9 +115,9 @@ field() {
 # The 686 (non-PAE) kernel the linux-image-686 metapackage points at
 kpkg=$(field linux-image-686 Depends | grep -o 'linux-image-6\.1\.[^ ,]*-686' | head -1)
 [ -n "$kpkg" ] || die "cannot find linux-image-686's kernel in Packages.xz"
-# isolinux.bin comes from isolinux; ldlinux.c32 and mbr.bin from syslinux-common.
-# (The extlinux/syslinux installers are host programs from apt.)
-packages="$kpkg busybox-static syslinux-common isolinux"
+# isolinux.bin comes from isolinux; ldlinux.c32 and mbr.bin from syslinux-common;
+# the extlinux installer (i386) and the libc it needs run inside the guest.
+packages="$kpkg busybox-static syslinux-common isolinux extlinux libc6"
 
 # fetch PACKAGE: downloads the .deb into debs/ (once), verifies its SHA256,
 # prints its path
@@ -220,6 +222,9 @@ done </etc/modules.order
 grep -qw debug /proc/cmdline || echo 1 >/proc/sys/kernel/printk
 hostname fox86-guest
 echo "FOX86-GUEST-READY $kver"
+# A one-shot job (build-guest.sh's EXTLINUX installer) comes as /autorun in
+# an extra initramfs archive: run it, then power off.
+if [ -x /autorun ]; then /autorun; sync; poweroff -f; fi
 # cttyhack opens the real terminal behind /dev/console so job control works;
 # respawn the shell if it exits.
 while true; do setsid cttyhack sh -l; sleep 1; done
@@ -249,34 +254,22 @@ EOF
 }
 
 # --- c) the disk image ----------------------------------------------------------
-# 64 MiB: sda1 at 1 MiB, 16 MiB ext2 with test data (the tests mount it
-# read-write); sda2 the remaining 47 MiB, FAT16, active, SYSLINUX + kernel +
-# initrd. mbr.bin boots whichever partition is active.
+# 64 MiB: sda1 from 1 MiB to the end, ext2, active, holding /boot (kernel,
+# initrd, EXTLINUX) and test data (the tests mount it read-write). mbr.bin
+# boots the active partition; EXTLINUX's boot sector and ldlinux.sys are
+# installed by Debian's extlinux running in the guest on fox86: the
+# initramfs plus an extra archive with extlinux, its libc and an /autorun
+# that mounts /dev/sda1 and runs it. --deterministic and a fixed RTC make
+# that run, and so the image, the same every time.
 disk=$work/disk.img
-p1_start=2048 p1_size=$((16 * 2048)) p2_start=$((17 * 2048)) p2_size=$((47 * 2048))
+p1_start=2048 p1_size=$((63 * 2048))
 truncate -s 64M "$disk"
-printf 'label: dos\nlabel-id: 0xf0886001\n%s,%s,83\n%s,%s,6,*\n' \
-    "$p1_start" "$p1_size" "$p2_start" "$p2_size" | sfdisk -q "$disk"
+printf 'label: dos\nlabel-id: 0xf0886001\n%s,%s,83,*\n' "$p1_start" "$p1_size" | sfdisk -q "$disk"
 dd if="$sl/mbr/mbr.bin" of="$disk" bs=440 count=1 conv=notrunc status=none
-# FAT16 filesystem made in a separate file, then copied into place
-fat=$work/p2-fat.img
-truncate -s $((p2_size * 512)) "$fat"
-mkfs.vfat -F 16 -n FOX86BOOT -i f0860001 -h "$p2_start" --invariant "$fat" >/dev/null
-export MTOOLS_SKIP_CHECK=1
-bootcfg /boot/vmlinuz /boot/initrd.img >"$work/syslinux.cfg"
-echo "hello from the fox86 boot partition" >"$work/README.txt"
-touch -d "@$epoch" "$work/vmlinuz" "$work/initrd.img" "$work/syslinux.cfg" "$work/README.txt"
-mmd -i "$fat" ::/boot ::/boot/syslinux
-mcopy -m -i "$fat" "$work/vmlinuz" "$work/initrd.img" ::/boot/
-mcopy -m -i "$fat" "$work/syslinux.cfg" ::/boot/syslinux/syslinux.cfg
-mcopy -m -i "$fat" "$work/README.txt" ::/README.txt
-# The boot sector and ldlinux.sys/.c32 (from the host's syslinux installer,
-# which writes its own matching copies) go into /boot/syslinux.
-syslinux --install --directory /boot/syslinux "$fat"
-dd if="$fat" of="$disk" bs=512 seek="$p2_start" conv=notrunc,sparse status=none
-# ext2 data partition, populated from a directory without mounting
 data=$work/data
-mkdir -p "$data"
+mkdir -p "$data/boot/extlinux"
+cp "$work/vmlinuz" "$work/initrd.img" "$data/boot/"
+bootcfg /boot/vmlinuz /boot/initrd.img >"$data/boot/extlinux/extlinux.conf"
 echo "fox86 guest test data" >"$data/hello.txt"
 seq 1 10000 >"$data/numbers.txt"
 find "$data" -exec touch -d "@$epoch" {} +
@@ -284,11 +277,54 @@ ext=$work/p1-ext2.img
 E2FSPROGS_FAKE_TIME=$epoch mke2fs -q -F -t ext2 -L FOX86DATA -U f0860002-0000-4000-8000-000000000002 \
     -E hash_seed=f0860002-0000-4000-8000-000000000003 -m 0 -d "$data" "$ext" $((p1_size / 2))k >/dev/null
 # mke2fs -d copies the source files' ctime, which touch cannot set: fix it up
-for f in / $(cd "$data" && ls); do
-    echo "set_inode_field /${f#/} ctime @$epoch"
+(cd "$data" && find . -mindepth 1 | sed 's|^\.||'; echo /) | while read -r f; do
+    echo "set_inode_field $f ctime @$epoch"
 done | E2FSPROGS_FAKE_TIME=$epoch debugfs -w -f - "$ext" >/dev/null 2>&1
 dd if="$ext" of="$disk" bs=512 seek="$p1_start" conv=notrunc,sparse status=none
-rm -f "$fat" "$ext"
+rm -f "$ext"
+
+# The installer run. fox86 comes from this checkout's build unless FOX86_BIN says.
+fox86=${FOX86_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/frontends/fox86}
+[ -x "$fox86" ] || die "fox86 is not built ($fox86): run scripts/build.sh first (or set FOX86_BIN)"
+inst=$work/installer
+mkdir -p "$inst/usr/bin" "$inst/lib/i386-linux-gnu"
+cp "$work/root/extlinux/usr/bin/extlinux" "$inst/usr/bin/"
+cp -L "$work/root/libc6/lib/i386-linux-gnu/libc.so.6" "$work/root/libc6/lib/i386-linux-gnu/ld-linux.so.2" \
+    "$inst/lib/i386-linux-gnu/"
+ln -s i386-linux-gnu/ld-linux.so.2 "$inst/lib/ld-linux.so.2"
+cat >"$inst/autorun" <<'EOF'
+#!/bin/sh
+# Install EXTLINUX on /dev/sda1 (build-guest.sh); print the result marker.
+i=0; while [ ! -b /dev/sda1 ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done
+if mount -t ext4 /dev/sda1 /mnt &&
+   LD_LIBRARY_PATH=/lib/i386-linux-gnu extlinux --install /mnt/boot/extlinux &&
+   ls /mnt/boot/extlinux/ldlinux.sys /mnt/boot/extlinux/ldlinux.c32 && umount /mnt; then
+    echo "FOX86-EXTLINUX-INSTALLED"
+else
+    echo "FOX86-EXTLINUX-FAILED"
+fi
+EOF
+chmod 755 "$inst/autorun"
+find "$inst" -exec touch -h -d "@$epoch" {} +
+cp "$work/initrd.img" "$work/installer.img"
+(cd "$inst" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible) \
+    | gzip -9 -n >>"$work/installer.img"
+log "installing EXTLINUX on the disk image, in the guest on fox86 (about a minute)"
+if ! timeout "${FOX86_GUEST_INSTALL_TIMEOUT:-900}" "$fox86" -m 128 -nographic --deterministic \
+        -rtc base=2023-06-10T00:00:00 -kernel "$work/vmlinuz" -initrd "$work/installer.img" \
+        -append "$cmdline" -hda "$disk" </dev/null >"$work/install.log" 2>&1 ||
+   ! grep -q FOX86-EXTLINUX-INSTALLED "$work/install.log"; then
+    tail -n 20 "$work/install.log" >&2
+    die "the EXTLINUX install run on fox86 failed (log above)"
+fi
+# Check from the host: sda1 now has a boot sector (signature 55 AA) and
+# /boot/extlinux/ldlinux.sys.
+[ "$(od -An -tx1 -j $((p1_start * 512 + 510)) -N2 "$disk" | tr -d ' ')" = 55aa ] ||
+    die "no boot sector on sda1 after the EXTLINUX install run"
+dd if="$disk" of="$work/p1.img" bs=512 skip="$p1_start" count="$p1_size" status=none
+debugfs -R "stat /boot/extlinux/ldlinux.sys" "$work/p1.img" 2>/dev/null | grep -q "^Inode:" ||
+    die "no /boot/extlinux/ldlinux.sys on sda1 after the EXTLINUX install run"
+rm -f "$work/p1.img"
 
 # --- d) the CD-ROM image --------------------------------------------------------
 iso=$work/iso

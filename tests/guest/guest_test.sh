@@ -5,7 +5,7 @@
 #
 #   guest_test.sh [--gate VAR] kernel|disk|cdrom EMULATOR [EXTRA_ARGS...]
 #       Boots with -kernel/-initrd/-append (and the disk attached), from the
-#       disk (SYSLINUX), or from the CD (ISOLINUX, -cdrom ISO -boot d, the
+#       disk (EXTLINUX), or from the CD (ISOLINUX, -cdrom ISO -boot d, the
 #       disk attached too; also mounts the CD). EMULATOR is qemu-system-i386 or fox86; both take
 #       -m 256 -nographic (serial on stdio). QEMU also gets -accel tcg and
 #       -no-reboot. The disk is a private copy of the cached disk.img.
@@ -15,7 +15,7 @@
 # Steps (each prints PASS or FAIL): the ready line, uname -a (i686, 6.1),
 # /proc/cpuinfo's "model name", the ext2 partition /dev/sda1 mounted
 # read-write, a file written, synced, unmounted, caches dropped, remounted
-# and read back, the FAT boot partition read, poweroff -f, the emulator's
+# and read back, EXTLINUX's files on it, poweroff -f, the emulator's
 # exit status 0; then, on the host, the written file found in the disk image.
 # Exit 0 all passed, 1 something failed, 77 skipped (guest not built,
 # emulator missing, or --gate VAR not set to 1).
@@ -166,8 +166,8 @@ check() {
 token="fox86-$$-$RANDOM$RANDOM"
 check "uname -a: i686, Linux 6.1" "uname -a" 'Linux .* 6\.1\..* i686'
 check "/proc/cpuinfo has a model name" "cat /proc/cpuinfo" '^model name[[:space:]]*:'
-check "IDE disk partitions appear" \
-    'i=0; while [ ! -b /dev/sda2 ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done; ls /dev/sda1 /dev/sda2' '/dev/sda2'
+check "the IDE disk's partition appears" \
+    'i=0; while [ ! -b /dev/sda1 ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done; ls /dev/sda1' '^/dev/sda1$'
 check "mount /dev/sda1 (ext2) read-write" \
     "mount -t ext4 -o rw /dev/sda1 /mnt && grep -q ' /mnt ext4 rw' /proc/mounts && cat /mnt/hello.txt" \
     '^fox86 guest test data$'
@@ -176,9 +176,9 @@ check "write a file, sync, unmount" \
 check "remount and read it back" \
     "echo 3 >/proc/sys/vm/drop_caches; mount -t ext4 /dev/sda1 /mnt && cat /mnt/fox86-test.txt && tail -1 /mnt/numbers.txt && umount /mnt" \
     "^$token\$"
-check "read the FAT boot partition /dev/sda2" \
-    "mount -t vfat -o ro /dev/sda2 /mnt && ls -l /mnt/boot/vmlinuz && cat /mnt/README.txt && umount /mnt" \
-    'fox86 boot partition'
+check "EXTLINUX's files on /dev/sda1" \
+    "mount -t ext4 -o ro /dev/sda1 /mnt && ls /mnt/boot/extlinux && grep -c initrd /mnt/boot/extlinux/extlinux.conf && umount /mnt" \
+    'ldlinux\.sys'
 if [ "$mode" = cdrom ]; then
     check "mount the CD /dev/sr0 (iso9660)" \
         "mount -t iso9660 -o ro /dev/sr0 /mnt && ls /mnt/isolinux && cat /mnt/README.txt && umount /mnt" \
