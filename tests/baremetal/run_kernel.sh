@@ -16,7 +16,8 @@
 # transcript (port 0xE9 output) must also equal QEMU's for the same kernel;
 # the diff is printed when it does not. QEMU missing: skip (exit 77) in qemu
 # mode; in fox86 mode the comparison is skipped with a note. Every run has a
-# timeout so a hang fails instead of blocking.
+# timeout so a hang fails instead of blocking (then SIGKILL 5 s later: a QEMU
+# vCPU spinning inside a page walk ignores SIGTERM).
 set -u
 mode=$1 kernel=$2 outdir=$3 fox86=${4:-}
 shift $(( $# < 4 ? $# : 4 ))  # what is left: FOX86_ARGS
@@ -33,7 +34,7 @@ run_emulator() {
     shift 2
     transcript="$outdir/$name.$label.txt"
     rm -f "$transcript"
-    timeout "$timeout_s" "$program" -kernel "$kernel" -nographic \
+    timeout -k 5 "$timeout_s" "$program" -kernel "$kernel" -nographic \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot \
         -debugcon "file:$transcript" "$@" </dev/null >"$outdir/$name.$label.stdout" 2>"$outdir/$name.$label.stderr"
     status=$?
