@@ -259,14 +259,18 @@ void enter_ring3(void (*fn)(void), uint32_t user_esp)
 
 /* ---- paging ---- */
 
+void paging_fill_identity(volatile uint32_t *pd, uint32_t mb)
+{
+    for (uint32_t i = 0; i < 1024; i++)
+        pd[i] = i > 0 && i < mb / 4 ? (i << 22) | PTE_P | PTE_W | PTE_U | PTE_PS : 0;
+    pd[0] = (uint32_t)page_table0 | PTE_P | PTE_W | PTE_U;
+}
+
 void paging_identity(void)
 {
     for (uint32_t i = 0; i < 1024; i++)
         page_table0[i] = (i << 12) | PTE_P | PTE_W | PTE_U;
-    for (uint32_t i = 0; i < 1024; i++)
-        page_dir[i] = 0;
-    page_dir[0] = (uint32_t)page_table0 | PTE_P | PTE_W | PTE_U;
-    page_dir[1] = 0x400000u | PTE_P | PTE_W | PTE_U | PTE_PS;
+    paging_fill_identity(page_dir, 8);
     write_cr3((uint32_t)page_dir);
     write_cr4(read_cr4() | 0x10);   /* PSE */
     write_cr0(read_cr0() | 0x80000000u);
@@ -275,6 +279,71 @@ void paging_identity(void)
 void paging_off(void)
 {
     write_cr0(read_cr0() & ~0x80000000u);
+}
+
+/* ---- single accesses with faults caught ---- */
+
+static volatile uint32_t access_addr, access_value;
+static uint8_t access_user_stack[4096] __attribute__((aligned(16)));
+
+static void access_read(void *arg) { access_value = *(volatile uint32_t *)access_addr; }
+static void access_write(void *arg) { *(volatile uint32_t *)access_addr = access_value; }
+
+/* ring 3 has nowhere to return to: INT 0x40 ends the run_catching */
+static void user_access_read(void)
+{
+    access_value = *(volatile uint32_t *)access_addr;
+    asm volatile("int $0x40" ::: "memory");
+    __builtin_unreachable();
+}
+
+static void user_access_write(void)
+{
+    *(volatile uint32_t *)access_addr = access_value;
+    asm volatile("int $0x40" ::: "memory");
+    __builtin_unreachable();
+}
+
+static void enter_user_access(void *fn)
+{
+    enter_ring3((void (*)(void))fn, (uint32_t)(access_user_stack + sizeof(access_user_stack)));
+}
+
+int try_read32(uint32_t addr, uint32_t *value)
+{
+    access_addr = addr;
+    int v = run_catching(access_read, 0);
+    *value = access_value;
+    return v;
+}
+
+int try_write32(uint32_t addr, uint32_t value)
+{
+    access_addr = addr;
+    access_value = value;
+    return run_catching(access_write, 0);
+}
+
+static int user_access(void (*fn)(void))
+{
+    idt_set_default(0x40, 3);
+    int v = run_catching(enter_user_access, (void *)fn);
+    return v == 0x40 ? -1 : v;
+}
+
+int try_user_read32(uint32_t addr, uint32_t *value)
+{
+    access_addr = addr;
+    int v = user_access(user_access_read);
+    *value = access_value;
+    return v;
+}
+
+int try_user_write32(uint32_t addr, uint32_t value)
+{
+    access_addr = addr;
+    access_value = value;
+    return user_access(user_access_write);
 }
 
 /* ---- boot ---- */

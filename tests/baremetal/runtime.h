@@ -133,6 +133,20 @@ extern volatile uint32_t page_dir[1024];    /* volatile: the CPU writes A/D bits
 extern volatile uint32_t page_table0[1024];
 void paging_identity(void);          /* builds tables, CR3, CR4.PSE, CR0.PG */
 void paging_off(void);
+/* Fill the page directory pd (4 KB aligned) with the kernel's identity map
+ * of 0 .. mb MB (mb a multiple of 4): 0-4 MB through page_table0 (shared
+ * by every directory filled this way), the rest as 4 MB pages, all user and
+ * writable; every other entry not present. Needs CR4.PSE to be used. */
+void paging_fill_identity(volatile uint32_t *pd, uint32_t mb);
+
+/* One 32-bit access at linear addr, faults caught: -1 when it completed
+ * (the read value in *value), else the vector (exc_last has the details).
+ * The _user forms run it at CPL 3 (they set vector 0x40 as the DPL 3 way
+ * back), on the runtime's own user stack. */
+int try_read32(uint32_t addr, uint32_t *value);
+int try_write32(uint32_t addr, uint32_t value);
+int try_user_read32(uint32_t addr, uint32_t *value);
+int try_user_write32(uint32_t addr, uint32_t value);
 
 #define PTE_P  0x001
 #define PTE_W  0x002
@@ -140,6 +154,7 @@ void paging_off(void);
 #define PTE_A  0x020
 #define PTE_D  0x040
 #define PTE_PS 0x080
+#define PTE_G  0x100
 
 /* small helpers */
 static inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
