@@ -338,18 +338,20 @@ static const struct ioport_ops gpe_ops = { gpe_read, gpe_write };
 static uint32_t apm_read(void *opaque, uint16_t port, int size)
 {
     struct piix4_pm *s = opaque;
-    (void)size;
-    return port == APM_CNT_PORT ? s->apm_cnt : s->apm_sts;
+    if (port == APM_STS_PORT)
+        return s->apm_sts;
+    return size > 1 ? (uint32_t)s->apm_cnt | (uint32_t)s->apm_sts << 8 : s->apm_cnt;
 }
 
 static void apm_write(void *opaque, uint16_t port, uint32_t value, int size)
 {
     struct piix4_pm *s = opaque;
-    (void)size;
     if (port == APM_STS_PORT) {
         s->apm_sts = (uint8_t)value;
         return;
     }
+    if (size > 1)
+        s->apm_sts = (uint8_t)(value >> 8);
     s->apm_cnt = (uint8_t)value;
     if (s->apm_cnt == ACPI_ENABLE)
         s->pm1_cnt |= CNT_SCI_EN;

@@ -337,6 +337,9 @@ START_TEST(smi_cmd_toggles_sci_en)
     ck_assert_uint_eq(in(b, PM1_CNT, 2) & 1, 0);
     out(b, 0xB3, 0x5A, 1);                                    /* APMS: storage */
     ck_assert_uint_eq(in(b, 0xB3, 1), 0x5A);
+    out(b, 0xB2, 0xA5F1, 2);                                  /* a word write covers both */
+    ck_assert_uint_eq(in(b, PM1_CNT, 2) & 1, 1);
+    ck_assert_uint_eq(in(b, 0xB2, 2), 0xA5F1);
     bench_free(b);
 }
 END_TEST
