@@ -163,6 +163,23 @@ struct ide_drive_config {
 int ide_create(struct machine *m, struct pci_bus *bus, int devfn, struct irq_line *irq14,
                struct irq_line *irq15, const struct ide_drive_config drives[4]);
 
+/* piix4_pm.c: the PIIX4 power-management function (ACPI, SMBus) at devfn
+ * (00:01.3 on the pc board, 8086:7113): the PM block at PMBA, the GPE0
+ * block at 0xAFE0, APM ports 0xB2/0xB3, QEMU's hotplug ports at 0xAE00 and
+ * 0xAF00, and an SMBus host with no devices. The SCI (and the SMBus
+ * interrupt when routed to IRQ 9) drives sci, an ISA IRQ 9 level line.
+ * isa_devices (PIIX4_PM_*) says which legacy ports the board has, for the
+ * decode-enable bits SeaBIOS's DSDT reads. Sleep type S5 (and S4) exits
+ * the machine with status 0.
+ * piix4_pm_power_button: the power button was pressed (PWRBTN_STS).
+ * piix4_pm_gpe_event: general-purpose event bit (0-15) became active. */
+struct piix4_pm;
+enum { PIIX4_PM_LPT = 0x01, PIIX4_PM_COM1 = 0x02, PIIX4_PM_COM2 = 0x04 };
+int piix4_pm_create(struct machine *m, struct pci_bus *bus, int devfn, struct irq_line *sci,
+                    unsigned isa_devices, struct piix4_pm **out);
+void piix4_pm_power_button(struct piix4_pm *pm);
+void piix4_pm_gpe_event(struct piix4_pm *pm, int bit);
+
 /* fdc82077.c: an 82077AA floppy controller at 0x3F0-0x3F7 (IRQ 6, DMA 2)
  * with two drives; a NULL blockdev is an empty drive. The drive type
  * (360K, 720K, 1.2M, 1.44M, 2.88M) follows the image size.

@@ -28,6 +28,7 @@ struct pc {
     struct rtc_cmos *rtc;
     struct fw_cfg   *fw;
     struct dma8237  *dma;
+    struct piix4_pm *pm;
     uint8_t          post_code;
 };
 
@@ -224,6 +225,10 @@ int pc_create(struct machine *m, const struct pc_config *cfg, struct pc **out,
     TRY(uart16550_create(m, 0x2F8, pic8259_irq(pc->pic, 3), cfg->serial[1]), "COM2 UART");
     TRY(ide_create(m, pc->pci, PCI_DEVFN(1, 1), pic8259_irq(pc->pic, 14),
                    pic8259_irq(pc->pic, 15), cfg->ide), "PIIX3 IDE controller");
+    /* ACPI: SeaBIOS builds its tables when it finds this function; the SCI
+     * is ISA IRQ 9, as its FADT and DSDT say. Both UARTs always exist. */
+    TRY(piix4_pm_create(m, pc->pci, PCI_DEVFN(1, 3), pic8259_irq(pc->pic, 9),
+                        PIIX4_PM_COM1 | PIIX4_PM_COM2, &pc->pm), "PIIX4 power management");
     struct blockdev *floppies[2] = { cfg->floppy[0], cfg->floppy[1] };
     TRY(fdc82077_create(m, pic8259_irq(pc->pic, 6), pc->dma, floppies), "floppy controller");
     if (cfg->vga)
