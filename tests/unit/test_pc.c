@@ -64,7 +64,8 @@ START_TEST(pci_devices)
 {
     struct machine *m = board(32, NULL);
     static const struct { int devfn; uint32_t id; } want[] = {
-        { 0x00, 0x12378086 }, { 0x08, 0x70008086 }, { 0x09, 0x70108086 }, { 0x10, 0x11111234 },
+        { 0x00, 0x12378086 }, { 0x08, 0x70008086 }, { 0x09, 0x70108086 }, { 0x0B, 0x71138086 },
+        { 0x10, 0x11111234 },
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         ioport_write(&m->io, 0xCF8, 0x80000000u | (uint32_t)want[i].devfn << 8, 4);
