@@ -38,7 +38,8 @@
 #   BENCH_QUICK=1            10x fewer iterations (development smoke run)
 #   BENCH_CONFIGS="..."      subset of: qemu tlb shadow default native
 #   BENCH_BOOT_TIMEOUT       seconds to the guest's ready line (default 300)
-#   BENCH_WORKLOAD_TIMEOUT   seconds per workload (default 600)
+#   BENCH_WORKLOAD_TIMEOUT   seconds per workload run (default 600)
+#   BENCH_REPEAT             runs of each workload per boot, best kept (default 1)
 #   BENCH_KEEP=1             keep the console logs and stats (path printed)
 #   FOX86                    the fox86 binary to run
 # Exit status: 0 when every workload ran and gave the right answer in every
@@ -52,6 +53,7 @@ guest=${FOX86_CACHE:-$HOME/.cache/fox86}/guest
 qemu=$(command -v qemu-system-i386 || true)
 boot_timeout=${BENCH_BOOT_TIMEOUT:-300}
 workload_timeout=${BENCH_WORKLOAD_TIMEOUT:-600}
+repeat=${BENCH_REPEAT:-1}
 mem_mb=256
 
 for f in vmlinuz initrd.img cmdline; do
@@ -95,6 +97,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# Typing into an emulator that has exited must not kill the bench
+trap '' PIPE
 
 # The initrd: the cached one, zero-padded to 4 bytes, then /bench
 mkdir -p "$work/cpio/bench"
@@ -152,6 +156,8 @@ stamp() {
 }
 
 log=""
+# send FORMAT ARGS...: types on the guest's serial console
+send() { printf "$@" >&3 2>/dev/null || true; }
 alive() { kill -0 "$emu_pid" 2>/dev/null; }
 # wait_for REGEX SECONDS: until a console line matches REGEX (extended)
 wait_for() {
@@ -166,9 +172,44 @@ wait_for() {
 # line_time REGEX: arrival time of the first console line matching REGEX
 line_time() { grep -aE "^[0-9.]+ $1" "$log" | head -1 | cut -d' ' -f1; }
 
+# run_workload CONFIG WORKLOAD RUN: types one run of WORKLOAD between its
+# markers and waits for it; keeps the best host time of the runs (and the
+# guest time of that run) in host_s/guest_s, the outcome in outcome.
+# Returns 1 when the run failed (the remaining runs are skipped); clears
+# $synced when the shell no longer answers.
+run_workload() {
+    local config=$1 w=$2 id=$2-$3 t_start t_end rc result t
+    send 'm S %s; %s; m E %s $?\n' "$id" "${guest_cmd[$w]}" "$id"
+    if ! wait_for "^@@E-$id@@ [0-9]+" "$workload_timeout"; then
+        alive && outcome[$config,$w]="timeout (${workload_timeout} s)" || outcome[$config,$w]="emulator exited"
+        failures=$((failures + 1))
+        echo "  ${title[$w]}: ${outcome[$config,$w]}"
+        # Interrupt it and check the shell answers again
+        send '\003'; sleep 1
+        send 'm Y %s\n' "$id"
+        wait_for "^@@Y-$id@@" 30 || synced=0
+        return 1
+    fi
+    t_start=$(line_time "@@S-$id@@")
+    t_end=$(line_time "@@E-$id@@")
+    rc=$(grep -aE "^[0-9.]+ @@E-$id@@" "$log" | head -1 | awk '{ print $3 }')
+    result=$(cut -d' ' -f2- "$log" | sed -n "/^@@S-$id@@/,/^@@E-$id@@/p" | grep -aE "^$w " | head -1)
+    t=$(calc "$t_end - $t_start")
+    printf '  %-24s %8.2f s host  %s\n' "${title[$w]}" "$t" "${result:-(no result line)}"
+    if [ "$rc" != 0 ] || ! echo "$result" | grep -qE "${good_line[$w]}"; then
+        outcome[$config,$w]="WRONG (status $rc: ${result:-no result line})"
+        failures=$((failures + 1))
+        return 1
+    fi
+    if [ -z "${host_s[$config,$w]:-}" ] || less_than "$t" "${host_s[$config,$w]}"; then
+        outcome[$config,$w]=ok host_s[$config,$w]=$t
+        guest_s[$config,$w]=$(calc "${result##*guest_us=} / 1e6")
+    fi
+}
+
 # run_guest CONFIG EMULATOR_COMMAND...: boots, runs the workloads, powers off
 run_guest() {
-    local config=$1 w i rc t_start t_end result sent=0 synced
+    local config=$1 w run synced=0 why
     shift
     local dir=$work/$config
     mkdir -p "$dir"
@@ -193,41 +234,21 @@ run_guest() {
         failures=$((failures + 1))
     else
         printf '  boot: %.1f s to the ready line\n' "$(calc "$(line_time 'FOX86-GUEST-READY') - $t0")"
-        printf 'm() { echo "@@$1-$2@@ $3"; }; cd /bench; m R ready\n' >&3
+        send 'm() { echo "@@$1-$2@@ $3"; }; cd /bench; m R ready\n'
         synced=0
         wait_for '^@@R-ready@@' 60 && synced=1
+        [ "$synced" = 1 ] || echo "  shell: no answer on the console"
         for w in "${workloads[@]}"; do
-            if [ "$synced" = 0 ]; then
-                outcome[$config,$w]="not run (no shell)"; failures=$((failures + 1)); continue
-            fi
-            printf 'm S %s; %s; m E %s $?\n' "$w" "${guest_cmd[$w]}" "$w" >&3
-            if ! wait_for "^@@E-$w@@ [0-9]+" "$workload_timeout"; then
-                alive && outcome[$config,$w]="timeout (${workload_timeout} s)" || outcome[$config,$w]="emulator exited"
-                failures=$((failures + 1))
-                echo "  $w: ${outcome[$config,$w]}"
-                # Interrupt it and check the shell answers again
-                printf '\003' >&3; sleep 1
-                printf 'm Y %s\n' "$w" >&3
-                wait_for "^@@Y-$w@@" 30 || synced=0
-                continue
-            fi
-            t_start=$(line_time "@@S-$w@@")
-            t_end=$(line_time "@@E-$w@@")
-            rc=$(grep -aE "^[0-9.]+ @@E-$w@@" "$log" | head -1 | awk '{ print $3 }')
-            result=$(cut -d' ' -f2- "$log" | grep -aE "^$w " | head -1)
-            host_s[$config,$w]=$(calc "$t_end - $t_start")
-            if [ "$rc" = 0 ] && echo "$result" | grep -qE "${good_line[$w]}"; then
-                outcome[$config,$w]=ok
-                guest_s[$config,$w]=$(calc "${result##*guest_us=} / 1e6")
-            else
-                outcome[$config,$w]="WRONG (status $rc: ${result:-no result line})"
-                failures=$((failures + 1))
-            fi
-            printf '  %-24s %8.2f s host  %s\n' "${title[$w]}" "${host_s[$config,$w]}" "${result:-(no result line)}"
+            for run in $(seq "$repeat"); do
+                if [ "$synced" = 0 ]; then
+                    outcome[$config,$w]="not run (no shell)"; failures=$((failures + 1)); break
+                fi
+                run_workload "$config" "$w" "$run" || break
+            done
         done
     fi
 
-    printf 'poweroff -f\n' >&3
+    send 'poweroff -f\n'
     exec 3>&-
     local deadline
     deadline=$(calc "$(now) + 60")
@@ -236,18 +257,20 @@ run_guest() {
         echo "  poweroff: the emulator still runs after 60 s; killed"
         kill "$emu_pid" 2>/dev/null; sleep 0.5; kill -9 "$emu_pid" 2>/dev/null
     fi
-    wait "$emu_pid" 2>/dev/null
+    local status=0
+    wait "$emu_pid" 2>/dev/null || status=$?
+    [ "$status" = 0 ] || echo "  the emulator exited with status $status"
     wait "$stamp_pid" 2>/dev/null
     emu_pid="" stamp_pid=""
 }
 
-# run_native: the same programs on the host, best of 3
+# run_native: the same programs on the host, best of 3 (or BENCH_REPEAT)
 run_native() {
     local w i result best t
     echo "== native: $proc_dir (the script under $(readlink -f /bin/sh))"
     for w in "${workloads[@]}"; do
         best=""
-        for i in 1 2 3; do
+        for i in $(seq "$(( repeat > 3 ? repeat : 3 ))"); do
             result=$(cd "$proc_dir" && ${guest_cmd[$w]} 2>&1)
             if ! echo "$result" | grep -qE "${good_line[$w]}"; then
                 outcome[native,$w]="WRONG (${result:-no output})"; best=""; failures=$((failures + 1)); break
@@ -287,7 +310,7 @@ mmu_stats() {
 }
 
 echo "mmu bench: Linux $(cut -d' ' -f1-2 "$guest/versions.txt" 2>/dev/null | head -1), -m $mem_mb," \
-     "workloads: ${title[forkexec]}, ${title[pingpong]}, ${title[script]}"
+     "workloads: ${title[forkexec]}, ${title[pingpong]}, ${title[script]}; best of $repeat per boot"
 for c in "${configs[@]}"; do
     case $c in
         qemu) run_guest qemu "$qemu" -accel tcg -no-reboot "${guest_args[@]}" ;;
