@@ -91,7 +91,7 @@ emu_pid="" stamp_pid=""
 cleanup() {
     { exec 3>&-; } 2>/dev/null || true
     for p in $emu_pid $stamp_pid; do
-        kill "$p" 2>/dev/null && { sleep 0.3; kill -9 "$p" 2>/dev/null; }
+        kill "$p" 2>/dev/null && { sleep 0.3; kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null; }
     done
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "logs kept in $work"; else rm -rf "$work"; fi
 }
