@@ -195,6 +195,14 @@ void cpu_raise_nmi(struct cpu *cpu);
 uint64_t cpu_clock(const struct cpu *cpu);   /* virtual ns (cpu->clock, or icount) */
 uint64_t cpu_tsc(const struct cpu *cpu);
 
+/* savestate_cpu.c: the save-state table of struct cpu (core/savestate.h).
+ * cpu_pre_save before saving (materialises lazy flags); cpu_post_load after
+ * loading (flushes the TLB and decoded instructions); -1 if inconsistent. */
+struct state_desc;
+extern const struct state_desc cpu_state_desc;
+void cpu_pre_save(struct cpu *cpu);
+int  cpu_post_load(struct cpu *cpu);
+
 /* except.c: faults and interrupts.
  * cpu_raise records the exception in pending_vector/pending_error and
  * longjmps to *fault_env; the run loop then calls cpu_deliver_exception,

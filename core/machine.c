@@ -54,6 +54,7 @@ void machine_destroy(struct machine *m)
         if (m->devices[i].ops->destroy)
             m->devices[i].ops->destroy(m->devices[i].state);
     cpu_destroy(&m->cpu);
+    savestate_buf_free(&m->savestate_check_buf);
     phys_free(&m->mem);
     free(m);
 }
@@ -275,10 +276,15 @@ static uint64_t machine_slice_budget(struct machine *m, uint64_t now, uint64_t n
     return insns < MACHINE_SLICE ? insns : MACHINE_SLICE;
 }
 
+static int machine_savestate_check(struct machine *m);
+
 int machine_run(struct machine *m)
 {
     struct cpu *cpu = &m->cpu;
     for (;;) {
+        if (m->cfg.savestate_check_every && cpu->icount >= m->savestate_next_check
+            && !m->exit_requested && !m->reset_requested && machine_savestate_check(m) != 0)
+            return 1;
         if (m->exit_requested)
             return m->exit_status;
         if (m->stop_signal && *m->stop_signal) {
@@ -353,4 +359,188 @@ int machine_run(struct machine *m)
             break;
         }
     }
+}
+
+/* ---- snapshots (machine_save / machine_load, --savevm-check) ---- */
+
+/* The clock and the A20 gate (the gate is shared by the i8042 and port
+ * 0x92, so it is the machine's). Deadlines are not saved: after a load
+ * every device is asked for its next event again. */
+struct machine_image {
+    uint64_t idle_ns, vt_insn_ns, vt_icount, vt_rate_q16;
+    bool     a20;
+};
+static const struct state_field machine_image_fields[] = {
+    STATE_U64(struct machine_image, idle_ns),
+    STATE_U64(struct machine_image, vt_insn_ns),
+    STATE_U64(struct machine_image, vt_icount),
+    STATE_U64(struct machine_image, vt_rate_q16),
+    STATE_BOOL(struct machine_image, a20),
+};
+static const struct state_desc machine_image_state =
+    STATE_DESC("machine", 1, machine_image_fields);
+
+static const struct state_field ram_fields[] = {
+    STATE_PTR_BYTES_VAR(struct phys_mem, ram, ram_size),
+};
+static const struct state_desc ram_state = STATE_DESC("ram", 1, ram_fields);
+
+/* instance number of device i: its position among devices of its name */
+static uint32_t machine_device_instance(const struct machine *m, int i)
+{
+    uint32_t n = 0;
+    for (int j = 0; j < i; j++)
+        if (strcmp(m->devices[j].ops->name, m->devices[i].ops->name) == 0)
+            n++;
+    return n;
+}
+
+int machine_save(struct machine *m, struct savestate_buf *out)
+{
+    struct machine_image img = {
+        .idle_ns = m->idle_ns, .vt_insn_ns = m->vt_insn_ns, .vt_icount = m->vt_icount,
+        .vt_rate_q16 = m->vt_rate_q16, .a20 = phys_a20_enabled(&m->mem),
+    };
+    cpu_pre_save(&m->cpu);
+    int rc = savestate_write_header(out);
+    rc |= savestate_write_section(out, "machine", 0, &machine_image_state, &img);
+    rc |= savestate_write_section(out, "cpu", 0, &cpu_state_desc, &m->cpu);
+    for (int i = 0; i < m->ndevices; i++) {
+        const struct machine_device *d = &m->devices[i];
+        if (d->ops->state)
+            rc |= savestate_write_section(out, d->ops->name, machine_device_instance(m, i),
+                                          d->ops->state, d->state);
+    }
+    rc |= savestate_write_section(out, "ram", 0, &ram_state, &m->mem);
+    return rc ? -1 : 0;
+}
+
+/* Targets of a load: the clock, the CPU, RAM, then the devices. */
+enum { TARGET_MACHINE = -3, TARGET_CPU = -2, TARGET_RAM = -1, TARGET_NONE = -4 };
+
+static int machine_section_target(const struct machine *m, const struct savestate_section *s)
+{
+    if (strcmp(s->name, "machine") == 0 && s->instance == 0)
+        return TARGET_MACHINE;
+    if (strcmp(s->name, "cpu") == 0 && s->instance == 0)
+        return TARGET_CPU;
+    if (strcmp(s->name, "ram") == 0 && s->instance == 0)
+        return TARGET_RAM;
+    uint32_t n = 0;
+    for (int i = 0; i < m->ndevices; i++) {
+        if (strcmp(m->devices[i].ops->name, s->name) != 0)
+            continue;
+        if (n++ == s->instance)
+            return m->devices[i].ops->state ? i : TARGET_NONE;
+    }
+    return TARGET_NONE;
+}
+
+/* One pass over the snapshot: check it (apply false), or store it. */
+static int machine_load_pass(struct machine *m, const void *buf, size_t len, bool apply,
+                             struct machine_image *img, char *err, size_t errlen)
+{
+    struct savestate_reader r;
+    if (savestate_reader_open(&r, buf, len, err, errlen) != 0)
+        return -1;
+    bool seen[MACHINE_MAX_DEVICES + 3] = { false };   /* devices, then machine, cpu, ram */
+    struct savestate_section s;
+    int more;
+    while ((more = savestate_next_section(&r, &s, err, errlen)) > 0) {
+        int t = machine_section_target(m, &s);
+        if (t == TARGET_NONE)
+            continue;                  /* a device this machine does not have */
+        int slot = t >= 0 ? t : MACHINE_MAX_DEVICES + (t - TARGET_MACHINE);
+        if (seen[slot]) {
+            snprintf(err, errlen, "savestate: %s#%u: section appears twice", s.name, s.instance);
+            return -1;
+        }
+        seen[slot] = true;
+        int rc;
+        if (t == TARGET_MACHINE)
+            rc = savestate_load_section(&s, &machine_image_state, img, true, err, errlen);
+        else if (t == TARGET_CPU)
+            rc = savestate_load_section(&s, &cpu_state_desc, &m->cpu, apply, err, errlen);
+        else if (t == TARGET_RAM)
+            rc = savestate_load_section(&s, &ram_state, &m->mem, apply, err, errlen);
+        else
+            rc = savestate_load_section(&s, m->devices[t].ops->state, m->devices[t].state,
+                                        apply, err, errlen);
+        if (rc != 0)
+            return -1;
+    }
+    if (more < 0)
+        return -1;
+    static const char *const core_names[] = { "machine", "cpu", "ram" };
+    for (int i = 0; i < 3; i++)
+        if (!seen[MACHINE_MAX_DEVICES + i]) {
+            snprintf(err, errlen, "savestate: section %s missing", core_names[i]);
+            return -1;
+        }
+    for (int i = 0; i < m->ndevices; i++)
+        if (m->devices[i].ops->state && !seen[i]) {
+            snprintf(err, errlen, "savestate: %s#%u: section missing", m->devices[i].ops->name,
+                     machine_device_instance(m, i));
+            return -1;
+        }
+    return 0;
+}
+
+int machine_load(struct machine *m, const void *buf, size_t len, char *err, size_t errlen)
+{
+    struct machine_image img;
+    if (machine_load_pass(m, buf, len, false, &img, err, errlen) != 0)
+        return -1;
+    if (img.vt_rate_q16 == 0) {
+        snprintf(err, errlen, "savestate: machine#0: vt_rate_q16 is 0");
+        return -1;
+    }
+    if (machine_load_pass(m, buf, len, true, &img, err, errlen) != 0)
+        return -1;   /* cannot happen: the same checks passed above */
+    m->idle_ns = img.idle_ns;
+    m->vt_insn_ns = img.vt_insn_ns;
+    m->vt_icount = img.vt_icount;
+    m->vt_rate_q16 = img.vt_rate_q16;
+    for (int i = 0; i < m->ndevices; i++) {
+        struct machine_device *d = &m->devices[i];
+        if (d->ops->post_load && d->ops->post_load(d->state) != 0) {
+            snprintf(err, errlen, "savestate: %s#%u: inconsistent device state",
+                     d->ops->name, machine_device_instance(m, i));
+            return -1;
+        }
+        d->deadline = d->ops->next_event ? 0 : TIME_NEVER;
+    }
+    phys_set_a20(&m->mem, img.a20);
+    if (cpu_post_load(&m->cpu) != 0) {
+        snprintf(err, errlen, "savestate: cpu#0: inconsistent state");
+        return -1;
+    }
+    return 0;
+}
+
+/* --savevm-check: save, put every device and the CPU back to power-on
+ * state, load. A field missing from a table shows up as a guest that
+ * notices. Host-side pacing (host_base_ns, stop requests) is kept. */
+static int machine_savestate_check(struct machine *m)
+{
+    struct savestate_buf *b = &m->savestate_check_buf;
+    char err[256];
+    b->len = 0;
+    b->failed = false;
+    m->savestate_next_check = m->cpu.icount + m->cfg.savestate_check_every;
+    if (machine_save(m, b) != 0) {
+        fprintf(stderr, "fox86: savevm-check: out of host memory for the snapshot\n");
+        return -1;
+    }
+    bool stop = m->cpu.stop_requested;
+    for (int i = 0; i < m->ndevices; i++)
+        if (m->devices[i].ops->reset)
+            m->devices[i].ops->reset(m->devices[i].state);
+    cpu_reset(&m->cpu);
+    if (machine_load(m, b->data, b->len, err, sizeof err) != 0) {
+        fprintf(stderr, "fox86: savevm-check: %s\n", err);
+        return -1;
+    }
+    m->cpu.stop_requested = stop;
+    return 0;
 }

@@ -54,6 +54,7 @@
 #include "input.h"
 #include "ioport.h"
 #include "mmu/phys.h"
+#include "savestate.h"
 
 struct device_ops;
 
@@ -77,6 +78,9 @@ struct machine_config {
     FILE    *log_file;            /* where -d output goes (not owned); NULL: stderr */
     bool     deterministic;       /* halts skip virtual time instantly (no host sleeping), so
                                      two runs are identical; devices must not read host clocks */
+    uint64_t savestate_check_every; /* debug (--savevm-check N): about every N instructions, at a
+                                     slice boundary, save the machine, reset every device and the
+                                     CPU, and load it back; the guest must not notice. 0: off */
 };
 
 struct machine_device {
@@ -135,6 +139,10 @@ struct machine {
     volatile sig_atomic_t *stop_signal;
 
     struct machine_stats stats;
+
+    /* --savevm-check: when the next check is due, and its reused buffer */
+    uint64_t savestate_next_check;
+    struct savestate_buf savestate_check_buf;
 };
 
 /* Returns NULL with a one-line reason in err if RAM cannot be allocated. */
@@ -169,6 +177,21 @@ static inline bool machine_log_enabled(const struct machine *m, unsigned item)
 }
 void machine_log(struct machine *m, unsigned item, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Snapshots (format: core/savestate.h). machine_save appends a whole
+ * snapshot to out (the clock, the CPU, every device with a state table,
+ * then guest RAM); it must run between slices (at an instruction
+ * boundary). Returns 0, or -1 if host memory ran out.
+ * machine_load checks the whole snapshot before changing anything (a
+ * corrupt or mismatched one is rejected with a one-line reason in err and
+ * the machine left as it was), then loads it and runs every post_load hook;
+ * -1 from a post_load (inconsistent device state) leaves the machine in an
+ * undefined state: reset it. Sections for devices this machine does not
+ * have are skipped; a device of this machine missing from the snapshot is
+ * an error. Host time pacing is not part of a snapshot: after loading into
+ * another process, virtual time simply goes on from the loaded clock. */
+int  machine_save(struct machine *m, struct savestate_buf *out);
+int  machine_load(struct machine *m, const void *buf, size_t len, char *err, size_t errlen);
 
 /* One-line register summary (EIP, mode, CPL, EAX...) for reports and logs. */
 void machine_describe_cpu(struct cpu *cpu, char *buf, size_t len);

@@ -16,8 +16,11 @@
  * Create is not reset: create wires, reset puts the registers into their
  * power-on state and may be called any number of times (machine reset).
  *
- * Save/restore will be a versioned table of fields per device type plus a
- * post-load hook (see docs/style.md); it is not part of the ops yet.
+ * Save/restore is data (core/savestate.h): state is a versioned table of
+ * the fields a guest can observe; post_load recomputes what is derived from
+ * them. The machine saves and loads every device by its table (instance
+ * number = order among devices of the same name) and afterwards asks every
+ * device for its next event again, so post_load need not touch deadlines.
  *
  * IRQ lines are small objects: the receiver (a PIC, later) fills set_level
  * and opaque; a device only calls irq_set_level(). A line nobody connected
@@ -39,8 +42,18 @@
 
 #define TIME_NEVER UINT64_MAX
 
+struct state_desc;
+
 struct device_ops {
     const char *name;
+    /* Save state: the fields of the state struct (NULL: nothing to save). */
+    const struct state_desc *state;
+    /* After the fields were loaded (of every device, before any post_load):
+     * recompute what is derived (IRQ output levels, memory and port
+     * mappings, display dirtiness) and check what the fields must satisfy
+     * (indexes in range); 0, or -1 if the loaded state is inconsistent.
+     * Host-side things (backends, pointers, caches) are never saved. */
+    int (*post_load)(void *dev);
     /* Power-on register state. Idempotent. */
     void (*reset)(void *dev);
     /* Do what is due at virtual time now_ns and return the time of the next

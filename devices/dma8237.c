@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/savestate.h"
 #include "core/ioport.h"
 #include "core/machine.h"
 #include "devices/device.h"
@@ -319,8 +320,38 @@ bool dma8237_terminal_count(struct dma8237 *dma, int chan)
 
 static const struct ioport_ops dma_port_ops = { dma_port_read, dma_port_write };
 
+/* ---- save state (nothing derived: no post_load) ---- */
+
+static const struct state_field dma_channel_fields[] = {
+    STATE_U16(struct dma_channel, base_addr),
+    STATE_U16(struct dma_channel, base_count),
+    STATE_U16(struct dma_channel, cur_addr),
+    STATE_U16(struct dma_channel, cur_count),
+    STATE_U8(struct dma_channel, mode),
+    STATE_U8(struct dma_channel, page),
+    STATE_BOOL(struct dma_channel, tc_reached),
+};
+static const struct state_desc dma_channel_state = STATE_DESC("dma_channel", 1, dma_channel_fields);
+
+static const struct state_field dma_ctrl_fields[] = {
+    STATE_STRUCT_ARRAY(struct dma_ctrl, ch, dma_channel_state),
+    STATE_U8(struct dma_ctrl, command),
+    STATE_U8(struct dma_ctrl, status),
+    STATE_U8(struct dma_ctrl, request),
+    STATE_U8(struct dma_ctrl, mask),
+    STATE_BOOL(struct dma_ctrl, flip_flop),
+};
+static const struct state_desc dma_ctrl_state = STATE_DESC("dma_ctrl", 1, dma_ctrl_fields);
+
+static const struct state_field dma_fields[] = {
+    STATE_STRUCT_ARRAY(struct dma8237, ctrl, dma_ctrl_state),
+    STATE_ARRAY(struct dma8237, page_regs),
+};
+static const struct state_desc dma_state = STATE_DESC("dma8237", 1, dma_fields);
+
 static const struct device_ops dma_device_ops = {
     .name = "dma8237",
+    .state = &dma_state,
     .reset = dma_reset,
     .destroy = free,
 };

@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/savestate.h"
 #include "core/blockdev.h"
 #include "core/ioport.h"
 #include "core/machine.h"
@@ -975,8 +976,88 @@ static void fdc_port_write(void *opaque, uint16_t port, uint32_t value, int size
 
 static const struct ioport_ops fdc_port_ops = { fdc_port_read, fdc_port_write };
 
+/* ---- save state ---- */
+
+/* Per drive, the head position and change latch; the medium (blockdev,
+ * geometry) is host configuration. A sector being moved by PIO is in buf. */
+static const struct state_field fdc_drive_fields[] = {
+    STATE_U8(struct fdc_drive, pcn),
+    STATE_U8(struct fdc_drive, next_sector),
+    STATE_BOOL(struct fdc_drive, disk_changed),
+};
+static const struct state_desc fdc_drive_state = STATE_DESC("fdc_drive", 1, fdc_drive_fields);
+
+static const struct state_field fdc_xfer_fields[] = {
+    STATE_INT(struct fdc_xfer, kind),
+    STATE_INT(struct fdc_xfer, drive),
+    STATE_U8(struct fdc_xfer, head),
+    STATE_U8(struct fdc_xfer, c),
+    STATE_U8(struct fdc_xfer, h),
+    STATE_U8(struct fdc_xfer, r),
+    STATE_U8(struct fdc_xfer, n),
+    STATE_U8(struct fdc_xfer, eot),
+    STATE_BOOL(struct fdc_xfer, mt),
+    STATE_INT(struct fdc_xfer, count_left),
+    STATE_U8(struct fdc_xfer, filler),
+    STATE_U8(struct fdc_xfer, st0),
+    STATE_U8(struct fdc_xfer, st1),
+    STATE_U8(struct fdc_xfer, st2),
+};
+static const struct state_desc fdc_xfer_state = STATE_DESC("fdc_xfer", 1, fdc_xfer_fields);
+
+static const struct state_field fdc_fields[] = {
+    STATE_STRUCT_ARRAY(struct fdc82077, drive, fdc_drive_state),
+    STATE_U8(struct fdc82077, dor),
+    STATE_U8(struct fdc82077, tdr),
+    STATE_U8(struct fdc82077, rate),
+    STATE_U8(struct fdc82077, dsr),
+    STATE_BOOL(struct fdc82077, irq_level),
+    STATE_BOOL(struct fdc82077, int_pending),
+    STATE_INT(struct fdc82077, phase),
+    STATE_ARRAY(struct fdc82077, cmd),
+    STATE_INT(struct fdc82077, cmd_len),
+    STATE_INT(struct fdc82077, cmd_pos),
+    STATE_ARRAY(struct fdc82077, result),
+    STATE_INT(struct fdc82077, result_len),
+    STATE_INT(struct fdc82077, result_pos),
+    STATE_BOOL(struct fdc82077, result_irq),
+    STATE_INT(struct fdc82077, reset_sense_left),
+    STATE_U8(struct fdc82077, seek_done),
+    STATE_ARRAY(struct fdc82077, seek_st0),
+    STATE_U8(struct fdc82077, drive_busy),
+    STATE_ARRAY(struct fdc82077, specify),
+    STATE_U8(struct fdc82077, config),
+    STATE_U8(struct fdc82077, pretrk),
+    STATE_U8(struct fdc82077, perpendicular),
+    STATE_U8(struct fdc82077, last_eot),
+    STATE_BOOL(struct fdc82077, lock),
+    STATE_STRUCT(struct fdc82077, xfer, fdc_xfer_state),
+    STATE_ARRAY(struct fdc82077, buf),
+    STATE_INT(struct fdc82077, buf_pos),
+    STATE_INT(struct fdc82077, buf_len),
+};
+static const struct state_desc fdc_state = STATE_DESC("fdc82077", 1, fdc_fields);
+
+/* Indexes into cmd, result, buf and drive must be in range. */
+static int fdc_post_load(void *opaque)
+{
+    struct fdc82077 *f = opaque;
+    if ((unsigned)f->phase > PH_RESULT || (unsigned)f->xfer.kind > XF_FORMAT
+        || f->xfer.drive < 0 || f->xfer.drive >= FDC_DRIVES
+        || f->cmd_len < 0 || f->cmd_len > (int)sizeof f->cmd
+        || f->cmd_pos < 0 || f->cmd_pos > (int)sizeof f->cmd
+        || f->result_len < 0 || f->result_len > (int)sizeof f->result
+        || f->result_pos < 0 || f->result_pos > (int)sizeof f->result
+        || f->buf_len < 0 || f->buf_len > FDC_SECTOR || f->buf_pos < 0 || f->buf_pos > FDC_SECTOR)
+        return -1;
+    irq_set_level(f->irq, f->irq_level);
+    return 0;
+}
+
 static const struct device_ops fdc_device_ops = {
     .name = "fdc82077",
+    .state = &fdc_state,
+    .post_load = fdc_post_load,
     .reset = fdc_reset,
     .destroy = free,
 };

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/savestate.h"
 #include "core/ioport.h"
 #include "core/machine.h"
 #include "devices/device.h"
@@ -335,8 +336,21 @@ static void fw_cfg_destroy(void *dev)
     free(fw);
 }
 
+/* ---- save state ---- */
+
+/* The items are host configuration, not state: only where the guest is
+ * reading (reads past an item's end already return 0, so a loaded offset
+ * needs no check). */
+static const struct state_field fw_cfg_fields[] = {
+    STATE_U16(struct fw_cfg, selector),
+    STATE_U32(struct fw_cfg, offset),
+    STATE_U32(struct fw_cfg, dma_high),
+};
+static const struct state_desc fw_cfg_state = STATE_DESC("fw_cfg", 1, fw_cfg_fields);
+
 static const struct device_ops fw_cfg_device_ops = {
     .name = "fw_cfg", .reset = fw_cfg_reset, .destroy = fw_cfg_destroy,
+    .state = &fw_cfg_state,
 };
 
 /* A private copy of data (at least one byte allocated, so len 0 works). */

@@ -133,8 +133,25 @@ static void i440fx_destroy(void *opaque)
     free(s);
 }
 
+/* ---- save state ---- */
+
+/* No table: the configuration space (PAM, SMRAM) is saved by the PCI bus
+ * (pci.c) and the bridge holds nothing else a guest sees. */
+
+/* Steer 0xC0000-0xFFFFF as the loaded PAM registers say; a locked SMRAM
+ * register stays locked. */
+static int i440fx_post_load(void *opaque)
+{
+    struct i440fx *s = opaque;
+    s->pci.wmask[I440FX_SMRAM] =
+        (s->pci.config[I440FX_SMRAM] & SMRAM_D_LCK) ? SMRAM_D_CLS : SMRAM_WRITABLE;
+    i440fx_update_pam(s);
+    return 0;
+}
+
 static const struct device_ops i440fx_device_ops = {
     .name = "i440fx",
+    .post_load = i440fx_post_load,
     .reset = i440fx_reset,
     .destroy = i440fx_destroy,
 };

@@ -42,6 +42,7 @@
  */
 #include <stdlib.h>
 
+#include "core/savestate.h"
 #include "core/input.h"
 #include "core/ioport.h"
 #include "core/machine.h"
@@ -346,8 +347,41 @@ static void i8042_destroy(void *opaque)
     free(c);
 }
 
+/* ---- save state ---- */
+
+/* The keyboard and mouse are separate objects (ps2.c) saved through the
+ * controller's pointers. The A20 gate is the machine's (saved with it). */
+static const struct state_field i8042_fields[] = {
+    STATE_ARRAY(struct i8042, ram),
+    STATE_U8(struct i8042, outport),
+    STATE_BOOL(struct i8042, a2),
+    STATE_U8(struct i8042, pending_cmd),
+    STATE_BOOL(struct i8042, obf),
+    STATE_BOOL(struct i8042, obf_aux),
+    STATE_U8(struct i8042, out_byte),
+    STATE_BOOL(struct i8042, reply_ready),
+    STATE_BOOL(struct i8042, reply_aux),
+    STATE_U8(struct i8042, reply),
+    STATE_BOOL(struct i8042, xlate_break),
+    STATE_U64(struct i8042, device_hold_until),
+    STATE_PTR_STRUCT(struct i8042, kbd, ps2_kbd_state),
+    STATE_PTR_STRUCT(struct i8042, mouse, ps2_mouse_state),
+};
+static const struct state_desc i8042_state = STATE_DESC("i8042", 1, i8042_fields);
+
+static int i8042_post_load(void *opaque)
+{
+    struct i8042 *c = opaque;
+    if (!ps2_state_valid(c->kbd, c->mouse))
+        return -1;
+    i8042_update_irqs(c);
+    return 0;
+}
+
 static const struct device_ops i8042_device_ops = {
     .name = "i8042",
+    .state = &i8042_state,
+    .post_load = i8042_post_load,
     .reset = i8042_reset,
     .next_event = i8042_next_event,
     .destroy = i8042_destroy,

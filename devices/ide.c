@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/savestate.h"
 #include "core/blockdev.h"
 #include "core/machine.h"
 #include "devices/device.h"
@@ -952,8 +953,101 @@ static void ide_destroy(void *opaque)
     free(ide);
 }
 
+/* ---- save state ---- */
+
+/* Per drive: the task file, the transfer in progress (with its PIO buffer)
+ * and the ATAPI state; the medium and its geometry are host configuration.
+ * Per channel: selection, device control, INTRQ and the bus master's
+ * registers. Configuration space is saved by the PCI bus; where BAR 4 is
+ * decoded (bm_base) follows from it when the bus maps it again. */
+static const struct state_field ide_drive_fields[] = {
+    STATE_U16(struct ide_drive, cur_heads),
+    STATE_U16(struct ide_drive, cur_secs),
+    STATE_U8(struct ide_drive, feature),
+    STATE_U8(struct ide_drive, nsector),
+    STATE_U8(struct ide_drive, sector),
+    STATE_U8(struct ide_drive, lcyl),
+    STATE_U8(struct ide_drive, hcyl),
+    STATE_U8(struct ide_drive, select),
+    STATE_U8(struct ide_drive, hob_feature),
+    STATE_U8(struct ide_drive, hob_nsector),
+    STATE_U8(struct ide_drive, hob_sector),
+    STATE_U8(struct ide_drive, hob_lcyl),
+    STATE_U8(struct ide_drive, hob_hcyl),
+    STATE_U8(struct ide_drive, status),
+    STATE_U8(struct ide_drive, error),
+    STATE_U8(struct ide_drive, mult),
+    STATE_BOOL(struct ide_drive, write_cache),
+    STATE_U8(struct ide_drive, pio_mode),
+    STATE_U8(struct ide_drive, dma_mode),
+    STATE_PTR_BYTES(struct ide_drive, buf, IDE_PIO_BUF_SIZE + 4),
+    STATE_U32(struct ide_drive, pos),
+    STATE_U32(struct ide_drive, end),
+    STATE_INT(struct ide_drive, pio),
+    STATE_BOOL(struct ide_drive, lba48),
+    STATE_U64(struct ide_drive, lba),
+    STATE_U32(struct ide_drive, remaining),
+    STATE_U32(struct ide_drive, block),
+    STATE_INT(struct ide_drive, dma),
+    STATE_U64(struct ide_drive, dma_offset),
+    STATE_U64(struct ide_drive, dma_len),
+    STATE_ARRAY(struct ide_drive, packet),
+    STATE_U32(struct ide_drive, byte_limit),
+    STATE_BOOL(struct ide_drive, packet_dma),
+    STATE_U32(struct ide_drive, chunk),
+    STATE_U64(struct ide_drive, data_sent),
+    STATE_BOOL(struct ide_drive, from_reply),
+    STATE_U64(struct ide_drive, data_offset),
+    STATE_U64(struct ide_drive, data_remaining),
+    STATE_ARRAY(struct ide_drive, reply),
+    STATE_U8(struct ide_drive, sense_key),
+    STATE_U8(struct ide_drive, asc),
+    STATE_U8(struct ide_drive, ascq),
+    STATE_BOOL(struct ide_drive, unit_attention),
+    STATE_BOOL(struct ide_drive, locked),
+};
+static const struct state_desc ide_drive_state = STATE_DESC("ide_drive", 1, ide_drive_fields);
+
+static const struct state_field ide_channel_fields[] = {
+    STATE_STRUCT_ARRAY(struct ide_channel, drive, ide_drive_state),
+    STATE_INT(struct ide_channel, cur),
+    STATE_U8(struct ide_channel, devctl),
+    STATE_BOOL(struct ide_channel, irq_pending),
+    STATE_U8(struct ide_channel, bm_cmd),
+    STATE_U8(struct ide_channel, bm_status),
+    STATE_U32(struct ide_channel, bm_prd),
+};
+static const struct state_desc ide_channel_state = STATE_DESC("ide_channel", 1, ide_channel_fields);
+
+static const struct state_field ide_fields[] = {
+    STATE_STRUCT_ARRAY(struct ide, ch, ide_channel_state),
+};
+static const struct state_desc ide_state = STATE_DESC("piix3-ide", 1, ide_fields);
+
+/* Buffer positions and block sizes index the PIO buffer: check them. */
+static int ide_post_load(void *opaque)
+{
+    struct ide *ide = opaque;
+    for (int c = 0; c < 2; c++) {
+        struct ide_channel *ch = &ide->ch[c];
+        if (ch->cur < 0 || ch->cur > 1)
+            return -1;
+        for (int u = 0; u < 2; u++) {
+            const struct ide_drive *d = &ch->drive[u];
+            if (d->end > IDE_PIO_BUF_SIZE || d->pos > d->end || d->block > IDE_MULT_MAX
+                || d->mult > IDE_MULT_MAX || (unsigned)d->pio > PIO_ATAPI_IN
+                || (unsigned)d->dma > DMA_ATAPI_IN || d->chunk > IDE_PIO_BUF_SIZE)
+                return -1;
+        }
+        channel_update_irq(ch);
+    }
+    return 0;
+}
+
 static const struct device_ops ide_ops = {
     .name = "piix3-ide", .reset = ide_reset, .destroy = ide_destroy,
+    .state = &ide_state,
+    .post_load = ide_post_load,
 };
 
 static void drive_init(struct ide_drive *d, const struct ide_drive_config *cfg)

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/savestate.h"
 #include "core/ioport.h"
 #include "core/machine.h"
 #include "devices/device.h"
@@ -399,8 +400,51 @@ static void pci_bus_reset(void *opaque)
 
 static const struct ioport_ops pci_port_ops = { pci_port_read, pci_port_write };
 
+/* ---- save state ---- */
+
+/* Every function's configuration space is saved here, with the bus (the
+ * functions' own devices save what else they hold). Write masks, BAR sizes
+ * and callbacks are fixed at creation; BAR addresses, PIRQ counts and
+ * levels are derived. */
+static const struct state_field pci_function_fields[] = {
+    STATE_ARRAY(struct pci_device, config),
+    STATE_BOOL(struct pci_device, irq_asserted),
+};
+static const struct state_desc pci_function_state = STATE_DESC("pci_function", 1, pci_function_fields);
+
+static const struct state_field pci_bus_fields[] = {
+    STATE_U32(struct pci_bus, config_address),
+    STATE_U8(struct pci_bus, reset_control),
+    STATE_PTR_STRUCT_ARRAY(struct pci_bus, devices, pci_function_state),
+};
+static const struct state_desc pci_bus_state = STATE_DESC("pci-bus", 1, pci_bus_fields);
+
+/* Map the BARs as the loaded configuration decodes them, then drive each
+ * PIRQ with the OR of the functions asserting it. */
+static int pci_bus_post_load(void *opaque)
+{
+    struct pci_bus *bus = opaque;
+    int count[4] = { 0 };
+    for (int devfn = 0; devfn < 256; devfn++) {
+        struct pci_device *dev = bus->devices[devfn];
+        if (!dev)
+            continue;
+        pci_update_mappings(dev);
+        int pirq = intx_pirq(dev);
+        if (intx_driven(dev) && pirq >= 0)
+            count[pirq]++;
+    }
+    for (int i = 0; i < 4; i++) {
+        bus->pirq_count[i] = count[i];
+        irq_set_level(bus->pirq[i], count[i] > 0);
+    }
+    return 0;
+}
+
 static const struct device_ops pci_bus_device_ops = {
     .name = "pci-bus",
+    .state = &pci_bus_state,
+    .post_load = pci_bus_post_load,
     .reset = pci_bus_reset,
     .destroy = free,
 };

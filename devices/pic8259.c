@@ -50,6 +50,7 @@
  */
 #include <stdlib.h>
 
+#include "core/savestate.h"
 #include "core/ioport.h"
 #include "core/machine.h"
 #include "devices/device.h"
@@ -383,8 +384,53 @@ static void pic_reset(void *opaque)
 static const struct ioport_ops pic_port_ops = { pic_port_read, pic_port_write };
 static const struct ioport_ops elcr_port_ops = { elcr_port_read, elcr_port_write };
 
+/* ---- save state ---- */
+
+static const struct state_field pic_chip_fields[] = {
+    STATE_U8(struct pic_chip, irr),
+    STATE_U8(struct pic_chip, isr),
+    STATE_U8(struct pic_chip, imr),
+    STATE_U8(struct pic_chip, line),
+    STATE_U8(struct pic_chip, elcr),
+    STATE_U8(struct pic_chip, elcr_mask),
+    STATE_U8(struct pic_chip, vector_base),
+    STATE_U8(struct pic_chip, lowest),
+    STATE_U8(struct pic_chip, icw3),
+    STATE_INT(struct pic_chip, init),
+    STATE_BOOL(struct pic_chip, icw4_needed),
+    STATE_BOOL(struct pic_chip, single),
+    STATE_BOOL(struct pic_chip, ltim),
+    STATE_BOOL(struct pic_chip, auto_eoi),
+    STATE_BOOL(struct pic_chip, sfnm),
+    STATE_BOOL(struct pic_chip, rotate_aeoi),
+    STATE_BOOL(struct pic_chip, special_mask),
+    STATE_BOOL(struct pic_chip, read_isr),
+    STATE_BOOL(struct pic_chip, poll),
+};
+static const struct state_desc pic_chip_state = STATE_DESC("pic_chip", 1, pic_chip_fields);
+
+static const struct state_field pic_fields[] = {
+    STATE_STRUCT_ARRAY(struct pic8259, chip, pic_chip_state),
+    STATE_BOOL(struct pic8259, intr_level),
+};
+static const struct state_desc pic_state = STATE_DESC("pic8259", 1, pic_fields);
+
+/* The CPU's INTR follows the loaded master INT. */
+static int pic_post_load(void *opaque)
+{
+    struct pic8259 *p = opaque;
+    for (int i = 0; i < 2; i++)
+        if (p->chip[i].lowest > 7 || (unsigned)p->chip[i].init > PIC_WANT_ICW4)
+            return -1;
+    irq_set_level(p->intr, p->intr_level);
+    pic_update(p);
+    return 0;
+}
+
 static const struct device_ops pic8259_device_ops = {
     .name = "pic8259",
+    .state = &pic_state,
+    .post_load = pic_post_load,
     .reset = pic_reset,
     .destroy = free,
 };

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/savestate.h"
 #include "core/ioport.h"
 #include "core/machine.h"
 #include "devices/device.h"
@@ -151,8 +152,27 @@ static void piix3_reset(void *opaque)
 
 static const struct ioport_ops port_a_ops = { port_a_read, port_a_write };
 
+/* ---- save state ---- */
+
+/* The PIRQ route registers are configuration space (saved by the bus);
+ * A20 is the machine's. */
+static const struct state_field piix3_fields[] = {
+    STATE_BOOL_ARRAY(struct piix3, pirq_level),
+    STATE_U16(struct piix3, isa_driven_high),
+    STATE_U8(struct piix3, port_a),
+};
+static const struct state_desc piix3_state = STATE_DESC("piix3", 1, piix3_fields);
+
+static int piix3_post_load(void *opaque)
+{
+    piix3_update_irqs(opaque);
+    return 0;
+}
+
 static const struct device_ops piix3_device_ops = {
     .name = "piix3",
+    .state = &piix3_state,
+    .post_load = piix3_post_load,
     .reset = piix3_reset,
     .destroy = free,
 };

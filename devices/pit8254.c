@@ -49,6 +49,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "core/savestate.h"
 #include "core/ioport.h"
 #include "core/machine.h"
 #include "devices/device.h"
@@ -608,8 +609,68 @@ static void pit_reset(void *opaque)
 
 static const struct ioport_ops pit_port_ops = { pit_port_read, pit_port_write };
 
+/* ---- save state ---- */
+
+/* Times (start, null_until, ...) are absolute clock edges of the virtual
+ * clock, which is saved with the machine: they are saved as they are. */
+static const struct state_field pit_counter_fields[] = {
+    STATE_U8(struct pit_counter, mode_bits),
+    STATE_U8(struct pit_counter, mode),
+    STATE_U8(struct pit_counter, access),
+    STATE_BOOL(struct pit_counter, bcd),
+    STATE_BOOL(struct pit_counter, gate),
+    STATE_U32(struct pit_counter, count_reg),
+    STATE_BOOL(struct pit_counter, count_reg_valid),
+    STATE_BOOL(struct pit_counter, write_msb_next),
+    STATE_U8(struct pit_counter, write_lsb),
+    STATE_U64(struct pit_counter, null_until),
+    STATE_BOOL(struct pit_counter, counting),
+    STATE_U32(struct pit_counter, count),
+    STATE_U64(struct pit_counter, start),
+    STATE_BOOL(struct pit_counter, suspended),
+    STATE_U64(struct pit_counter, suspended_d),
+    STATE_BOOL(struct pit_counter, out_before_start),
+    STATE_U32(struct pit_counter, value_before_start),
+    STATE_BOOL(struct pit_counter, next_pending),
+    STATE_U32(struct pit_counter, next_count),
+    STATE_U64(struct pit_counter, next_start),
+    STATE_BOOL(struct pit_counter, held_out),
+    STATE_U32(struct pit_counter, held_value),
+    STATE_BOOL(struct pit_counter, read_msb_next),
+    STATE_BOOL(struct pit_counter, count_latched),
+    STATE_U16(struct pit_counter, latched_count),
+    STATE_BOOL(struct pit_counter, status_latched),
+    STATE_U8(struct pit_counter, latched_status),
+};
+static const struct state_desc pit_counter_state = STATE_DESC("pit_counter", 1, pit_counter_fields);
+
+static const struct state_field pit_fields[] = {
+    STATE_BOOL(struct pit8254, irq_level),
+    STATE_U64(struct pit8254, irq_clock),
+    STATE_STRUCT_ARRAY(struct pit8254, counter, pit_counter_state),
+    STATE_U8(struct pit8254, port_b),
+};
+static const struct state_desc pit_state = STATE_DESC("pit8254", 1, pit_fields);
+
+/* Counts are divisors: a loaded zero (or an impossible mode) is refused. */
+static int pit_post_load(void *opaque)
+{
+    struct pit8254 *p = opaque;
+    for (int i = 0; i < 3; i++) {
+        const struct pit_counter *c = &p->counter[i];
+        if (c->mode > 5 || c->access > ACCESS_WORD || c->count_reg > 65536
+            || c->count > 65536 || c->next_count > 65536
+            || (c->counting && c->count == 0) || (c->next_pending && c->next_count == 0))
+            return -1;
+    }
+    irq_set_level(p->irq, p->irq_level);
+    return 0;
+}
+
 static const struct device_ops pit8254_device_ops = {
     .name = "pit8254",
+    .state = &pit_state,
+    .post_load = pit_post_load,
     .reset = pit_reset,
     .next_event = pit_next_event,
     .destroy = free,

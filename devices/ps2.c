@@ -32,6 +32,7 @@
 
 #include "core/input.h"
 #include "core/machine.h"
+#include "core/savestate.h"
 #include "devices/ps2.h"
 
 #define PS2_QUEUE_SIZE   16                      /* key / motion bytes */
@@ -652,4 +653,56 @@ struct ps2_mouse *ps2_mouse_new(struct machine *m)
 void ps2_mouse_free(struct ps2_mouse *ms)
 {
     free(ms);
+}
+
+/* ---- save state (the i8042's table holds these through its pointers) ---- */
+
+static const struct state_field ps2_queue_fields[] = {
+    STATE_ARRAY(struct ps2_queue, data),
+    STATE_INT(struct ps2_queue, count),
+    STATE_INT(struct ps2_queue, replies),
+};
+static const struct state_desc ps2_queue_state = STATE_DESC("ps2_queue", 1, ps2_queue_fields);
+
+static const struct state_field ps2_kbd_fields[] = {
+    STATE_STRUCT(struct ps2_kbd, queue, ps2_queue_state),
+    STATE_U8(struct ps2_kbd, scancode_set),
+    STATE_BOOL(struct ps2_kbd, scanning),
+    STATE_U8(struct ps2_kbd, pending_cmd),
+    STATE_U8(struct ps2_kbd, leds),
+    STATE_U8(struct ps2_kbd, typematic),
+    STATE_U8(struct ps2_kbd, last_sent),
+    STATE_BOOL(struct ps2_kbd, overrun),
+};
+const struct state_desc ps2_kbd_state = STATE_DESC("ps2_kbd", 1, ps2_kbd_fields);
+
+static const struct state_field ps2_mouse_fields[] = {
+    STATE_STRUCT(struct ps2_mouse, queue, ps2_queue_state),
+    STATE_BOOL(struct ps2_mouse, reporting),
+    STATE_BOOL(struct ps2_mouse, remote),
+    STATE_BOOL(struct ps2_mouse, wrap),
+    STATE_BOOL(struct ps2_mouse, scale21),
+    STATE_U8(struct ps2_mouse, resolution),
+    STATE_U8(struct ps2_mouse, sample_rate),
+    STATE_U8(struct ps2_mouse, id),
+    STATE_ARRAY(struct ps2_mouse, rate_history),
+    STATE_U8(struct ps2_mouse, pending_cmd),
+    STATE_INT(struct ps2_mouse, acc_dx),
+    STATE_INT(struct ps2_mouse, acc_dy),
+    STATE_INT(struct ps2_mouse, acc_dz),
+    STATE_INT(struct ps2_mouse, buttons),
+    STATE_BOOL(struct ps2_mouse, dirty),
+};
+const struct state_desc ps2_mouse_state = STATE_DESC("ps2_mouse", 1, ps2_mouse_fields);
+
+static bool queue_valid(const struct ps2_queue *q)
+{
+    return q->count >= 0 && q->count <= (int)sizeof q->data && q->replies >= 0
+        && q->replies <= q->count;
+}
+
+bool ps2_state_valid(const struct ps2_kbd *k, const struct ps2_mouse *ms)
+{
+    return (!k || (queue_valid(&k->queue) && k->scancode_set >= 1 && k->scancode_set <= 3))
+        && (!ms || (queue_valid(&ms->queue) && ms->resolution <= 3));
 }

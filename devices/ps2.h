@@ -43,4 +43,11 @@ void    ps2_mouse_event(struct ps2_mouse *ms, int dx, int dy, int dz, unsigned b
 int     ps2_mouse_pending(const struct ps2_mouse *ms);
 uint8_t ps2_mouse_read(struct ps2_mouse *ms);
 
+/* Save state: the tables of the keyboard and the mouse (core/savestate.h),
+ * for the controller's table, and the check after a load: false if a
+ * loaded queue or mode is out of range. */
+struct state_desc;
+extern const struct state_desc ps2_kbd_state, ps2_mouse_state;
+bool ps2_state_valid(const struct ps2_kbd *k, const struct ps2_mouse *ms);
+
 #endif

@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "core/savestate.h"
 #include "core/ioport.h"
 #include "core/machine.h"
 #include "devices/device.h"
@@ -491,8 +492,40 @@ static void rtc_reset(void *opaque)
 
 static const struct ioport_ops rtc_port_ops = { rtc_port_read, rtc_port_write };
 
+/* ---- save state ---- */
+
+/* The running clock is div_origin_ns (virtual time, saved with the
+ * machine's clock) plus time_offset: saved as they are, it goes on where
+ * it was. */
+static const struct state_field rtc_fields[] = {
+    STATE_BOOL(struct rtc_cmos, irq_level),
+    STATE_ARRAY(struct rtc_cmos, ram),
+    STATE_U8(struct rtc_cmos, index),
+    STATE_BOOL(struct rtc_cmos, nmi_masked),
+    STATE_U8(struct rtc_cmos, reg_a),
+    STATE_U8(struct rtc_cmos, reg_b),
+    STATE_U8(struct rtc_cmos, flags),
+    STATE_INT(struct rtc_cmos, div_origin_ns),
+    STATE_INT(struct rtc_cmos, time_offset),
+    STATE_U64(struct rtc_cmos, flags_checked_ns),
+    STATE_ARRAY(struct rtc_cmos, held),
+    STATE_U8(struct rtc_cmos, held_century),
+};
+static const struct state_desc rtc_state = STATE_DESC("rtc_cmos", 1, rtc_fields);
+
+static int rtc_post_load(void *opaque)
+{
+    struct rtc_cmos *r = opaque;
+    if (r->index >= sizeof r->ram)
+        return -1;
+    irq_set_level(r->irq, r->irq_level);
+    return 0;
+}
+
 static const struct device_ops rtc_cmos_device_ops = {
     .name = "rtc_cmos",
+    .state = &rtc_state,
+    .post_load = rtc_post_load,
     .reset = rtc_reset,
     .next_event = rtc_next_event,
     .destroy = free,

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/savestate.h"
 #include "core/chardev.h"
 #include "core/machine.h"
 #include "devices/device.h"
@@ -262,8 +263,39 @@ static uint64_t uart_next_event(void *opaque, uint64_t now_ns)
 
 static const struct ioport_ops uart_port_ops = { uart_read, uart_write };
 
+/* ---- save state ---- */
+
+static const struct state_field uart_fields[] = {
+    STATE_ARRAY(struct uart16550, rx_fifo),
+    STATE_INT(struct uart16550, rx_head),
+    STATE_INT(struct uart16550, rx_count),
+    STATE_U8(struct uart16550, ier),
+    STATE_U8(struct uart16550, lcr),
+    STATE_U8(struct uart16550, mcr),
+    STATE_U8(struct uart16550, msr),
+    STATE_U8(struct uart16550, scr),
+    STATE_U8(struct uart16550, fcr),
+    STATE_U8(struct uart16550, dll),
+    STATE_U8(struct uart16550, dlm),
+    STATE_BOOL(struct uart16550, overrun),
+    STATE_BOOL(struct uart16550, thre_pending),
+};
+static const struct state_desc uart_state = STATE_DESC("uart16550", 1, uart_fields);
+
+static int uart_post_load(void *opaque)
+{
+    struct uart16550 *u = opaque;
+    if (u->rx_head < 0 || u->rx_head >= UART_FIFO_SIZE || u->rx_count < 0
+        || u->rx_count > UART_FIFO_SIZE)
+        return -1;
+    uart_update_irq(u);
+    return 0;
+}
+
 static const struct device_ops uart_device_ops = {
     .name = "uart16550",
+    .state = &uart_state,
+    .post_load = uart_post_load,
     .reset = uart_reset,
     .next_event = uart_next_event,
     .destroy = free,

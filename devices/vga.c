@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/savestate.h"
 #include "core/ioport.h"
 #include "core/machine.h"
 #include "devices/device.h"
@@ -701,8 +702,55 @@ static void vga_destroy(void *opaque)
     free(v);
 }
 
+/* ---- save state ---- */
+
+/* Every register, the palette, the latches, the VBE registers and the
+ * whole video memory. Where BARs 0 and 2 are mapped follows from the
+ * configuration space (saved by the PCI bus, which maps them again); the
+ * rendered picture is redrawn from this. */
+static const struct state_field vga_fields[] = {
+    STATE_U8(struct vga, misc),
+    STATE_U8(struct vga, feature),
+    STATE_U8(struct vga, sr_index),
+    STATE_ARRAY(struct vga, sr),
+    STATE_U8(struct vga, gr_index),
+    STATE_ARRAY(struct vga, gr),
+    STATE_U8(struct vga, cr_index),
+    STATE_ARRAY(struct vga, cr),
+    STATE_U8(struct vga, ar_index),
+    STATE_BOOL(struct vga, ar_flipflop),
+    STATE_ARRAY(struct vga, ar),
+    STATE_U8(struct vga, pel_mask),
+    STATE_U8(struct vga, dac_read_index),
+    STATE_U8(struct vga, dac_write_index),
+    STATE_U8(struct vga, dac_sub_index),
+    STATE_U8(struct vga, dac_state),
+    STATE_ARRAY(struct vga, dac_cache),
+    STATE_ARRAY(struct vga, palette),
+    STATE_U32(struct vga, latch),
+    STATE_U16(struct vga, vbe_index),
+    STATE_ARRAY(struct vga, vbe_regs),
+    STATE_U32(struct vga, vbe_line_bytes),
+    STATE_U32(struct vga, vbe_start),
+    STATE_PTR_BYTES_VAR(struct vga, vram, vram_size),
+};
+static const struct state_desc vga_state = STATE_DESC("vga", 1, vga_fields);
+
+/* Register indexes and the VBE mode size index arrays and size buffers. */
+static int vga_post_load(void *opaque)
+{
+    struct vga *v = opaque;
+    if (v->sr_index >= sizeof v->sr || v->gr_index >= sizeof v->gr || v->dac_sub_index > 2
+        || v->vbe_regs[VBE_XRES] > VBE_MAX_XRES || v->vbe_regs[VBE_YRES] > VBE_MAX_YRES
+        || v->vbe_start > v->vram_size)
+        return -1;
+    return 0;
+}
+
 static const struct device_ops vga_device_ops = {
     .name = "vga", .reset = vga_reset, .destroy = vga_destroy,
+    .state = &vga_state,
+    .post_load = vga_post_load,
 };
 
 static const struct display_ops vga_display_ops = {

@@ -318,6 +318,7 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         .log_mask = o->log_mask,
         .log_file = s->log_file,
         .deterministic = o->deterministic,
+        .savestate_check_every = o->savevm_check,
     };
     s->machine = machine_create(&cfg, err, errlen);
     if (!s->machine)

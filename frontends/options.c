@@ -448,6 +448,17 @@ SET_STRING(initrd)
 SET_STRING(log_file)
 SET_STRING(bios)
 
+static int parse_savevm_check(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(arg, &end, 0);
+    if (errno || end == arg || *end || arg[0] == '-' || n == 0)
+        return fail(err, errlen, "--savevm-check %s: expected a number of instructions > 0", arg);
+    o->savevm_check = n;
+    return 0;
+}
+
 static int set_trace(struct options *o, const char *arg, char *err, size_t errlen)
 {
     o->log_mask |= LOG_IN_ASM;
@@ -506,6 +517,7 @@ static const struct option_def option_defs[] = {
     { "accel",     true,  parse_accel,     "tcg",     "accepted for QEMU compatibility" },
     { "machine",   true,  parse_machine,   "pc",      "accepted for QEMU compatibility" },
     { "M",         true,  parse_machine,   NULL,      NULL },
+    { "savevm-check", true, parse_savevm_check, "N", "debug: save, reset and reload the machine every N instructions" },
     { "stats",     false, set_stats,       "",        "print counters (instructions, exceptions...) at exit" },
     { "trace",     false, set_trace,       "",        "same as -d in_asm" },
     { "help",      false, set_show_help,   "",        "this text" },

@@ -4,17 +4,24 @@
 # "poweroff -f" as init (no input needed) under --deterministic, twice; the
 # serial output (kernel log with its timestamps) and the instruction count
 # must be identical. Skips (77) when the guest is not built.
+# Options given after FOX86 are added to the second run only: with
+# --savevm-check N it must still be identical (the guest cannot notice
+# snapshots).
 #
-#   deterministic.sh FOX86
+#   deterministic.sh FOX86 [OPTIONS FOR RUN 2...]
 set -u
 fox86=$1
+shift
+run2_args=("$@")
 guest=${FOX86_CACHE:-$HOME/.cache/fox86}/guest
 [ -s "$guest/vmlinuz" ] && [ -s "$guest/initrd.img" ] || { echo "SKIP: guest not built (scripts/build-guest.sh)"; exit 77; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 for run in 1 2; do
-    timeout 600 "$fox86" --deterministic -m 256 -nographic -kernel "$guest/vmlinuz" \
+    extra=()
+    [ $run = 2 ] && extra=("${run2_args[@]}")
+    timeout 600 "$fox86" "${extra[@]}" --deterministic -m 256 -nographic -kernel "$guest/vmlinuz" \
         -initrd "$guest/initrd.img" -append "console=ttyS0,115200 panic=-1 rdinit=/bin/busybox -- poweroff -f" \
         --stats </dev/null >"$work/run$run" 2>&1
     status=$?
