@@ -576,8 +576,46 @@ static void piix4_pm_destroy(void *opaque)
     free(opaque);
 }
 
+/* The configuration space is saved with the PCI bus; the decoded blocks
+ * follow from it (post_load). */
+static const struct state_field piix4_pm_fields[] = {
+    STATE_BOOL(struct piix4_pm, sci_level),
+    STATE_U16(struct piix4_pm, pm1_sts),
+    STATE_U16(struct piix4_pm, pm1_en),
+    STATE_U16(struct piix4_pm, pm1_cnt),
+    STATE_U64(struct piix4_pm, tmr_period_seen),
+    STATE_ARRAY(struct piix4_pm, gpe_sts),
+    STATE_ARRAY(struct piix4_pm, gpe_en),
+    STATE_U8(struct piix4_pm, apm_cnt),
+    STATE_U8(struct piix4_pm, apm_sts),
+    STATE_U8(struct piix4_pm, pcihp_bus),
+    STATE_U8(struct piix4_pm, smb_sts),
+    STATE_U8(struct piix4_pm, smb_cnt),
+    STATE_U8(struct piix4_pm, smb_cmd),
+    STATE_U8(struct piix4_pm, smb_addr),
+    STATE_ARRAY(struct piix4_pm, smb_data),
+    STATE_ARRAY(struct piix4_pm, smb_block),
+    STATE_U8(struct piix4_pm, smb_block_index),
+    STATE_U8(struct piix4_pm, smb_slvcnt),
+    STATE_U8(struct piix4_pm, smb_shdwcmd),
+    STATE_ARRAY(struct piix4_pm, smb_slvevt),
+};
+static const struct state_desc piix4_pm_state = STATE_DESC("piix4_pm", 1, piix4_pm_fields);
+
+static int piix4_pm_post_load(void *opaque)
+{
+    struct piix4_pm *s = opaque;
+    if (s->smb_block_index >= SMB_BLOCK_BYTES)
+        return -1;
+    update_mappings(s);
+    irq_set_level(s->sci, s->sci_level);
+    return 0;
+}
+
 static const struct device_ops piix4_pm_device_ops = {
     .name = "piix4_pm",
+    .state = &piix4_pm_state,
+    .post_load = piix4_pm_post_load,
     .reset = piix4_pm_reset,
     .next_event = piix4_pm_next_event,
     .destroy = piix4_pm_destroy,
