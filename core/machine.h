@@ -68,7 +68,7 @@ enum {
 };
 
 #define MACHINE_SLICE       1000000u   /* longest run of instructions between device checks */
-#define MACHINE_MAX_LAG_NS  100000000u /* real time: a larger lag (host stall) is skipped at once */
+#define MACHINE_MAX_LAG_NS  1000000000u /* real time: a larger lag (host stall) is skipped at once */
 #define MACHINE_MAX_DEVICES 32
 
 struct machine_config {
