@@ -161,6 +161,16 @@ struct cpu {
     void (*fpu_ferr)(void *opaque, bool level); /* x87 FERR# output (CR0.NE = 0 error route,
                                       IRQ 13 on a PC); NULL if not wired. fpu.c */
     void *fpu_ferr_opaque;
+    /* Platform MSRs outside the core (the local APIC's IA32_APIC_BASE,
+     * 0x1B): RDMSR/WRMSR of an MSR the CPU itself does not own calls this;
+     * it returns false for no such MSR or a reserved bit (#GP(0)). NULL: none. */
+    bool (*msr_hook)(void *opaque, uint32_t msr, uint64_t *value, bool write);
+    void *msr_opaque;
+    /* CPUID leaf 1 as the local APIC makes it (set by the APIC device, not
+     * by cpu_reset): EDX.APIC while it is globally enabled, EBX[31:24] its
+     * initial APIC ID. */
+    bool    cpuid_apic;
+    uint8_t cpuid_apic_id;
     bool halted;
     bool stop_requested;
     uint8_t irq_inhibit;           /* interrupt shadow after STI / MOV SS / POP SS */

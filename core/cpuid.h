@@ -18,8 +18,10 @@
  *                 so; Linux ignores SEP below signature 0x633 anyway)
  *   PGE      13   global pages with CR4.PGE
  *   CMOV     15   CMOVcc, and with FPU also FCMOVcc/FCOMI
+ *   APIC      9   not in the list: reported by cpuid_query_cpu while the
+ *                 board's local APIC (devices/lapic.c) is globally enabled
  * Not reported: DE (no I/O or data breakpoints yet, so CR4.DE is reserved
- * too; DR4/DR5 alias DR6/DR7), VME, PAE, MCE, APIC, MTRR, MCA, PAT, PSE36, MMX, FXSR, SSE.
+ * too; DR4/DR5 alias DR6/DR7), VME, PAE, MCE, MTRR, MCA, PAT, PSE36, MMX, FXSR, SSE.
  *
  * Usage:
  *   uint32_t regs[4];               (EAX, EBX, ECX, EDX)
@@ -63,5 +65,8 @@ enum {
  * no leaf of this CPU has subleaves). A leaf above the maximum returns the
  * highest basic leaf, as Intel processors do. */
 void cpuid_query(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+/* What CPUID returns on this cpu: cpuid_query plus, in leaf 1, the local
+ * APIC's feature bit and initial APIC ID (cpu->cpuid_apic, cpuid_apic_id). */
+void cpuid_query_cpu(const struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
 
 #endif

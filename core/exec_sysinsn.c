@@ -44,7 +44,8 @@
  *     as on P6), 0x17 PLATFORM_ID (reads 0, write #GP), 0x8B BIOS_SIGN_ID
  *     (reads 0: no microcode update loaded; writes ignored), 0x174-0x176
  *     SYSENTER_CS/ESP/EIP (32 bits; EDX ignored on write, 0 on read).
- *     Anything else raises #GP(0): no APIC, MTRR, MCE/MCA or PMC MSRs.
+ *     Any other MSR goes to the board's cpu->msr_hook (the local APIC's
+ *     0x1B); without one, or if it refuses, #GP(0): no MTRR, MCE/MCA.
  *   - RDPMC: counters 0 and 1 exist (P6) and read 0, since no event select
  *     MSR exists to start them; ECX > 1 raises #GP(0).
  *   - WAIT with an unmasked x87 exception pending (FSW.ES) and CR0.NE = 0
@@ -416,7 +417,9 @@ static void exec_rdmsr(struct cpu *cpu, const struct insn *in)
     case MSR_P6_PERFCTR0 + 1: value = cpu->perf_ctr[cpu->gpr[R_ECX] - MSR_P6_PERFCTR0]; break;
     case MSR_P6_EVNTSEL0:
     case MSR_P6_EVNTSEL0 + 1: value = cpu->perf_evtsel[cpu->gpr[R_ECX] - MSR_P6_EVNTSEL0]; break;
-    default:               cpu_raise(cpu, EXC_GP, 0);
+    default:
+        if (!cpu->msr_hook || !cpu->msr_hook(cpu->msr_opaque, cpu->gpr[R_ECX], &value, false))
+            cpu_raise(cpu, EXC_GP, 0);
     }
     cpu->gpr[R_EAX] = (uint32_t)value;
     cpu->gpr[R_EDX] = (uint32_t)(value >> 32);
@@ -447,7 +450,11 @@ static void exec_wrmsr(struct cpu *cpu, const struct insn *in)
         break;
     case MSR_P6_EVNTSEL0:
     case MSR_P6_EVNTSEL0 + 1: cpu->perf_evtsel[cpu->gpr[R_ECX] - MSR_P6_EVNTSEL0] = low; break;
-    default:               cpu_raise(cpu, EXC_GP, 0);
+    default: {
+        uint64_t value = (uint64_t)cpu->gpr[R_EDX] << 32 | low;
+        if (!cpu->msr_hook || !cpu->msr_hook(cpu->msr_opaque, cpu->gpr[R_ECX], &value, true))
+            cpu_raise(cpu, EXC_GP, 0);
+    }
     }
 }
 
@@ -703,7 +710,7 @@ static void exec_cpuid(struct cpu *cpu, const struct insn *in)
 {
     (void)in;
     uint32_t regs[4];
-    cpuid_query(cpu->gpr[R_EAX], cpu->gpr[R_ECX], regs);
+    cpuid_query_cpu(cpu, cpu->gpr[R_EAX], cpu->gpr[R_ECX], regs);
     cpu->gpr[R_EAX] = regs[0];
     cpu->gpr[R_EBX] = regs[1];
     cpu->gpr[R_ECX] = regs[2];

@@ -159,9 +159,29 @@ int i8042_create(struct machine *m, struct irq_line *kbd_irq, struct irq_line *m
 int i440fx_create(struct machine *m, struct pci_bus *bus, uint8_t *bios_low, uint32_t bios_low_size);
 
 /* piix3.c: the PIIX3 PCI-to-ISA bridge at 00:01.0: PIRQ A-D routing
- * (registers 0x60-0x63) onto the PIC's inputs, and port 0x92 (fast A20,
- * fast reset). pic gives the ISA IRQ lines. */
-int piix3_create(struct machine *m, struct pci_bus *bus, struct pic8259 *pic);
+ * (registers 0x60-0x63) onto the ISA IRQ lines, and port 0x92 (fast A20,
+ * fast reset). isa_irq: the board's 16 ISA IRQ lines (each reaching the
+ * 8259 and the I/O APIC, as QEMU's PIRQ outputs do); entries may be NULL. */
+int piix3_create(struct machine *m, struct pci_bus *bus, struct irq_line *const isa_irq[16]);
+
+/* lapic.c: the CPU's local APIC (xAPIC at 0xFEE00000, IA32_APIC_BASE MSR,
+ * timer at 1 GHz / divide). Create takes over the CPU's interrupt input:
+ * it sets m->cpu.intr_ack (lapic_intr_ack) and msr_hook, and drives
+ * cpu_set_intr / cpu_raise_nmi itself. pic receives the acknowledges of
+ * ExtINT interrupts (the 8259's INTR wired to lapic_lint(lapic, 0)).
+ * lapic_lint: the LINT0 (n = 0) and LINT1 (n = 1) input pins.
+ * See devices/lapic.h for the I/O APIC side. */
+struct lapic;
+int lapic_create(struct machine *m, struct pic8259 *pic, struct lapic **out);
+struct irq_line *lapic_lint(struct lapic *lapic, int n);
+int lapic_intr_ack(void *opaque);
+
+/* ioapic.c: an 82093AA I/O APIC at 0xFEC00000 (24 pins, version 0x11)
+ * delivering to lapic. ioapic_irq: input pin 0-23 (NULL otherwise); a
+ * line's level is the logical assertion (polarity is stored, not applied). */
+struct ioapic;
+int ioapic_create(struct machine *m, struct lapic *lapic, struct ioapic **out);
+struct irq_line *ioapic_irq(struct ioapic *ioapic, int pin);
 
 /* ide.c: the PIIX3 IDE function at 00:01.1 with the two legacy channels
  * (0x1F0/0x3F6 on irq14, 0x170/0x376 on irq15) and bus-master DMA (BAR 4).

@@ -1,6 +1,12 @@
 /* devices/pc.c: the board (see pc.h): creates the devices, wires their IRQ
  * lines, maps the firmware, fills CMOS and fw_cfg with what SeaBIOS reads.
  *
+ * Interrupts: each ISA IRQ line fans out to 8259 input n and I/O APIC
+ * pin n, except IRQ 0 (the PIT), which reaches I/O APIC pin 2 (QEMU's
+ * wiring; fw_cfg's IRQ0 override tells SeaBIOS, whose MP table says so).
+ * The PIIX3's PIRQ outputs drive the same lines. The 8259's INTR goes to
+ * the local APIC's LINT0, which owns the CPU's interrupt input.
+ *
  * The board is itself a small device: its reset re-enables A20 (the gate
  * is open after a hardware reset) and it owns the POST code port 0x80,
  * which Linux also writes as an I/O delay.
@@ -19,11 +25,15 @@
 #define PC_BIOS_LOW_SIZE   0x20000u      /* the BIOS's last 128 KiB, seen at 0xE0000 */
 #define PC_VGA_VRAM_SIZE   (16u << 20)
 #define PC_POST_PORT       0x80
+#define PC_ISA_IRQS        16
 
 struct pc {
     struct machine  *machine;
-    struct irq_line  cpu_intr;           /* the master PIC's INT output, into the CPU */
     struct pic8259  *pic;
+    struct lapic    *lapic;
+    struct ioapic   *ioapic;
+    struct irq_line  isa_irq[PC_ISA_IRQS];   /* fan out to the 8259 and the I/O APIC */
+    struct irq_line  pic_intr;               /* the master 8259's INT, into LINT0 */
     struct pci_bus  *pci;
     struct rtc_cmos *rtc;
     struct fw_cfg   *fw;
@@ -57,10 +67,20 @@ static void post_write(void *opaque, uint16_t port, uint32_t value, int size)
 
 static const struct ioport_ops post_port_ops = { post_read, post_write };
 
-static void pc_set_cpu_intr(void *opaque, int pin, bool level)
+static void pc_set_pic_intr(void *opaque, int pin, bool level)
 {
     (void)pin;
-    cpu_set_intr(opaque, level);
+    struct pc *pc = opaque;
+    if (pc->lapic)                       /* NULL while the 8259 is being created */
+        irq_set_level(lapic_lint(pc->lapic, 0), level);
+}
+
+static void pc_set_isa_irq(void *opaque, int irq, bool level)
+{
+    struct pc *pc = opaque;
+    irq_set_level(pic8259_irq(pc->pic, irq), level);
+    if (irq != 2)
+        irq_set_level(ioapic_irq(pc->ioapic, irq == 0 ? 2 : irq), level);
 }
 
 /* x87 FERR# to IRQ 13, as the PC's glue logic routes it. */
@@ -142,6 +162,7 @@ static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg, char *err,
     rc |= fw_cfg_add_i64(fw, FW_CFG_RAM_SIZE, ram);
     rc |= fw_cfg_add_i16(fw, FW_CFG_NOGRAPHIC, cfg->nographic);
     rc |= fw_cfg_add_i16(fw, FW_CFG_BOOT_MENU, cfg->boot_menu);
+    rc |= fw_cfg_add_i32(fw, FW_CFG_IRQ0_OVERRIDE, 1);   /* the PIT is on I/O APIC pin 2 */
 
     /* One e820 RAM entry from 0; SeaBIOS reserves its own areas. Packed
      * {u64 address; u64 length; u32 type}, little-endian. */
@@ -191,13 +212,19 @@ int pc_create(struct machine *m, const struct pc_config *cfg, struct pc **out,
         return -1;
     }
 
-    /* Interrupts: the PIC pair into the CPU's INTR pin and INTA cycle. */
-    pc->cpu_intr = (struct irq_line){ .set_level = pc_set_cpu_intr, .opaque = &m->cpu };
-    TRY(pic8259_create(m, &pc->cpu_intr, &pc->pic), "8259 PIC");
-    m->cpu.intr_ack = pic8259_intr_ack;
-    m->cpu.intr_opaque = pc->pic;
+    /* Interrupts: the PIC pair's INTR into the local APIC's LINT0 (the
+     * APIC owns the CPU's INTR pin and INTA cycle), the I/O APIC beside it. */
+    pc->pic_intr = (struct irq_line){ .set_level = pc_set_pic_intr, .opaque = pc };
+    TRY(pic8259_create(m, &pc->pic_intr, &pc->pic), "8259 PIC");
+    TRY(lapic_create(m, pc->pic, &pc->lapic), "local APIC");
+    TRY(ioapic_create(m, pc->lapic, &pc->ioapic), "I/O APIC");
+    for (int i = 0; i < PC_ISA_IRQS; i++)
+        pc->isa_irq[i] = (struct irq_line){ .set_level = pc_set_isa_irq, .opaque = pc, .pin = i };
+    struct irq_line *isa[PC_ISA_IRQS];
+    for (int i = 0; i < PC_ISA_IRQS; i++)
+        isa[i] = &pc->isa_irq[i];
     m->cpu.fpu_ferr = pc_fpu_ferr;
-    m->cpu.fpu_ferr_opaque = pic8259_irq(pc->pic, 13);
+    m->cpu.fpu_ferr_opaque = isa[13];
 
     /* Firmware: the whole image at the top of 4 GiB, its tail below 1 MiB. */
     uint8_t *bios_low = NULL;
@@ -214,23 +241,23 @@ int pc_create(struct machine *m, const struct pc_config *cfg, struct pc **out,
 
     TRY(pci_bus_create(m, &pc->pci), "PCI bus");
     TRY(i440fx_create(m, pc->pci, bios_low, bios_low_size), "i440FX host bridge");
-    TRY(piix3_create(m, pc->pci, pc->pic), "PIIX3 ISA bridge");
+    TRY(piix3_create(m, pc->pci, isa), "PIIX3 ISA bridge");
 
-    TRY(pit8254_create(m, pic8259_irq(pc->pic, 0), NULL), "8254 PIT");
-    TRY(rtc_cmos_create(m, pic8259_irq(pc->pic, 8), cfg->rtc_base, &pc->rtc), "RTC/CMOS");
+    TRY(pit8254_create(m, isa[0], NULL), "8254 PIT");
+    TRY(rtc_cmos_create(m, isa[8], cfg->rtc_base, &pc->rtc), "RTC/CMOS");
     TRY(dma8237_create(m, &pc->dma), "8237 DMA controller");
-    TRY(i8042_create(m, pic8259_irq(pc->pic, 1), pic8259_irq(pc->pic, 12), NULL),
+    TRY(i8042_create(m, isa[1], isa[12], NULL),
         "i8042 keyboard controller");
-    TRY(uart16550_create(m, 0x3F8, pic8259_irq(pc->pic, 4), cfg->serial[0]), "COM1 UART");
-    TRY(uart16550_create(m, 0x2F8, pic8259_irq(pc->pic, 3), cfg->serial[1]), "COM2 UART");
-    TRY(ide_create(m, pc->pci, PCI_DEVFN(1, 1), pic8259_irq(pc->pic, 14),
-                   pic8259_irq(pc->pic, 15), cfg->ide), "PIIX3 IDE controller");
+    TRY(uart16550_create(m, 0x3F8, isa[4], cfg->serial[0]), "COM1 UART");
+    TRY(uart16550_create(m, 0x2F8, isa[3], cfg->serial[1]), "COM2 UART");
+    TRY(ide_create(m, pc->pci, PCI_DEVFN(1, 1), isa[14], isa[15], cfg->ide), "PIIX3 IDE controller");
     /* ACPI: SeaBIOS builds its tables when it finds this function; the SCI
-     * is ISA IRQ 9, as its FADT and DSDT say. Both UARTs always exist. */
-    TRY(piix4_pm_create(m, pc->pci, PCI_DEVFN(1, 3), pic8259_irq(pc->pic, 9),
+     * is ISA IRQ 9 (8259 input 9 and I/O APIC pin 9), as its FADT, DSDT and
+     * MADT say. Both UARTs always exist. */
+    TRY(piix4_pm_create(m, pc->pci, PCI_DEVFN(1, 3), isa[9],
                         PIIX4_PM_COM1 | PIIX4_PM_COM2, &pc->pm), "PIIX4 power management");
     struct blockdev *floppies[2] = { cfg->floppy[0], cfg->floppy[1] };
-    TRY(fdc82077_create(m, pic8259_irq(pc->pic, 6), pc->dma, floppies), "floppy controller");
+    TRY(fdc82077_create(m, isa[6], pc->dma, floppies), "floppy controller");
     if (cfg->vga)
         TRY(vga_create(m, pc->pci, PCI_DEVFN(2, 0), PC_VGA_VRAM_SIZE), "VGA");
     TRY(fw_cfg_create(m, &pc->fw), "fw_cfg device");

@@ -49,7 +49,7 @@
 struct piix3 {
     struct machine *machine;
     struct pci_device pci;
-    struct pic8259 *pic;
+    struct irq_line *isa_irq[PIIX3_ISA_IRQS];  /* the board's ISA IRQ lines (8259 + I/O APIC) */
     struct irq_line pirq_in[PIIX3_NUM_PIRQS];   /* the bus drives these */
     bool pirq_level[PIIX3_NUM_PIRQS];
     uint16_t isa_driven_high;                   /* ISA IRQs this bridge holds high */
@@ -80,7 +80,7 @@ static void piix3_update_irqs(struct piix3 *s)
     s->isa_driven_high = want_high;
     for (int irq = 0; irq < PIIX3_ISA_IRQS; irq++)
         if (changed & (1u << irq))
-            irq_set_level(pic8259_irq(s->pic, irq), want_high & (1u << irq));
+            irq_set_level(s->isa_irq[irq], want_high & (1u << irq));
 }
 
 static void piix3_pirq_set_level(void *opaque, int pin, bool level)
@@ -177,13 +177,14 @@ static const struct device_ops piix3_device_ops = {
     .destroy = free,
 };
 
-int piix3_create(struct machine *m, struct pci_bus *bus, struct pic8259 *pic)
+int piix3_create(struct machine *m, struct pci_bus *bus, struct irq_line *const isa_irq[16])
 {
     struct piix3 *s = calloc(1, sizeof *s);
     if (!s)
         return -1;
     s->machine = m;
-    s->pic = pic;
+    for (int irq = 0; irq < PIIX3_ISA_IRQS; irq++)
+        s->isa_irq[irq] = isa_irq[irq];
     pci_config_init(&s->pci, 0x8086, 0x7000, 0x00, 0x060100, 0x80);
     s->pci.name = "piix3";
     s->pci.opaque = s;

@@ -87,7 +87,10 @@ static struct bench *bench_new(bool with_chipset)
         ck_assert_int_eq(phys_add_rom(&b->m->mem, 0xFFFE0000u, BIOS_SIZE, b->bios), 0);
         ck_assert_int_eq(pic8259_create(b->m, NULL, &b->pic), 0);
         ck_assert_int_eq(i440fx_create(b->m, b->bus, b->bios, BIOS_SIZE), 0);
-        ck_assert_int_eq(piix3_create(b->m, b->bus, b->pic), 0);
+        struct irq_line *isa_irq[16];
+        for (int i = 0; i < 16; i++)
+            isa_irq[i] = pic8259_irq(b->pic, i);
+        ck_assert_int_eq(piix3_create(b->m, b->bus, isa_irq), 0);
     } else {
         for (int i = 0; i < 4; i++) {
             b->pirq_out[i] = (struct irq_line){ .set_level = record_pirq, .opaque = b, .pin = i };
