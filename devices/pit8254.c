@@ -287,7 +287,12 @@ static uint64_t counter_next_change(struct pit_counter *c, uint64_t clk)
 static void counter_load(struct pit_counter *c, uint64_t clk, uint32_t count)
 {
     bool out_now = counter_out(c, clk);
-    c->value_before_start = counter_value(c, clk);
+    /* Until the load edge a real 8254 still shows the old value, but one ISA
+     * I/O cycle (about 1 us) outlasts a PIT clock, so software never sees it
+     * there (Linux's fast TSC calibration relies on exactly that); here two
+     * port reads take nanoseconds, so read the new count at once, as QEMU's
+     * PIT does. */
+    c->value_before_start = count & 0xFFFFu;
     c->out_before_start = out_now;
     c->counting = true;
     c->count = count;
