@@ -17,7 +17,8 @@
  *   - an access that straddles two kinds of memory (RAM then MMIO ...) is
  *     performed byte by byte, each byte going where it belongs;
  *   - every write path (phys_write, phys_load) reports the pages it touches
- *     to the decoded-code tracking (phys_code_written).
+ *     to the decoded-code tracking (phys_code_written) before writing, and
+ *     to the page-table watcher (phys_watch_written) after writing.
  *
  * Speed: the CPU reaches plain RAM through the host pointers of
  * phys_ram_page cached in its TLB; phys_read/phys_write are the slow path
@@ -78,14 +79,21 @@ int phys_init(struct phys_mem *pm, uint32_t ram_size)
     pm->a20_mask = 0xFFFFFFFFu;
     pm->generation = 1;
     pm->code_gen = phys_alloc_lazy(PHYS_PAGES * sizeof(uint32_t));
-    pm->code_mark = phys_alloc_lazy(PHYS_PAGES);
+    pm->page_flags = phys_alloc_lazy(PHYS_PAGES);
     pm->ram = ram_size ? phys_alloc_lazy(ram_size) : NULL;
     pm->ram_size = pm->ram ? ram_size : 0;
-    if (!pm->code_gen || !pm->code_mark || (ram_size && !pm->ram)) {
+    if (!pm->code_gen || !pm->page_flags || (ram_size && !pm->ram)) {
         phys_free(pm);
         return -1;
     }
     return 0;
+}
+
+void phys_set_watcher(struct phys_mem *pm,
+                      void (*written)(void *opaque, uint32_t paddr, uint32_t len), void *opaque)
+{
+    pm->watch_written = written;
+    pm->watch_opaque = opaque;
 }
 
 void phys_free(struct phys_mem *pm)
@@ -94,10 +102,10 @@ void phys_free(struct phys_mem *pm)
         munmap(pm->ram, pm->ram_size);
     if (pm->code_gen)
         munmap(pm->code_gen, PHYS_PAGES * sizeof(uint32_t));
-    if (pm->code_mark)
-        munmap(pm->code_mark, PHYS_PAGES);
+    if (pm->page_flags)
+        munmap(pm->page_flags, PHYS_PAGES);
     pm->code_gen = NULL;
-    pm->code_mark = NULL;
+    pm->page_flags = NULL;
     pm->ram = NULL;
     pm->ram_size = 0;
     pm->nregions = 0;
@@ -295,11 +303,33 @@ uint32_t phys_read(struct phys_mem *pm, uint32_t paddr, int size)
     return v;
 }
 
+/* Tell the page-table watcher about size bytes written at addr (which may
+ * straddle two pages). */
+static void phys_report_write(struct phys_mem *pm, uint32_t addr, int size)
+{
+    uint32_t last = (addr + (uint32_t)size - 1) & pm->a20_mask;
+    if (((addr ^ last) & PHYS_PAGE_MASK) == 0) {
+        phys_watch_written(pm, addr, (uint32_t)size);
+    } else {
+        uint32_t first = PHYS_PAGE_SIZE - (addr & (PHYS_PAGE_SIZE - 1));
+        phys_watch_written(pm, addr, first);
+        phys_watch_written(pm, last & PHYS_PAGE_MASK, (uint32_t)size - first);
+    }
+}
+
+static void phys_write_raw(struct phys_mem *pm, uint32_t addr, uint32_t value, int size);
+
 void phys_write(struct phys_mem *pm, uint32_t paddr, uint32_t value, int size)
 {
     uint32_t addr = paddr & pm->a20_mask;
     phys_code_written(pm, addr);
     phys_code_written(pm, (addr + (uint32_t)size - 1) & pm->a20_mask);
+    phys_write_raw(pm, addr, value, size);
+    phys_report_write(pm, addr, size);
+}
+
+static void phys_write_raw(struct phys_mem *pm, uint32_t addr, uint32_t value, int size)
+{
     bool mixed;
     const struct phys_region *r = phys_lookup(pm, addr, (uint32_t)size, &mixed);
     if (!mixed) {
@@ -348,6 +378,7 @@ void phys_load(struct phys_mem *pm, uint32_t paddr, const void *src, size_t len)
                     pm->ram[a] = s[i];
             }
         }
+        phys_watch_written(pm, paddr, (uint32_t)chunk);
         paddr += (uint32_t)chunk;
         s += chunk;
         len -= chunk;

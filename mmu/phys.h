@@ -52,14 +52,25 @@ struct phys_mem {
     struct phys_region regions[PHYS_MAX_REGIONS];
     int nregions;
     uint64_t generation;           /* bumped when the map changes (TLBs drop host pointers) */
-    /* Decoded-code tracking, one slot per 4 KiB page of the 4 GiB space
-     * (lazily backed host memory): a CPU that caches decoded instructions
-     * from a page marks it; any write to a marked page through phys_write,
-     * phys_load or phys_code_written unmarks it and bumps its generation,
-     * which invalidates those instructions. */
+    /* Per-page state, one slot per 4 KiB page of the 4 GiB space (lazily
+     * backed host memory), PHYS_PAGE_* bits in page_flags:
+     *   CODE: a CPU caches decoded instructions from the page; any write
+     *   to it through phys_write, phys_load or phys_code_written clears the
+     *   bit and bumps code_gen, which invalidates those instructions;
+     *   WATCH: the page holds a page directory or table that shadow page
+     *   tables (mmu/shadow.c) were built from; every write to it through
+     *   phys_write or phys_load, and every CPU store (core/mem.c), is
+     *   reported to watch_written after it is performed.
+     * A CPU never caches direct write access to a page with either bit. */
     uint32_t *code_gen;
-    uint8_t  *code_mark;
+    uint8_t  *page_flags;
+    void    (*watch_written)(void *opaque, uint32_t paddr, uint32_t len);
+    void     *watch_opaque;
 };
+
+enum { PHYS_PAGE_CODE = 1u << 0, PHYS_PAGE_WATCH = 1u << 1 };
+/* the bits that keep a CPU from writing a page through a host pointer */
+#define PHYS_PAGE_NO_DIRECT_WRITE (PHYS_PAGE_CODE | PHYS_PAGE_WATCH)
 
 /* Returns 0, or -1 if the RAM cannot be allocated. */
 int  phys_init(struct phys_mem *pm, uint32_t ram_size);
@@ -98,19 +109,46 @@ static inline uint32_t phys_code_gen(const struct phys_mem *pm, uint32_t paddr)
 }
 static inline bool phys_code_marked(const struct phys_mem *pm, uint32_t paddr)
 {
-    return pm->code_mark[paddr >> 12];
+    return pm->page_flags[paddr >> 12] & PHYS_PAGE_CODE;
 }
 static inline void phys_mark_code(struct phys_mem *pm, uint32_t paddr)
 {
-    pm->code_mark[paddr >> 12] = 1;
+    pm->page_flags[paddr >> 12] |= PHYS_PAGE_CODE;
 }
 /* The page holding paddr was (or is about to be) written. */
 static inline void phys_code_written(struct phys_mem *pm, uint32_t paddr)
 {
-    if (__builtin_expect(pm->code_mark[paddr >> 12], 0)) {
-        pm->code_mark[paddr >> 12] = 0;
+    if (__builtin_expect(pm->page_flags[paddr >> 12] & PHYS_PAGE_CODE, 0)) {
+        pm->page_flags[paddr >> 12] &= (uint8_t)~PHYS_PAGE_CODE;
         pm->code_gen[paddr >> 12]++;
     }
 }
+
+/* Page-table write watching (see struct phys_mem). The watcher installs
+ * itself with phys_set_watcher and sets and clears the bits; a CPU that
+ * stores into a watched page itself calls phys_watch_written afterwards. */
+static inline uint8_t phys_page_flags(const struct phys_mem *pm, uint32_t paddr)
+{
+    return pm->page_flags[paddr >> 12];
+}
+static inline bool phys_watched(const struct phys_mem *pm, uint32_t paddr)
+{
+    return pm->page_flags[paddr >> 12] & PHYS_PAGE_WATCH;
+}
+static inline void phys_set_watch(struct phys_mem *pm, uint32_t paddr, bool on)
+{
+    if (on)
+        pm->page_flags[paddr >> 12] |= PHYS_PAGE_WATCH;
+    else
+        pm->page_flags[paddr >> 12] &= (uint8_t)~PHYS_PAGE_WATCH;
+}
+/* len bytes at paddr (inside one page) were just written. */
+static inline void phys_watch_written(struct phys_mem *pm, uint32_t paddr, uint32_t len)
+{
+    if ((pm->page_flags[paddr >> 12] & PHYS_PAGE_WATCH) && pm->watch_written)
+        pm->watch_written(pm->watch_opaque, paddr, len);
+}
+void phys_set_watcher(struct phys_mem *pm,
+                      void (*written)(void *opaque, uint32_t paddr, uint32_t len), void *opaque);
 
 #endif
