@@ -70,6 +70,7 @@ struct options {
     unsigned    log_mask;          /* -d items (LOG_* of core/machine.h); --trace adds in_asm */
     const char *log_file;          /* -D FILE, or NULL: stderr */
     bool        stats;             /* --stats */
+    bool        mmu_tlb;           /* -mmu tlb: walk on every TLB miss (default: -mmu shadow) */
     bool        show_help;         /* --help / -h: print usage, exit 0 */
     bool        show_version;      /* --version: print version, exit 0 */
     bool        show_log_items;    /* -d help: list the log items, exit 0 */
