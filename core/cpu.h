@@ -150,6 +150,7 @@ struct cpu {
     uint64_t tlb_generation;       /* phys_mem.generation the TLB was filled under (mem.c) */
     uint32_t tlb_cr0, tlb_cr3, tlb_cr4; /* CR0.PG|WP, CR3, CR4.PSE|PGE it was filled under */
     uint32_t tlb_epoch;            /* bumped by every TLB flush (the run loop's chained fetch) */
+    uint32_t tlb_clean_epoch;      /* phys_mem.clean_epoch last seen (dirty logging, mem.c) */
     struct shadow_mmu *shadow;     /* shadow page tables behind the TLB; NULL: walk on every
                                       miss (-mmu tlb). Not owned (the machine creates it) */
     struct mmu_stats mmu_stats;    /* TLB and shadow counters (both modes) */

@@ -20,11 +20,13 @@
  * Invariants:
  *   - a kind bit is in lin_page only if host is set and valid for it;
  *   - write kinds only for mappings whose D bit is already set; direct
- *     write kinds only for pages neither holding decoded code nor watched
- *     as page tables (PHYS_PAGE_NO_DIRECT_WRITE): a store to one goes
- *     through entry_write, which invalidates the code (phys_code_written),
- *     writes, reports the write to the shadows (phys_watch_written), and
- *     makes the page direct again once neither applies;
+ *     write kinds only for pages not holding decoded code, not watched
+ *     as page tables and not clean for dirty logging
+ *     (PHYS_PAGE_NO_DIRECT_WRITE): a store to one goes through
+ *     entry_write, which invalidates the code (phys_code_written), writes,
+ *     marks the page dirty, reports the write to the shadows
+ *     (phys_watch_written), and makes the page direct again once none
+ *     applies; pages made clean are noticed at the next cpu_tlb_sync;
  *   - entries are dropped when CR0.PG/WP, CR3, CR4.PSE/PGE or the
  *     physical map change (cpu_tlb_sync, called on every miss); the shadow
  *     space follows CR3 and the mode bits, and is emptied when the
@@ -114,8 +116,23 @@ void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys_page)
     tlb_drop_direct_writes(cpu, phys_page);
 }
 
+/* Dirty logging made pages clean: their first store must reach the slow
+ * path again (entry_write marks them dirty). */
+static __attribute__((noinline)) void tlb_drop_clean_writes(struct cpu *cpu)
+{
+    cpu->tlb_clean_epoch = cpu->mem->clean_epoch;
+    for (int i = 0; i < TLB_SIZE; i++) {
+        struct tlb_entry *e = &cpu->tlb[i];
+        if ((e->lin_page & TLB_KIND_WRITES) &&
+            (phys_page_flags(cpu->mem, e->phys_page) & PHYS_PAGE_NO_DIRECT_WRITE))
+            e->lin_page &= ~(uint32_t)TLB_KIND_WRITES;
+    }
+}
+
 void cpu_tlb_sync(struct cpu *cpu)
 {
+    if (cpu->tlb_clean_epoch != cpu->mem->clean_epoch)
+        tlb_drop_clean_writes(cpu);
     if (cpu->tlb_generation != cpu->mem->generation ||
         cpu->tlb_cr0 != (cpu->cr0 & (CR0_PG | CR0_WP)) ||
         cpu->tlb_cr4 != (cpu->cr4 & (CR4_PSE | CR4_PGE)))
@@ -244,10 +261,12 @@ static void entry_write(struct cpu *cpu, struct tlb_entry *e, uint32_t lin,
         return;
     }
     if (e->rights & TLB_RAM) {
-        /* RAM holding decoded code or watched page tables: invalidate the
-         * code, write, report to the shadows; direct again once neither */
+        /* RAM holding decoded code, watched page tables or clean for dirty
+         * logging: invalidate the code, write, mark dirty, report to the
+         * shadows; direct again once none applies */
         phys_code_written(cpu->mem, e->phys_page);
         memcpy(e->host + off, &v, n);
+        phys_mark_dirty(cpu->mem, e->phys_page);
         phys_watch_written(cpu->mem, e->phys_page | off, n);
         if (!(phys_page_flags(cpu->mem, e->phys_page) & PHYS_PAGE_NO_DIRECT_WRITE))
             e->lin_page |= e->rights & TLB_KIND_WRITES;

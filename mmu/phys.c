@@ -18,7 +18,10 @@
  *     performed byte by byte, each byte going where it belongs;
  *   - every write path (phys_write, phys_load) reports the pages it touches
  *     to the decoded-code tracking (phys_code_written) before writing, and
- *     to the page-table watcher (phys_watch_written) after writing.
+ *     to the page-table watcher (phys_watch_written) and to dirty logging
+ *     (phys_mark_dirty) after writing;
+ *   - a page is flagged CLEAN only while some dirty-logging client has its
+ *     bit clear; the first write through any path sets every client's bit.
  *
  * Speed: the CPU reaches plain RAM through the host pointers of
  * phys_ram_page cached in its TLB; phys_read/phys_write are the slow path
@@ -82,7 +85,8 @@ int phys_init(struct phys_mem *pm, uint32_t ram_size)
     pm->page_flags = phys_alloc_lazy(PHYS_PAGES);
     pm->ram = ram_size ? phys_alloc_lazy(ram_size) : NULL;
     pm->ram_size = pm->ram ? ram_size : 0;
-    if (!pm->code_gen || !pm->page_flags || (ram_size && !pm->ram)) {
+    pm->dirty = ram_size ? phys_alloc_lazy(ram_size / PHYS_PAGE_SIZE + 1) : NULL;
+    if (!pm->code_gen || !pm->page_flags || (ram_size && (!pm->ram || !pm->dirty))) {
         phys_free(pm);
         return -1;
     }
@@ -96,8 +100,55 @@ void phys_set_watcher(struct phys_mem *pm,
     pm->watch_opaque = opaque;
 }
 
+void phys_dirty_enable(struct phys_mem *pm, enum phys_dirty_client client, bool on)
+{
+    uint8_t bit = (uint8_t)(1u << client);
+    if (!pm->dirty || ((pm->dirty_clients & bit) != 0) == on)
+        return;
+    if (on) {
+        for (uint32_t p = 0; p < pm->ram_size / PHYS_PAGE_SIZE; p++)
+            pm->dirty[p] |= bit;
+        pm->dirty_clients |= bit;
+    } else {
+        pm->dirty_clients &= (uint8_t)~bit;   /* pages it left CLEAN lose the flag on their next write */
+    }
+}
+
+uint32_t phys_dirty_get_and_clear(struct phys_mem *pm, enum phys_dirty_client client,
+                                  uint32_t paddr, uint32_t len, uint64_t *bits)
+{
+    uint8_t bit = (uint8_t)(1u << client);
+    if (!(pm->dirty_clients & bit) || len == 0)
+        return 0;
+    uint32_t first = paddr / PHYS_PAGE_SIZE;
+    uint32_t count = (uint32_t)(((uint64_t)(paddr % PHYS_PAGE_SIZE) + len - 1) / PHYS_PAGE_SIZE + 1);
+    uint32_t ram_pages = pm->ram_size / PHYS_PAGE_SIZE;
+    uint32_t ndirty = 0;
+    bool cleaned = false;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t p = first + i;
+        if (p >= ram_pages)
+            break;
+        if (pm->dirty[p] & bit) {
+            bits[i / 64] |= 1ull << (i % 64);
+            ndirty++;
+            pm->dirty[p] &= (uint8_t)~bit;
+        }
+        if (!(pm->page_flags[p] & PHYS_PAGE_CLEAN)) {
+            pm->page_flags[p] |= PHYS_PAGE_CLEAN;
+            cleaned = true;
+        }
+    }
+    if (cleaned)
+        pm->clean_epoch++;
+    return ndirty;
+}
+
 void phys_free(struct phys_mem *pm)
 {
+    if (pm->dirty)
+        munmap(pm->dirty, pm->ram_size / PHYS_PAGE_SIZE + 1);
+    pm->dirty = NULL;
     if (pm->ram)
         munmap(pm->ram, pm->ram_size);
     if (pm->code_gen)
@@ -322,9 +373,12 @@ static void phys_write_raw(struct phys_mem *pm, uint32_t addr, uint32_t value, i
 void phys_write(struct phys_mem *pm, uint32_t paddr, uint32_t value, int size)
 {
     uint32_t addr = paddr & pm->a20_mask;
+    uint32_t last = (addr + (uint32_t)size - 1) & pm->a20_mask;
     phys_code_written(pm, addr);
-    phys_code_written(pm, (addr + (uint32_t)size - 1) & pm->a20_mask);
+    phys_code_written(pm, last);
     phys_write_raw(pm, addr, value, size);
+    phys_mark_dirty(pm, addr);
+    phys_mark_dirty(pm, last);
     phys_report_write(pm, addr, size);
 }
 
@@ -378,6 +432,7 @@ void phys_load(struct phys_mem *pm, uint32_t paddr, const void *src, size_t len)
                     pm->ram[a] = s[i];
             }
         }
+        phys_mark_dirty(pm, paddr);
         phys_watch_written(pm, paddr, (uint32_t)chunk);
         paddr += (uint32_t)chunk;
         s += chunk;

@@ -60,17 +60,33 @@ struct phys_mem {
      *   WATCH: the page holds a page directory or table that shadow page
      *   tables (mmu/shadow.c) were built from; every write to it through
      *   phys_write or phys_load, and every CPU store (core/mem.c), is
-     *   reported to watch_written after it is performed.
-     * A CPU never caches direct write access to a page with either bit. */
+     *   reported to watch_written after it is performed;
+     *   CLEAN: dirty logging (below) has cleared the page for some client;
+     *   the next write through any path marks it dirty for every client.
+     * A CPU never caches direct write access to a page with any of them. */
     uint32_t *code_gen;
     uint8_t  *page_flags;
     void    (*watch_written)(void *opaque, uint32_t paddr, uint32_t len);
     void     *watch_opaque;
+    /* Dirty logging over RAM: one byte per RAM page, bit c set when the
+     * page was written since client c last cleared it (phys_dirty_*). */
+    uint8_t  *dirty;
+    uint8_t   dirty_clients;       /* bit c: client c is logging */
+    uint32_t  clean_epoch;         /* bumped when pages become CLEAN: CPUs take direct
+                                      write access to them away at their next TLB sync */
 };
 
-enum { PHYS_PAGE_CODE = 1u << 0, PHYS_PAGE_WATCH = 1u << 1 };
+enum { PHYS_PAGE_CODE = 1u << 0, PHYS_PAGE_WATCH = 1u << 1, PHYS_PAGE_CLEAN = 1u << 2 };
 /* the bits that keep a CPU from writing a page through a host pointer */
-#define PHYS_PAGE_NO_DIRECT_WRITE (PHYS_PAGE_CODE | PHYS_PAGE_WATCH)
+#define PHYS_PAGE_NO_DIRECT_WRITE (PHYS_PAGE_CODE | PHYS_PAGE_WATCH | PHYS_PAGE_CLEAN)
+
+/* Dirty-logging clients: each has its own bit per page. */
+enum phys_dirty_client {
+    PHYS_DIRTY_VGA,                /* display refresh */
+    PHYS_DIRTY_CODE,               /* the translator's self-modifying-code detection */
+    PHYS_DIRTY_MIGRATION,          /* snapshots and live migration */
+    PHYS_DIRTY_CLIENTS
+};
 
 /* Returns 0, or -1 if the RAM cannot be allocated. */
 int  phys_init(struct phys_mem *pm, uint32_t ram_size);
@@ -150,5 +166,28 @@ static inline void phys_watch_written(struct phys_mem *pm, uint32_t paddr, uint3
 }
 void phys_set_watcher(struct phys_mem *pm,
                       void (*written)(void *opaque, uint32_t paddr, uint32_t len), void *opaque);
+
+/* Dirty logging (see struct phys_mem). Every write path marks: phys_write,
+ * phys_load, and CPU stores (a clean page is not directly writable, so the
+ * first store reaches core/mem.c's slow path, which calls phys_mark_dirty).
+ * A CPU notices pages made clean at its next TLB sync (at the latest when
+ * cpu_run starts): call get_and_clear between cpu_run calls, or sync.
+ *   phys_dirty_enable(pm, PHYS_DIRTY_VGA, true);     every page starts dirty
+ *   n = phys_dirty_get_and_clear(pm, PHYS_DIRTY_VGA, fb, fb_len, bits);
+ * get_and_clear reports the RAM pages of [paddr, paddr+len) written since
+ * the client's last call (bit i of bits[] = the i-th page of the range,
+ * bits has room for one bit per page, 64 per word) and marks them clean for
+ * it; it returns how many were dirty (0 if the client is not logging). */
+void phys_dirty_enable(struct phys_mem *pm, enum phys_dirty_client client, bool on);
+uint32_t phys_dirty_get_and_clear(struct phys_mem *pm, enum phys_dirty_client client,
+                                  uint32_t paddr, uint32_t len, uint64_t *bits);
+/* The page holding paddr was written (paddr inside RAM or not). */
+static inline void phys_mark_dirty(struct phys_mem *pm, uint32_t paddr)
+{
+    if (__builtin_expect(pm->page_flags[paddr >> 12] & PHYS_PAGE_CLEAN, 0)) {
+        pm->page_flags[paddr >> 12] &= (uint8_t)~PHYS_PAGE_CLEAN;
+        pm->dirty[paddr >> 12] = 0xFF;
+    }
+}
 
 #endif

@@ -18,7 +18,11 @@
  *   spaces            CR3 switches reuse shadows; LRU eviction with few
  *                     spaces; the memory cap; a memory map change;
  *   bad tables        a page table in MMIO is walked every time;
- *   -mmu tlb          no shadow: every miss walks, counters still count.
+ *   -mmu tlb          no shadow: every miss walks, counters still count;
+ *   dirty logging     every page starts dirty; phys_write, phys_load and
+ *                     CPU stores mark pages; a page made clean loses direct
+ *                     write access at the CPU's next sync and gets it back
+ *                     with its first store; clients are independent.
  */
 #include <check.h>
 #include <setjmp.h>
@@ -524,6 +528,72 @@ START_TEST(tlb_mode_counts_walks)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- dirty logging */
+
+START_TEST(dirty_all_pages_start_dirty)
+{
+    struct fixture *f = fixture_new(8, 1u << 20);
+    uint64_t bits[1] = { 0 };
+    ck_assert_uint_eq(phys_dirty_get_and_clear(&f->pm, PHYS_DIRTY_VGA, 0, 0x10000, bits), 0);
+    phys_dirty_enable(&f->pm, PHYS_DIRTY_VGA, true);
+    ck_assert_uint_eq(phys_dirty_get_and_clear(&f->pm, PHYS_DIRTY_VGA, 0x200000, 0x10000, bits), 16);
+    ck_assert_uint_eq(bits[0], 0xFFFF);
+    bits[0] = 0;
+    ck_assert_uint_eq(phys_dirty_get_and_clear(&f->pm, PHYS_DIRTY_VGA, 0x200000, 0x10000, bits), 0);
+    ck_assert_uint_eq(bits[0], 0);
+    /* phys_write (straddling two pages) and phys_load */
+    phys_write(&f->pm, 0x202FFE, 0x12345678u, 4);
+    uint8_t buf[16] = { 1 };
+    phys_load(&f->pm, 0x20A000, buf, sizeof(buf));
+    ck_assert_uint_eq(phys_dirty_get_and_clear(&f->pm, PHYS_DIRTY_VGA, 0x200000, 0x10000, bits), 3);
+    ck_assert_uint_eq(bits[0], (1u << 2) | (1u << 3) | (1u << 10));
+    /* beyond RAM: nothing, no crash */
+    bits[0] = 0;
+    ck_assert_uint_eq(phys_dirty_get_and_clear(&f->pm, PHYS_DIRTY_VGA, RAM_SIZE - 0x1000, 0x4000, bits), 1);
+    ck_assert_uint_eq(bits[0], 1);
+    fixture_free(f);
+}
+END_TEST
+
+START_TEST(dirty_cpu_stores_and_clients)
+{
+    struct fixture *f = fixture_new(8, 1u << 20);
+    phys_dirty_enable(&f->pm, PHYS_DIRTY_VGA, true);
+    phys_dirty_enable(&f->pm, PHYS_DIRTY_MIGRATION, true);
+    /* a store fills the TLB with a direct write entry for DATA(0x10) */
+    write_lin(f, 0x10000, 1);
+    write_lin(f, 0x10004, 2);
+    const struct tlb_entry *e = &f->cpu.tlb[0x10];
+    ck_assert_uint_eq(e->lin_page & TLB_KIND_WRITE_SUP, TLB_KIND_WRITE_SUP);
+    uint64_t bits[1] = { 0 };
+    ck_assert_uint_eq(phys_dirty_get_and_clear(&f->pm, PHYS_DIRTY_VGA, DATA(0x10), 0x2000, bits), 2);
+    /* the CPU notices at its next sync: the page is no longer direct */
+    cpu_tlb_sync(&f->cpu);
+    ck_assert_uint_eq(e->lin_page & TLB_KIND_WRITE_SUP, 0);
+    bits[0] = 0;
+    ck_assert_uint_eq(phys_dirty_get_and_clear(&f->pm, PHYS_DIRTY_VGA, DATA(0x10), 0x2000, bits), 0);
+    /* reads stay direct; the first store marks the page and makes it direct again */
+    ck_assert_uint_eq(read_lin(f, 0x10000), 1);
+    ck_assert_uint_eq(e->lin_page & TLB_KIND_WRITE_SUP, 0);
+    write_lin(f, 0x10008, 3);
+    ck_assert_uint_eq(e->lin_page & TLB_KIND_WRITE_SUP, TLB_KIND_WRITE_SUP);
+    ck_assert_uint_eq(rd32(&f->pm, DATA(0x10) + 8), 3);
+    ck_assert_uint_eq(phys_dirty_get_and_clear(&f->pm, PHYS_DIRTY_VGA, DATA(0x10), 0x2000, bits), 1);
+    ck_assert_uint_eq(bits[0], 1);
+    /* the other client saw every write since it was enabled */
+    bits[0] = 0;
+    ck_assert_uint_eq(phys_dirty_get_and_clear(&f->pm, PHYS_DIRTY_MIGRATION, DATA(0x10), 0x2000, bits), 2);
+    /* a client turned off stops keeping pages clean after their next write */
+    phys_dirty_enable(&f->pm, PHYS_DIRTY_VGA, false);
+    phys_dirty_enable(&f->pm, PHYS_DIRTY_MIGRATION, false);
+    cpu_tlb_sync(&f->cpu);
+    write_lin(f, 0x10000, 4);
+    ck_assert_uint_eq(e->lin_page & TLB_KIND_WRITE_SUP, TLB_KIND_WRITE_SUP);
+    ck_assert_uint_eq(phys_dirty_get_and_clear(&f->pm, PHYS_DIRTY_VGA, DATA(0x10), 0x1000, bits), 0);
+    fixture_free(f);
+}
+END_TEST
+
 static Suite *shadow_suite(void)
 {
     Suite *s = suite_create("shadow");
@@ -544,6 +614,10 @@ static Suite *shadow_suite(void)
     tcase_add_test(tc, shadow_memory_map_change_drops_all);
     tcase_add_test(tc, tlb_mode_counts_walks);
     suite_add_tcase(s, tc);
+    TCase *td = tcase_create("dirty");
+    tcase_add_test(td, dirty_all_pages_start_dirty);
+    tcase_add_test(td, dirty_cpu_stores_and_clients);
+    suite_add_tcase(s, td);
     return s;
 }
 
