@@ -10,7 +10,8 @@
  *   PT/PD writes      a page-table write drops exactly the entries it
  *                     covers, a directory write the slots (4 MiB too);
  *                     through phys_write, CPU stores (a self-mapping
- *                     directory) and phys_load (DMA);
+ *                     directory) and phys_load (DMA); a table aliased by
+ *                     two slots and two spaces;
  *   watching          a page that becomes a page table stops being
  *                     directly writable in the TLB; a page table no
  *                     shadow uses any more is unwatched (no more traps);
@@ -305,6 +306,31 @@ START_TEST(shadow_new_page_table_loses_direct_writes)
     ck_assert_uint_eq(STATS(f)->pt_write_traps, traps + 1);
     cpu_tlb_flush_page(&f->cpu, 0x400000);
     ck_assert_uint_eq(read_lin(f, 0x400000), 0x33);
+    fixture_free(f);
+}
+END_TEST
+
+/* One page table reached through two directory slots and from two spaces:
+ * a write to it drops the entry in all three shadow tables. */
+START_TEST(shadow_aliased_page_table)
+{
+    struct fixture *f = fixture_new(8, 1u << 20);
+    wr32(&f->pm, PD + 2 * 4, PT | PRW);
+    wr32(&f->pm, PD2, PT | PRW);
+    ck_assert_uint_eq(read_lin(f, 0x10000), 0x10);
+    ck_assert_uint_eq(read_lin(f, 0x810000), 0x10);
+    load_cr3(f, PD2);
+    ck_assert_uint_eq(read_lin(f, 0x10000), 0x10);
+    ck_assert_uint_eq(STATS(f)->tables_now, 3);
+    wr32(&f->pm, PT + 0x10 * 4, DATA(0x17) | PRW);
+    ck_assert_uint_eq(STATS(f)->pt_write_traps, 1);
+    ck_assert_uint_eq(read_lin(f, 0x10000), 0x10);   /* stale in the TLB only */
+    load_cr3(f, PD2);
+    ck_assert_uint_eq(read_lin(f, 0x10000), 0x17);
+    load_cr3(f, PD);
+    ck_assert_uint_eq(read_lin(f, 0x10000), 0x17);
+    ck_assert_uint_eq(read_lin(f, 0x810000), 0x17);
+    ck_assert_uint_eq(STATS(f)->walks, 6);
     fixture_free(f);
 }
 END_TEST
@@ -604,6 +630,7 @@ static Suite *shadow_suite(void)
     tcase_add_test(tc, shadow_pd_write_drops_slots);
     tcase_add_test(tc, shadow_self_mapping_directory);
     tcase_add_test(tc, shadow_new_page_table_loses_direct_writes);
+    tcase_add_test(tc, shadow_aliased_page_table);
     tcase_add_test(tc, shadow_dma_write_invalidates);
     tcase_add_test(tc, shadow_unwatch_and_flood);
     tcase_add_test(tc, shadow_cr3_switch_reuses);
