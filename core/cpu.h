@@ -31,6 +31,7 @@
 
 #include "insn.h"
 #include "fpu.h"
+#include "mmu/shadow.h"
 
 struct phys_mem;
 struct ioport_map;
@@ -106,8 +107,9 @@ struct lazy_flags {
     uint8_t  size;     /* operand size in bytes */
 };
 
-/* One cached linear->physical translation (a plain TLB for now; the shadow
- * page tables of mmu/ replace it). */
+/* One cached linear->physical translation: the CPU's small TLB, the fast
+ * path in front of the shadow page tables of mmu/shadow.h (or, with
+ * -mmu tlb, of a page walk on every miss). */
 struct tlb_entry {
     uint32_t lin_page;   /* linear page number | TLB_VALID bits */
     uint32_t phys_page;  /* physical page base */
@@ -150,6 +152,10 @@ struct cpu {
     uint64_t tlb_generation;       /* phys_mem.generation the TLB was filled under (mem.c) */
     uint32_t tlb_cr0, tlb_cr3, tlb_cr4; /* CR0.PG|WP, CR3, CR4.PSE|PGE it was filled under */
     uint32_t tlb_epoch;            /* bumped by every TLB flush (the run loop's chained fetch) */
+    uint32_t tlb_clean_epoch;      /* phys_mem.clean_epoch last seen (dirty logging, mem.c) */
+    struct shadow_mmu *shadow;     /* shadow page tables behind the TLB; NULL: walk on every
+                                      miss (-mmu tlb). Not owned (the machine creates it) */
+    struct mmu_stats mmu_stats;    /* TLB and shadow counters (both modes) */
     struct icache *icache;         /* decoded instructions by physical address (cpu.c) */
 
     /* interrupt inputs, driven by devices */

@@ -43,6 +43,15 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
     m->vt_rate_q16 = 1u << 16;
     m->cpu.clock = machine_clock;
     m->cpu.clock_opaque = m;
+    if (cfg->mmu_mode == MMU_MODE_SHADOW &&
+        !(m->cpu.shadow = shadow_create(&m->mem, &m->cpu.mmu_stats, SHADOW_DEFAULT_SPACES,
+                                        SHADOW_DEFAULT_BYTES))) {
+        snprintf(err, errlen, "out of host memory");
+        cpu_destroy(&m->cpu);
+        phys_free(&m->mem);
+        free(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -53,6 +62,8 @@ void machine_destroy(struct machine *m)
     for (int i = m->ndevices - 1; i >= 0; i--)
         if (m->devices[i].ops->destroy)
             m->devices[i].ops->destroy(m->devices[i].state);
+    shadow_destroy(m->cpu.shadow);
+    m->cpu.shadow = NULL;
     cpu_destroy(&m->cpu);
     savestate_buf_free(&m->savestate_check_buf);
     phys_free(&m->mem);
@@ -304,6 +315,11 @@ int machine_run(struct machine *m)
             budget = 1;
         }
         m->stats.slices++;
+        if (cpu->shadow && cpu->shadow->cap_hit && !m->mmu_cap_reported) {
+            m->mmu_cap_reported = true;
+            machine_log(m, LOG_GUEST_ERRORS, "mmu: the shadow page table memory cap (%u MiB) "
+                        "forced evictions\n", SHADOW_DEFAULT_BYTES >> 20);
+        }
         uint64_t host_before = m->cfg.deterministic ? 0 : host_now_ns();
         uint64_t icount_before = cpu->icount;
         enum cpu_stop why = cpu_run(cpu, budget);
@@ -543,4 +559,38 @@ static int machine_savestate_check(struct machine *m)
     }
     m->cpu.stop_requested = stop;
     return 0;
+}
+
+static double percent(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+void machine_format_mmu_stats(const struct machine *m, char *buf, size_t len)
+{
+    const struct mmu_stats *st = &m->cpu.mmu_stats;
+    bool shadow = m->cpu.shadow != NULL;
+    snprintf(buf, len,
+             "  mmu                    %s\n"
+             "  TLB misses             %llu\n"
+             "  shadow hits            %llu (%.1f%% of misses)\n"
+             "  page walks             %llu\n"
+             "  page-table write traps %llu\n"
+             "  CR3 switches           %llu (%llu reused a shadow: %.1f%%)\n"
+             "  shadows created        %llu, evicted %llu (by the memory cap %llu)\n"
+             "  shadow tables flooded  %llu\n"
+             "  full TLB flushes       %llu\n"
+             "  now                    %u shadows, %u tables, %u watched pages\n",
+             shadow ? "shadow page tables" : "tlb (walk on every miss)",
+             (unsigned long long)st->l1_misses,
+             (unsigned long long)st->shadow_hits, percent(st->shadow_hits, st->l1_misses),
+             (unsigned long long)st->walks,
+             (unsigned long long)st->pt_write_traps,
+             (unsigned long long)st->cr3_switches, (unsigned long long)st->cr3_reuses,
+             percent(st->cr3_reuses, st->cr3_switches),
+             (unsigned long long)st->spaces_created, (unsigned long long)st->spaces_evicted,
+             (unsigned long long)st->cap_evictions,
+             (unsigned long long)st->tables_flooded,
+             (unsigned long long)st->full_flushes,
+             st->spaces_now, st->tables_now, st->watched_pages);
 }

@@ -2,7 +2,7 @@
  * the virtual clock, and the loop that runs them.
  *
  * struct machine owns everything it holds: the guest RAM (struct phys_mem),
- * the port space, the CPU, and every device handed to machine_add_device()
+ * the port space, the CPU and its shadow page tables (cpu.shadow), and every device handed to machine_add_device()
  * (destroyed with the machine). It knows devices only through their ops
  * (devices/device.h) and firmware only through the boot hook, so core/ does
  * not depend on devices/ or bios/ code.
@@ -71,6 +71,11 @@ enum {
 #define MACHINE_MAX_LAG_NS  1000000000u /* real time: a larger lag (host stall) is skipped at once */
 #define MACHINE_MAX_DEVICES 32
 
+/* Memory management behind the CPU's TLB (-mmu): shadow page tables kept
+ * coherent by write-watching (mmu/shadow.h), or a walk on every TLB miss
+ * with a flush on every CR3 write, for comparison and testing. */
+enum mmu_mode { MMU_MODE_SHADOW = 0, MMU_MODE_TLB };
+
 struct machine_config {
     uint32_t ram_size;            /* bytes of guest RAM from physical 0 */
     bool     no_reboot;           /* triple fault: stop (status 1) instead of resetting */
@@ -81,6 +86,7 @@ struct machine_config {
     uint64_t savestate_check_every; /* debug (--savevm-check N): about every N instructions, at a
                                      slice boundary, save the machine, reset every device and the
                                      CPU, and load it back; the guest must not notice. 0: off */
+    enum mmu_mode mmu_mode;       /* default (0): shadow page tables */
 };
 
 struct machine_device {
@@ -138,7 +144,8 @@ struct machine {
     /* Host stop request (set by a signal handler the frontend owns). */
     volatile sig_atomic_t *stop_signal;
 
-    struct machine_stats stats;
+    struct machine_stats stats;   /* the MMU's counters are in cpu.mmu_stats */
+    bool mmu_cap_reported;        /* the shadow memory cap forced an eviction: logged once */
 
     /* --savevm-check: when the next check is due, and its reused buffer */
     uint64_t savestate_next_check;
@@ -192,6 +199,9 @@ void machine_log(struct machine *m, unsigned item, const char *fmt, ...)
  * another process, virtual time simply goes on from the loaded clock. */
 int  machine_save(struct machine *m, struct savestate_buf *out);
 int  machine_load(struct machine *m, const void *buf, size_t len, char *err, size_t errlen);
+/* The MMU counters (cpu.mmu_stats), several lines in --stats layout, each
+ * starting with two spaces and ending with a newline; truncated to len. */
+void machine_format_mmu_stats(const struct machine *m, char *buf, size_t len);
 
 /* One-line register summary (EIP, mode, CPL, EAX...) for reports and logs. */
 void machine_describe_cpu(struct cpu *cpu, char *buf, size_t len);

@@ -8,19 +8,30 @@
  *   2. paging: the direct-mapped TLB in cpu->tlb (layout in mem.h). A hit
  *      is an index, one masked compare of the tag against the page of the
  *      access's last byte and the kind bit, and a host load or store. A miss
- *      walks (mmu/walk.c) or, with paging off, maps identity; the entry keeps
- *      a host pointer for plain RAM (and, for reads, ROM); MMIO and ROM
- *      writes go through phys_read/phys_write;
+ *      looks in the current shadow page table (mmu/shadow.h) and, if that
+ *      does not allow the access, walks (mmu/walk.c) and stores the result
+ *      there; with -mmu tlb (cpu->shadow NULL) it always walks; with paging
+ *      off it maps identity. The entry keeps a host pointer for plain RAM
+ *      (and, for reads, ROM); MMIO and ROM writes go through
+ *      phys_read/phys_write;
  *   3. an access crossing a page translates both pages before touching
  *      either, then moves its bytes piecewise.
  *
  * Invariants:
  *   - a kind bit is in lin_page only if host is set and valid for it;
  *   - write kinds only for mappings whose D bit is already set; direct
- *     write kinds only for pages not holding decoded code (stores to those
- *     invalidate the code, phys_code_written, then become direct again);
+ *     write kinds only for pages not holding decoded code, not watched
+ *     as page tables and not clean for dirty logging
+ *     (PHYS_PAGE_NO_DIRECT_WRITE): a store to one goes through
+ *     entry_write, which invalidates the code (phys_code_written), writes,
+ *     marks the page dirty, reports the write to the shadows
+ *     (phys_watch_written), and makes the page direct again once none
+ *     applies; pages made clean are noticed at the next cpu_tlb_sync;
  *   - entries are dropped when CR0.PG/WP, CR3, CR4.PSE/PGE or the
- *     physical map change (cpu_tlb_sync, called on every miss);
+ *     physical map change (cpu_tlb_sync, called on every miss); the shadow
+ *     space follows CR3 and the mode bits, and is emptied when the
+ *     physical map changes. The shadow is kept equal to a fresh walk by
+ *     write-watching, so CR3 writes and INVLPG only touch this TLB;
  *   - faults are raised before any byte is stored; CR2 holds the first
  *     byte of the access on the page that failed.
  */
@@ -29,11 +40,18 @@
 #include <string.h>
 
 #include "mmu/phys.h"
+#include "mmu/shadow.h"
 #include "mmu/walk.h"
 
 #define PAGE_SIZE 4096u
 #define TLB_KIND_WRITES (TLB_KIND_WRITE_SUP | TLB_KIND_WRITE_USER)
 #define TLB_INDEX(lin) (((lin) >> 12) % TLB_SIZE)
+
+_Static_assert((unsigned)SHADOW_READ_SUP == (unsigned)TLB_KIND_READ_SUP &&
+               (unsigned)SHADOW_WRITE_SUP == (unsigned)TLB_KIND_WRITE_SUP &&
+               (unsigned)SHADOW_READ_USER == (unsigned)TLB_KIND_READ_USER &&
+               (unsigned)SHADOW_WRITE_USER == (unsigned)TLB_KIND_WRITE_USER,
+               "shadow entries carry TLB kind bits as they are");
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -53,12 +71,20 @@ void cpu_tlb_flush(struct cpu *cpu, bool include_global)
     for (int i = 0; i < TLB_SIZE; i++)
         if (include_global || !(cpu->tlb[i].rights & TLB_GLOBAL))
             tlb_clear(&cpu->tlb[i]);
+    bool cr3_changed = ((cpu->cr3 ^ cpu->tlb_cr3) & TLB_PAGE_MASK) != 0;
+    if (cr3_changed)
+        cpu->mmu_stats.cr3_switches++;
     cpu->tlb_cr3 = cpu->cr3;
     if (include_global) {
+        cpu->mmu_stats.full_flushes++;
+        if (cpu->shadow && cpu->tlb_generation != cpu->mem->generation)
+            shadow_drop_all(cpu->shadow);
         cpu->tlb_cr0 = cpu->cr0 & (CR0_PG | CR0_WP);
         cpu->tlb_cr4 = cpu->cr4 & (CR4_PSE | CR4_PGE);
         cpu->tlb_generation = cpu->mem->generation;
     }
+    if (cpu->shadow && shadow_activate(cpu->shadow, cpu->cr0, cpu->cr3, cpu->cr4) && cr3_changed)
+        cpu->mmu_stats.cr3_reuses++;
 }
 
 void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin)
@@ -75,17 +101,38 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin)
     }
 }
 
-void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys_page)
+/* Take the direct write kinds away from every entry mapping phys_page. */
+static void tlb_drop_direct_writes(struct cpu *cpu, uint32_t phys_page)
 {
-    phys_page &= TLB_PAGE_MASK;
-    phys_mark_code(cpu->mem, phys_page);
     for (int i = 0; i < TLB_SIZE; i++)
         if (cpu->tlb[i].phys_page == phys_page)
             cpu->tlb[i].lin_page &= ~(uint32_t)TLB_KIND_WRITES;
 }
 
+void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys_page)
+{
+    phys_page &= TLB_PAGE_MASK;
+    phys_mark_code(cpu->mem, phys_page);
+    tlb_drop_direct_writes(cpu, phys_page);
+}
+
+/* Dirty logging made pages clean: their first store must reach the slow
+ * path again (entry_write marks them dirty). */
+static __attribute__((noinline)) void tlb_drop_clean_writes(struct cpu *cpu)
+{
+    cpu->tlb_clean_epoch = cpu->mem->clean_epoch;
+    for (int i = 0; i < TLB_SIZE; i++) {
+        struct tlb_entry *e = &cpu->tlb[i];
+        if ((e->lin_page & TLB_KIND_WRITES) &&
+            (phys_page_flags(cpu->mem, e->phys_page) & PHYS_PAGE_NO_DIRECT_WRITE))
+            e->lin_page &= ~(uint32_t)TLB_KIND_WRITES;
+    }
+}
+
 void cpu_tlb_sync(struct cpu *cpu)
 {
+    if (cpu->tlb_clean_epoch != cpu->mem->clean_epoch)
+        tlb_drop_clean_writes(cpu);
     if (cpu->tlb_generation != cpu->mem->generation ||
         cpu->tlb_cr0 != (cpu->cr0 & (CR0_PG | CR0_WP)) ||
         cpu->tlb_cr4 != (cpu->cr4 & (CR4_PSE | CR4_PGE)))
@@ -101,10 +148,39 @@ static struct tlb_entry *tlb_fill(struct cpu *cpu, struct tlb_entry *e, uint32_t
 {
     uint32_t phys;
     unsigned rights;
+    cpu->mmu_stats.l1_misses++;
     if (!(cpu->cr0 & CR0_PG)) {
         phys = lin & TLB_PAGE_MASK;
         rights = TLB_KIND_ALL;
+    } else if (cpu->shadow) {
+        uint32_t se = shadow_lookup(cpu->shadow, lin);
+        if (se & kind) {
+            cpu->mmu_stats.shadow_hits++;
+        } else {
+            unsigned access = ((kind & TLB_KIND_WRITES) ? WALK_WRITE : 0) |
+                              ((kind & (TLB_KIND_READ_USER | TLB_KIND_WRITE_USER)) ? WALK_USER : 0);
+            struct walk_result w;
+            uint32_t new_watch[2];
+            int nnew;
+            if (!shadow_walk(cpu->shadow, cpu->cr0, cpu->cr3, cpu->cr4, lin, access, &w, &se,
+                             new_watch, &nnew)) {
+                if (!raise)
+                    return NULL;
+                cpu->cr2 = lin;
+                cpu_raise(cpu, EXC_PF, w.error);
+            }
+            /* page tables now watched: stores to them must trap */
+            for (int i = 0; i < nnew; i++)
+                tlb_drop_direct_writes(cpu, new_watch[i]);
+        }
+        phys = se & TLB_PAGE_MASK;
+        rights = se & TLB_KIND_ALL;
+        if ((se & SHADOW_GLOBAL) && (cpu->cr4 & CR4_PGE))
+            rights |= TLB_GLOBAL;
+        if (se & SHADOW_LARGE)
+            rights |= TLB_LARGE;
     } else {
+        cpu->mmu_stats.walks++;
         unsigned access = ((kind & (TLB_KIND_WRITE_SUP | TLB_KIND_WRITE_USER)) ? WALK_WRITE : 0) |
                           ((kind & (TLB_KIND_READ_USER | TLB_KIND_WRITE_USER)) ? WALK_USER : 0);
         struct walk_result w;
@@ -133,7 +209,7 @@ static struct tlb_entry *tlb_fill(struct cpu *cpu, struct tlb_entry *e, uint32_t
     if (host) {
         rights |= TLB_RAM;
         direct = rights & TLB_KIND_ALL;
-        if (phys_code_marked(cpu->mem, phys))
+        if (phys_page_flags(cpu->mem, phys) & PHYS_PAGE_NO_DIRECT_WRITE)
             direct &= ~(unsigned)TLB_KIND_WRITES;
     } else if ((host = (uint8_t *)phys_readable_page(cpu->mem, phys)) != NULL) {
         direct = rights & (TLB_KIND_READ_SUP | TLB_KIND_READ_USER);
@@ -185,10 +261,15 @@ static void entry_write(struct cpu *cpu, struct tlb_entry *e, uint32_t lin,
         return;
     }
     if (e->rights & TLB_RAM) {
-        /* RAM holding decoded code: invalidate it, then write directly again */
+        /* RAM holding decoded code, watched page tables or clean for dirty
+         * logging: invalidate the code, write, mark dirty, report to the
+         * shadows; direct again once none applies */
         phys_code_written(cpu->mem, e->phys_page);
-        e->lin_page |= e->rights & TLB_KIND_WRITES;
         memcpy(e->host + off, &v, n);
+        phys_mark_dirty(cpu->mem, e->phys_page);
+        phys_watch_written(cpu->mem, e->phys_page | off, n);
+        if (!(phys_page_flags(cpu->mem, e->phys_page) & PHYS_PAGE_NO_DIRECT_WRITE))
+            e->lin_page |= e->rights & TLB_KIND_WRITES;
         return;
     }
     uint32_t paddr = e->phys_page | off;
@@ -227,6 +308,9 @@ static __attribute__((noinline)) void lin_write_slow(struct cpu *cpu, uint32_t l
     }
     struct tlb_entry e1 = *tlb_translate(cpu, lin, kind, true);
     struct tlb_entry *e2 = tlb_translate(cpu, lin + first, kind, true);
+    /* the second walk may have started watching the first page */
+    if ((e1.rights & TLB_RAM) && (phys_page_flags(cpu->mem, e1.phys_page) & PHYS_PAGE_NO_DIRECT_WRITE))
+        e1.lin_page &= ~(uint32_t)TLB_KIND_WRITES;
     entry_write(cpu, &e1, lin, first, v, kind);
     entry_write(cpu, e2, lin + first, len - first, v >> (8 * first), kind);
 }

@@ -116,6 +116,9 @@ static void print_stats(const struct machine *m, double host_seconds)
                 (double)cpu->icount / host_seconds / 1e6);
     fprintf(stderr, "  run-loop slices        %llu\n", (unsigned long long)m->stats.slices);
     fprintf(stderr, "  machine resets         %llu\n", (unsigned long long)m->stats.resets);
+    char mmu[1024];
+    machine_format_mmu_stats(m, mmu, sizeof(mmu));
+    fputs(mmu, stderr);
 }
 
 static double host_now(void)
@@ -319,6 +322,7 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         .log_file = s->log_file,
         .deterministic = o->deterministic,
         .savestate_check_every = o->savevm_check,
+        .mmu_mode = o->mmu_tlb ? MMU_MODE_TLB : MMU_MODE_SHADOW,
     };
     s->machine = machine_create(&cfg, err, errlen);
     if (!s->machine)

@@ -154,6 +154,13 @@ static void cmd_info_text(struct monitor *mon)
     mon_printf(mon, "%s", screen);
 }
 
+static void cmd_info_mmu(struct monitor *mon)
+{
+    char text[1024];
+    machine_format_mmu_stats(mon->machine, text, sizeof(text));
+    mon_printf(mon, "%s", text);
+}
+
 /* "ctrl-alt-delete": press in order, release in reverse. */
 static void cmd_sendkey(struct monitor *mon, const char *keys)
 {
@@ -217,6 +224,7 @@ void monitor_execute(struct monitor *mon, const char *line)
         mon_printf(mon, "info registers     show the CPU state\n"
                         "info text          print the VGA text screen\n"
                         "info status        running or stopped, virtual time\n"
+                        "info mmu           TLB and shadow page table counters\n"
                         "sendkey KEYS       press keys, e.g. sendkey ctrl-alt-delete\n"
                         "type TEXT          type text on the keyboard (\\n is Enter)\n"
                         "system_reset       reset the machine\n"
@@ -229,8 +237,10 @@ void monitor_execute(struct monitor *mon, const char *line)
         else if (strcmp(arg, "status") == 0)
             mon_printf(mon, "VM status: running (virtual time %.6f s, %llu instructions)\n",
                        (double)machine_now(m) / 1e9, (unsigned long long)m->cpu.icount);
+        else if (strcmp(arg, "mmu") == 0)
+            cmd_info_mmu(mon);
         else
-            mon_printf(mon, "info: unknown item '%s' (registers, text, status)\n", arg);
+            mon_printf(mon, "info: unknown item '%s' (registers, text, status, mmu)\n", arg);
     } else if (strcmp(cmd, "sendkey") == 0) {
         cmd_sendkey(mon, arg);
     } else if (strcmp(cmd, "type") == 0) {

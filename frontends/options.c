@@ -439,6 +439,17 @@ static int parse_rtc(struct options *o, const char *arg, char *err, size_t errle
     return 0;
 }
 
+static int parse_mmu(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    if (strcmp(arg, "shadow") == 0)
+        o->mmu_tlb = false;
+    else if (strcmp(arg, "tlb") == 0)
+        o->mmu_tlb = true;
+    else
+        return fail(err, errlen, "-mmu %s: expected shadow or tlb", arg);
+    return 0;
+}
+
 #define SET_STRING(field) \
     static int set_##field(struct options *o, const char *arg, char *err, size_t errlen) \
     { o->field = arg; return 0; }
@@ -517,8 +528,9 @@ static const struct option_def option_defs[] = {
     { "accel",     true,  parse_accel,     "tcg",     "accepted for QEMU compatibility" },
     { "machine",   true,  parse_machine,   "pc",      "accepted for QEMU compatibility" },
     { "M",         true,  parse_machine,   NULL,      NULL },
+    { "mmu",       true,  parse_mmu,       "MODE",    "shadow (default): cached shadow page tables; tlb: walk on every TLB miss" },
     { "savevm-check", true, parse_savevm_check, "N", "debug: save, reset and reload the machine every N instructions" },
-    { "stats",     false, set_stats,       "",        "print counters (instructions, exceptions...) at exit" },
+    { "stats",     false, set_stats,       "",        "print counters (instructions, exceptions, MMU...) at exit" },
     { "trace",     false, set_trace,       "",        "same as -d in_asm" },
     { "help",      false, set_show_help,   "",        "this text" },
     { "h",         false, set_show_help,   NULL,      NULL },

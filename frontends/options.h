@@ -71,6 +71,7 @@ struct options {
     const char *log_file;          /* -D FILE, or NULL: stderr */
     bool        stats;             /* --stats */
     uint64_t    savevm_check;      /* --savevm-check N: save/reset/load every N instructions (0 off) */
+    bool        mmu_tlb;           /* -mmu tlb: walk on every TLB miss (default: -mmu shadow) */
     bool        show_help;         /* --help / -h: print usage, exit 0 */
     bool        show_version;      /* --version: print version, exit 0 */
     bool        show_log_items;    /* -d help: list the log items, exit 0 */

@@ -17,7 +17,11 @@
  *   - an access that straddles two kinds of memory (RAM then MMIO ...) is
  *     performed byte by byte, each byte going where it belongs;
  *   - every write path (phys_write, phys_load) reports the pages it touches
- *     to the decoded-code tracking (phys_code_written).
+ *     to the decoded-code tracking (phys_code_written) before writing, and
+ *     to the page-table watcher (phys_watch_written) and to dirty logging
+ *     (phys_mark_dirty) after writing;
+ *   - a page is flagged CLEAN only while some dirty-logging client has its
+ *     bit clear; the first write through any path sets every client's bit.
  *
  * Speed: the CPU reaches plain RAM through the host pointers of
  * phys_ram_page cached in its TLB; phys_read/phys_write are the slow path
@@ -78,26 +82,81 @@ int phys_init(struct phys_mem *pm, uint32_t ram_size)
     pm->a20_mask = 0xFFFFFFFFu;
     pm->generation = 1;
     pm->code_gen = phys_alloc_lazy(PHYS_PAGES * sizeof(uint32_t));
-    pm->code_mark = phys_alloc_lazy(PHYS_PAGES);
+    pm->page_flags = phys_alloc_lazy(PHYS_PAGES);
     pm->ram = ram_size ? phys_alloc_lazy(ram_size) : NULL;
     pm->ram_size = pm->ram ? ram_size : 0;
-    if (!pm->code_gen || !pm->code_mark || (ram_size && !pm->ram)) {
+    pm->dirty = ram_size ? phys_alloc_lazy(ram_size / PHYS_PAGE_SIZE + 1) : NULL;
+    if (!pm->code_gen || !pm->page_flags || (ram_size && (!pm->ram || !pm->dirty))) {
         phys_free(pm);
         return -1;
     }
     return 0;
 }
 
+void phys_set_watcher(struct phys_mem *pm,
+                      void (*written)(void *opaque, uint32_t paddr, uint32_t len), void *opaque)
+{
+    pm->watch_written = written;
+    pm->watch_opaque = opaque;
+}
+
+void phys_dirty_enable(struct phys_mem *pm, enum phys_dirty_client client, bool on)
+{
+    uint8_t bit = (uint8_t)(1u << client);
+    if (!pm->dirty || ((pm->dirty_clients & bit) != 0) == on)
+        return;
+    if (on) {
+        for (uint32_t p = 0; p < pm->ram_size / PHYS_PAGE_SIZE; p++)
+            pm->dirty[p] |= bit;
+        pm->dirty_clients |= bit;
+    } else {
+        pm->dirty_clients &= (uint8_t)~bit;   /* pages it left CLEAN lose the flag on their next write */
+    }
+}
+
+uint32_t phys_dirty_get_and_clear(struct phys_mem *pm, enum phys_dirty_client client,
+                                  uint32_t paddr, uint32_t len, uint64_t *bits)
+{
+    uint8_t bit = (uint8_t)(1u << client);
+    if (!(pm->dirty_clients & bit) || len == 0)
+        return 0;
+    uint32_t first = paddr / PHYS_PAGE_SIZE;
+    uint32_t count = (uint32_t)(((uint64_t)(paddr % PHYS_PAGE_SIZE) + len - 1) / PHYS_PAGE_SIZE + 1);
+    uint32_t ram_pages = pm->ram_size / PHYS_PAGE_SIZE;
+    uint32_t ndirty = 0;
+    bool cleaned = false;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t p = first + i;
+        if (p >= ram_pages)
+            break;
+        if (pm->dirty[p] & bit) {
+            bits[i / 64] |= 1ull << (i % 64);
+            ndirty++;
+            pm->dirty[p] &= (uint8_t)~bit;
+        }
+        if (!(pm->page_flags[p] & PHYS_PAGE_CLEAN)) {
+            pm->page_flags[p] |= PHYS_PAGE_CLEAN;
+            cleaned = true;
+        }
+    }
+    if (cleaned)
+        pm->clean_epoch++;
+    return ndirty;
+}
+
 void phys_free(struct phys_mem *pm)
 {
+    if (pm->dirty)
+        munmap(pm->dirty, pm->ram_size / PHYS_PAGE_SIZE + 1);
+    pm->dirty = NULL;
     if (pm->ram)
         munmap(pm->ram, pm->ram_size);
     if (pm->code_gen)
         munmap(pm->code_gen, PHYS_PAGES * sizeof(uint32_t));
-    if (pm->code_mark)
-        munmap(pm->code_mark, PHYS_PAGES);
+    if (pm->page_flags)
+        munmap(pm->page_flags, PHYS_PAGES);
     pm->code_gen = NULL;
-    pm->code_mark = NULL;
+    pm->page_flags = NULL;
     pm->ram = NULL;
     pm->ram_size = 0;
     pm->nregions = 0;
@@ -295,11 +354,36 @@ uint32_t phys_read(struct phys_mem *pm, uint32_t paddr, int size)
     return v;
 }
 
+/* Tell the page-table watcher about size bytes written at addr (which may
+ * straddle two pages). */
+static void phys_report_write(struct phys_mem *pm, uint32_t addr, int size)
+{
+    uint32_t last = (addr + (uint32_t)size - 1) & pm->a20_mask;
+    if (((addr ^ last) & PHYS_PAGE_MASK) == 0) {
+        phys_watch_written(pm, addr, (uint32_t)size);
+    } else {
+        uint32_t first = PHYS_PAGE_SIZE - (addr & (PHYS_PAGE_SIZE - 1));
+        phys_watch_written(pm, addr, first);
+        phys_watch_written(pm, last & PHYS_PAGE_MASK, (uint32_t)size - first);
+    }
+}
+
+static void phys_write_raw(struct phys_mem *pm, uint32_t addr, uint32_t value, int size);
+
 void phys_write(struct phys_mem *pm, uint32_t paddr, uint32_t value, int size)
 {
     uint32_t addr = paddr & pm->a20_mask;
+    uint32_t last = (addr + (uint32_t)size - 1) & pm->a20_mask;
     phys_code_written(pm, addr);
-    phys_code_written(pm, (addr + (uint32_t)size - 1) & pm->a20_mask);
+    phys_code_written(pm, last);
+    phys_write_raw(pm, addr, value, size);
+    phys_mark_dirty(pm, addr);
+    phys_mark_dirty(pm, last);
+    phys_report_write(pm, addr, size);
+}
+
+static void phys_write_raw(struct phys_mem *pm, uint32_t addr, uint32_t value, int size)
+{
     bool mixed;
     const struct phys_region *r = phys_lookup(pm, addr, (uint32_t)size, &mixed);
     if (!mixed) {
@@ -348,6 +432,8 @@ void phys_load(struct phys_mem *pm, uint32_t paddr, const void *src, size_t len)
                     pm->ram[a] = s[i];
             }
         }
+        phys_mark_dirty(pm, paddr);
+        phys_watch_written(pm, paddr, (uint32_t)chunk);
         paddr += (uint32_t)chunk;
         s += chunk;
         len -= chunk;

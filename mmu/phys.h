@@ -52,13 +52,40 @@ struct phys_mem {
     struct phys_region regions[PHYS_MAX_REGIONS];
     int nregions;
     uint64_t generation;           /* bumped when the map changes (TLBs drop host pointers) */
-    /* Decoded-code tracking, one slot per 4 KiB page of the 4 GiB space
-     * (lazily backed host memory): a CPU that caches decoded instructions
-     * from a page marks it; any write to a marked page through phys_write,
-     * phys_load or phys_code_written unmarks it and bumps its generation,
-     * which invalidates those instructions. */
+    /* Per-page state, one slot per 4 KiB page of the 4 GiB space (lazily
+     * backed host memory), PHYS_PAGE_* bits in page_flags:
+     *   CODE: a CPU caches decoded instructions from the page; any write
+     *   to it through phys_write, phys_load or phys_code_written clears the
+     *   bit and bumps code_gen, which invalidates those instructions;
+     *   WATCH: the page holds a page directory or table that shadow page
+     *   tables (mmu/shadow.c) were built from; every write to it through
+     *   phys_write or phys_load, and every CPU store (core/mem.c), is
+     *   reported to watch_written after it is performed;
+     *   CLEAN: dirty logging (below) has cleared the page for some client;
+     *   the next write through any path marks it dirty for every client.
+     * A CPU never caches direct write access to a page with any of them. */
     uint32_t *code_gen;
-    uint8_t  *code_mark;
+    uint8_t  *page_flags;
+    void    (*watch_written)(void *opaque, uint32_t paddr, uint32_t len);
+    void     *watch_opaque;
+    /* Dirty logging over RAM: one byte per RAM page, bit c set when the
+     * page was written since client c last cleared it (phys_dirty_*). */
+    uint8_t  *dirty;
+    uint8_t   dirty_clients;       /* bit c: client c is logging */
+    uint32_t  clean_epoch;         /* bumped when pages become CLEAN: CPUs take direct
+                                      write access to them away at their next TLB sync */
+};
+
+enum { PHYS_PAGE_CODE = 1u << 0, PHYS_PAGE_WATCH = 1u << 1, PHYS_PAGE_CLEAN = 1u << 2 };
+/* the bits that keep a CPU from writing a page through a host pointer */
+#define PHYS_PAGE_NO_DIRECT_WRITE (PHYS_PAGE_CODE | PHYS_PAGE_WATCH | PHYS_PAGE_CLEAN)
+
+/* Dirty-logging clients: each has its own bit per page. */
+enum phys_dirty_client {
+    PHYS_DIRTY_VGA,                /* display refresh */
+    PHYS_DIRTY_CODE,               /* the translator's self-modifying-code detection */
+    PHYS_DIRTY_MIGRATION,          /* snapshots and live migration */
+    PHYS_DIRTY_CLIENTS
 };
 
 /* Returns 0, or -1 if the RAM cannot be allocated. */
@@ -98,18 +125,68 @@ static inline uint32_t phys_code_gen(const struct phys_mem *pm, uint32_t paddr)
 }
 static inline bool phys_code_marked(const struct phys_mem *pm, uint32_t paddr)
 {
-    return pm->code_mark[paddr >> 12];
+    return pm->page_flags[paddr >> 12] & PHYS_PAGE_CODE;
 }
 static inline void phys_mark_code(struct phys_mem *pm, uint32_t paddr)
 {
-    pm->code_mark[paddr >> 12] = 1;
+    pm->page_flags[paddr >> 12] |= PHYS_PAGE_CODE;
 }
 /* The page holding paddr was (or is about to be) written. */
 static inline void phys_code_written(struct phys_mem *pm, uint32_t paddr)
 {
-    if (__builtin_expect(pm->code_mark[paddr >> 12], 0)) {
-        pm->code_mark[paddr >> 12] = 0;
+    if (__builtin_expect(pm->page_flags[paddr >> 12] & PHYS_PAGE_CODE, 0)) {
+        pm->page_flags[paddr >> 12] &= (uint8_t)~PHYS_PAGE_CODE;
         pm->code_gen[paddr >> 12]++;
+    }
+}
+
+/* Page-table write watching (see struct phys_mem). The watcher installs
+ * itself with phys_set_watcher and sets and clears the bits; a CPU that
+ * stores into a watched page itself calls phys_watch_written afterwards. */
+static inline uint8_t phys_page_flags(const struct phys_mem *pm, uint32_t paddr)
+{
+    return pm->page_flags[paddr >> 12];
+}
+static inline bool phys_watched(const struct phys_mem *pm, uint32_t paddr)
+{
+    return pm->page_flags[paddr >> 12] & PHYS_PAGE_WATCH;
+}
+static inline void phys_set_watch(struct phys_mem *pm, uint32_t paddr, bool on)
+{
+    if (on)
+        pm->page_flags[paddr >> 12] |= PHYS_PAGE_WATCH;
+    else
+        pm->page_flags[paddr >> 12] &= (uint8_t)~PHYS_PAGE_WATCH;
+}
+/* len bytes at paddr (inside one page) were just written. */
+static inline void phys_watch_written(struct phys_mem *pm, uint32_t paddr, uint32_t len)
+{
+    if ((pm->page_flags[paddr >> 12] & PHYS_PAGE_WATCH) && pm->watch_written)
+        pm->watch_written(pm->watch_opaque, paddr, len);
+}
+void phys_set_watcher(struct phys_mem *pm,
+                      void (*written)(void *opaque, uint32_t paddr, uint32_t len), void *opaque);
+
+/* Dirty logging (see struct phys_mem). Every write path marks: phys_write,
+ * phys_load, and CPU stores (a clean page is not directly writable, so the
+ * first store reaches core/mem.c's slow path, which calls phys_mark_dirty).
+ * A CPU notices pages made clean at its next TLB sync (at the latest when
+ * cpu_run starts): call get_and_clear between cpu_run calls, or sync.
+ *   phys_dirty_enable(pm, PHYS_DIRTY_VGA, true);     every page starts dirty
+ *   n = phys_dirty_get_and_clear(pm, PHYS_DIRTY_VGA, fb, fb_len, bits);
+ * get_and_clear reports the RAM pages of [paddr, paddr+len) written since
+ * the client's last call (bit i of bits[] = the i-th page of the range,
+ * bits has room for one bit per page, 64 per word) and marks them clean for
+ * it; it returns how many were dirty (0 if the client is not logging). */
+void phys_dirty_enable(struct phys_mem *pm, enum phys_dirty_client client, bool on);
+uint32_t phys_dirty_get_and_clear(struct phys_mem *pm, enum phys_dirty_client client,
+                                  uint32_t paddr, uint32_t len, uint64_t *bits);
+/* The page holding paddr was written (paddr inside RAM or not). */
+static inline void phys_mark_dirty(struct phys_mem *pm, uint32_t paddr)
+{
+    if (__builtin_expect(pm->page_flags[paddr >> 12] & PHYS_PAGE_CLEAN, 0)) {
+        pm->page_flags[paddr >> 12] &= (uint8_t)~PHYS_PAGE_CLEAN;
+        pm->dirty[paddr >> 12] = 0xFF;
     }
 }
 

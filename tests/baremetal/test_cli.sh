@@ -58,6 +58,8 @@ expect_error "non-multiboot ELF"       -kernel "$nomb"
 expect_error "Linux bzImage"           -kernel "$work/bzImage"
 expect_error "bad -m"                  -m lots -kernel "$good"
 expect_error "-m too small"            -m 1 -kernel "$good"
+expect_error "bad -mmu"                -mmu fast -kernel "$good"
+expect_error "bad --savevm-check"      --savevm-check often -kernel "$good"
 expect_error "module outside RAM"      -m 2 -kernel "$good" -initrd "$work/big.module"
 if command -v objcopy >/dev/null 2>&1 \
    && objcopy --change-addresses 0x20000000 "$good" "$work/high.elf" 2>/dev/null; then
