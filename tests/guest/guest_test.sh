@@ -13,9 +13,10 @@
 #       Runs any emulator command line as given (serial on stdin/stdout).
 #
 # Steps (each prints PASS or FAIL): the ready line, uname -a (i686, 6.1),
-# /proc/cpuinfo's "model name", the ext2 partition /dev/sda1 mounted
-# read-write, a file written, synced, unmounted, caches dropped, remounted
-# and read back, EXTLINUX's files on it, poweroff -f, the emulator's
+# /proc/cpuinfo's "model name", no kernel warnings about the emulated
+# hardware or firmware (clock calibration, IRQs, BIOS/ACPI tables, ATA),
+# the ext2 partition /dev/sda1 mounted read-write, a file written, synced,
+# unmounted, caches dropped, remounted and read back, EXTLINUX's files on it, poweroff -f, the emulator's
 # exit status 0; then, on the host, the written file found in the disk image.
 # Exit 0 all passed, 1 something failed, 77 skipped (guest not built,
 # emulator missing, or --gate VAR not set to 1).
@@ -166,6 +167,12 @@ check() {
 token="fox86-$$-$RANDOM$RANDOM"
 check "uname -a: i686, Linux 6.1" "uname -a" 'Linux .* 6\.1\..* i686'
 check "/proc/cpuinfo has a model name" "cat /proc/cpuinfo" '^model name[[:space:]]*:'
+# Kernel messages that blame the hardware or firmware: clock calibration and
+# clocksources, interrupt routing, BIOS/ACPI tables, ATA errors. The
+# matching lines are shown when there are any.
+hw_warnings='BIOS bug|Firmware Bug|ACPI (BIOS )?(Error|Warning)|TSC calibration failed|Unable to calibrate|TSC unstable|clocksource.*unstable|watchdog.*(skew|unstable)|nobody cared|spurious 8259A|MP table|MPTABLE: no|boot CPU.*not listed|no APIC|APIC.*disabled|timer doesn.t work|ata[0-9.]+: .*(failed|error|timeout|exception)|hard resetting|I/O error|too much work for irq'
+check "no kernel warnings about the hardware or firmware" \
+    "dmesg | grep -E '$hw_warnings' || echo no-hardware-warnings" '^no-hardware-warnings$'
 check "the IDE disk's partition appears" \
     'i=0; while [ ! -b /dev/sda1 ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done; ls /dev/sda1' '^/dev/sda1$'
 check "mount /dev/sda1 (ext2) read-write" \
