@@ -16,8 +16,8 @@
 # /proc/cpuinfo's "model name", no kernel warnings about the emulated
 # hardware or firmware (clock calibration, IRQs, BIOS/ACPI tables, ATA),
 # the ext2 partition /dev/sda1 mounted read-write, a file written, synced,
-# unmounted, caches dropped, remounted and read back, EXTLINUX's files on it, poweroff -f, the emulator's
-# exit status 0; then, on the host, the written file found in the disk image.
+# unmounted, caches dropped, remounted and read back, EXTLINUX's files on
+# it, poweroff -f, the emulator's exit status 0; then, on the host, the written file found in the disk image.
 # Exit 0 all passed, 1 something failed, 77 skipped (guest not built,
 # emulator missing, or --gate VAR not set to 1).
 #
