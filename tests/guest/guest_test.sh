@@ -34,7 +34,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 usage() { sed -n '2,25p' "$0" >&2; exit 2; }
 
 # --- arguments ----------------------------------------------------------------
-gate="" mode="" disk="" emu_cmd=()
+gate="" mode="" disk="" emu_cmd=() is_qemu=0
 while [ $# -gt 0 ]; do
     case $1 in
         --gate) gate=$2; shift 2 ;;
@@ -78,7 +78,8 @@ else
     cp --reflink=auto "$guest/disk.img" "$disk"
     emu_cmd=("$emu" -m 256 -nographic)
     case $(basename "$emu") in
-        qemu*) emu_cmd+=(-accel tcg -no-reboot -drive "file=$disk,format=raw,if=ide,index=0") ;;
+        qemu*) is_qemu=1
+               emu_cmd+=(-accel tcg -no-reboot -drive "file=$disk,format=raw,if=ide,index=0") ;;
         *) emu_cmd+=(-hda "$disk") ;;
     esac
     if [ "$mode" = kernel ]; then
@@ -171,8 +172,16 @@ check "/proc/cpuinfo has a model name" "cat /proc/cpuinfo" '^model name[[:space:
 # clocksources, interrupt routing, BIOS/ACPI tables, ATA errors. The
 # matching lines are shown when there are any.
 hw_warnings='BIOS bug|Firmware Bug|ACPI (BIOS )?(Error|Warning)|TSC calibration failed|Unable to calibrate|TSC unstable|clocksource.*unstable|watchdog.*(skew|unstable)|nobody cared|spurious 8259A|MP table|MPTABLE: no|boot CPU.*not listed|no APIC|APIC.*disabled|timer doesn.t work|ata[0-9.]+: .*(failed|error|timeout|exception)|hard resetting|I/O error|too much work for irq'
-check "no kernel warnings about the hardware or firmware" \
-    "dmesg | grep -E '$hw_warnings' || echo no-hardware-warnings" '^no-hardware-warnings$'
+# QEMU's TCG runs in real time and fails its TSC calibration on a loaded host
+# (it is the reference, not under test): there the lines are only shown.
+if [ "$is_qemu" = 1 ]; then
+    step=$((step + 1))
+    run_cmd "$step" "dmesg | grep -E '$hw_warnings' || echo no-hardware-warnings" || true
+    echo "NOTE: kernel warnings on QEMU (not judged): $(echo "$out" | tail -3 | tr '\n' ' ')"
+else
+    check "no kernel warnings about the hardware or firmware" \
+        "dmesg | grep -E '$hw_warnings' || echo no-hardware-warnings" '^no-hardware-warnings$'
+fi
 check "the IDE disk's partition appears" \
     'i=0; while [ ! -b /dev/sda1 ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done; ls /dev/sda1' '^/dev/sda1$'
 check "mount /dev/sda1 (ext2) read-write" \
