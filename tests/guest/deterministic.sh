@@ -2,9 +2,8 @@
 # tests/guest/deterministic.sh: fox86's deterministic mode gives the same
 # run twice, bit for bit: the default guest's kernel boots with busybox
 # "poweroff -f" as init (no input needed; ACPI S5 ends fox86) under
-# --deterministic, twice; the
-# serial output (kernel log with its timestamps) and the instruction count
-# must be identical. Skips (77) when the guest is not built.
+# --deterministic, twice; the serial output (kernel log with its timestamps)
+# and the instruction count must be identical. Skips (77) when the guest is not built.
 # Options given after FOX86 are added to the second run only: with
 # --savevm-check N it must still be identical (the guest cannot notice
 # snapshots).
