@@ -142,6 +142,8 @@ store:
         if (plane_mask & (1u << p))
             v->vram[(size_t)ma * 4 + p] = (uint8_t)(data >> (8 * p));
     vga_vram_written(v, ma * 4, 4);
+    if ((plane_mask & 4) && ma < VGA_PLANE_SIZE)
+        v->plane2_dirty |= 1ull << (ma >> 10);
 }
 
 static uint8_t planar_read(struct vga *v, uint32_t ma, unsigned plane)

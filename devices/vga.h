@@ -103,6 +103,8 @@ struct vga {
     uint64_t *vram_dirty;          /* bit per 4 KiB page of vram written since the last
                                       render through the 0xA0000 window (LFB writes come
                                       from phys dirty logging, PHYS_DIRTY_VGA) */
+    uint64_t  plane2_dirty;        /* of the planes' 64 pages, those where plane 2 (the
+                                      text font) may have been written */
     uint64_t *lfb_bits;            /* scratch for phys_dirty_get_and_clear */
     uint32_t  vram_pages;
     bool      vram_any_dirty;      /* some bit of vram_dirty is set */

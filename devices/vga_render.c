@@ -337,7 +337,7 @@ static const uint32_t *render_vga(struct vga *v, int *width, int *height, bool a
         uint32_t map_a = font_base(((sr3 >> 5) & 1) << 2 | ((sr3 >> 2) & 3));
         uint32_t map_b = font_base(((sr3 >> 4) & 1) << 2 | (sr3 & 3));
         uint64_t fonts = 0xFFull << (map_a >> 10) | 0xFFull << (map_b >> 10);
-        all = (dirty64 & fonts) != 0;
+        all = (v->plane2_dirty & fonts) != 0;
     }
     uint32_t cursor_addr = (uint32_t)v->cr[0x0E] << 8 | v->cr[0x0F];
 
@@ -531,6 +531,8 @@ static void collect_lfb_writes(struct vga *v)
             uint32_t p = page0 + w * 64 + (uint32_t)__builtin_ctzll(bits);
             if (p < v->vram_pages)
                 v->vram_dirty[p / 64] |= 1ull << (p % 64);
+            if (p < 64)
+                v->plane2_dirty |= 1ull << p;    /* any plane: the font too */
         }
     v->vram_any_dirty = true;
 }
@@ -561,6 +563,7 @@ static const uint32_t *vga_update(struct vga *v, int *width, int *height)
     if (v->vram_any_dirty)
         memset(v->vram_dirty, 0, (v->vram_pages / 64) * sizeof *v->vram_dirty);
     v->vram_any_dirty = false;
+    v->plane2_dirty = 0;
     v->redraw_all = false;
     if (!px) {
         v->drawn = false;
