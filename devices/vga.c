@@ -37,6 +37,12 @@
  * RAM-enable and page bits, 128 KiB-map address bit 16 as odd/even page,
  * vertical retrace interrupts, and big-endian framebuffers.
  *
+ * Change tracking for the renderer: every write through the 0xA0000 window
+ * marks the vram page it lands in (vga_vram_written), plane-2 writes the
+ * font pages too; LFB stores are found by phys dirty logging
+ * (PHYS_DIRTY_VGA, enabled at creation); memory changed behind both (the
+ * VBE clear, a reset, a load, the BAR moving) sets redraw_all.
+ *
  * Reset leaves every register zero (nothing displayed until the BIOS
  * programs a mode; QEMU does the same), the VBE ID 0xB0C5, the pel mask
  * 0xFF; vram keeps its contents.
