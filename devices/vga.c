@@ -37,6 +37,12 @@
  * RAM-enable and page bits, 128 KiB-map address bit 16 as odd/even page,
  * vertical retrace interrupts, and big-endian framebuffers.
  *
+ * Change tracking for the renderer: every write through the 0xA0000 window
+ * marks the vram page it lands in (vga_vram_written), plane-2 writes the
+ * font pages too; LFB stores are found by phys dirty logging
+ * (PHYS_DIRTY_VGA, enabled at creation); memory changed behind both (the
+ * VBE clear, a reset, a load, the BAR moving) sets redraw_all.
+ *
  * Reset leaves every register zero (nothing displayed until the BIOS
  * programs a mode; QEMU does the same), the VBE ID 0xB0C5, the pel mask
  * 0xFF; vram keeps its contents.
@@ -141,6 +147,9 @@ store:
     for (int p = 0; p < 4; p++)
         if (plane_mask & (1u << p))
             v->vram[(size_t)ma * 4 + p] = (uint8_t)(data >> (8 * p));
+    vga_vram_written(v, ma * 4, 4);
+    if ((plane_mask & 4) && ma < VGA_PLANE_SIZE)
+        v->plane2_dirty |= 1ull << (ma >> 10);
 }
 
 static uint8_t planar_read(struct vga *v, uint32_t ma, unsigned plane)
@@ -205,8 +214,10 @@ static void window_write_byte(struct vga *v, uint32_t offset, uint8_t val)
         return;
     uint32_t addr = (uint32_t)a + vbe_bank_offset(v);
     if (vga_vbe_enabled(v) && vga_vbe_bits(v) != 4) {
-        if (addr < v->vram_size)
+        if (addr < v->vram_size) {
             v->vram[addr] = val;
+            vga_vram_written(v, addr, 1);
+        }
         return;
     }
     if (!vga_vbe_enabled(v))
@@ -549,8 +560,10 @@ static void vbe_write(struct vga *v, uint16_t val)
             vbe_fixup(v);
             /* graphics, window at A0000/64K, as QEMU sets them */
             v->gr[6] = (uint8_t)((v->gr[6] & ~0x0C) | 0x05);
-            if (!(val & VBE_EN_NOCLEARMEM))
+            if (!(val & VBE_EN_NOCLEARMEM)) {
                 memset(v->vram, 0, (size_t)r[VBE_YRES] * v->vbe_line_bytes);
+                v->redraw_all = true;
+            }
         } else if (!(val & VBE_EN_ENABLED)) {
             r[VBE_BANK] = 0;
         }
@@ -645,6 +658,7 @@ static void vga_map_lfb(struct pci_device *dev, int bar, uint32_t old_addr, uint
     if (v->lfb_addr != PCI_BAR_UNMAPPED)
         phys_remove_region(&v->machine->mem, v->lfb_addr, PHYS_DEVRAM);
     v->lfb_addr = PCI_BAR_UNMAPPED;
+    v->redraw_all = true;
     if (new_addr == PCI_BAR_UNMAPPED)
         return;
     if (phys_add_devram(&v->machine->mem, new_addr, v->vram_size, v->vram) == 0)
@@ -692,12 +706,15 @@ static void vga_reset(void *opaque)
     v->vbe_regs[VBE_ID] = VBE_ID5;
     v->vbe_line_bytes = 0;
     v->vbe_start = 0;
+    v->redraw_all = true;
 }
 
 static void vga_destroy(void *opaque)
 {
     struct vga *v = opaque;
     free(v->vram);
+    free(v->vram_dirty);
+    free(v->lfb_bits);
     free(v->fb);
     free(v);
 }
@@ -744,6 +761,7 @@ static int vga_post_load(void *opaque)
         || v->vbe_regs[VBE_XRES] > VBE_MAX_XRES || v->vbe_regs[VBE_YRES] > VBE_MAX_YRES
         || v->vbe_start > v->vram_size)
         return -1;
+    v->redraw_all = true;         /* vram was replaced behind the tracking */
     return 0;
 }
 
@@ -755,6 +773,7 @@ static const struct device_ops vga_device_ops = {
 
 static const struct display_ops vga_display_ops = {
     .get_text = vga_get_text, .render = vga_render,
+    .render_frame = vga_render_frame, .invalidate = vga_invalidate,
 };
 
 /* vram_size is rounded up to a power of two in [1 MiB, 256 MiB] (a PCI BAR
@@ -775,8 +794,11 @@ int vga_create(struct machine *m, struct pci_bus *bus, int devfn, uint32_t vram_
     v->machine = m;
     v->vram_size = vga_vram_size(vram_size);
     v->vram = calloc(1, v->vram_size);
-    if (!v->vram) {
-        free(v);
+    v->vram_pages = v->vram_size >> 12;
+    v->vram_dirty = calloc(v->vram_pages / 64, sizeof *v->vram_dirty);
+    v->lfb_bits = calloc(v->vram_pages / 64 + 1, sizeof *v->lfb_bits);
+    if (!v->vram || !v->vram_dirty || !v->lfb_bits) {
+        vga_destroy(v);
         return -1;
     }
     v->lfb_addr = v->mmio_addr = PCI_BAR_UNMAPPED;
@@ -800,6 +822,8 @@ int vga_create(struct machine *m, struct pci_bus *bus, int devfn, uint32_t vram_
             return -1;
         v->has_pci = true;
     }
+    /* LFB stores are found through dirty logging; window writes mark vram_dirty */
+    phys_dirty_enable(&m->mem, PHYS_DIRTY_VGA, true);
     m->display.ops = &vga_display_ops;
     m->display.opaque = v;
     return 0;

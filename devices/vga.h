@@ -42,6 +42,26 @@ enum {
 
 struct machine;
 
+/* Everything besides video memory that the picture depends on, as the last
+ * render saw it (built zeroed, so it compares with memcmp). Registers that
+ * only steer CPU accesses (map mask, write/read modes, set/reset, bit
+ * mask, VBE bank, indexes) are left out: planar drawing changes them all
+ * the time without changing the picture. The text cursor is apart. */
+struct vga_view {
+    uint8_t  sr1, sr3, gr5_shift, gr6, ar_video, pel_mask;
+    uint8_t  cr[VGA_CRTC_REGS];    /* the cursor registers 0A, 0B, 0E, 0F read as 0 */
+    uint8_t  ar[VGA_AR_REGS];
+    uint8_t  palette[256 * 3];
+    uint16_t vbe_regs[VBE_NREGS];  /* the bank reads as 0 */
+    uint32_t vbe_line_bytes, vbe_start;
+};
+
+/* What decides the text cursor's and blinking characters' pixels. */
+struct vga_blink {
+    uint8_t cr0a, cr0b, cr0e, cr0f;
+    bool    cursor_on, chars_on;   /* phases of the virtual-time blink */
+};
+
 struct vga {
     struct machine   *machine;
     struct pci_device pci;
@@ -77,11 +97,43 @@ struct vga {
     /* render output */
     uint32_t *fb;
     uint32_t  fb_pixels;           /* capacity of fb */
+
+    /* Change tracking (vga_render.c): a render redraws only the rows whose
+     * source bytes or registers changed since the previous render. */
+    uint64_t *vram_dirty;          /* bit per 4 KiB page of vram written since the last
+                                      render through the 0xA0000 window (LFB writes come
+                                      from phys dirty logging, PHYS_DIRTY_VGA) */
+    uint64_t  plane2_dirty;        /* of the planes' 64 pages, those where plane 2 (the
+                                      text font) may have been written */
+    uint64_t *lfb_bits;            /* scratch for phys_dirty_get_and_clear */
+    uint32_t  vram_pages;
+    bool      vram_any_dirty;      /* some bit of vram_dirty is set */
+    bool      redraw_all;          /* next render redraws every row (memory changed
+                                      behind the tracking: load, clear, remap) */
+    bool      drawn;               /* fb holds the last picture of draw_view/blink */
+    struct vga_view  draw_view;
+    struct vga_blink draw_blink;
+    int       draw_width, draw_height;
+    uint64_t  rows_pending[DISPLAY_MAX_HEIGHT / 64];  /* redrawn since the last render_frame */
+    bool      report_all;          /* the next render_frame reports every row */
 };
+
+/* vram bytes [offset, offset + len) were written behind phys dirty logging. */
+static inline void vga_vram_written(struct vga *v, uint32_t offset, uint32_t len)
+{
+    if (len == 0 || offset >= v->vram_size)
+        return;
+    uint32_t last = offset + len - 1 < v->vram_size ? offset + len - 1 : v->vram_size - 1;
+    for (uint32_t p = offset >> 12; p <= last >> 12; p++)
+        v->vram_dirty[p / 64] |= 1ull << (p % 64);
+    v->vram_any_dirty = true;
+}
 
 /* vga_render.c */
 bool vga_get_text(void *opaque, struct display_text *text);
 const uint32_t *vga_render(void *opaque, int *width, int *height, int *stride_pixels);
+bool vga_render_frame(void *opaque, struct display_frame *frame);
+void vga_invalidate(void *opaque);
 
 static inline bool vga_vbe_enabled(const struct vga *v)
 {

@@ -1,8 +1,9 @@
 /* devices/vga_render.c: what the stdvga shows (core/display.h), from its
  * registers and memory (devices/vga.h).
  *
- * The picture is rebuilt from vram on every render call, in the mode's
- * logical resolution: mode 13h is 320x200, mode 3 720x400, 40-column text
+ * The picture is kept in fb between render calls and only the rows that
+ * may have changed are redrawn (see "change tracking" below). It is in
+ * the mode's logical resolution: mode 13h is 320x200, mode 3 720x400, 40-column text
  * 360x400; frontends scale to the screen's aspect. Rows the CRTC repeats
  * (double scan, or the max scan line count in modes whose rows do not
  * differ per scan line, as in 13h) are emitted once.
@@ -25,6 +26,17 @@
  * unchained mode X; the CRTC address mapping decides), all through the
  * attribute palette (not in 256-colour mode) and the DAC with the pel mask.
  * VBE: 4 (planar), 8 (DAC), 15, 16, 24 and 32 bpp from the dispi registers.
+ *
+ * Change tracking: a row is redrawn when a 4 KiB page of vram it reads
+ * was written (window writes mark vga.vram_dirty, LFB writes are read from
+ * phys dirty logging, PHYS_DIRTY_VGA), every row when a register the
+ * picture depends on changed (struct vga_view: mode, palette, DAC, start
+ * address, panning ...), when memory changed behind the tracking
+ * (redraw_all), when the font was written or characters blink; the text
+ * cursor's rows when it moves or blinks. Invariant: fb after any render
+ * equals what a full redraw would give. Redrawn rows collect in
+ * rows_pending until render_frame reports them.
+ *
  * Not modelled: horizontal/vertical timing beyond the display end values
  * (no overscan border), smooth scrolling in text modes, the preset row
  * scan, split-screen pel panning reset, the 16-bit (PEL clock) mode.
@@ -33,7 +45,9 @@
 #include <string.h>
 
 #include "core/machine.h"
+#include "devices/pci.h"
 #include "devices/vga.h"
+#include "mmu/phys.h"
 
 #define FRAME_NS          (31778ull * 449)   /* as input status 1 in vga.c */
 #define CURSOR_BLINK_NS   (FRAME_NS * 8)     /* on/off half period */
@@ -263,7 +277,36 @@ static void render_graphics_line(struct vga *v, uint32_t *out, int width,
     }
 }
 
-static const uint32_t *render_vga(struct vga *v, int *width, int *height)
+/* Bit per vram page: any of pages [first, last] set? */
+static bool pages_dirty(const uint64_t *bits, uint32_t first, uint32_t last)
+{
+    for (uint32_t p = first; p <= last; p++)
+        if ((bits[p / 64] >> (p % 64)) & 1)
+            return true;
+    return false;
+}
+
+static void row_drawn(struct vga *v, int y)
+{
+    if (y < DISPLAY_MAX_HEIGHT)
+        v->rows_pending[y / 64] |= 1ull << (y % 64);
+}
+
+/* Which of the planar area's 64 vram pages (4 memory addresses per vram
+ * dword: page = ma >> 10) a scan line reads, for clocks counter values. */
+static uint64_t line_pages(const struct vga *v, uint32_t row_counter, unsigned rs, int clocks)
+{
+    uint64_t mask = 0;
+    for (int c = 0; c < clocks; c++)
+        mask |= 1ull << (crtc_address(v, row_counter + (uint32_t)c, rs) >> 10);
+    return mask;
+}
+
+/* Redraw the rows that need it: all, or those reading dirty pages (bits
+ * over vram pages) or showing the old or new cursor (cursor_moved). */
+static const uint32_t *render_vga(struct vga *v, int *width, int *height, bool all,
+                                  const uint64_t *dirty, const struct vga_blink *blink,
+                                  bool cursor_moved, uint32_t old_cursor)
 {
     struct scan s;
     scan_geometry(v, &s);
@@ -278,21 +321,40 @@ static const uint32_t *render_vga(struct vga *v, int *width, int *height)
         return NULL;
     uint32_t pal[16];
     attr_palette(v, pal);
-    uint64_t now = machine_now(v->machine);
-    bool cursor_on = (now / CURSOR_BLINK_NS) % 2 == 0;
-    bool blink_on = (now / CHAR_BLINK_NS) % 2 == 0;
+    bool cursor_on = blink->cursor_on;
+    bool blink_on = blink->chars_on;           /* only looked at with blinking enabled */
     unsigned pan = v->ar[0x13];
     if (((v->gr[5] >> 5) & 3) >= 2)
         pan = (pan >> 1) & 3;
     else
         pan = pan < 8 ? pan : 0;
+    int per_clock = text ? 1 : ((v->gr[5] >> 5) & 3) >= 2 ? 4 : 8;
+    int clocks = text ? s.char_clocks : (w - 1 + (int)pan) / per_clock + 1;
+    uint64_t dirty64 = dirty[0];                   /* the planes: vram pages 0-63 */
+    if (text && !all) {
+        /* a glyph written may be on any row */
+        unsigned sr3 = v->sr[3];
+        uint32_t map_a = font_base(((sr3 >> 5) & 1) << 2 | ((sr3 >> 2) & 3));
+        uint32_t map_b = font_base(((sr3 >> 4) & 1) << 2 | (sr3 & 3));
+        uint64_t fonts = 0xFFull << (map_a >> 10) | 0xFFull << (map_b >> 10);
+        all = (v->plane2_dirty & fonts) != 0;
+    }
+    uint32_t cursor_addr = (uint32_t)v->cr[0x0E] << 8 | v->cr[0x0F];
 
     uint32_t row_counter = s.start;
     unsigned rs = 0;
     int sub = 0;
     for (int line = 0; line < s.lines; line++) {
-        if (line % s.merge == 0 && line / s.merge < h) {
+        bool redraw = line % s.merge == 0 && line / s.merge < h;
+        if (redraw && !all) {
+            bool cursor_here = cursor_moved && text &&
+                (((cursor_addr - row_counter) & 0xFFFF) < (uint32_t)clocks ||
+                 ((old_cursor - row_counter) & 0xFFFF) < (uint32_t)clocks);
+            redraw = cursor_here || (dirty64 && (line_pages(v, row_counter, rs, clocks) & dirty64));
+        }
+        if (redraw) {
             uint32_t *out = v->fb + (size_t)(line / s.merge) * (size_t)w;
+            row_drawn(v, line / s.merge);
             if (text)
                 render_text_line(v, out, &s, row_counter, rs, pal, cursor_on, blink_on);
             else
@@ -319,7 +381,14 @@ static const uint32_t *render_vga(struct vga *v, int *width, int *height)
     return v->fb;
 }
 
-static const uint32_t *render_vbe(struct vga *v, int *width, int *height)
+/* Bytes of vram a VBE row starting at byte row reads. */
+static uint64_t vbe_row_bytes(unsigned bits, int w)
+{
+    return bits == 4 ? ((uint64_t)w / 8 + 1) * 4 : (uint64_t)w * (bits / 8);
+}
+
+static const uint32_t *render_vbe(struct vga *v, int *width, int *height, bool all,
+                                  const uint64_t *dirty)
 {
     const uint16_t *r = v->vbe_regs;
     int w = r[VBE_XRES], h = r[VBE_YRES];
@@ -333,7 +402,13 @@ static const uint32_t *render_vbe(struct vga *v, int *width, int *height)
     for (int y = 0; y < h; y++) {
         uint32_t *out = v->fb + (size_t)y * (size_t)w;
         uint64_t row = (uint64_t)v->vbe_start + (uint64_t)y * line;
-        uint64_t need = bits == 4 ? ((uint64_t)w / 8 + 1) * 4 : (uint64_t)w * (bits / 8);
+        if (bits == 4)
+            row &= ~3ull;
+        uint64_t need = vbe_row_bytes(bits, w);
+        if (!all && (row + need > v->vram_size ||
+                     !pages_dirty(dirty, (uint32_t)(row >> 12), (uint32_t)((row + need - 1) >> 12))))
+            continue;
+        row_drawn(v, y);
         if (row + need > v->vram_size) {               /* cannot happen after the fix-up */
             memset(out, 0, (size_t)w * sizeof *out);
             continue;
@@ -343,7 +418,7 @@ static const uint32_t *render_vbe(struct vga *v, int *width, int *height)
             switch (bits) {
             case 4: {
                 /* planar: byte x/8 of each plane, 4 planes per vram dword */
-                const uint8_t *g = v->vram + (row & ~3ull) + (size_t)(x / 8) * 4;
+                const uint8_t *g = v->vram + row + (size_t)(x / 8) * 4;
                 unsigned bit = 7 - (unsigned)(x % 8), n = 0;
                 for (int p = 0; p < 4; p++)
                     n |= ((g[p] >> bit) & 1u) << p;
@@ -383,19 +458,173 @@ static const uint32_t *render_vbe(struct vga *v, int *width, int *height)
     return v->fb;
 }
 
+/* The registers the picture depends on (struct vga_view). */
+static void view_of(const struct vga *v, struct vga_view *view)
+{
+    memset(view, 0, sizeof *view);
+    view->sr1 = v->sr[1];
+    view->sr3 = v->sr[3];
+    view->gr5_shift = v->gr[5] & 0x60;
+    view->gr6 = v->gr[6];
+    view->ar_video = v->ar_index & 0x20;
+    view->pel_mask = v->pel_mask;
+    memcpy(view->cr, v->cr, sizeof view->cr);
+    view->cr[0x0A] = view->cr[0x0B] = view->cr[0x0E] = view->cr[0x0F] = 0;
+    memcpy(view->ar, v->ar, sizeof view->ar);
+    memcpy(view->palette, v->palette, sizeof view->palette);
+    memcpy(view->vbe_regs, v->vbe_regs, sizeof view->vbe_regs);
+    view->vbe_regs[VBE_BANK] = 0;
+    view->vbe_line_bytes = v->vbe_line_bytes;
+    view->vbe_start = v->vbe_start;
+}
+
+static void blink_of(const struct vga *v, struct vga_blink *b)
+{
+    memset(b, 0, sizeof *b);
+    if (vga_vbe_enabled(v) || !text_mode(v))
+        return;
+    uint64_t now = machine_now(v->machine);
+    b->cr0a = v->cr[0x0A];
+    b->cr0b = v->cr[0x0B];
+    b->cr0e = v->cr[0x0E];
+    b->cr0f = v->cr[0x0F];
+    b->cursor_on = (now / CURSOR_BLINK_NS) % 2 == 0;
+    b->chars_on = (v->ar[0x10] & 0x08) && (now / CHAR_BLINK_NS) % 2 == 0;
+}
+
+/* The vram bytes the current picture may read: the planes in VGA modes,
+ * the displayed lines in VBE modes. */
+static void shown_range(const struct vga *v, uint32_t *first, uint32_t *len)
+{
+    *first = 0;
+    *len = 4 * VGA_PLANE_SIZE;
+    if (vga_vbe_enabled(v)) {
+        unsigned bits = vga_vbe_bits(v);
+        uint64_t start = bits == 4 ? v->vbe_start & ~3u : v->vbe_start;
+        uint64_t end = start + (uint64_t)(v->vbe_regs[VBE_YRES] ? v->vbe_regs[VBE_YRES] - 1 : 0) *
+                       v->vbe_line_bytes + vbe_row_bytes(bits, v->vbe_regs[VBE_XRES]);
+        if (end > v->vram_size)
+            end = v->vram_size;
+        *first = (uint32_t)start;
+        *len = (uint32_t)(end - start);
+    }
+}
+
+/* Stores through the linear framebuffer to the shown part of vram, from
+ * phys dirty logging, into vram_dirty. */
+static void collect_lfb_writes(struct vga *v)
+{
+    if (v->lfb_addr == PCI_BAR_UNMAPPED)
+        return;
+    uint32_t first, len;
+    shown_range(v, &first, &len);
+    if (len == 0)
+        return;
+    uint32_t page0 = first >> 12;
+    uint32_t npages = ((first & 0xFFF) + len + 0xFFF) >> 12;
+    memset(v->lfb_bits, 0, ((npages + 63) / 64) * sizeof *v->lfb_bits);
+    if (!phys_dirty_get_and_clear(&v->machine->mem, PHYS_DIRTY_VGA, v->lfb_addr + (page0 << 12),
+                                  npages << 12, v->lfb_bits))
+        return;
+    for (uint32_t w = 0; w < (npages + 63) / 64; w++)
+        for (uint64_t bits = v->lfb_bits[w]; bits; bits &= bits - 1) {
+            uint32_t p = page0 + w * 64 + (uint32_t)__builtin_ctzll(bits);
+            if (p < v->vram_pages)
+                v->vram_dirty[p / 64] |= 1ull << (p % 64);
+            if (p < 64)
+                v->plane2_dirty |= 1ull << p;    /* any plane: the font too */
+        }
+    v->vram_any_dirty = true;
+}
+
+/* Bring fb up to date, redrawing only what changed; NULL when blanked. */
+static const uint32_t *vga_update(struct vga *v, int *width, int *height)
+{
+    collect_lfb_writes(v);
+    struct vga_view view;
+    struct vga_blink blink;
+    view_of(v, &view);
+    blink_of(v, &blink);
+    bool all = !v->drawn || v->redraw_all || memcmp(&view, &v->draw_view, sizeof view) != 0 ||
+               blink.chars_on != v->draw_blink.chars_on;
+    bool cursor_moved = memcmp(&blink, &v->draw_blink, sizeof blink) != 0;
+    if (!all && !cursor_moved && !v->vram_any_dirty) {
+        *width = v->draw_width;            /* nothing to do: the common case */
+        *height = v->draw_height;
+        return v->fb;
+    }
+    uint32_t old_cursor = (uint32_t)v->draw_blink.cr0e << 8 | v->draw_blink.cr0f;
+    int w = 0, h = 0;
+    const uint32_t *px = NULL;
+    if (vga_vbe_enabled(v))
+        px = render_vbe(v, &w, &h, all, v->vram_dirty);
+    else if (display_on(v))
+        px = render_vga(v, &w, &h, all, v->vram_dirty, &blink, cursor_moved, old_cursor);
+    if (v->vram_any_dirty)
+        memset(v->vram_dirty, 0, (v->vram_pages / 64) * sizeof *v->vram_dirty);
+    v->vram_any_dirty = false;
+    v->plane2_dirty = 0;
+    v->redraw_all = false;
+    if (!px) {
+        v->drawn = false;
+        v->report_all = true;
+        return NULL;
+    }
+    if (w != v->draw_width || h != v->draw_height)
+        v->report_all = true;
+    v->drawn = true;
+    memcpy(&v->draw_view, &view, sizeof view);   /* padding too: compared with memcmp */
+    memcpy(&v->draw_blink, &blink, sizeof blink);
+    v->draw_width = w;
+    v->draw_height = h;
+    *width = w;
+    *height = h;
+    return px;
+}
+
 const uint32_t *vga_render(void *opaque, int *width, int *height, int *stride_pixels)
 {
     struct vga *v = opaque;
     int w = 0, h = 0;
-    const uint32_t *px = NULL;
-    if (vga_vbe_enabled(v))
-        px = render_vbe(v, &w, &h);
-    else if (display_on(v))
-        px = render_vga(v, &w, &h);
+    const uint32_t *px = vga_update(v, &w, &h);
     if (!px)
         return NULL;
     *width = w;
     *height = h;
     *stride_pixels = w;
     return px;
+}
+
+bool vga_render_frame(void *opaque, struct display_frame *f)
+{
+    struct vga *v = opaque;
+    f->pixels = vga_render(v, &f->width, &f->height, &f->stride_pixels);
+    if (!f->pixels)
+        return false;
+    int h = f->height < DISPLAY_MAX_HEIGHT ? f->height : DISPLAY_MAX_HEIGHT;
+    if (v->report_all)
+        for (int i = 0; i < DISPLAY_MAX_HEIGHT / 64; i++)
+            v->rows_pending[i] = ~0ull;
+    f->changed_first = f->changed_end = 0;
+    for (int i = 0; i < DISPLAY_MAX_HEIGHT / 64; i++) {
+        uint64_t rows = v->rows_pending[i];
+        if (i * 64 + 64 > h)
+            rows &= i * 64 < h ? (1ull << (h - i * 64)) - 1 : 0;
+        f->changed[i] = rows;
+        if (rows) {
+            if (f->changed_end == 0)
+                f->changed_first = i * 64 + __builtin_ctzll(rows);
+            f->changed_end = i * 64 + 64 - __builtin_clzll(rows);
+        }
+    }
+    memset(v->rows_pending, 0, sizeof v->rows_pending);
+    v->report_all = false;
+    return true;
+}
+
+void vga_invalidate(void *opaque)
+{
+    struct vga *v = opaque;
+    v->redraw_all = true;
+    v->report_all = true;
 }

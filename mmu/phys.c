@@ -22,6 +22,10 @@
  *     (phys_mark_dirty) after writing;
  *   - a page is flagged CLEAN only while some dirty-logging client has its
  *     bit clear; the first write through any path sets every client's bit.
+ *     Dirty logging covers RAM and device memory (PHYS_DEVRAM): the dirty
+ *     bytes span the whole 4 GiB page space (lazily backed, like
+ *     page_flags), so phys_mark_dirty needs no range check; adding or
+ *     removing a DEVRAM region makes its pages dirty for every client.
  *
  * Speed: the CPU reaches plain RAM through the host pointers of
  * phys_ram_page cached in its TLB; phys_read/phys_write are the slow path
@@ -85,8 +89,8 @@ int phys_init(struct phys_mem *pm, uint32_t ram_size)
     pm->page_flags = phys_alloc_lazy(PHYS_PAGES);
     pm->ram = ram_size ? phys_alloc_lazy(ram_size) : NULL;
     pm->ram_size = pm->ram ? ram_size : 0;
-    pm->dirty = ram_size ? phys_alloc_lazy(ram_size / PHYS_PAGE_SIZE + 1) : NULL;
-    if (!pm->code_gen || !pm->page_flags || (ram_size && (!pm->ram || !pm->dirty))) {
+    pm->dirty = phys_alloc_lazy(PHYS_PAGES);
+    if (!pm->code_gen || !pm->page_flags || !pm->dirty || (ram_size && !pm->ram)) {
         phys_free(pm);
         return -1;
     }
@@ -100,17 +104,83 @@ void phys_set_watcher(struct phys_mem *pm,
     pm->watch_opaque = opaque;
 }
 
+/* Pages dirty logging covers: RAM, and every device-memory region (a
+ * framebuffer the CPU writes through a host pointer). Calls fn on each run
+ * of those pages inside [first, end) (page numbers, end <= PHYS_PAGES); a
+ * page under two runs (DEVRAM over RAM) is visited twice, harmlessly. */
+static void phys_for_logged_runs(struct phys_mem *pm, uint32_t first, uint32_t end,
+                                 void (*fn)(struct phys_mem *pm, uint32_t p, uint32_t e, void *arg),
+                                 void *arg)
+{
+    uint32_t ram_pages = pm->ram_size / PHYS_PAGE_SIZE;
+    if (first < ram_pages)
+        fn(pm, first, end < ram_pages ? end : ram_pages, arg);
+    for (int i = 0; i < pm->nregions; i++) {
+        const struct phys_region *r = &pm->regions[i];
+        if (r->kind != PHYS_DEVRAM)
+            continue;
+        uint32_t rf = r->base / PHYS_PAGE_SIZE;
+        uint32_t re = (uint32_t)(((uint64_t)r->base + r->size + PHYS_PAGE_SIZE - 1) / PHYS_PAGE_SIZE);
+        uint32_t a = rf > first ? rf : first, b = re < end ? re : end;
+        if (a < b)
+            fn(pm, a, b, arg);
+    }
+}
+
+static void dirty_set_run(struct phys_mem *pm, uint32_t p, uint32_t end, void *arg)
+{
+    uint8_t bits = *(const uint8_t *)arg;
+    for (; p < end; p++)
+        pm->dirty[p] |= bits;
+}
+
+/* Pages whose contents changed without a write (a region added or removed
+ * over them): dirty for every client, and no longer CLEAN. */
+static void phys_dirty_all_clients(struct phys_mem *pm, uint32_t base, uint32_t size)
+{
+    uint32_t first = base / PHYS_PAGE_SIZE;
+    uint32_t end = (uint32_t)(((uint64_t)base + size + PHYS_PAGE_SIZE - 1) / PHYS_PAGE_SIZE);
+    for (uint32_t p = first; p < end; p++) {
+        pm->dirty[p] = 0xFF;
+        pm->page_flags[p] &= (uint8_t)~PHYS_PAGE_CLEAN;
+    }
+}
+
 void phys_dirty_enable(struct phys_mem *pm, enum phys_dirty_client client, bool on)
 {
     uint8_t bit = (uint8_t)(1u << client);
     if (!pm->dirty || ((pm->dirty_clients & bit) != 0) == on)
         return;
     if (on) {
-        for (uint32_t p = 0; p < pm->ram_size / PHYS_PAGE_SIZE; p++)
-            pm->dirty[p] |= bit;
+        phys_for_logged_runs(pm, 0, PHYS_PAGES, dirty_set_run, &bit);
         pm->dirty_clients |= bit;
     } else {
         pm->dirty_clients &= (uint8_t)~bit;   /* pages it left CLEAN lose the flag on their next write */
+    }
+}
+
+struct dirty_scan {
+    uint8_t   bit;
+    uint32_t  first;           /* page number of bit 0 of bits[] */
+    uint64_t *bits;
+    uint32_t  ndirty;
+    bool      cleaned;
+};
+
+static void dirty_scan_run(struct phys_mem *pm, uint32_t p, uint32_t end, void *arg)
+{
+    struct dirty_scan *d = arg;
+    for (; p < end; p++) {
+        if (pm->dirty[p] & d->bit) {
+            uint32_t i = p - d->first;
+            d->bits[i / 64] |= 1ull << (i % 64);
+            d->ndirty++;
+            pm->dirty[p] &= (uint8_t)~d->bit;
+        }
+        if (!(pm->page_flags[p] & PHYS_PAGE_CLEAN)) {
+            pm->page_flags[p] |= PHYS_PAGE_CLEAN;
+            d->cleaned = true;
+        }
     }
 }
 
@@ -121,33 +191,19 @@ uint32_t phys_dirty_get_and_clear(struct phys_mem *pm, enum phys_dirty_client cl
     if (!(pm->dirty_clients & bit) || len == 0)
         return 0;
     uint32_t first = paddr / PHYS_PAGE_SIZE;
-    uint32_t count = (uint32_t)(((uint64_t)(paddr % PHYS_PAGE_SIZE) + len - 1) / PHYS_PAGE_SIZE + 1);
-    uint32_t ram_pages = pm->ram_size / PHYS_PAGE_SIZE;
-    uint32_t ndirty = 0;
-    bool cleaned = false;
-    for (uint32_t i = 0; i < count; i++) {
-        uint32_t p = first + i;
-        if (p >= ram_pages)
-            break;
-        if (pm->dirty[p] & bit) {
-            bits[i / 64] |= 1ull << (i % 64);
-            ndirty++;
-            pm->dirty[p] &= (uint8_t)~bit;
-        }
-        if (!(pm->page_flags[p] & PHYS_PAGE_CLEAN)) {
-            pm->page_flags[p] |= PHYS_PAGE_CLEAN;
-            cleaned = true;
-        }
-    }
-    if (cleaned)
+    uint64_t end = ((uint64_t)paddr + len + PHYS_PAGE_SIZE - 1) / PHYS_PAGE_SIZE;
+    struct dirty_scan d = { .bit = bit, .first = first, .bits = bits };
+    phys_for_logged_runs(pm, first, end < PHYS_PAGES ? (uint32_t)end : PHYS_PAGES,
+                         dirty_scan_run, &d);
+    if (d.cleaned)
         pm->clean_epoch++;
-    return ndirty;
+    return d.ndirty;
 }
 
 void phys_free(struct phys_mem *pm)
 {
     if (pm->dirty)
-        munmap(pm->dirty, pm->ram_size / PHYS_PAGE_SIZE + 1);
+        munmap(pm->dirty, PHYS_PAGES);
     pm->dirty = NULL;
     if (pm->ram)
         munmap(pm->ram, pm->ram_size);
@@ -194,8 +250,11 @@ int phys_add_shadow(struct phys_mem *pm, uint32_t base, uint32_t size, uint8_t *
 
 int phys_add_devram(struct phys_mem *pm, uint32_t base, uint32_t size, uint8_t *host)
 {
-    return phys_add_region(pm, (struct phys_region){
+    int rc = phys_add_region(pm, (struct phys_region){
         .base = base, .size = size, .kind = PHYS_DEVRAM, .host = host });
+    if (rc == 0)
+        phys_dirty_all_clients(pm, base, size);   /* new contents at these addresses */
+    return rc;
 }
 
 static struct phys_region *phys_find_region(struct phys_mem *pm, uint32_t base,
@@ -230,6 +289,8 @@ int phys_remove_region(struct phys_mem *pm, uint32_t base, enum phys_kind kind)
         return -1;
     for (uint32_t a = r->base; a - r->base < r->size; a += PHYS_PAGE_SIZE)
         phys_code_written(pm, a);
+    if (kind == PHYS_DEVRAM)
+        phys_dirty_all_clients(pm, r->base, r->size);   /* what was below shows again */
     int i = (int)(r - pm->regions);
     memmove(&pm->regions[i], &pm->regions[i + 1],
             (size_t)(pm->nregions - i - 1) * sizeof(pm->regions[0]));

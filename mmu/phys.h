@@ -61,15 +61,17 @@ struct phys_mem {
      *   tables (mmu/shadow.c) were built from; every write to it through
      *   phys_write or phys_load, and every CPU store (core/mem.c), is
      *   reported to watch_written after it is performed;
-     *   CLEAN: dirty logging (below) has cleared the page for some client;
-     *   the next write through any path marks it dirty for every client.
+     *   CLEAN: dirty logging (below) has cleared the page (RAM or device
+     *   memory) for some client; the next write through any path marks it
+     *   dirty for every client.
      * A CPU never caches direct write access to a page with any of them. */
     uint32_t *code_gen;
     uint8_t  *page_flags;
     void    (*watch_written)(void *opaque, uint32_t paddr, uint32_t len);
     void     *watch_opaque;
-    /* Dirty logging over RAM: one byte per RAM page, bit c set when the
-     * page was written since client c last cleared it (phys_dirty_*). */
+    /* Dirty logging over RAM and device memory (PHYS_DEVRAM): one byte per
+     * page of the 4 GiB space (lazily backed), bit c set when the page was
+     * written since client c last cleared it (phys_dirty_*). */
     uint8_t  *dirty;
     uint8_t   dirty_clients;       /* bit c: client c is logging */
     uint32_t  clean_epoch;         /* bumped when pages become CLEAN: CPUs take direct
@@ -174,14 +176,19 @@ void phys_set_watcher(struct phys_mem *pm,
  * cpu_run starts): call get_and_clear between cpu_run calls, or sync.
  *   phys_dirty_enable(pm, PHYS_DIRTY_VGA, true);     every page starts dirty
  *   n = phys_dirty_get_and_clear(pm, PHYS_DIRTY_VGA, fb, fb_len, bits);
- * get_and_clear reports the RAM pages of [paddr, paddr+len) written since
- * the client's last call (bit i of bits[] = the i-th page of the range,
- * bits has room for one bit per page, 64 per word) and marks them clean for
- * it; it returns how many were dirty (0 if the client is not logging). */
+ * Logged pages are RAM and device memory (a framebuffer mapped with
+ * phys_add_devram: CPU stores to it are caught the same way); adding or
+ * removing a DEVRAM region makes its pages dirty for every client.
+ * get_and_clear reports the logged pages of [paddr, paddr+len) written
+ * since the client's last call (it ORs bit i of bits[] for the i-th page of
+ * the range; bits has room for one bit per page, 64 per word; bits of
+ * pages not written are left as they were) and marks them clean for it; it
+ * returns how many were dirty (0 if the client is not logging). */
 void phys_dirty_enable(struct phys_mem *pm, enum phys_dirty_client client, bool on);
 uint32_t phys_dirty_get_and_clear(struct phys_mem *pm, enum phys_dirty_client client,
                                   uint32_t paddr, uint32_t len, uint64_t *bits);
-/* The page holding paddr was written (paddr inside RAM or not). */
+/* The page holding paddr was written (any paddr: the dirty bytes cover
+ * the whole space). */
 static inline void phys_mark_dirty(struct phys_mem *pm, uint32_t paddr)
 {
     if (__builtin_expect(pm->page_flags[paddr >> 12] & PHYS_PAGE_CLEAN, 0)) {

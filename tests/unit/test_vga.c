@@ -852,6 +852,275 @@ START_TEST(vga_register_fuzz)
 }
 END_TEST
 
+/* ---- change tracking: render only what changed, report the rows -------- */
+
+static bool frame(struct bench *b, struct display_frame *f)
+{
+    return display_render_frame(&b->m->display, f);
+}
+
+static int rows_reported(const struct display_frame *f)
+{
+    int n = 0;
+    for (int y = 0; y < f->height; y++)
+        n += display_row_changed(f, y);
+    return n;
+}
+
+static void check_nothing_reported(const struct display_frame *f)
+{
+    ck_assert_int_eq(rows_reported(f), 0);
+    ck_assert_int_eq(f->changed_first, f->changed_end);
+}
+
+/* Exactly rows [first, end) reported. */
+static void check_rows_reported(const struct display_frame *f, int first, int end)
+{
+    for (int y = 0; y < f->height; y++)
+        ck_assert_msg(display_row_changed(f, y) == (y >= first && y < end),
+                      "row %d reported %d, want rows %d-%d", y, display_row_changed(f, y),
+                      first, end - 1);
+    ck_assert_int_eq(f->changed_first, first);
+    ck_assert_int_eq(f->changed_end, end);
+}
+
+static void vbe_mode(struct bench *b, uint16_t w, uint16_t h, uint16_t bpp)
+{
+    if (b->pci->bars[0].addr != LFB_ADDR) {
+        b->pci->bars[0].map(b->pci, 0, PCI_BAR_UNMAPPED, LFB_ADDR);
+        b->pci->bars[0].addr = LFB_ADDR;
+    }
+    dispi(b, 4, 0x00);
+    dispi(b, 3, bpp);
+    dispi(b, 1, w);
+    dispi(b, 2, h);
+    dispi(b, 4, 0x41);
+}
+
+START_TEST(dirty_vbe_one_pixel_one_row)
+{
+    struct bench *b = bench_new();
+    vbe_mode(b, 1024, 768, 32);                 /* a line is one 4 KiB page */
+    struct display_frame f;
+    ck_assert(frame(b, &f));
+    ck_assert_int_eq(f.width, 1024);
+    ck_assert_int_eq(f.height, 768);
+    check_rows_reported(&f, 0, 768);            /* the first frame: everything */
+    uint32_t *before = malloc(1024 * 768 * 4);
+    memcpy(before, f.pixels, 1024 * 768 * 4);
+    /* no writes: nothing reported, the same pixels */
+    ck_assert(frame(b, &f));
+    check_nothing_reported(&f);
+    ck_assert_int_eq(memcmp(before, f.pixels, 1024 * 768 * 4), 0);
+    /* one pixel through the LFB */
+    phys_write(&b->m->mem, LFB_ADDR + (300 * 1024 + 17) * 4, 0x00C0FFEE, 4);
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 300, 301);
+    ck_assert_uint_eq(f.pixels[300 * 1024 + 17], 0xC0FFEE);
+    before[300 * 1024 + 17] = 0xC0FFEE;
+    ck_assert_int_eq(memcmp(before, f.pixels, 1024 * 768 * 4), 0);
+    /* bulk (DMA-like) writes over two lines */
+    uint32_t two[2] = { 0x111111, 0x222222 };
+    phys_load(&b->m->mem, LFB_ADDR + 500 * 4096 - 4, two, sizeof two);
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 499, 501);
+    ck_assert_uint_eq(f.pixels[499 * 1024 + 1023], 0x111111);
+    ck_assert_uint_eq(f.pixels[500 * 1024], 0x222222);
+    /* banked writes through the 0xA0000 window: bank 2 is lines 32-47 */
+    dispi(b, 5, 2);
+    mem8(b, 0xA0000 + 5 * 4096 + 8, 0x77);
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 37, 38);
+    ck_assert_uint_eq(f.pixels[37 * 1024 + 2], 0x770000 >> 16);
+    /* display start moves: every row */
+    dispi(b, 9, 1);
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 0, 768);
+    ck_assert_uint_eq(f.pixels[299 * 1024 + 17], 0xC0FFEE);
+    /* a frontend asks for everything (window exposed) */
+    display_invalidate(&b->m->display);
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 0, 768);
+    ck_assert(frame(b, &f));
+    check_nothing_reported(&f);
+    free(before);
+    bench_free(b);
+}
+END_TEST
+
+START_TEST(dirty_mode13_window_rows)
+{
+    struct bench *b = bench_new();
+    set_mode(b, &mode13);
+    load_ega_palette(b);
+    struct display_frame f;
+    ck_assert(frame(b, &f));
+    ck_assert_int_eq(f.width, 320);
+    ck_assert_int_eq(f.height, 200);
+    check_rows_reported(&f, 0, 200);
+    ck_assert(frame(b, &f));
+    check_nothing_reported(&f);
+    /* pixel (7, 100): window byte 32007, in vram page 31 (window bytes
+     * 31744-32767: the rows that read any of it are 99-102) */
+    mem8(b, 0xA0000 + 100 * 320 + 7, 4);
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 99, 103);
+    ck_assert_uint_eq(f.pixels[100 * 320 + 7], rgb6(0x2a, 0, 0));
+    ck_assert_uint_eq(f.pixels[100 * 320 + 6], 0);
+    ck_assert(frame(b, &f));
+    check_nothing_reported(&f);
+    /* a write that does not change the picture still only redraws its rows */
+    mem8(b, 0xA0000 + 3, 0);
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 0, 4);
+    /* drawing registers (map mask, bit mask) do not change the picture */
+    seq(b, 2, 0x0F);
+    gc(b, 8, 0xFF);
+    gc(b, 5, 0x40);
+    ck_assert(frame(b, &f));
+    check_nothing_reported(&f);
+    /* a palette change redraws everything */
+    out8(b, 0x3C8, 4);
+    out8(b, 0x3C9, 0x3F); out8(b, 0x3C9, 0x3F); out8(b, 0x3C9, 0x00);
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 0, 200);
+    ck_assert_uint_eq(f.pixels[100 * 320 + 7], rgb6(0x3F, 0x3F, 0));
+    /* so does the pel mask */
+    out8(b, 0x3C6, 0x0F);
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 0, 200);
+    bench_free(b);
+}
+END_TEST
+
+START_TEST(dirty_text_cursor_rows)
+{
+    struct bench *b = bench_new();
+    set_mode(b, &mode3);
+    load_ega_palette(b);
+    struct display_frame f;
+    ck_assert(frame(b, &f));
+    ck_assert_int_eq(f.height, 400);
+    ck_assert(frame(b, &f));
+    check_nothing_reported(&f);
+    /* a character at text row 5: cell i is vram bytes 8i-8i+3, so a vram
+     * page holds cells 0-511: text rows 0-6 read it, their 112 lines */
+    mem8(b, 0xB8000 + (5 * 80 + 3) * 2, 'A');
+    mem8(b, 0xB8000 + (5 * 80 + 3) * 2 + 1, 0x07);
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 0, 7 * 16);
+    /* cells 1024-1535 (text rows 12-19): page 2 */
+    mem8(b, 0xB8000 + 1100 * 2, 'B');
+    ck_assert(frame(b, &f));
+    check_rows_reported(&f, 12 * 16, 20 * 16);
+    /* the cursor moves from row 0 to row 20: those two text rows */
+    crtc(b, 0x0E, 0x00);
+    crtc(b, 0x0F, (uint8_t)(20 * 80));
+    crtc(b, 0x0E, (uint8_t)((20 * 80) >> 8));
+    ck_assert(frame(b, &f));
+    ck_assert(frame(b, &f));
+    check_nothing_reported(&f);
+    crtc(b, 0x0F, (uint8_t)(21 * 80));
+    crtc(b, 0x0E, (uint8_t)((21 * 80) >> 8));
+    ck_assert(frame(b, &f));
+    for (int y = 0; y < 400; y++)
+        ck_assert_int_eq(display_row_changed(&f, y), y / 16 == 20 || y / 16 == 21);
+    bench_free(b);
+}
+END_TEST
+
+static uint32_t rng_state = 12345;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 1103515245u + 12345u;
+    return (rng_state >> 8) % n;
+}
+
+/* Random writes and register changes; after each few, the incremental
+ * picture must equal a full redraw, and rows not reported must be the
+ * same as in the previous frame. */
+static void random_equivalence(struct bench *b, int kind)
+{
+    struct display_frame f;
+    ck_assert(frame(b, &f));
+    size_t n = (size_t)f.width * (size_t)f.height;
+    uint32_t *prev = malloc(n * 4), *inc = malloc(n * 4);
+    memcpy(prev, f.pixels, n * 4);
+    for (int round = 0; round < 60; round++) {
+        int writes = (int)rnd(20);
+        for (int i = 0; i < writes; i++) {
+            switch (kind) {
+            case 0:                                     /* VBE 8 bpp: LFB, or the window */
+                if (rnd(4))
+                    phys_write(&b->m->mem, LFB_ADDR + rnd(640 * 480), rnd(256), 1);
+                else
+                    mem8(b, 0xA0000 + rnd(0x10000), (uint8_t)rnd(256));
+                break;
+            case 1:                                     /* mode 13h */
+                mem8(b, 0xA0000 + rnd(64000), (uint8_t)rnd(256));
+                break;
+            case 2:                                     /* mode 12h, map mask and write modes */
+                seq(b, 2, (uint8_t)rnd(16));
+                gc(b, 5, (uint8_t)rnd(4));
+                gc(b, 8, (uint8_t)rnd(256));
+                mem8(b, 0xA0000 + rnd(38400), (uint8_t)rnd(256));
+                break;
+            default:                                    /* text */
+                mem8(b, 0xB8000 + rnd(4000), (uint8_t)rnd(256));
+                break;
+            }
+        }
+        if (rnd(8) == 0) {                              /* a palette entry */
+            out8(b, 0x3C8, (uint8_t)rnd(256));
+            for (int c = 0; c < 3; c++)
+                out8(b, 0x3C9, (uint8_t)rnd(64));
+        }
+        if (kind == 3 && rnd(4) == 0) {                 /* the cursor */
+            uint32_t at = rnd(2000);
+            crtc(b, 0x0E, (uint8_t)(at >> 8));
+            crtc(b, 0x0F, (uint8_t)at);
+        }
+        if (kind == 3 && rnd(6) == 0)                   /* a glyph line, plane 2, via the LFB */
+            phys_write(&b->m->mem, LFB_ADDR + rnd(0x2000) * 4 + 2, rnd(256), 1);
+        if (kind == 0 && rnd(10) == 0)
+            dispi(b, 5, (uint16_t)rnd(5));
+        ck_assert(frame(b, &f));
+        ck_assert_uint_eq((size_t)f.width * (size_t)f.height, n);
+        for (int y = 0; y < f.height; y++)
+            if (!display_row_changed(&f, y))
+                ck_assert_msg(memcmp(prev + (size_t)y * f.width, f.pixels + (size_t)y * f.width,
+                                     (size_t)f.width * 4) == 0,
+                              "kind %d round %d: row %d changed but not reported", kind, round, y);
+        memcpy(inc, f.pixels, n * 4);
+        display_invalidate(&b->m->display);
+        ck_assert(frame(b, &f));
+        ck_assert_msg(memcmp(inc, f.pixels, n * 4) == 0,
+                      "kind %d round %d: incremental picture differs from a full redraw",
+                      kind, round);
+        memcpy(prev, f.pixels, n * 4);
+    }
+    free(prev);
+    free(inc);
+}
+
+START_TEST(dirty_random_writes_match_full_redraw)
+{
+    struct bench *b = bench_new();
+    vbe_mode(b, 640, 480, 8);
+    random_equivalence(b, 0);
+    dispi(b, 4, 0x00);
+    set_mode(b, &mode13);
+    random_equivalence(b, 1);
+    set_mode(b, &mode12);
+    load_ega_palette(b);
+    random_equivalence(b, 2);
+    set_mode(b, &mode3);
+    load_ega_palette(b);
+    random_equivalence(b, 3);
+    bench_free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vga");
@@ -870,6 +1139,10 @@ int main(void)
     tcase_add_test(tc, vbe_mmio_bar);
     tcase_add_test(tc, vbe_hostile_values);
     tcase_add_test(tc, vga_register_fuzz);
+    tcase_add_test(tc, dirty_vbe_one_pixel_one_row);
+    tcase_add_test(tc, dirty_mode13_window_rows);
+    tcase_add_test(tc, dirty_text_cursor_rows);
+    tcase_add_test(tc, dirty_random_writes_match_full_redraw);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
