@@ -89,8 +89,7 @@ static void put_opcode(struct insn *in, uint32_t opcode)
 }
 
 /* The general form: [66] [REX] opcode ModRM [SIB] [disp] [imm]. `reg` is a
- * register number or a /digit. Returns the offset of the immediate in the
- * instruction (for callers that need it), after committing. */
+ * register number or a /digit; opcode is 1-3 bytes, most significant first. */
 static void emit_rm(struct x64_asm *a, unsigned flags, uint32_t opcode, int reg,
                     struct rm op, int imm_len, int64_t imm)
 {

@@ -982,6 +982,22 @@ START_TEST(test_exec_basic)
     ck_assert_uint_eq(cells[0], 0x1005);
     ck_assert_uint_eq(cells[2], 8);
 
+    /* RIP-relative data in the arena, reached from the RX view, and the
+     * one-operand multiply/divide: (cell * y) / 7 with the remainder added. */
+    uint64_t *cell = codebuf_alloc(cb, 8);
+    *cell = 1000003;
+    a = begin(cb);
+    struct x64_mem cell_m;
+    ck_assert(x64_mem_rip_to(&a, codebuf_to_rx(cb, cell), &cell_m));
+    x64_mov_rm(&a, 64, X64_RAX, cell_m);
+    x64_unary_r(&a, X64_MUL, 64, X64_RSI);          /* rdx:rax = cell * y */
+    x64_mov_ri(&a, 32, X64_R8, 7);
+    x64_unary_r(&a, X64_DIV, 64, X64_R8);           /* rax = q, rdx = r */
+    x64_alu_rr(&a, X64_ADD, 64, X64_RAX, X64_RDX);
+    x64_ret(&a);
+    fn2 muldiv = (fn2)finish(cb, &a);
+    ck_assert_uint_eq(muldiv(0, 123456789), (1000003ull * 123456789) / 7 + (1000003ull * 123456789) % 7);
+
     /* call_abs into C from the RX view (delta handled), then chain patching. */
     a = begin(cb);
     x64_push_r(&a, X64_RBX);                         /* align the stack */
