@@ -47,7 +47,7 @@
 # Exit status: 0 when every workload ran with the right check in every
 # configuration, 1 otherwise.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 src=$PWD
 build=${1:-build}
 fox86=${FOX86:-$build/frontends/fox86}
@@ -132,7 +132,8 @@ declare -A config_title=([qemu]="QEMU tcg" [fox86]="fox86" [native]="native")
 
 # Results keyed "config,row": value (seconds, or bytes/s for openssl),
 # guest seconds; "config,workload": outcome (ok or why not), check line
-declare -A value guest_s outcome check
+declare -A value guest_s outcome check cpu_s
+clk_tck=$(getconf CLK_TCK)
 failures=0
 
 now() { echo "$EPOCHREALTIME"; }
@@ -158,10 +159,11 @@ wait_for() {  # wait_for REGEX SECONDS
 }
 line_time() { grep -aE "^[0-9.]+ $1" "$log" | head -1 | cut -d' ' -f1; }
 
-# record CONFIG WORKLOAD HOST_SECONDS OUTPUT: files one run's time and check
-# line (OUTPUT holds cpu_run.sh's run and check lines); keeps the best run
+# record CONFIG WORKLOAD HOST_SECONDS CPU_SECONDS OUTPUT: files one run's
+# wall time, the emulator's (or program's) CPU time and the check line
+# (OUTPUT holds cpu_run.sh's run and check lines); keeps the best run
 record() {
-    local config=$1 w=$2 t=$3 out=$4 line gs
+    local config=$1 w=$2 t=$3 cpu=$4 out=$5 line gs
     line=$(echo "$out" | grep -aE "^$w " | head -1)
     gs=$(echo "$out" | grep -aE "^$w-time guest_s=" | head -1 | sed 's/.*guest_s=//')
     if [ -z "$line" ]; then
@@ -177,19 +179,42 @@ record() {
             if [ -z "${value[$config,$alg]:-}" ] || less_than "${value[$config,$alg]}" "$v"; then
                 value[$config,$alg]=$v guest_s[$config,$alg]=$gs
             fi
+            # Throughput per CPU second: the run lasts a fixed guest (= host
+            # wall) time, so a starved emulator gets less done in it
+            v=$(calc "$v * $t / $cpu")
+            if [ -z "${cpu_s[$config,$alg]:-}" ] || less_than "${cpu_s[$config,$alg]}" "$v"; then
+                cpu_s[$config,$alg]=$v
+            fi
         done
     elif [ -z "${value[$config,$w]:-}" ] || less_than "$t" "${value[$config,$w]}"; then
         value[$config,$w]=$t guest_s[$config,$w]=$gs
     fi
+    if [ "$w" != openssl ] && { [ -z "${cpu_s[$config,$w]:-}" ] || less_than "$cpu" "${cpu_s[$config,$w]}"; }; then
+        cpu_s[$config,$w]=$cpu
+    fi
 }
+
+# emu_cpu: CPU seconds (user + system, all threads) the emulator used so far
+emu_cpu() { awk -v hz="$clk_tck" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$emu_pid/stat" 2>/dev/null || echo 0; }
 
 # run_workload CONFIG WORKLOAD: types it between markers, waits, records it
 run_workload() {
-    local config=$1 w=$2 id=$2 rc t out
-    send 'm S %s; sh ./cpu_run.sh /opt/bench run %s %s; m E %s $?; sh ./cpu_run.sh /opt/bench check %s; m C %s\n' \
-        "$id" "$w" "$scale" "$id" "$w" "$id"
-    if ! wait_for "^@@C-$id@@" "$workload_timeout"; then
-        alive && outcome[$config,$w]="timeout (${workload_timeout} s)" || outcome[$config,$w]="emulator exited"
+    local config=$1 w=$2 id=$2 rc t out cpu0 cpu1
+    # The guest idles at its prompt before the start marker and after the
+    # end marker, so the emulator's CPU time between the two samples is the
+    # workload's; the check runs after the second sample
+    cpu0=$(emu_cpu)
+    send 'm S %s; sh ./cpu_run.sh /opt/bench run %s %s; m E %s $?\n' "$id" "$w" "$scale" "$id"
+    local done_by=$workload_timeout
+    if wait_for "^@@E-$id@@ [0-9]+" "$workload_timeout"; then
+        cpu1=$(emu_cpu) done_by=300
+        send 'sh ./cpu_run.sh /opt/bench check %s; m C %s\n' "$w" "$id"
+    fi
+    if ! wait_for "^@@C-$id@@" 1; then
+        wait_for "^@@C-$id@@" "$done_by"
+    fi
+    if ! cut -d' ' -f2- "$log" | grep -aqE "^@@C-$id@@"; then
+        alive && outcome[$config,$w]="timeout (${done_by} s)" || outcome[$config,$w]="emulator exited"
         failures=$((failures + 1))
         echo "  $w: ${outcome[$config,$w]}"
         send '\003'; sleep 1; send 'm Y %s\n' "$id"
@@ -203,7 +228,7 @@ run_workload() {
     if [ "$rc" != 0 ]; then
         outcome[$config,$w]="WRONG (status $rc)"; failures=$((failures + 1)); return 1
     fi
-    record "$config" "$w" "$t" "$out"
+    record "$config" "$w" "$t" "$(calc "$cpu1 - $cpu0")" "$out"
 }
 
 # run_guest CONFIG EMULATOR_COMMAND...: boots, runs the workloads, powers off
@@ -260,17 +285,20 @@ run_guest() {
 
 # run_native: the same script and programs on the host, best of 3
 run_native() {
-    local w i t0 t out
+    local w t0 t out TIMEFORMAT='%U %S'
     echo "== native: $work/native (i386 programs through the staged ld-linux.so.2)" | sed "s|$work/||g"
     for w in "${workloads[@]}"; do
-        for i in 1 2 3; do
+        for _ in 1 2 3; do
             t0=$(now)
-            out=$(cd "$work/native" && TMPDIR=$work/native/tmp sh ./cpu_run.sh "$work/native" run "$w" "$scale" 2>&1)
+            # bash's time keyword: user and system seconds of the program
+            { time (cd "$work/native" && TMPDIR=$work/native/tmp sh ./cpu_run.sh "$work/native" run "$w" "$scale" \
+                    >"$work/native/run.out" 2>&1); } 2>"$work/native/cpu"
             local rc=$?
             t=$(calc "$(now) - $t0")
             [ "$rc" = 0 ] || { outcome[native,$w]="WRONG (status $rc)"; failures=$((failures + 1)); break; }
-            out+=$'\n'$(cd "$work/native" && TMPDIR=$work/native/tmp sh ./cpu_run.sh "$work/native" check "$w" 2>&1)
-            record native "$w" "$t" "$out" || break
+            out=$(cat "$work/native/run.out")$'\n'$(cd "$work/native" &&
+                TMPDIR=$work/native/tmp sh ./cpu_run.sh "$work/native" check "$w" 2>&1)
+            record native "$w" "$t" "$(awk '{ print $1 + $2 }' "$work/native/cpu")" "$out" || break
         done
         if [ "$w" = openssl ]; then printf '  %-8s (best of 3)    %s\n' "$w" "${check[native,$w]:-}"
         else printf '  %-8s %8.2f s (best of 3)  %s\n' "$w" "${value[native,$w]:-0}" "${check[native,$w]:-}"; fi
@@ -310,26 +338,36 @@ done
 # --- the report ----------------------------------------------------------------------
 row_workload() { case $1 in sha256|aes-128-cbc) echo openssl ;; *) echo "$1" ;; esac; }
 ok() { [ "${outcome[$1,$(row_workload "$2")]:-}" = ok ] && [ -n "${value[$1,$2]:-}" ]; }
+measure=value   # the array the table shows: value (wall) or cpu_s
 cell() {  # cell CONFIG ROW: seconds, MB/s, or the outcome
-    if ok "$1" "$2"; then
-        case $2 in sha256|aes-128-cbc) printf '%.2f MB/s' "$(calc "${value[$1,$2]} / 1e6")" ;;
-                   *) printf '%.2f s' "${value[$1,$2]}" ;; esac
+    local -n m=$measure
+    if ok "$1" "$2" && [ -n "${m[$1,$2]:-}" ]; then
+        case $2 in sha256|aes-128-cbc) printf '%.2f MB/s' "$(calc "${m[$1,$2]} / 1e6")" ;;
+                   *) printf '%.2f s' "${m[$1,$2]}" ;; esac
     else local o=${outcome[$1,$(row_workload "$2")]:-"-"}; echo "${o%% (*}"; fi
 }
 slowdown() {  # slowdown A B ROW: how many times slower A is than B
-    if ok "$1" "$3" && ok "$2" "$3"; then
-        case $3 in sha256|aes-128-cbc) printf '%.2f' "$(calc "${value[$2,$3]} / ${value[$1,$3]}")" ;;
-                   *) printf '%.2f' "$(calc "${value[$1,$3]} / ${value[$2,$3]}")" ;; esac
+    local -n m=$measure
+    if ok "$1" "$3" && ok "$2" "$3" && [ -n "${m[$1,$3]:-}" ] && [ -n "${m[$2,$3]:-}" ]; then
+        case $3 in sha256|aes-128-cbc) printf '%.2f' "$(calc "${m[$2,$3]} / ${m[$1,$3]}")" ;;
+                   *) printf '%.2f' "$(calc "${m[$1,$3]} / ${m[$2,$3]}")" ;; esac
     else echo "-"; fi
 }
 echo
-echo "host time, start to end marker (openssl: throughput, guest-time divisor):"
-printf '  %-22s %14s %14s %14s %12s %12s %12s\n' workload "QEMU tcg" fox86 native fox86/QEMU fox86/native QEMU/native
-for r in "${rows[@]}"; do
-    printf '  %-22s %14s %14s %14s %12s %12s %12s\n' "${title[$r]}" "$(cell qemu "$r")" "$(cell fox86 "$r")" \
-        "$(cell native "$r")" "$(slowdown fox86 qemu "$r")" "$(slowdown fox86 native "$r")" "$(slowdown qemu native "$r")"
+for measure in value cpu_s; do
+    if [ "$measure" = value ]; then
+        echo "host wall time, start to end marker (openssl: throughput, guest-time divisor):"
+    else
+        echo "host CPU time of the emulator (native: of the program), user + system (openssl: per CPU second):"
+    fi
+    printf '  %-22s %14s %14s %14s %12s %12s %12s\n' workload "QEMU tcg" fox86 native fox86/QEMU fox86/native QEMU/native
+    for r in "${rows[@]}"; do
+        printf '  %-22s %14s %14s %14s %12s %12s %12s\n' "${title[$r]}" "$(cell qemu "$r")" "$(cell fox86 "$r")" \
+            "$(cell native "$r")" "$(slowdown fox86 qemu "$r")" "$(slowdown fox86 native "$r")" "$(slowdown qemu native "$r")"
+    done
 done
-echo "  (ratios are slowdowns: time ratios, or inverse throughput ratios for openssl)"
+echo "  (ratios are slowdowns: time ratios, or inverse throughput ratios for openssl; on a loaded"
+echo "   machine the CPU times are the fairer comparison)"
 echo "guest time of the timed part (/proc/uptime, s):"
 for r in xz gzip lua; do
     printf '  %-22s' "${title[$r]}"
