@@ -32,9 +32,12 @@
 # end marker (the check runs after the end marker). cpu_run.sh also prints
 # the guest's own time (/proc/uptime).
 #
-# Prints a table of host times (openssl: MB/s) and the slowdowns fox86/QEMU,
-# fox86/native and QEMU/native (time ratios; for openssl the inverse
-# throughput ratios), and the host load (uptime) before and after.
+# Prints two tables, host wall time (openssl: MB/s) and the emulator's host
+# CPU time over the same interval (natively the program's; openssl: MB/s per
+# CPU second), with the slowdowns fox86/QEMU, fox86/native and QEMU/native
+# (time ratios; for openssl the inverse throughput ratios), and the host
+# load (uptime) before and after. On a shared machine the CPU table is the
+# fairer one.
 #
 # Environment:
 #   BENCH_QUICK=1            ~10x less work (inputs, rounds, seconds)
