@@ -11,7 +11,7 @@
 # The workloads (bench/workloads/cpu_run.sh runs them, the same script in
 # the guest and on the host):
 #   xz       xz -9 (4 MiB dictionary) of a 2 MiB input
-#   gzip     gzip -9 of an 8 MiB input
+#   gzip     gzip -9 of a 16 MiB input
 #   openssl  openssl speed -seconds 5 -bytes 8192 sha256 aes-128-cbc
 #            (throughput in bytes per second of guest time)
 #   lua      lua5.4 bench/workloads/cpu_bench.lua 50 (sieve, strings, sort,
@@ -25,7 +25,7 @@
 # The staged root ($FOX86_CACHE/bench/root), the inputs and the scripts go
 # to /opt/bench in an uncompressed newc cpio appended to a temporary copy
 # of the cached initrd.img (Linux unpacks concatenated archives; no gzip
-# so that the kernel does not spend fox86's slow boot inflating 20 MB).
+# so that the kernel does not spend fox86's slow boot inflating 30 MB).
 # The guest cache is never written. Each configuration boots once and the
 # workloads are typed on the serial console between marker lines, as in
 # bench/mmu.sh; a workload's host time runs from its start marker to its
@@ -71,7 +71,7 @@ done
 
 scale=1
 [ "${BENCH_QUICK:-0}" = 1 ] && scale=10
-xz_kib=$((2048 / scale)) gzip_kib=$((8192 / scale))
+xz_kib=$((2048 / scale)) gzip_kib=$((16384 / scale))
 workloads=(xz gzip openssl lua)
 # Rows of the table: openssl gives two (throughputs)
 rows=(xz gzip sha256 aes-128-cbc lua)
