@@ -203,6 +203,13 @@ static void report(struct tcache *tc, struct cpu *cpu, const struct tblock *b, c
         if (count)
             cs_free(insn, count);
     }
+    if (getenv("FOX86_LOCKSTEP_DEBUG")) {
+        uint32_t pd = ls->snap.cr3 & ~0xFFFu;
+        uint32_t r0, m0;
+        memcpy(&r0, ls->reference + pd, 4);
+        memcpy(&m0, cpu->mem->ram + pd, 4);
+        fprintf(f, "  PDE0 reference %08x ram %08x\n", r0, m0);
+    }
     put_state(f, "translated ", t, tv);
     put_state(f, "interpreted", i, iv);
     fflush(f);
@@ -236,9 +243,8 @@ bool lockstep_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock 
         restore_page(ls, cpu, ls->pages[k]);
     bool pages_compared = ls->npages <= LS_MAX_PAGES;
     *cpu = ls->snap;
-    /* the snapshot's TLB may grant direct writes the run has since taken
-     * away (pages now watched or holding code): start it empty */
-    cpu_tlb_flush(cpu, true);
+    /* The snapshot's TLB is kept (not flushed: guests rely on stale
+     * entries until INVLPG); dirty_pages syncs it with the clean pages. */
     dirty_pages(ls, cpu, NULL);
 
     int iv = run_caught(tc, cpu, b, target, false, completed);
