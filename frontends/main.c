@@ -340,6 +340,7 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         struct tcache_config tcfg = {
             .budget_bytes = (size_t)o->tb_size_mb << 20,
             .lockstep = o->lockstep,
+            .lockstep_every = o->lockstep_every,
             .machine = s->machine,
         };
         if (!(s->tcache = tcache_create(&tcfg))) {

@@ -201,6 +201,17 @@ static int parse_accel(struct options *o, const char *arg, char *err, size_t err
     return 0;
 }
 
+static int parse_lockstep_every(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    char *end;
+    unsigned long long n = strtoull(arg, &end, 10);
+    if (*end || n == 0 || n > 0xFFFFFFFFu)
+        return fail(err, errlen, "--lockstep-every %s: expected a count of blocks (1 or more)", arg);
+    o->lockstep = true;
+    o->lockstep_every = (uint32_t)n;
+    return 0;
+}
+
 static int parse_tb_size(struct options *o, const char *arg, char *err, size_t errlen)
 {
     char *end;
@@ -560,6 +571,7 @@ static const struct option_def option_defs[] = {
     { "accel",     true,  parse_accel,     "ENGINE",  "tcg (the default engine), tcg,backend=portable (block translator), interp" },
     { "tb-size",   true,  parse_tb_size,   "MB",      "translation cache budget (default 64); flushed whole when full" },
     { "lockstep",  false, set_lockstep,    "",        "debug: run each translated block also interpreted, stop at the first difference" },
+    { "lockstep-every", true, parse_lockstep_every, "N", "debug: --lockstep on one block in N (faster)" },
     { "machine",   true,  parse_machine,   "pc",      "accepted for QEMU compatibility" },
     { "M",         true,  parse_machine,   NULL,      NULL },
     { "mmu",       true,  parse_mmu,       "MODE",    "shadow (default): cached shadow page tables; tlb: walk on every TLB miss" },

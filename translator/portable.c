@@ -79,7 +79,8 @@ static enum cpu_stop portable_run(struct cpu *cpu, uint64_t end, void *opaque)
             continue;
         }
         bool completed;
-        if (tc->lockstep) {
+        if (tc->lockstep && tc->lockstep_countdown-- == 0) {
+            tc->lockstep_countdown = tc->cfg.lockstep_every > 1 ? tc->cfg.lockstep_every - 1 : 0;
             if (!lockstep_run_block(tc, cpu, b, end, &completed)) {
                 cpu->stop_requested = true;
                 return CPU_STOP_REQUEST;

@@ -116,7 +116,8 @@ struct machine;
 
 struct tcache_config {
     size_t budget_bytes;       /* arena for blocks (-tb-size); 0: TCACHE_DEFAULT_BUDGET */
-    bool   lockstep;           /* compare every block with the interpreter (lockstep.c) */
+    bool   lockstep;           /* compare blocks with the interpreter (lockstep.c) */
+    uint32_t lockstep_every;   /* compare one block in this many (0, 1: every block) */
     FILE  *report;             /* where a lock-step difference is reported; NULL: stderr */
     struct machine *machine;   /* on a lock-step difference: machine_request_exit(3); may be NULL */
 };

@@ -19,6 +19,7 @@ struct tcache {
     uint64_t flush_count;        /* flushes + map flushes: a held block pointer is void when it moved */
     bool     lockstep_failed;
     struct lockstep *lockstep;   /* lockstep.c state, NULL when off */
+    uint32_t lockstep_countdown; /* blocks to run before the next compared one */
 };
 
 /* portable.c: the engine table of the portable backend for tc. */
