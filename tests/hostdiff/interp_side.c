@@ -17,6 +17,7 @@
  */
 #include "interp_side.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,6 +250,11 @@ void hd_interp_free(struct hd_interp *handle)
 {
     struct sandbox *sb = (struct sandbox *)handle;
     cpu_destroy(&sb->cpu);
+    if (sb->tcache && getenv("FOX86_HOSTDIFF_STATS")) {
+        char text[4096];
+        tcache_format_stats(sb->tcache, text, sizeof text);
+        fputs(text, stderr);
+    }
     tcache_destroy(sb->tcache);
     phys_free(&sb->mem);
     free(sb);
