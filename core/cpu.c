@@ -222,11 +222,8 @@ static noreturn void exec_too_long(struct cpu *cpu, const struct insn *in)
     cpu_raise(cpu, EXC_GP, 0);
 }
 
-/* Fill everything but key and gen from a decoded instruction. */
-static void icache_prepare(struct icache_entry *ic, const struct insn *in, bool code32)
+exec_fn cpu_engine_handler(const struct insn *in)
 {
-    ic->insn = *in;
-    ic->eip_mask = code32 ? 0xFFFFFFFFu : 0xFFFFu;
     exec_fn fn = in->op == OP_INVALID ? (in->too_long ? exec_too_long : exec_undefined)
                : exec_table[in->op] ? exec_table[in->op] : exec_undefined;
     if (fn == exec_table[in->op]) {
@@ -236,7 +233,15 @@ static void icache_prepare(struct icache_entry *ic, const struct insn *in, bool 
         if (special)
             fn = special;
     }
-    ic->fn = fn;
+    return fn;
+}
+
+/* Fill everything but key and gen from a decoded instruction. */
+static void icache_prepare(struct icache_entry *ic, const struct insn *in, bool code32)
+{
+    ic->insn = *in;
+    ic->eip_mask = code32 ? 0xFFFFFFFFu : 0xFFFFu;
+    ic->fn = cpu_engine_handler(in);
     ic->sync = (op_info[in->op].cls & ~CTRL) != 0;
 }
 
@@ -308,6 +313,13 @@ static inline struct icache_entry *cpu_fetch_decode(struct cpu *cpu,
 /* Run the fetched instruction ic and retire it. Returns false when the
  * next instruction may not be chained to it (it may have changed CS, CPL,
  * paging or the TLB: the classes that also need cpu_tlb_sync). */
+void cpu_engine_retire_sync(struct cpu *cpu, const struct insn *in)
+{
+    cpu_tlb_sync(cpu);
+    if (in->op == OP_IRET)
+        cpu->nmi_blocked = false;   /* NMIs are held off until the next IRET */
+}
+
 static inline bool cpu_execute(struct cpu *cpu, const struct icache_entry *ic)
 {
     bool sync = ic->sync;
@@ -315,11 +327,8 @@ static inline bool cpu_execute(struct cpu *cpu, const struct icache_entry *ic)
     ic->fn(cpu, &ic->insn);
     cpu->eip = cpu->next_eip;
     cpu->icount++;
-    if (unlikely(sync)) {
-        cpu_tlb_sync(cpu);
-        if (ic->insn.op == OP_IRET)
-            cpu->nmi_blocked = false;   /* NMIs are held off until the next IRET */
-    }
+    if (unlikely(sync))
+        cpu_engine_retire_sync(cpu, &ic->insn);
     return !sync;
 }
 
@@ -327,6 +336,11 @@ static __attribute__((noinline)) void cpu_step_traced(struct cpu *cpu)
 {
     struct icache_entry scratch;
     cpu_execute(cpu, cpu_fetch_decode(cpu, &scratch));
+}
+
+void cpu_engine_step(struct cpu *cpu)
+{
+    cpu_step_traced(cpu);
 }
 
 /* ---- instruction boundary ---- */
@@ -451,6 +465,31 @@ static __attribute__((noinline)) void cpu_run_chain(struct cpu *cpu, struct icac
     }
 }
 
+/* The boundary as the loop handles it: BOUNDARY_EXECUTE (go on at
+ * cpu->eip), BOUNDARY_RECHECK (check the budget and the boundary again),
+ * or an enum cpu_stop. */
+static __attribute__((noinline)) int cpu_attend(struct cpu *cpu)
+{
+    int r = cpu_boundary(cpu);
+    if (r == BOUNDARY_SINGLE_STEP) {
+        cpu_step_traced(cpu);
+        cpu->dr[6] |= DR6_BS;
+        cpu_raise(cpu, EXC_DB, NO_ERROR_CODE);   /* a trap: eip is committed */
+    }
+    if (r == BOUNDARY_ONE_INSN) {
+        cpu_step_traced(cpu);
+        return BOUNDARY_RECHECK;
+    }
+    return r;
+}
+
+int cpu_engine_boundary(struct cpu *cpu)
+{
+    if (likely(!cpu_needs_attention(cpu)))
+        return -1;
+    return cpu_attend(cpu);   /* BOUNDARY_EXECUTE (-1), BOUNDARY_RECHECK (-2) or a stop */
+}
+
 /* The loop: the instruction boundary, then a chain of cached instructions
  * (cpu_run_chain), or one that could not be cached. */
 static __attribute__((noinline)) enum cpu_stop cpu_run_insns(struct cpu *cpu, uint64_t end)
@@ -458,20 +497,11 @@ static __attribute__((noinline)) enum cpu_stop cpu_run_insns(struct cpu *cpu, ui
     struct icache_entry scratch;
     while (likely(cpu->icount < end)) {
         if (unlikely(cpu_needs_attention(cpu))) {
-            int r = cpu_boundary(cpu);
+            int r = cpu_attend(cpu);
             if (r == BOUNDARY_RECHECK)
                 continue;
             if (r >= 0)
                 return (enum cpu_stop)r;
-            if (r == BOUNDARY_SINGLE_STEP) {
-                cpu_step_traced(cpu);
-                cpu->dr[6] |= DR6_BS;
-                cpu_raise(cpu, EXC_DB, NO_ERROR_CODE);   /* a trap: eip is committed */
-            }
-            if (r == BOUNDARY_ONE_INSN) {
-                cpu_step_traced(cpu);
-                continue;
-            }
         }
         struct icache_entry *ic = cpu_fetch_decode(cpu, &scratch);
         if (ic == &scratch)
@@ -500,7 +530,9 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns)
         cpu_deliver_exception(cpu);
         cpu_tlb_sync(cpu);
     }
-    enum cpu_stop why = cpu->shutdown ? CPU_STOP_TRIPLE_FAULT : cpu_run_insns(cpu, end);
+    enum cpu_stop why = cpu->shutdown ? CPU_STOP_TRIPLE_FAULT
+                      : cpu->engine ? cpu->engine->run(cpu, end, cpu->engine->opaque)
+                      : cpu_run_insns(cpu, end);
     cpu->fault_env = outer_env;
     return why;
 }

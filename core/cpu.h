@@ -36,6 +36,8 @@
 struct phys_mem;
 struct ioport_map;
 struct icache;
+struct insn;
+
 
 /* CPUID leaf 1 EAX and EDX after reset: family 6, model 1, stepping 9
  * (a Pentium Pro; the feature list is in cpuid.h). */
@@ -125,6 +127,21 @@ enum cpu_stop {
     CPU_STOP_TRIPLE_FAULT, /* shutdown: the machine resets or exits */
 };
 
+struct cpu;
+/* An execution engine other than the interpreter (the translator): the
+ * frontend installs one in cpu->engine; core knows only this table.
+ * run is called by cpu_run inside its fault scope in place of the
+ * interpreter loop, as often as faults unwind to it; it runs until
+ * cpu->icount reaches end or a stop (the same contract as the interpreter
+ * loop) using the cpu_engine_* helpers below for what it cannot do itself.
+ * format_stats writes its counters (--stats layout, several lines). */
+struct cpu_engine {
+    const char *name;
+    enum cpu_stop (*run)(struct cpu *cpu, uint64_t end, void *opaque);
+    void (*format_stats)(void *opaque, char *buf, size_t len);
+    void *opaque;
+};
+
 struct cpu {
     uint32_t gpr[8];               /* EAX..EDI */
     uint32_t eip;                  /* start of the current instruction */
@@ -157,6 +174,7 @@ struct cpu {
                                       miss (-mmu tlb). Not owned (the machine creates it) */
     struct mmu_stats mmu_stats;    /* TLB and shadow counters (both modes) */
     struct icache *icache;         /* decoded instructions by physical address (cpu.c) */
+    const struct cpu_engine *engine; /* NULL: the interpreter runs everything. Not owned */
 
     /* interrupt inputs, driven by devices */
     bool intr;                     /* INTR line level */
@@ -208,6 +226,25 @@ void cpu_reset(struct cpu *cpu);             /* power-on state: real mode at F00
 enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns);
 void cpu_set_intr(struct cpu *cpu, bool level);
 void cpu_raise_nmi(struct cpu *cpu);
+
+/* cpu.c, for execution engines (struct cpu_engine): the interpreter's
+ * pieces, so an engine keeps its exact semantics.
+ * cpu_engine_boundary: the instruction boundary when something needs
+ *   attention (interrupts, NMI, HLT, stop request, single step, DR7, the
+ *   interrupt shadow); returns -1 when code may run at cpu->eip, -2 when
+ *   it delivered an interrupt or ran one instruction itself (check the
+ *   budget and call it again), else an enum cpu_stop. Cheap to call: the
+ *   common case is one combined test.
+ * cpu_engine_step: fetch, decode and run the one instruction at cpu->eip
+ *   as the interpreter does (faults unwind as usual).
+ * cpu_engine_handler: the handler the interpreter would run for a decoded
+ *   instruction (specialised form, exec_table[op], or #UD / #GP raisers).
+ * cpu_engine_retire_sync: what the interpreter does after an instruction
+ *   of a class other than 0 or plain CTRL (TLB sync, IRET unblocks NMIs). */
+int  cpu_engine_boundary(struct cpu *cpu);
+void cpu_engine_step(struct cpu *cpu);
+void (*cpu_engine_handler(const struct insn *in))(struct cpu *, const struct insn *);
+void cpu_engine_retire_sync(struct cpu *cpu, const struct insn *in);
 uint64_t cpu_clock(const struct cpu *cpu);   /* virtual ns (cpu->clock, or icount) */
 uint64_t cpu_tsc(const struct cpu *cpu);
 

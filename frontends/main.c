@@ -34,6 +34,7 @@
 #include "frontends/monitor.h"
 #include "frontends/options.h"
 #include "frontends/trace.h"
+#include "translator/tcache.h"
 
 
 static volatile sig_atomic_t stop_signal;   /* see the file comment */
@@ -65,6 +66,7 @@ struct session {
     struct chardev *monitor_cd;
     struct monitor *monitor;
     struct text_display *text_display;
+    struct tcache *tcache;               /* -accel tcg,backend=portable: the translator */
 };
 
 /* Host-side work between CPU slices. */
@@ -119,6 +121,11 @@ static void print_stats(const struct machine *m, double host_seconds)
     char mmu[1024];
     machine_format_mmu_stats(m, mmu, sizeof(mmu));
     fputs(mmu, stderr);
+    if (cpu->engine && cpu->engine->format_stats) {
+        char jit[4096];
+        cpu->engine->format_stats(cpu->engine->opaque, jit, sizeof(jit));
+        fputs(jit, stderr);
+    }
 }
 
 static double host_now(void)
@@ -329,6 +336,19 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         return -1;
     if (pc_create(s->machine, &pc, NULL, err, errlen) != 0)
         return -1;
+    if (o->engine == ENGINE_PORTABLE || o->lockstep) {
+        struct tcache_config tcfg = {
+            .budget_bytes = (size_t)o->tb_size_mb << 20,
+            .lockstep = o->lockstep,
+            .lockstep_every = o->lockstep_every,
+            .machine = s->machine,
+        };
+        if (!(s->tcache = tcache_create(&tcfg))) {
+            snprintf(err, errlen, "out of host memory for the translation cache");
+            return -1;
+        }
+        s->machine->cpu.engine = tcache_engine(s->tcache);
+    }
     if (direct_boot) {
         s->machine->boot = multiboot_boot_hook;
         s->machine->boot_opaque = s->kernel;
@@ -361,6 +381,7 @@ static void session_teardown(struct session *s)
     monitor_free(s->monitor);
     text_display_free(s->text_display);
     machine_destroy(s->machine);
+    tcache_destroy(s->tcache);
     /* After the devices are gone: closing flushes the guest's writes. */
     for (int i = 0; i < OPTIONS_MAX_DRIVES; i++)
         blockdev_close(s->drives[i]);

@@ -154,6 +154,18 @@ static void cmd_info_text(struct monitor *mon)
     mon_printf(mon, "%s", screen);
 }
 
+static void cmd_info_jit(struct monitor *mon)
+{
+    const struct cpu_engine *engine = mon->machine->cpu.engine;
+    if (!engine || !engine->format_stats) {
+        mon_printf(mon, "no translator: the interpreter runs everything (-accel tcg,backend=portable)\n");
+        return;
+    }
+    char text[4096];
+    engine->format_stats(engine->opaque, text, sizeof(text));
+    mon_printf(mon, "%s", text);
+}
+
 static void cmd_info_mmu(struct monitor *mon)
 {
     char text[1024];
@@ -225,6 +237,7 @@ void monitor_execute(struct monitor *mon, const char *line)
                         "info text          print the VGA text screen\n"
                         "info status        running or stopped, virtual time\n"
                         "info mmu           TLB and shadow page table counters\n"
+                        "info jit           translator counters and callouts\n"
                         "sendkey KEYS       press keys, e.g. sendkey ctrl-alt-delete\n"
                         "type TEXT          type text on the keyboard (\\n is Enter)\n"
                         "system_reset       reset the machine\n"
@@ -239,8 +252,10 @@ void monitor_execute(struct monitor *mon, const char *line)
                        (double)machine_now(m) / 1e9, (unsigned long long)m->cpu.icount);
         else if (strcmp(arg, "mmu") == 0)
             cmd_info_mmu(mon);
+        else if (strcmp(arg, "jit") == 0)
+            cmd_info_jit(mon);
         else
-            mon_printf(mon, "info: unknown item '%s' (registers, text, status, mmu)\n", arg);
+            mon_printf(mon, "info: unknown item '%s' (registers, text, status, mmu, jit)\n", arg);
     } else if (strcmp(cmd, "sendkey") == 0) {
         cmd_sendkey(mon, arg);
     } else if (strcmp(cmd, "type") == 0) {

@@ -172,11 +172,53 @@ static int parse_log_items(struct options *o, const char *arg, char *err, size_t
     return 0;
 }
 
+/* -accel tcg[,thread=single][,backend=portable] | interp: tcg alone is
+ * the default engine (the interpreter, for now), as with QEMU. */
 static int parse_accel(struct options *o, const char *arg, char *err, size_t errlen)
 {
-    if (strcmp(arg, "tcg") != 0 && strcmp(arg, "tcg,thread=single") != 0)
-        return fail(err, errlen, "-accel %s: only tcg (thread=single) is accepted: fox86 is "
-                    "its own accelerator", arg);
+    if (strcmp(arg, "interp") == 0) {
+        o->engine = ENGINE_INTERP;
+        return 0;
+    }
+    if (strncmp(arg, "tcg", 3) != 0 || (arg[3] != '\0' && arg[3] != ','))
+        return fail(err, errlen, "-accel %s: expected tcg[,thread=single][,backend=portable] or "
+                    "interp", arg);
+    o->engine = ENGINE_DEFAULT;
+    for (const char *p = arg + 3; *p == ','; ) {
+        p++;
+        size_t n = strcspn(p, ",");
+        if (n == 13 && strncmp(p, "thread=single", n) == 0)
+            ;
+        else if (n == 16 && strncmp(p, "backend=portable", n) == 0)
+            o->engine = ENGINE_PORTABLE;
+        else if (n == 14 && strncmp(p, "backend=interp", n) == 0)
+            o->engine = ENGINE_INTERP;
+        else
+            return fail(err, errlen, "-accel %s: unknown tcg option '%.*s' (thread=single, "
+                        "backend=portable|interp)", arg, (int)n, p);
+        p += n;
+    }
+    return 0;
+}
+
+static int parse_lockstep_every(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    char *end;
+    unsigned long long n = strtoull(arg, &end, 10);
+    if (*end || n == 0 || n > 0xFFFFFFFFu)
+        return fail(err, errlen, "--lockstep-every %s: expected a count of blocks (1 or more)", arg);
+    o->lockstep = true;
+    o->lockstep_every = (uint32_t)n;
+    return 0;
+}
+
+static int parse_tb_size(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    char *end;
+    unsigned long long mb = strtoull(arg, &end, 10);
+    if (*end || mb == 0 || mb > 4096)
+        return fail(err, errlen, "-tb-size %s: expected a size in MB (1-4096)", arg);
+    o->tb_size_mb = (uint32_t)mb;
     return 0;
 }
 
@@ -486,6 +528,7 @@ SET_FLAG(show_help)
 SET_FLAG(show_version)
 SET_FLAG(snapshot)
 SET_FLAG(deterministic)
+SET_FLAG(lockstep)
 
 struct option_def {
     const char *name;               /* without the leading dash(es) */
@@ -525,7 +568,10 @@ static const struct option_def option_defs[] = {
     { "no-reboot", false, set_no_reboot,   "",        "stop (exit status 1) on triple fault instead of resetting" },
     { "d",         true,  parse_log_items, "ITEMS",   "log items, comma separated (-d help lists them)" },
     { "D",         true,  set_log_file,    "FILE",    "write the -d log to FILE instead of stderr" },
-    { "accel",     true,  parse_accel,     "tcg",     "accepted for QEMU compatibility" },
+    { "accel",     true,  parse_accel,     "ENGINE",  "tcg (the default engine), tcg,backend=portable (block translator), interp" },
+    { "tb-size",   true,  parse_tb_size,   "MB",      "translation cache budget (default 64); flushed whole when full" },
+    { "lockstep",  false, set_lockstep,    "",        "debug: run each translated block also interpreted, stop at the first difference" },
+    { "lockstep-every", true, parse_lockstep_every, "N", "debug: --lockstep on one block in N (faster)" },
     { "machine",   true,  parse_machine,   "pc",      "accepted for QEMU compatibility" },
     { "M",         true,  parse_machine,   NULL,      NULL },
     { "mmu",       true,  parse_mmu,       "MODE",    "shadow (default): cached shadow page tables; tlb: walk on every TLB miss" },

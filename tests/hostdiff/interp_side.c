@@ -17,6 +17,7 @@
  */
 #include "interp_side.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@
 #include "ioport.h"
 #include "mem.h"
 #include "phys.h"
+#include "translator/tcache.h"
 
 /* guest-physical layout */
 enum {
@@ -56,6 +58,7 @@ struct sandbox {
     struct phys_mem mem;
     struct ioport_map io;
     struct cpu cpu;
+    struct tcache *tcache;        /* FOX86_HOSTDIFF_ENGINE=portable: the translator runs the cases */
     uint8_t data[HD_DATA_SIZE];   /* staging copy of the data region */
 };
 
@@ -233,6 +236,12 @@ int hd_interp_init(struct hd_interp **out)
     }
     ioport_map_init(&sb->io);
     cpu_init(&sb->cpu, &sb->mem, &sb->io);
+    const char *engine = getenv("FOX86_HOSTDIFF_ENGINE");
+    if (engine && strcmp(engine, "portable") == 0) {
+        if (!(sb->tcache = tcache_create(&(struct tcache_config){ 0 })))
+            return -1;
+        sb->cpu.engine = tcache_engine(sb->tcache);
+    }
     *out = (struct hd_interp *)sb;
     return 0;
 }
@@ -241,6 +250,12 @@ void hd_interp_free(struct hd_interp *handle)
 {
     struct sandbox *sb = (struct sandbox *)handle;
     cpu_destroy(&sb->cpu);
+    if (sb->tcache && getenv("FOX86_HOSTDIFF_STATS")) {
+        char text[4096];
+        tcache_format_stats(sb->tcache, text, sizeof text);
+        fputs(text, stderr);
+    }
+    tcache_destroy(sb->tcache);
     phys_free(&sb->mem);
     free(sb);
 }

@@ -1,0 +1,227 @@
+/* tests/unit/test_tcache.c: the translator's scanner, cache and portable
+ * backend (translator/): block ends by class, keying by mode, self-
+ * modifying code (the next instruction of the running block, and a block
+ * already translated), the memory budget flush and callout counts, each
+ * program's result compared with the interpreter's. */
+#include <check.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/exec.h"
+#include "harness.h"
+#include "mmu/phys.h"
+#include "translator/tcache.h"
+
+static int scan(const uint8_t *code, size_t len, uint32_t offset, bool code32, enum scan_end *why)
+{
+    static uint8_t page[4096];
+    static struct insn out[SCAN_MAX_INSNS];
+    memset(page, 0x90, sizeof page);
+    memcpy(page + offset, code, len);
+    uint32_t bytes;
+    exec_table_init();
+    return scan_block(page, offset, 0x1000 + offset, code32, out, SCAN_MAX_INSNS, why, &bytes);
+}
+
+START_TEST(test_scan_ends)
+{
+    enum scan_end why;
+    static const uint8_t ret[] = { 0x90, 0x40, 0xC3 };                 /* nop; inc ax; ret */
+    ck_assert_int_eq(scan(ret, sizeof ret, 0, false, &why), 3);
+    ck_assert_int_eq(why, SCAN_END_CLASS);
+    static const uint8_t out[] = { 0x90, 0xE6, 0x80, 0x90 };           /* nop; out 0x80, al */
+    ck_assert_int_eq(scan(out, sizeof out, 0, false, &why), 2);
+    ck_assert_int_eq(why, SCAN_END_CLASS);
+    static const uint8_t cli[] = { 0xFA, 0x90 };                       /* cli (IOPL) */
+    ck_assert_int_eq(scan(cli, sizeof cli, 0, true, &why), 1);
+    static const uint8_t cpuid[] = { 0x0F, 0xA2 };                     /* cpuid (SENS) */
+    ck_assert_int_eq(scan(cpuid, sizeof cpuid, 0, true, &why), 1);
+    static const uint8_t movcr[] = { 0x90, 0x0F, 0x22, 0xD8 };         /* mov cr3, eax (PRIV) */
+    ck_assert_int_eq(scan(movcr, sizeof movcr, 0, true, &why), 2);
+    static const uint8_t popf[] = { 0x9D };                            /* popf (SENS|END) */
+    ck_assert_int_eq(scan(popf, sizeof popf, 0, true, &why), 1);
+    /* nops to the end of the page */
+    static const uint8_t nops[] = { 0x90, 0x90 };
+    ck_assert_int_eq(scan(nops, sizeof nops, 4094, true, &why), 2);
+    ck_assert_int_eq(why, SCAN_END_PAGE);
+    /* an instruction crossing the page ends the block before it */
+    static const uint8_t cross[] = { 0x90, 0xB8 };                      /* nop; mov eax, imm32 ... */
+    ck_assert_int_eq(scan(cross, sizeof cross, 4094, true, &why), 1);
+    ck_assert_int_eq(why, SCAN_END_PAGE);
+    /* the length limit */
+    ck_assert_int_eq(scan(nops, sizeof nops, 0, true, &why), SCAN_MAX_INSNS);
+    ck_assert_int_eq(why, SCAN_END_LIMIT);
+    /* an undefined opcode is left to the interpreter (#UD) */
+    static const uint8_t ud[] = { 0x90, 0x0F, 0xFF };
+    ck_assert_int_eq(scan(ud, sizeof ud, 0, true, &why), 1);
+    ck_assert_int_eq(why, SCAN_END_UNDECODED);
+}
+END_TEST
+
+/* Real mode, CS = DS = SS = 0, code at 0x1000, SP 0x8000, IF clear. */
+static struct fixture *machine_with(const uint8_t *code, size_t len)
+{
+    struct fixture *fx = fixture_new(1u << 20);
+    struct cpu *cpu = &fx->cpu;
+    cpu_load_seg_real(cpu, SEG_CS, 0);
+    cpu_load_seg_real(cpu, SEG_DS, 0);
+    cpu_load_seg_real(cpu, SEG_SS, 0);
+    cpu->eip = 0x1000;
+    cpu->gpr[R_ESP] = 0x8000;
+    phys_load(&fx->pm, 0x1000, code, len);
+    return fx;
+}
+
+struct result { uint32_t gpr[8]; uint32_t eip; uint64_t icount; enum cpu_stop why; };
+
+static struct result run(const uint8_t *code, size_t len, struct tcache *tc, int repeat)
+{
+    struct fixture *fx = machine_with(code, len);
+    struct result r = { 0 };
+    if (tc)
+        fx->cpu.engine = tcache_engine(tc);
+    for (int i = 0; i < repeat; i++) {
+        phys_load(&fx->pm, 0x1000, code, len);   /* fresh code each time: patched again */
+        fx->cpu.eip = 0x1000;
+        fx->cpu.halted = false;
+        r.why = cpu_run(&fx->cpu, 100000);
+    }
+    memcpy(r.gpr, fx->cpu.gpr, sizeof r.gpr);
+    r.eip = fx->cpu.eip;
+    r.icount = fx->cpu.icount;
+    fixture_free(fx);
+    return r;
+}
+
+static void same(const struct result *a, const struct result *b)
+{
+    for (int i = 0; i < 8; i++)
+        ck_assert_uint_eq(a->gpr[i], b->gpr[i]);
+    ck_assert_uint_eq(a->eip, b->eip);
+    ck_assert_uint_eq(a->icount, b->icount);
+    ck_assert_int_eq(a->why, b->why);
+}
+
+/* rewrites the instruction right after itself, in the same block */
+static const uint8_t smc_next[] = {
+    0xC6, 0x06, 0x0B, 0x10, 0x40,   /* 1000 mov byte [0x100B], 0x40 (inc ax) */
+    0xB8, 0x01, 0x00,               /* 1005 mov ax, 1 */
+    0xBB, 0x02, 0x00,               /* 1008 mov bx, 2 */
+    0x90,                           /* 100B nop: becomes inc ax */
+    0xF4,                           /* 100C hlt */
+};
+
+/* calls a block, patches it, calls it again */
+static const uint8_t smc_later[] = {
+    0x31, 0xC0,                     /* 1000 xor ax, ax */
+    0x31, 0xC9,                     /* 1002 xor cx, cx */
+    0xE8, 0x19, 0x00,               /* 1004 call 0x1020 */
+    0xC6, 0x06, 0x20, 0x10, 0x40,   /* 1007 mov byte [0x1020], 0x40 (inc ax) */
+    0xE8, 0x11, 0x00,               /* 100C call 0x1020 */
+    0xF4,                           /* 100F hlt */
+    0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+    0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+    0x41,                           /* 1020 inc cx */
+    0xC3,                           /* 1021 ret */
+};
+
+START_TEST(test_smc_next_insn)
+{
+    struct tcache *tc = tcache_create(&(struct tcache_config){ 0 });
+    struct result interp = run(smc_next, sizeof smc_next, NULL, 3);
+    struct result port = run(smc_next, sizeof smc_next, tc, 3);
+    ck_assert_uint_eq(interp.gpr[R_EAX] & 0xFFFF, 2);
+    same(&interp, &port);
+    const struct tcache_stats *s = tcache_stats(tc);
+    ck_assert_uint_ge(s->smc_invalidations, 1);
+    ck_assert_uint_eq(s->callouts[OP_HLT], 3);
+    tcache_destroy(tc);
+}
+END_TEST
+
+START_TEST(test_smc_later_block)
+{
+    struct tcache *tc = tcache_create(&(struct tcache_config){ 0 });
+    struct result interp = run(smc_later, sizeof smc_later, NULL, 2);
+    struct result port = run(smc_later, sizeof smc_later, tc, 2);
+    ck_assert_uint_eq(interp.gpr[R_ECX] & 0xFFFF, 1);
+    ck_assert_uint_eq(interp.gpr[R_EAX] & 0xFFFF, 1);
+    same(&interp, &port);
+    const struct tcache_stats *s = tcache_stats(tc);
+    ck_assert_uint_ge(s->smc_invalidations, 1);
+    ck_assert_uint_ge(s->blocks_translated, 4);
+    tcache_destroy(tc);
+}
+END_TEST
+
+START_TEST(test_budget_flush)
+{
+    /* a budget of about two blocks: translating flushes again and again */
+    struct tcache *tc = tcache_create(&(struct tcache_config){ .budget_bytes = 640 });
+    struct result interp = run(smc_later, sizeof smc_later, NULL, 2);
+    struct result port = run(smc_later, sizeof smc_later, tc, 2);
+    same(&interp, &port);
+    ck_assert_uint_gt(tcache_stats(tc)->flushes, 0);
+    ck_assert_uint_le(tcache_bytes_used(tc) - 1024 * sizeof(void *), 640);
+    tcache_destroy(tc);
+}
+END_TEST
+
+START_TEST(test_mode_key)
+{
+    static const uint8_t code[] = { 0x40, 0x40, 0xF4 };
+    struct fixture *fx = machine_with(code, sizeof code);
+    struct cpu *cpu = &fx->cpu;
+    struct tcache *tc = tcache_create(&(struct tcache_config){ 0 });
+    jmp_buf env;
+    cpu->fault_env = &env;
+    if (setjmp(env) != 0)
+        ck_abort_msg("fault");
+    /* fill the TLB for CS:EIP the way the interpreter does */
+    uint8_t buf[4];
+    cpu_fetch_code(cpu, cpu->eip, buf, sizeof buf);
+    uint32_t m16 = tcache_mode(cpu);
+    struct tblock *a = tcache_find(tc, cpu, NULL, m16);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_eq(tcache_find(tc, cpu, NULL, m16), a);   /* a hit */
+    ck_assert_uint_eq(tcache_stats(tc)->hits, 1);
+    cpu->seg[SEG_CS].flags |= SEGF_DB;                      /* the same bytes as 32-bit code */
+    uint32_t m32 = tcache_mode(cpu);
+    ck_assert_uint_ne(m16, m32);
+    struct tblock *b = tcache_find(tc, cpu, NULL, m32);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_ne(a, b);
+    ck_assert_uint_eq(tcache_stats(tc)->blocks_translated, 2);
+    cpu->cpl = 3;                                           /* CPL is in the key too */
+    ck_assert_uint_ne(tcache_mode(cpu), m32);
+    /* a write to the page makes both stale */
+    phys_write(&fx->pm, 0x1001, 0x48, 1);
+    cpu->cpl = 0;
+    cpu->seg[SEG_CS].flags &= (uint16_t)~SEGF_DB;
+    struct tblock *c = tcache_find(tc, cpu, NULL, m16);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->insn[1].insn.op, OP_DEC);
+    ck_assert_uint_eq(tcache_stats(tc)->smc_invalidations, 1);
+    cpu->fault_env = NULL;
+    tcache_destroy(tc);
+    fixture_free(fx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("tcache");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_scan_ends);
+    tcase_add_test(tc, test_smc_next_insn);
+    tcase_add_test(tc, test_smc_later_block);
+    tcase_add_test(tc, test_budget_flush);
+    tcase_add_test(tc, test_mode_key);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

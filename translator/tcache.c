@@ -1,0 +1,303 @@
+/* translator/tcache.c: the translation cache (see tcache.h).
+ *
+ * Mode key (tcache_mode): what a block's decoded form or a backend's
+ * specialisation of it depends on besides the bytes:
+ *   CS.D     the decoder's default operand and address sizes;
+ *   SS.B     ESP or SP in pushes, pops, calls and returns;
+ *   CPL      the TLB kind of every access and the privilege checks;
+ *   CR0.PE, EFLAGS.VM   how segment loads and far transfers behave;
+ *   flat     CS, DS, ES and SS all with base 0 (a native backend may omit
+ *            the base add; the portable one does not care).
+ * Only instructions of a non-zero class change any of these (segment
+ * loads, far transfers, interrupts, MOV CR0, POPF/IRET), and those end a
+ * block, so the run loop recomputes the key only after such a block, an
+ * interpreter step or an interrupt.
+ *
+ * Memory: blocks are bump-allocated from one arena of the configured
+ * budget; the hash buckets are extra (one pointer per 512 budget bytes).
+ * When the arena is full every block is dropped at once (a flush): no
+ * block is freed alone, so links between blocks never dangle while the
+ * arena lives. A stale block (its page written) is unlinked from its
+ * bucket when found and its bytes stay until the next flush.
+ */
+#include "tcache_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/mem.h"
+#include "mmu/phys.h"
+
+static uint64_t host_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint32_t tcache_mode(const struct cpu *cpu)
+{
+    uint32_t mode = (uint32_t)cpu->cpl << TMODE_CPL_SHIFT;
+    if (cpu_code32(cpu))
+        mode |= TMODE_CODE32;
+    if (cpu_stack32(cpu))
+        mode |= TMODE_STACK32;
+    if (cpu_protected(cpu))
+        mode |= TMODE_PE;
+    if (cpu_v86(cpu))
+        mode |= TMODE_VM;
+    if (!(cpu->seg[SEG_CS].base | cpu->seg[SEG_DS].base | cpu->seg[SEG_ES].base |
+          cpu->seg[SEG_SS].base))
+        mode |= TMODE_FLAT;
+    return mode;
+}
+
+static inline uint32_t bucket_of(const struct tcache *tc, uint32_t phys, uint32_t mode)
+{
+    uint32_t h = (phys ^ (phys >> 12) * 0x9E3779B1u) ^ (mode * 0x85EBCA6Bu);
+    return (h ^ (h >> 15)) & (tc->nbuckets - 1);
+}
+
+void tcache_flush(struct tcache *tc, bool budget)
+{
+    memset(tc->buckets, 0, tc->nbuckets * sizeof(*tc->buckets));
+    tc->arena_used = 0;
+    tc->flush_count++;
+    if (budget)
+        tc->stats.flushes++;
+    else
+        tc->stats.map_flushes++;
+}
+
+/* Scan and build the block at phys (CS:EIP, TLB entry host page) and enter
+ * it in the table; NULL when not even one instruction can be in it. */
+static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const uint8_t *page,
+                                       uint32_t phys, uint32_t mode)
+{
+    uint64_t started = host_ns();
+    struct insn insns[SCAN_MAX_INSNS];
+    enum scan_end why;
+    uint32_t bytes;
+    bool code32 = mode & TMODE_CODE32;
+    int n = scan_block(page, phys & 0xFFFu, cpu->eip, code32, insns, SCAN_MAX_INSNS, &why, &bytes);
+    if (n == 0) {
+        tc->stats.translate_ns += host_ns() - started;
+        return NULL;
+    }
+    size_t size = (sizeof(struct tblock) + (size_t)n * sizeof(struct tb_insn) + 15u) & ~(size_t)15u;
+    if (size > tc->arena_size - tc->arena_used)
+        tcache_flush(tc, true);
+    if (size > tc->arena_size) {   /* a budget below one block: nothing can be cached */
+        tc->stats.translate_ns += host_ns() - started;
+        return NULL;
+    }
+    struct tblock *b = (struct tblock *)(tc->arena + tc->arena_used);
+    tc->arena_used += size;
+
+    /* Mark the page as code first: from now on every write to it bumps
+     * the generation recorded here. */
+    if (!phys_code_marked(cpu->mem, phys))
+        cpu_tlb_protect_code(cpu, phys);
+    *b = (struct tblock){
+        .phys = phys, .mode = mode, .gen = phys_code_gen(cpu->mem, phys),
+        .eip = cpu->eip, .eip_mask = code32 ? 0xFFFFFFFFu : 0xFFFFu,
+        .n = (uint16_t)n, .bytes = (uint16_t)bytes, .end = (uint8_t)why,
+    };
+    for (int i = 0; i < n; i++) {
+        b->insn[i].insn = insns[i];
+        b->insn[i].fn = cpu_engine_handler(&insns[i]);
+        if (op_info[insns[i].op].cls & IO)
+            b->has_io = true;
+    }
+    const struct insn *last = &insns[n - 1];
+    b->sync = (op_info[last->op].cls & ~CTRL) != 0;
+    b->callout = (insn_class(last) & (SENS | PRIV | IOPL | IO)) != 0;
+
+    uint32_t k = bucket_of(tc, phys, mode);
+    b->hash_next = tc->buckets[k];
+    tc->buckets[k] = b;
+    tc->stats.blocks_translated++;
+    tc->stats.insns_translated += (uint64_t)n;
+    tc->stats.translate_ns += host_ns() - started;
+    return b;
+}
+
+struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *prev, uint32_t mode)
+{
+    struct phys_mem *pm = cpu->mem;
+    if (__builtin_expect(tc->map_generation != pm->generation, 0)) {
+        tcache_flush(tc, false);
+        tc->map_generation = pm->generation;
+        prev = NULL;
+    }
+    const struct seg_cache *cs = &cpu->seg[SEG_CS];
+    uint32_t eip = cpu->eip;
+    uint32_t lin = cs->base + eip;
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+    unsigned kind = tlb_kind(cpu, MEM_READ);
+    if ((e->lin_page & (TLB_PAGE_MASK | kind)) != ((lin & TLB_PAGE_MASK) | kind) || !e->host)
+        return NULL;
+    uint32_t phys = e->phys_page | (lin & ~TLB_PAGE_MASK);
+    uint32_t gen = phys_code_gen(pm, phys);
+
+    struct tblock *b = NULL;
+    if (prev) {
+        for (int k = 0; k < 2; k++) {
+            struct tblock *c = prev->link[k];
+            if (c && c->phys == phys && c->mode == mode && c->gen == gen) {
+                b = c;
+                tc->stats.chained++;
+                break;
+            }
+        }
+    }
+    if (!b) {
+        tc->stats.lookups++;
+        struct tblock **pp = &tc->buckets[bucket_of(tc, phys, mode)];
+        while (*pp) {
+            struct tblock *c = *pp;
+            if (c->phys == phys && c->mode == mode) {
+                if (c->gen == gen) {
+                    b = c;
+                    tc->stats.hits++;
+                    break;
+                }
+                *pp = c->hash_next;   /* its page was written: drop it */
+                tc->stats.smc_invalidations++;
+                continue;
+            }
+            pp = &c->hash_next;
+        }
+        if (!b) {
+            uint64_t flushes = tc->flush_count;
+            b = tcache_translate(tc, cpu, e->host, phys, mode);
+            if (!b)
+                return NULL;
+            if (flushes != tc->flush_count)
+                prev = NULL;   /* it went with the flush */
+        }
+        if (prev)
+            prev->link[phys != prev->phys + prev->bytes] = b;
+    }
+    /* The CS limit, once for the whole block (the interpreter checks it
+     * per instruction: a block that leaves the limit runs there). */
+    if ((uint64_t)eip + b->bytes - 1 > cs->limit)
+        return NULL;
+    return b;
+}
+
+struct tcache *tcache_create(const struct tcache_config *cfg)
+{
+    struct tcache *tc = calloc(1, sizeof(*tc));
+    if (!tc)
+        return NULL;
+    tc->cfg = *cfg;
+    if (!tc->cfg.budget_bytes)
+        tc->cfg.budget_bytes = TCACHE_DEFAULT_BUDGET;
+    tc->arena_size = tc->cfg.budget_bytes;
+    tc->nbuckets = 1024;
+    while (tc->nbuckets < tc->arena_size / 512 && tc->nbuckets < (1u << 24))
+        tc->nbuckets <<= 1;
+    tc->arena = malloc(tc->arena_size);
+    tc->buckets = calloc(tc->nbuckets, sizeof(*tc->buckets));
+    if (tc->cfg.lockstep)
+        tc->lockstep = lockstep_create();
+    if (!tc->arena || !tc->buckets || (tc->cfg.lockstep && !tc->lockstep)) {
+        tcache_destroy(tc);
+        return NULL;
+    }
+    tc->map_generation = UINT64_MAX;   /* the first lookup flushes nothing real */
+    tc->engine = portable_engine(tc);
+    return tc;
+}
+
+void tcache_destroy(struct tcache *tc)
+{
+    if (!tc)
+        return;
+    if (tc->lockstep)
+        lockstep_destroy(tc->lockstep);
+    free(tc->arena);
+    free(tc->buckets);
+    free(tc);
+}
+
+const struct cpu_engine *tcache_engine(struct tcache *tc)
+{
+    return &tc->engine;
+}
+
+const struct tcache_stats *tcache_stats(const struct tcache *tc)
+{
+    return &tc->stats;
+}
+
+size_t tcache_bytes_used(const struct tcache *tc)
+{
+    return tc->arena_used + tc->nbuckets * sizeof(*tc->buckets);
+}
+
+bool tcache_lockstep_failed(const struct tcache *tc)
+{
+    return tc->lockstep_failed;
+}
+
+static const char *const op_names[OP_COUNT] = {
+    [OP_INVALID] = "INVALID",
+#define X(name, mnem, cls) [OP_##name] = #name,
+#include "core/ops.def"
+#undef X
+};
+
+void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
+{
+    const struct tcache_stats *s = &tc->stats;
+    size_t at = 0;
+#define PUT(...) do { if (at < len) { int w_ = snprintf(buf + at, len - at, __VA_ARGS__); \
+                                       if (w_ > 0) at += (size_t)w_; } } while (0)
+    double hit_rate = s->lookups ? 100.0 * (double)s->hits / (double)s->lookups : 0.0;
+    uint64_t entries = s->chained + s->lookups;
+    double chain_rate = entries ? 100.0 * (double)s->chained / (double)entries : 0.0;
+    PUT("  translator             %s%s\n", tc->engine.name, tc->cfg.lockstep ? " (lock-step)" : "");
+    PUT("  blocks translated      %llu (%llu instructions, %.1f per block)\n",
+        (unsigned long long)s->blocks_translated, (unsigned long long)s->insns_translated,
+        s->blocks_translated ? (double)s->insns_translated / (double)s->blocks_translated : 0.0);
+    PUT("  blocks run             %llu (%llu instructions in blocks, %llu interpreted alone)\n",
+        (unsigned long long)s->blocks_run, (unsigned long long)s->insns_run,
+        (unsigned long long)s->interp_steps);
+    PUT("  block lookups          %llu, hits %llu (%.2f%%)\n", (unsigned long long)s->lookups,
+        (unsigned long long)s->hits, hit_rate);
+    PUT("  chained transitions    %llu (%.2f%% of block entries)\n",
+        (unsigned long long)s->chained, chain_rate);
+    PUT("  early block exits      %llu\n", (unsigned long long)s->early_exits);
+    PUT("  SMC invalidations      %llu\n", (unsigned long long)s->smc_invalidations);
+    PUT("  cache flushes          %llu (budget), %llu (memory map)\n",
+        (unsigned long long)s->flushes, (unsigned long long)s->map_flushes);
+    PUT("  cache memory           %.2f MiB used of %.2f MiB (+%.2f MiB hash)\n",
+        (double)tc->arena_used / 1048576.0, (double)tc->arena_size / 1048576.0,
+        (double)(tc->nbuckets * sizeof(*tc->buckets)) / 1048576.0);
+    PUT("  time in translation    %.6f s\n", (double)s->translate_ns / 1e9);
+    if (tc->cfg.lockstep)
+        PUT("  lock-step blocks       %llu compared, %llu run once (I/O, MMIO)\n",
+            (unsigned long long)s->lockstep_blocks, (unsigned long long)s->lockstep_skipped);
+
+    /* the top 20 callouts by count */
+    bool shown[OP_COUNT] = { false };
+    uint64_t total = 0;
+    for (int op = 0; op < OP_COUNT; op++)
+        total += s->callouts[op];
+    PUT("  callouts               %llu\n", (unsigned long long)total);
+    for (int rank = 0; rank < 20; rank++) {
+        int best = -1;
+        for (int op = 0; op < OP_COUNT; op++)
+            if (!shown[op] && s->callouts[op] && (best < 0 || s->callouts[op] > s->callouts[best]))
+                best = op;
+        if (best < 0)
+            break;
+        shown[best] = true;
+        PUT("    %-10s %-14s %llu\n", op_info[best].mnemonic, op_names[best],
+            (unsigned long long)s->callouts[best]);
+    }
+#undef PUT
+}
