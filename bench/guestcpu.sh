@@ -139,28 +139,8 @@ declare -A value guest_s outcome check cpu_s
 clk_tck=$(getconf CLK_TCK)
 failures=0
 
-now() { echo "$EPOCHREALTIME"; }
-calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
-less_than() { awk "BEGIN { exit !($1 < $2) }"; }
-stamp() {
-    local line
-    while IFS= read -r line || [ -n "$line" ]; do
-        printf '%s %s\n' "$EPOCHREALTIME" "${line%$'\r'}"
-    done
-}
-log=""
-send() { printf "$@" >&3 2>/dev/null || true; }
-alive() { kill -0 "$emu_pid" 2>/dev/null; }
-wait_for() {  # wait_for REGEX SECONDS
-    local deadline
-    deadline=$(calc "$(now) + $2")
-    while ! cut -d' ' -f2- "$log" | grep -aqE "$1"; do
-        alive || { sleep 0.3; cut -d' ' -f2- "$log" | grep -aqE "$1"; return; }
-        less_than "$(now)" "$deadline" || return 1
-        sleep 0.2
-    done
-}
-line_time() { grep -aE "^[0-9.]+ $1" "$log" | head -1 | cut -d' ' -f1; }
+# shellcheck source=bench/guest_console.sh
+. bench/guest_console.sh   # (the working directory is the repository root)
 
 # record CONFIG WORKLOAD HOST_SECONDS CPU_SECONDS OUTPUT: files one run's
 # wall time, the emulator's (or program's) CPU time and the check line
@@ -236,29 +216,15 @@ run_workload() {
 
 # run_guest CONFIG EMULATOR_COMMAND...: boots, runs the workloads, powers off
 run_guest() {
-    local config=$1 w synced=0 why
+    local config=$1 w synced=0
     shift
     local dir=$work/$config
     mkdir -p "$dir"
-    log=$dir/console.log
-    mkfifo "$dir/in" "$dir/out"
-    : >"$log"
     echo "== ${config_title[$config]}: $*" | sed "s|$work/||g"
-    stamp <"$dir/out" >"$log" &
-    stamp_pid=$!
-    "$@" <"$dir/in" >"$dir/out" 2>"$dir/stderr" &
-    emu_pid=$!
-    exec 3>"$dir/in"
-    local t0
-    t0=$(now)
-    if ! wait_for 'FOX86-GUEST-READY' "$boot_timeout"; then
-        alive && why="no ready line in $boot_timeout s" || why="emulator exited"
-        echo "  boot: FAILED ($why); last console lines:"
-        cut -d' ' -f2- "$log" | tail -5 | sed 's/^/    /'
+    if ! console_boot "$dir" "$@"; then
         for w in "${workloads[@]}"; do outcome[$config,$w]="no boot"; done
         failures=$((failures + 1))
     else
-        printf '  boot: %.1f s to the ready line\n' "$(calc "$(line_time 'FOX86-GUEST-READY') - $t0")"
         send 'm() { echo "@@$1-$2@@ $3"; }; cd /opt/bench; m R ready\n'
         wait_for '^@@R-ready@@' 60 && synced=1
         [ "$synced" = 1 ] || echo "  shell: no answer on the console"
@@ -269,18 +235,7 @@ run_guest() {
             run_workload "$config" "$w"
         done
     fi
-    send 'poweroff -f\n'
-    exec 3>&-
-    local deadline
-    deadline=$(calc "$(now) + 60")
-    while alive && less_than "$(now)" "$deadline"; do sleep 0.2; done
-    if alive; then
-        echo "  poweroff: the emulator still runs after 60 s; killed"
-        kill "$emu_pid" 2>/dev/null; sleep 0.5; kill -9 "$emu_pid" 2>/dev/null
-    fi
-    wait "$emu_pid" 2>/dev/null
-    wait "$stamp_pid" 2>/dev/null
-    emu_pid="" stamp_pid=""
+    console_poweroff
     if [ "$config" = fox86 ]; then
         sed -n '/^fox86 stats:/,$p' "$dir/stderr" | grep -iE 'instructions executed|speed' | sed 's/^ */  /'
     fi
