@@ -22,6 +22,7 @@
 #include "core/cpu.h"
 #include "core/mem.h"
 #include "mmu/phys.h"
+#include "fault_of.h"
 
 #define RAM_SIZE  (16u << 20)
 #define FB_BASE   0xE0000000u
@@ -80,17 +81,8 @@ static void fixture_free(struct fixture *f)
     free(f);
 }
 
-#define FAULT_OF(f, stmt) __extension__({                         \
-        volatile int vector_ = NO_FAULT;                          \
-        (f)->cpu.fault_env = &(f)->env;                           \
-        (f)->cpu.pending_vector = NO_FAULT;                       \
-        if (setjmp((f)->env) == 0) {                              \
-            stmt;                                                 \
-        } else {                                                  \
-            vector_ = (f)->cpu.pending_vector;                    \
-        }                                                         \
-        vector_;                                                  \
-    })
+/* Run stmt; evaluate to NO_FAULT or the vector it raised. */
+#define FAULT_OF(f, stmt) CPU_FAULT_OF(&(f)->cpu, &(f)->env, stmt)
 
 static void store32(struct fixture *f, uint32_t addr, uint32_t v)
 {

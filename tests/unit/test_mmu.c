@@ -23,6 +23,7 @@
 #include "core/mem.h"
 #include "mmu/phys.h"
 #include "mmu/walk.h"
+#include "fault_of.h"
 
 #define RAM_SIZE (8u << 20)
 #define NO_FAULT (-1)
@@ -385,17 +386,7 @@ static void fixture_free(struct fixture *f)
 }
 
 /* Run stmt; evaluate to NO_FAULT or the vector it raised. */
-#define FAULT_OF(f, stmt) __extension__({                         \
-        volatile int vector_ = NO_FAULT;                          \
-        (f)->cpu.fault_env = &(f)->env;                           \
-        (f)->cpu.pending_vector = NO_FAULT;                       \
-        if (setjmp((f)->env) == 0) {                              \
-            stmt;                                                 \
-        } else {                                                  \
-            vector_ = (f)->cpu.pending_vector;                    \
-        }                                                         \
-        vector_;                                                  \
-    })
+#define FAULT_OF(f, stmt) CPU_FAULT_OF(&(f)->cpu, &(f)->env, stmt)
 
 START_TEST(seg_expand_up_limits)
 {

@@ -35,6 +35,7 @@
 #include "mmu/phys.h"
 #include "mmu/shadow.h"
 #include "mmu/walk.h"
+#include "fault_of.h"
 
 #define RAM_SIZE (16u << 20)
 #define NO_FAULT (-1)
@@ -56,17 +57,8 @@ struct fixture {
 static uint32_t rd32(struct phys_mem *pm, uint32_t a) { return phys_read(pm, a, 4); }
 static void wr32(struct phys_mem *pm, uint32_t a, uint32_t v) { phys_write(pm, a, v, 4); }
 
-#define FAULT_OF(f, stmt) __extension__({                         \
-        volatile int vector_ = NO_FAULT;                          \
-        (f)->cpu.fault_env = &(f)->env;                           \
-        (f)->cpu.pending_vector = NO_FAULT;                       \
-        if (setjmp((f)->env) == 0) {                              \
-            stmt;                                                 \
-        } else {                                                  \
-            vector_ = (f)->cpu.pending_vector;                    \
-        }                                                         \
-        vector_;                                                  \
-    })
+/* Run stmt; evaluate to NO_FAULT or the vector it raised. */
+#define FAULT_OF(f, stmt) CPU_FAULT_OF(&(f)->cpu, &(f)->env, stmt)
 
 /* Paging on, CPL 0, WP set; PD[0] -> PT; linear page n (0x10..0x3F) maps
  * DATA(n), which holds the value n. */
