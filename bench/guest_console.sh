@@ -4,8 +4,11 @@
 # An emulator runs with its serial console on two fifos: what the bench
 # types goes to fd 3, and every line the guest prints is stored in $log
 # with its host arrival time (epoch seconds with microseconds) in front.
-# Globals: log (the console log), emu_pid, stamp_pid, boot_timeout.
+# Globals: log (the console log), emu_pid, stamp_pid, boot_timeout, work.
 #
+#   console_workdir NAME                  a temporary $work, removed at exit
+#                                         (kept with BENCH_KEEP=1), and
+#                                         the emulator killed if still up
 #   console_boot DIR EMULATOR_COMMAND...  start it; 0 at the ready line,
 #                                         else 1 after saying why
 #   send 'm S %s; cmd; m E %s $?\n' ...   type on the console
@@ -28,7 +31,22 @@ stamp() {
     done
 }
 
-log="" emu_pid="" stamp_pid="" emu_status=0
+log="" emu_pid="" stamp_pid="" emu_status=0 work=""
+
+console_cleanup() {
+    { exec 3>&-; } 2>/dev/null || true
+    for p in $emu_pid $stamp_pid; do
+        kill "$p" 2>/dev/null && { sleep 0.3; kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null; }
+    done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "logs kept in $work"; else rm -rf "$work"; fi
+}
+console_workdir() {
+    work=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+    trap console_cleanup EXIT
+    trap 'exit 130' INT TERM
+    # typing into an emulator that has exited must not kill the bench
+    trap '' PIPE
+}
 send() { printf "$@" >&3 2>/dev/null || true; }
 alive() { kill -0 "$emu_pid" 2>/dev/null; }
 wait_for() {

@@ -81,18 +81,9 @@ declare -A title=(
     [lua]="lua x$((50 / scale))"
 )
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/fox86-guestcpu.XXXXXX")
-emu_pid="" stamp_pid=""
-cleanup() {
-    { exec 3>&-; } 2>/dev/null || true
-    for p in $emu_pid $stamp_pid; do
-        kill "$p" 2>/dev/null && { sleep 0.3; kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null; }
-    done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "logs kept in $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-trap '' PIPE
+# shellcheck source=bench/guest_console.sh
+. bench/guest_console.sh   # (the working directory is the repository root)
+console_workdir fox86-guestcpu
 
 # --- the payload: /opt/bench in the guest, $work/native on the host -------------
 payload=$work/cpio/opt/bench
@@ -138,9 +129,6 @@ declare -A config_title=([qemu]="QEMU tcg" [fox86]="fox86" [native]="native")
 declare -A value guest_s outcome check cpu_s
 clk_tck=$(getconf CLK_TCK)
 failures=0
-
-# shellcheck source=bench/guest_console.sh
-. bench/guest_console.sh   # (the working directory is the repository root)
 
 # record CONFIG WORKLOAD HOST_SECONDS CPU_SECONDS OUTPUT: files one run's
 # wall time, the emulator's (or program's) CPU time and the check line

@@ -86,19 +86,9 @@ declare -A good_line=(
     [script]="^script iterations=$script_iterations bad=0 guest_us=[0-9]+\$"
 )
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/fox86-mmubench.XXXXXX")
-emu_pid="" stamp_pid=""
-cleanup() {
-    { exec 3>&-; } 2>/dev/null || true
-    for p in $emu_pid $stamp_pid; do
-        kill "$p" 2>/dev/null && { sleep 0.3; kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null; }
-    done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "logs kept in $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-# Typing into an emulator that has exited must not kill the bench
-trap '' PIPE
+# shellcheck source=bench/guest_console.sh
+. bench/guest_console.sh   # (the working directory is the repository root)
+console_workdir fox86-mmubench
 
 # The initrd: the cached one, zero-padded to 4 bytes, then /bench
 mkdir -p "$work/cpio/bench"
@@ -141,9 +131,6 @@ declare -A config_title=([qemu]="QEMU tcg" [tlb]="fox86 tlb" [shadow]="fox86 sha
 declare -A host_s guest_s outcome
 declare -A stats_file
 failures=0
-
-# shellcheck source=bench/guest_console.sh
-. bench/guest_console.sh   # (the working directory is the repository root)
 
 # run_workload CONFIG WORKLOAD RUN: types one run of WORKLOAD between its
 # markers and waits for it; keeps the best host time of the runs (and the
