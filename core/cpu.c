@@ -310,9 +310,8 @@ static inline struct icache_entry *cpu_fetch_decode(struct cpu *cpu,
     return cpu_fetch_decode_slow(cpu, scratch);
 }
 
-/* Run the fetched instruction ic and retire it. Returns false when the
- * next instruction may not be chained to it (it may have changed CS, CPL,
- * paging or the TLB: the classes that also need cpu_tlb_sync). */
+/* After an instruction of a class that may change CS, CPL, paging or the
+ * TLB (icache_entry.sync): bring the TLB up to date. */
 void cpu_engine_retire_sync(struct cpu *cpu, const struct insn *in)
 {
     cpu_tlb_sync(cpu);
@@ -320,6 +319,9 @@ void cpu_engine_retire_sync(struct cpu *cpu, const struct insn *in)
         cpu->nmi_blocked = false;   /* NMIs are held off until the next IRET */
 }
 
+/* Run the fetched instruction ic and retire it. Returns false when the
+ * next instruction may not be chained to it (it may have changed CS, CPL,
+ * paging or the TLB: the classes that also need cpu_tlb_sync). */
 static inline bool cpu_execute(struct cpu *cpu, const struct icache_entry *ic)
 {
     bool sync = ic->sync;
