@@ -12,6 +12,7 @@
  *   - an instruction crossing a page boundary, run with the second page
  *     present and then not: #PF, CR2 = the second page, EIP = the
  *     instruction's first byte, the earlier instructions' effects kept;
+ *     then its bytes on the second page patched between runs;
  *   - code copied into the VGA window (MMIO in fox86; the kernel sets
  *     chain-4 mode itself, there may be no VGA BIOS), run, patched there
  *     and run again (no BIOS ROM test: fox86 boots multiboot kernels
@@ -159,6 +160,13 @@ static void page_ends(void)
         check_fetch_fault("MOV across a page boundary, second page not present", ovl_cross, p2, p2 - 2, 6);
         set_present(p2, true);
     }
+    volatile uint8_t *imm_hi = (volatile uint8_t *)p2;   /* bytes 2-4 of that MOV's imm32 */
+    for (uint32_t i = 0; i < 3; i++) {
+        imm_hi[0] = (uint8_t)(0x55 + i);
+        CHECK(call_with_eax(ovl_cross, 0) == 0x33220044u + ((0x55u + i) << 8),
+              "its imm32 patched on the second page: eax %x", 0x33220044u + ((0x55u + i) << 8));
+    }
+    imm_hi[0] = 0x11;
     exc_handlers[14] = 0;
     paging_off();
 }
