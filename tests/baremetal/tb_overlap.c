@@ -17,7 +17,8 @@
  *     chain-4 mode itself, there may be no VGA BIOS), run, patched there
  *     and run again (no BIOS ROM test: fox86 boots multiboot kernels
  *     without a BIOS, so nothing common lies at 0xF0000);
- *   - 16-bit protected-mode code whose IP wraps from 0xFFFF to 0.
+ *   - 16-bit protected-mode code whose IP wraps from 0xFFFF to 0;
+ *   - the same bytes run as 32-bit and as 16-bit code in turn.
  *
  * Every check prints a line with the value expected, so fox86's transcript
  * equals QEMU's when both are right. */
@@ -233,10 +234,35 @@ static void ip_wrap16(void)
     }
 }
 
+/* The same bytes as 32-bit code (near call) and as 16-bit code (far
+ * call): two blocks at one physical address, told apart by the mode.
+ *   B8 34 12 EB 01 C3 66 CB
+ *   32-bit: mov eax, 0x01EB1234; ret
+ *   16-bit: mov ax, 0x1234; jmp +1; o32 retf */
+static void two_modes(void)
+{
+    static const uint8_t code[8] = { 0xB8, 0x34, 0x12, 0xEB, 0x01, 0xC3, 0x66, 0xCB };
+    volatile uint8_t *p = (volatile uint8_t *)(WRAP_BASE + 0x100);
+    for (unsigned i = 0; i < sizeof(code); i++)
+        p[i] = code[i];
+    uint32_t s32 = 0, s16 = 0;
+    for (int i = 0; i < 100; i++) {
+        s32 += call_with_eax((const void *)(WRAP_BASE + 0x100), 0);
+        s16 += far_call16(0x100, 0xABCD0000u);
+    }
+    CHECK(s32 == 100u * 0x01EB1234u && s16 == 100u * 0xABCD1234u,
+          "one physical address as 32-bit and as 16-bit code, in turn: sums %x %x",
+          100u * 0x01EB1234u, 100u * 0xABCD1234u);
+    p[2] = 0x56;
+    CHECK(call_with_eax((const void *)(WRAP_BASE + 0x100), 0) == 0x01EB5634u &&
+          far_call16(0x100, 0) == 0x5634u, "a byte of it patched: both modes see it");
+}
+
 void test_main(void)
 {
     mid_instruction();
     page_ends();
     mmio();
     ip_wrap16();
+    two_modes();
 }

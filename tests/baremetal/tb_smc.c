@@ -4,7 +4,11 @@
  *
  *   - a store that rewrites the very next instruction: its imm32, its
  *     opcode byte, and two one-byte instructions turned into one of two
- *     bytes (x86: the store is seen by the next fetch);
+ *     bytes (x86: the store is seen by the next fetch); the same imm32
+ *     written by every kind of store: read-modify-write (INC, ADD, SHL,
+ *     NOT, XCHG, LOCK XADD, LOCK CMPXCHG, BTS), SETcc, POP to memory, PUSH
+ *     and CALL (ESP pointed into the code), STOSW, MOVSD, FISTP, and a
+ *     dword store split across two code pages;
  *   - a loop that patches an instruction earlier in its own block on every
  *     iteration, the sequence of values checked; the same many thousand
  *     times (code rewritten faster than it runs: the cache must just keep
@@ -183,6 +187,38 @@ asm(
     "  pop %ebx\n"
     "  ret\n"
 
+    /* every way an instruction writes memory, aimed at the imm32 of the
+     * MOV after it (SMC_SLOT: mov $0x100, %eax; ret) */
+#define SMC_W(name, body) \
+    ".globl smc_w_" #name ", smc_w_" #name "_slot\n" \
+    "smc_w_" #name ":\n" body \
+    "smc_w_" #name "_slot:\n  mov $0x100, %eax\n  ret\n"
+    SMC_W(inc,     "  incl smc_w_inc_slot+1\n")
+    SMC_W(add,     "  addl $0x20, smc_w_add_slot+1\n")
+    SMC_W(shl,     "  shll $4, smc_w_shl_slot+1\n")
+    SMC_W(not,     "  notl smc_w_not_slot+1\n")
+    SMC_W(xchg,    "  mov $0x333, %edx\n  xchg %edx, smc_w_xchg_slot+1\n")
+    SMC_W(xadd,    "  mov $0x10, %edx\n  lock xadd %edx, smc_w_xadd_slot+1\n")
+    SMC_W(cmpxchg, "  mov $0x100, %eax\n  mov $0x444, %edx\n  lock cmpxchg %edx, smc_w_cmpxchg_slot+1\n")
+    SMC_W(bts,     "  btsl $12, smc_w_bts_slot+1\n")
+    SMC_W(setcc,   "  xor %edx, %edx\n  sete smc_w_setcc_slot+1\n")
+    SMC_W(pop,     "  push $0x555\n  popl smc_w_pop_slot+1\n")
+    SMC_W(push,    "  mov %esp, %ecx\n  mov $smc_w_push_slot+5, %esp\n  push $0x666\n  mov %ecx, %esp\n")
+    SMC_W(call,    "  mov %esp, %ecx\n  mov $smc_w_call_slot+5, %esp\n  call smc_w_call_ret\n"
+                   ".globl smc_w_call_ret\nsmc_w_call_ret:\n  mov %ecx, %esp\n")
+    SMC_W(stosw,   "  push %edi\n  mov $0x777, %eax\n  mov $smc_w_stosw_slot+1, %edi\n  stosw\n  pop %edi\n")
+    SMC_W(movsd,   "  push %esi\n  push %edi\n  mov $smc_w_value, %esi\n  mov $smc_w_movsd_slot+1, %edi\n"
+                   "  movsl\n  pop %edi\n  pop %esi\n")
+    SMC_W(fistp,   "  fninit\n  fildl smc_w_value\n  fistpl smc_w_fistp_slot+1\n")
+#undef SMC_W
+    /* a dword store across a page boundary: the last byte of one page, the
+     * MOV's opcode and imm bytes 0-1 at the start of the next */
+    ".globl smc_w_split\n"
+    "smc_w_split:\n"
+    "  mov smc_w_split_word, %eax\n"
+    "  mov %eax, smc_w_split_slot-1\n"
+    "  jmp smc_w_split_slot\n"
+
     /* a page of its own */
     ".section .text.smc_page, \"ax\"\n"
     ".balign 4096\n"
@@ -197,7 +233,19 @@ asm(
     "1: pop %eax\n"
     "  ret\n"
     ".balign 4096, 0xcc\n"
+    ".globl smc_w_split_slot\n"
+    "smc_w_split_slot:\n"
+    "  mov $0x100, %eax\n"
+    "  ret\n"
+    ".balign 4096, 0xcc\n"
     ".text\n");
+
+#define SMC_W_LIST(X) X(inc) X(add) X(shl) X(not) X(xchg) X(xadd) X(cmpxchg) X(bts) X(setcc) \
+                       X(pop) X(push) X(call) X(stosw) X(movsd) X(fistp) X(split)
+#define SMC_W_DECLARE(name) uint32_t smc_w_##name(void); extern uint8_t smc_w_##name##_slot[];
+SMC_W_LIST(SMC_W_DECLARE)
+extern uint8_t smc_w_call_ret[];
+uint32_t smc_w_value = 0x888, smc_w_split_word;
 
 static uint8_t rep_page[4096] __attribute__((aligned(4096)));
 static uint32_t loop_out[64];
@@ -244,6 +292,44 @@ static void next_instruction(void)
     for (unsigned i = 0; i < sizeof(ops2) / sizeof(ops2[0]); i++)
         CHECK(smc_next_op2(ops2[i].bytes) == ops2[i].want,
               "store to the next two bytes %04x: edx %u", ops2[i].bytes, ops2[i].want);
+}
+
+static void write_paths(void)
+{
+    static const struct { const char *name; uint32_t (*fn)(void); uint8_t *slot; uint32_t want; } w[] = {
+#define SMC_W_ENTRY(name) { #name, smc_w_##name, smc_w_##name##_slot, 0 },
+        SMC_W_LIST(SMC_W_ENTRY)
+#undef SMC_W_ENTRY
+    };
+    for (unsigned i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+        uint32_t want;
+        switch (i) {
+        case 0: want = 0x101; break;
+        case 1: want = 0x120; break;
+        case 2: want = 0x1000; break;
+        case 3: want = ~0x100u; break;
+        case 4: want = 0x333; break;
+        case 5: want = 0x110; break;
+        case 6: want = 0x444; break;
+        case 7: want = 0x1100; break;
+        case 8: want = 0x101; break;
+        case 9: want = 0x555; break;
+        case 10: want = 0x666; break;
+        case 11: want = (uint32_t)smc_w_call_ret; break;
+        case 12: want = 0x777; break;
+        case 13: want = 0x888; break;
+        case 14: want = 0x888; break;
+        default: want = 0xABCD; break;   /* split: imm bytes 0-1 become CD AB */
+        }
+        /* split: the byte before and the opcode B8 stored unchanged */
+        smc_w_split_word = (uint32_t)*(volatile uint8_t *)((uint32_t)smc_w_split_slot - 1) | 0xB8u << 8 | 0xABCD00u << 8;
+        bool ok = true;
+        for (int round = 0; round < 3; round++) {
+            set_imm(w[i].slot, 0x100);
+            ok = ok && w[i].fn() == want;
+        }
+        CHECK(ok, "%s writes the next instruction's imm32, 3 rounds", w[i].name);
+    }
 }
 
 static void loop_patching_itself(void)
@@ -383,6 +469,7 @@ static void dma_to_code(void)
 void test_main(void)
 {
     next_instruction();
+    write_paths();
     loop_patching_itself();
     other_page();
     linear_alias();
