@@ -16,7 +16,8 @@
  *   - code on another page patched from C, then called, a thousand times;
  *   - with paging: code patched through a second linear alias of its page,
  *     and called through the alias after a patch through the first address;
- *     CALL/POP run at both addresses (one physical block, two EIPs);
+ *     CALL/POP run at both addresses (one physical block, two EIPs); code
+ *     that remaps its own page (PTE store, INVLPG) and goes on in the new;
  *   - a page of code rewritten by REP STOSB / REP MOVSB between calls, and a
  *     REP STOSB that overwrites the instructions right after itself;
  *   - DMA: the fw_cfg DMA interface (port 0x514/0x518, in QEMU and fox86)
@@ -219,6 +220,21 @@ asm(
     "  mov %eax, smc_w_split_slot-1\n"
     "  jmp smc_w_split_slot\n"
 
+    /* uint32_t remap(uint32_t *pte, uint32_t new_pte, uint32_t lin): maps
+     * lin (where it runs) elsewhere and goes on at the next instruction of
+     * the new page; copied to two pages, 1 in one and 2 in the other */
+    ".globl remap_tpl, remap_tpl_mov, remap_tpl_end\n"
+    "remap_tpl:\n"
+    "  mov 4(%esp), %ecx\n"
+    "  mov 8(%esp), %edx\n"
+    "  mov 12(%esp), %eax\n"
+    "  mov %edx, (%ecx)\n"
+    "  invlpg (%eax)\n"
+    "remap_tpl_mov:\n"
+    "  mov $1, %eax\n"
+    "  ret\n"
+    "remap_tpl_end:\n"
+
     /* a page of its own */
     ".section .text.smc_page, \"ax\"\n"
     ".balign 4096\n"
@@ -248,6 +264,8 @@ extern uint8_t smc_w_call_ret[];
 uint32_t smc_w_value = 0x888, smc_w_split_word;
 
 static uint8_t rep_page[4096] __attribute__((aligned(4096)));
+static uint8_t remap_pages[2][4096] __attribute__((aligned(4096)));
+extern uint8_t remap_tpl[], remap_tpl_mov[], remap_tpl_end[];
 static uint32_t loop_out[64];
 
 static void set_imm(uint8_t *insn, uint32_t v)
@@ -390,6 +408,26 @@ static void linear_alias(void)
     for (int i = 0; i < 3; i++)
         CHECK(smc_page_where() == (uint32_t)smc_page_where + 5 && alias_where() == ALIAS_LIN + where_off + 5,
               "CALL/POP at both linear addresses of one page: each its own EIP");
+    /* the running code's page remapped under it (PTE store, INVLPG): the
+     * next instruction comes from the new page */
+    uint32_t len = (uint32_t)(remap_tpl_end - remap_tpl);
+    for (int k = 0; k < 2; k++) {
+        memcpy(remap_pages[k], remap_tpl, len);
+        set_imm(remap_pages[k] + (remap_tpl_mov - remap_tpl), (uint32_t)k + 1);
+    }
+    volatile uint32_t *alias_pte = &page_table0[ALIAS_LIN >> 12];
+    uint32_t pte_a = (uint32_t)remap_pages[0] | PTE_P | PTE_W, pte_b = (uint32_t)remap_pages[1] | PTE_P | PTE_W;
+    uint32_t (*remap)(volatile uint32_t *, uint32_t, uint32_t) =
+        (uint32_t (*)(volatile uint32_t *, uint32_t, uint32_t))ALIAS_LIN;
+    *alias_pte = pte_a;
+    invlpg(ALIAS_LIN);
+    bool same = true, switched = true;
+    for (int i = 0; i < 5; i++) {
+        same = same && remap(alias_pte, pte_a, ALIAS_LIN) == 1;
+        switched = switched && remap(alias_pte, pte_b, ALIAS_LIN) == 2 && remap(alias_pte, pte_b, ALIAS_LIN) == 2;
+        switched = switched && remap(alias_pte, pte_a, ALIAS_LIN) == 1;
+    }
+    CHECK(same && switched, "code remapping its own page (PTE + INVLPG): the next instruction from the new page");
     page_table0[ALIAS_LIN >> 12] = ALIAS_LIN | PTE_P | PTE_W | PTE_U;
     invlpg(ALIAS_LIN);
     paging_off();
