@@ -18,7 +18,8 @@
  *     and run again (no BIOS ROM test: fox86 boots multiboot kernels
  *     without a BIOS, so nothing common lies at 0xF0000);
  *   - 16-bit protected-mode code whose IP wraps from 0xFFFF to 0;
- *   - the same bytes run as 32-bit and as 16-bit code in turn.
+ *   - the same bytes run as 32-bit and as 16-bit code in turn;
+ *   - a 16-bit instruction whose last byte is past the CS limit.
  *
  * Every check prints a line with the value expected, so fox86's transcript
  * equals QEMU's when both are right. */
@@ -234,6 +235,30 @@ static void ip_wrap16(void)
     }
 }
 
+static void call_straddle(void *arg)
+{
+    far_call16(0xFFFE, 0);
+}
+
+/* MOV AX, imm16 at 0xFFFE: its last byte is past the limit (0xFFFF), a
+ * #GP(0) at FFFE (SDM; fox86). QEMU does not check the limit inside an
+ * instruction and runs it: either is accepted (same line printed), the
+ * point is that the translator neither crashes nor runs it wrongly wrapped
+ * into a bad state. */
+static void straddle16(void)
+{
+    volatile uint8_t *seg = (volatile uint8_t *)WRAP_BASE;
+    seg[0xFFFE] = 0xB8; seg[0xFFFF] = 0x34;
+    seg[0] = 0x12; seg[1] = 0x66; seg[2] = 0xCB;
+    for (int i = 0; i < 2; i++) {
+        int v = run_catching(call_straddle, 0);
+        bool gp = v == 13 && exc_last.eip == 0xFFFE && exc_last.cs == SEL_WRAP16 && exc_last.error == 0;
+        CHECK(gp || v == -1, "16-bit instruction past the CS limit at FFFF: #GP(0) at FFFE, or run (QEMU)");
+        if (!gp && v != -1)
+            printf_e9("     got vector %d at %x:%x error %x\n", v, exc_last.cs, exc_last.eip, exc_last.error);
+    }
+}
+
 /* The same bytes as 32-bit code (near call) and as 16-bit code (far
  * call): two blocks at one physical address, told apart by the mode.
  *   B8 34 12 EB 01 C3 66 CB
@@ -265,4 +290,5 @@ void test_main(void)
     mmio();
     ip_wrap16();
     two_modes();
+    straddle16();
 }
