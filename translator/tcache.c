@@ -113,6 +113,7 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
     const struct insn *last = &insns[n - 1];
     b->sync = (op_info[last->op].cls & ~CTRL) != 0;
     b->callout = (insn_class(last) & (SENS | PRIV | IOPL | IO)) != 0;
+    portable_prepare_block(b);
 
     uint32_t k = bucket_of(tc, phys, mode);
     b->hash_next = tc->buckets[k];
