@@ -161,8 +161,10 @@ run_block_body(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint6
         ti->fn(cpu, &ti->insn);
         bool stop = cpu->next_eip != next || *page_gen != b->gen || epoch != cpu->tlb_epoch;
         if (ti->kind == PK_STRING) {
+            /* the rest of the block must still fit the budget after the
+             * iterations it charged, or the loop goes on from the next one */
             icount_base = cpu->icount - ti->index;
-            stop |= cpu->icount + 1 >= end;
+            stop |= cpu->icount + (uint64_t)(b->n - ti->index) > end;
         }
         if (unlikely(stop)) {
             cpu->eip = cpu->next_eip;
