@@ -29,12 +29,18 @@
  * CS:EIP: after a block that completed, a successor on the same linear
  * page with no TLB flush since the block started is on the same physical
  * page, so its links are checked by key and code generation without a TLB
- * lookup (portable_chain); otherwise through the cache (tcache_find);
- * where no block can start, one instruction in the interpreter.
+ * lookup (portable_chain); otherwise from the jump cache (linear EIP and
+ * mode -> block, emptied at every TLB flush and cache flush: within one
+ * TLB epoch a linear address keeps its physical one), which serves
+ * returns and indirect jumps; otherwise through the cache (tcache_find),
+ * whose result enters the jump cache; where no block can start, one
+ * instruction in the interpreter.
  *
  * Usage: see tcache.h (tcache_engine).
  */
 #include "tcache_int.h"
+
+#include <string.h>
 
 #include "core/mem.h"
 #include "mmu/phys.h"
@@ -235,6 +241,54 @@ static inline struct tblock *portable_chain(struct tcache *tc, struct cpu *cpu,
     return NULL;
 }
 
+static inline uint32_t jump_index(uint32_t lin)
+{
+    return (lin ^ (lin >> 10)) & (TB_JUMP_SIZE - 1);
+}
+
+/* Empty the jump cache unless it belongs to the current TLB epoch and
+ * cache contents. */
+static inline void jump_cache_sync(struct tcache *tc, const struct cpu *cpu)
+{
+    if (unlikely(tc->jump_epoch != cpu->tlb_epoch || tc->jump_flushes != tc->flush_count)) {
+        memset(tc->jump, 0, sizeof tc->jump);
+        tc->jump_epoch = cpu->tlb_epoch;
+        tc->jump_flushes = tc->flush_count;
+    }
+}
+
+/* The block for CS:EIP from the jump cache: an entry made in this TLB
+ * epoch maps the same linear address to the same physical one, so the key
+ * (linear EIP, mode), the code generation and the CS limit decide. NULL:
+ * ask the cache. */
+static inline struct tblock *jump_cache_find(struct tcache *tc, struct cpu *cpu, uint32_t mode)
+{
+    if (tc->map_generation != cpu->mem->generation)
+        return NULL;
+    jump_cache_sync(tc, cpu);
+    const struct seg_cache *cs = &cpu->seg[SEG_CS];
+    uint32_t eip = cpu->eip;
+    uint32_t lin = cs->base + eip;
+    const struct tb_jump *j = &tc->jump[jump_index(lin)];
+    struct tblock *b = j->b;
+    tc->stats.jump_lookups++;
+    if (b && j->lin == lin && j->mode == mode && b->gen == phys_code_gen(cpu->mem, b->phys) &&
+        (uint64_t)eip + b->bytes - 1 <= cs->limit) {
+        tc->stats.jump_hits++;
+        return b;
+    }
+    return NULL;
+}
+
+/* Remember b, just found by tcache_find for CS:EIP, in the jump cache. */
+static inline void jump_cache_enter(struct tcache *tc, struct cpu *cpu, struct tblock *b,
+                                    uint32_t mode)
+{
+    jump_cache_sync(tc, cpu);
+    uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;
+    tc->jump[jump_index(lin)] = (struct tb_jump){ .lin = lin, .mode = mode, .b = b };
+}
+
 static enum cpu_stop portable_run(struct cpu *cpu, uint64_t end, void *opaque)
 {
     struct tcache *tc = opaque;
@@ -254,7 +308,12 @@ static enum cpu_stop portable_run(struct cpu *cpu, uint64_t end, void *opaque)
         if (prev && !prev->sync)
             b = portable_chain(tc, cpu, prev, prev_lin, prev_epoch, mode);
         if (!b)
+            b = jump_cache_find(tc, cpu, mode);
+        if (!b) {
             b = tcache_find(tc, cpu, prev, mode);
+            if (b)
+                jump_cache_enter(tc, cpu, b, mode);
+        }
         if (!b) {
             tc->stats.interp_steps++;
             cpu_engine_step(cpu);

@@ -271,6 +271,9 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
         (unsigned long long)s->hits, hit_rate);
     PUT("  chained transitions    %llu (%.2f%% of block entries)\n",
         (unsigned long long)s->chained, chain_rate);
+    PUT("  jump cache lookups     %llu, hits %llu (%.2f%%)\n", (unsigned long long)s->jump_lookups,
+        (unsigned long long)s->jump_hits,
+        s->jump_lookups ? 100.0 * (double)s->jump_hits / (double)s->jump_lookups : 0.0);
     PUT("  early block exits      %llu\n", (unsigned long long)s->early_exits);
     PUT("  SMC invalidations      %llu\n", (unsigned long long)s->smc_invalidations);
     PUT("  cache flushes          %llu (budget), %llu (memory map)\n",

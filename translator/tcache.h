@@ -103,6 +103,8 @@ struct tcache_stats {
     uint64_t lookups;           /* hash lookups (chain misses) */
     uint64_t hits;              /* hash lookups that found a current block */
     uint64_t chained;           /* transitions taken through a successor link */
+    uint64_t jump_lookups;      /* link misses looked up in the jump cache (by linear EIP) */
+    uint64_t jump_hits;         /* ... that found a current block */
     uint64_t blocks_run;
     uint64_t insns_run;         /* instructions retired inside blocks */
     uint64_t interp_steps;      /* instructions left to the interpreter (no block) */
