@@ -113,6 +113,7 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
     const struct insn *last = &insns[n - 1];
     b->sync = (op_info[last->op].cls & ~CTRL) != 0;
     b->callout = (insn_class(last) & (SENS | PRIV | IOPL | IO)) != 0;
+    portable_prepare_block(b);
 
     uint32_t k = bucket_of(tc, phys, mode);
     b->hash_next = tc->buckets[k];
@@ -270,6 +271,9 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
         (unsigned long long)s->hits, hit_rate);
     PUT("  chained transitions    %llu (%.2f%% of block entries)\n",
         (unsigned long long)s->chained, chain_rate);
+    PUT("  jump cache lookups     %llu, hits %llu (%.2f%%)\n", (unsigned long long)s->jump_lookups,
+        (unsigned long long)s->jump_hits,
+        s->jump_lookups ? 100.0 * (double)s->jump_hits / (double)s->jump_lookups : 0.0);
     PUT("  early block exits      %llu\n", (unsigned long long)s->early_exits);
     PUT("  SMC invalidations      %llu\n", (unsigned long long)s->smc_invalidations);
     PUT("  cache flushes          %llu (budget), %llu (memory map)\n",

@@ -73,6 +73,10 @@ enum {
 struct tb_insn {
     exec_fn fn;                /* the interpreter's handler for this form */
     struct insn insn;
+    /* set by the backend (portable_prepare_block), in tb_insn's padding */
+    uint8_t  kind;             /* the backend's class of this instruction */
+    uint8_t  index;            /* position in the block */
+    uint16_t offset;           /* bytes from the block's first instruction */
 };
 
 struct tblock {
@@ -99,6 +103,8 @@ struct tcache_stats {
     uint64_t lookups;           /* hash lookups (chain misses) */
     uint64_t hits;              /* hash lookups that found a current block */
     uint64_t chained;           /* transitions taken through a successor link */
+    uint64_t jump_lookups;      /* link misses looked up in the jump cache (by linear EIP) */
+    uint64_t jump_hits;         /* ... that found a current block */
     uint64_t blocks_run;
     uint64_t insns_run;         /* instructions retired inside blocks */
     uint64_t interp_steps;      /* instructions left to the interpreter (no block) */
@@ -155,6 +161,11 @@ void tcache_flush(struct tcache *tc, bool budget);
  * TLB flush, a branch inside it (REP), or icount reaching end. Returns
  * true when every instruction ran and control left through its end. */
 bool portable_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end);
+
+/* portable.c: the backend's per-instruction preparation of a block just
+ * built (tb_insn kind, index, offset), called by the cache before the
+ * block is entered. */
+void portable_prepare_block(struct tblock *b);
 
 /* lockstep.c: run b translated, then from the same state interpreted, and
  * compare; false after reporting a difference. */

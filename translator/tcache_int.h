@@ -6,6 +6,8 @@
 #include "core/cpu.h"
 #include "tcache.h"
 
+#define TB_JUMP_SIZE 1024u   /* a power of two */
+
 struct tcache {
     struct cpu_engine engine;
     struct tcache_config cfg;
@@ -20,6 +22,12 @@ struct tcache {
     bool     lockstep_failed;
     struct lockstep *lockstep;   /* lockstep.c state, NULL when off */
     uint32_t lockstep_countdown; /* blocks to run before the next compared one */
+    /* portable.c: the jump cache, linear EIP -> block, for the transitions
+     * the links miss (returns, indirect jumps, calls to other pages); all
+     * entries belong to one TLB epoch and one cache flush count */
+    struct tb_jump { uint32_t lin, mode; struct tblock *b; } jump[TB_JUMP_SIZE];
+    uint32_t jump_epoch;
+    uint64_t jump_flushes;
 };
 
 /* portable.c: the engine table of the portable backend for tc. */
