@@ -58,7 +58,7 @@ struct sandbox {
     struct phys_mem mem;
     struct ioport_map io;
     struct cpu cpu;
-    struct tcache *tcache;        /* FOX86_HOSTDIFF_ENGINE=portable: the translator runs the cases */
+    struct tcache *tcache;        /* FOX86_HOSTDIFF_ENGINE=portable|native: the translator runs the cases */
     uint8_t data[HD_DATA_SIZE];   /* staging copy of the data region */
 };
 
@@ -237,8 +237,10 @@ int hd_interp_init(struct hd_interp **out)
     ioport_map_init(&sb->io);
     cpu_init(&sb->cpu, &sb->mem, &sb->io);
     const char *engine = getenv("FOX86_HOSTDIFF_ENGINE");
-    if (engine && strcmp(engine, "portable") == 0) {
-        if (!(sb->tcache = tcache_create(&(struct tcache_config){ 0 })))
+    bool native = engine && strcmp(engine, "native") == 0;
+    if (engine && (strcmp(engine, "portable") == 0 || native)) {
+        struct tcache_config cfg = { .backend = native ? TCACHE_NATIVE : TCACHE_PORTABLE };
+        if (!(sb->tcache = tcache_create(&cfg)))
             return -1;
         sb->cpu.engine = tcache_engine(sb->tcache);
     }

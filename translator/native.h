@@ -1,0 +1,56 @@
+/* translator/native.h: the native x86-64 backend's internals, shared by
+ * native.c (run loop, trampolines, helpers, chaining) and native_emit.c
+ * (host code for one block). Not used outside translator/.
+ *
+ * Register convention inside host code:
+ *   guest EAX ECX EDX EBX ESP EBP ESI EDI live in host
+ *         RAX RCX RDX RBX R12 RBP RSI RDI (32-bit views; the same numbers
+ *         as the guest's but ESP, so mul/div/shift-by-CL need no moves);
+ *   R15   the struct cpu pointer;
+ *   R13   the guest's arithmetic flags saved with PUSHFQ while host code
+ *         that clobbers RFLAGS runs (the flags state, native_emit.c);
+ *   R8-R11, R14 scratch; RSP the host stack, 16-byte aligned in block code.
+ * At every block boundary the guest flags are in cpu->eflags (lf.op ==
+ * LF_NONE) and the guest registers are in host registers; the trampoline
+ * loads them on entry and the exit code stores them back.
+ */
+#ifndef FOX86_TRANSLATOR_NATIVE_H
+#define FOX86_TRANSLATOR_NATIVE_H
+
+#include "codebuf.h"
+#include "tcache_int.h"
+#include "x64_emit.h"
+
+/* Host register of each guest register (R_EAX..R_EDI). */
+static const int8_t native_hreg[8] = {
+    X64_RAX, X64_RCX, X64_RDX, X64_RBX, X64_R12, X64_RBP, X64_RSI, X64_RDI,
+};
+#define NATIVE_CPU   X64_R15
+#define NATIVE_FLAGS X64_R13
+
+/* Room kept free for one block's host code; a block that needs more is
+ * left to the portable path (counted). */
+#define NATIVE_BLOCK_MAX_BYTES (48u << 10)
+
+struct native {
+    struct tcache *tc;
+    struct codebuf *cb;
+    /* void enter(struct cpu *cpu, const void *code): saves the host's
+     * callee-saved registers, loads the guest registers, jumps to code. */
+    void (*enter)(struct cpu *cpu, const void *code);
+    uint8_t *exit_rw;          /* stores the guest registers, then exit_spilled_rw */
+    uint8_t *exit_spilled_rw;  /* restores the host registers and returns from enter */
+};
+
+/* The helper host code calls for an instruction it does not emit itself:
+ * runs insn i of b (at eip) with the interpreter's handler and discipline;
+ * nonzero when the block must be left now (control went elsewhere, its
+ * page was written, the TLB was flushed, an interrupt or stop is pending,
+ * or it was the block's last instruction). native.c. */
+uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, uint32_t eip);
+
+/* native_emit.c: host code for b at the code buffer's cursor; returns the
+ * run-view entry, or NULL when it did not fit (nothing committed). */
+void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tblock *b);
+
+#endif
