@@ -82,12 +82,28 @@ static bool emit_trampolines(struct native *nt)
     x64_alu_ri(&a, X64_SUB, 64, X64_RSP, 8);
     x64_mov_rr(&a, 64, NATIVE_CPU, X64_RDI);
     x64_mov_rr(&a, 64, X64_R11, X64_RSI);
+    struct x64_mem eflags = x64_mem_b(NATIVE_CPU, CPU_OFF(eflags));
+    struct x64_mem icount = x64_mem_b(NATIVE_CPU, CPU_OFF(icount));
+    struct x64_mem icount_end = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.icount_end));
+    x64_mov_rm(&a, 32, NATIVE_FLAGS, eflags);
+    x64_alu_ri(&a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
+    x64_mov_rm(&a, 64, NATIVE_BUDGET, icount_end);
+    x64_alu_rm(&a, X64_SUB, 64, NATIVE_BUDGET, icount);
     emit_reload(&a);
     x64_jmp_r(&a, X64_R11);
 
     x64_nop(&a, (int)((16 - (uintptr_t)a.cur % 16) % 16));
     uint8_t *exit = a.cur;
     emit_spill(&a);
+    x64_mov_rr(&a, 64, X64_R8, NATIVE_FLAGS);
+    x64_alu_ri(&a, X64_AND, 32, X64_R8, FL_ARITH);
+    x64_mov_rm(&a, 32, X64_R9, eflags);
+    x64_alu_ri(&a, X64_AND, 32, X64_R9, ~(int64_t)FL_ARITH & 0xFFFFFFFF);
+    x64_alu_rr(&a, X64_OR, 32, X64_R9, X64_R8);
+    x64_mov_mr(&a, 32, eflags, X64_R9);
+    x64_mov_rm(&a, 64, X64_R8, icount_end);
+    x64_alu_rr(&a, X64_SUB, 64, X64_R8, NATIVE_BUDGET);
+    x64_mov_mr(&a, 64, icount, X64_R8);
     uint8_t *exit_spilled = a.cur;
     x64_alu_ri(&a, X64_ADD, 64, X64_RSP, 8);
     for (int k = 5; k >= 0; k--)

@@ -7,12 +7,17 @@
  *         RAX RCX RDX RBX R12 RBP RSI RDI (32-bit views; the same numbers
  *         as the guest's but ESP, so mul/div/shift-by-CL need no moves);
  *   R15   the struct cpu pointer;
- *   R13   the guest's arithmetic flags saved with PUSHFQ while host code
- *         that clobbers RFLAGS runs (the flags state, native_emit.c);
- *   R8-R11, R14 scratch; RSP the host stack, 16-byte aligned in block code.
- * At every block boundary the guest flags are in cpu->eflags (lf.op ==
- * LF_NONE) and the guest registers are in host registers; the trampoline
- * loads them on entry and the exit code stores them back.
+ *   R13   the guest's arithmetic flags in RFLAGS layout (PUSHFQ), kept
+ *         while host code that clobbers RFLAGS runs (native_emit.c);
+ *   R14   the instruction budget left: cpu->jit.icount_end minus the
+ *         icount at the start of the current block (cpu->icount itself is
+ *         only written at exits and before interpreter calls);
+ *   R8-R11 scratch; RSP the host stack, 16-byte aligned in block code.
+ * At every block boundary the guest registers are in their host registers,
+ * the guest flags in R13 and the budget in R14: chained blocks pass them
+ * on without touching memory. The enter trampoline loads them from struct
+ * cpu (flags from cpu->eflags, lf.op == LF_NONE) and the exit stores them
+ * back (cpu->gpr, the arithmetic bits of cpu->eflags, cpu->icount).
  */
 #ifndef FOX86_TRANSLATOR_NATIVE_H
 #define FOX86_TRANSLATOR_NATIVE_H
@@ -27,6 +32,7 @@ static const int8_t native_hreg[8] = {
 };
 #define NATIVE_CPU   X64_R15
 #define NATIVE_FLAGS X64_R13
+#define NATIVE_BUDGET X64_R14
 
 /* Room kept free for one block's host code; a block that needs more is
  * left to the portable path (counted). */
@@ -38,8 +44,9 @@ struct native {
     /* void enter(struct cpu *cpu, const void *code): saves the host's
      * callee-saved registers, loads the guest registers, jumps to code. */
     void (*enter)(struct cpu *cpu, const void *code);
-    uint8_t *exit_rw;          /* stores the guest registers, then exit_spilled_rw */
-    uint8_t *exit_spilled_rw;  /* restores the host registers and returns from enter */
+    uint8_t *exit_rw;          /* stores registers, flags and icount, then exit_spilled_rw */
+    uint8_t *exit_spilled_rw;  /* restores the host registers and returns from enter (after
+                                  an interpreter call, which left everything in struct cpu) */
 };
 
 /* The helper host code calls for an instruction it does not emit itself:

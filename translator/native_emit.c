@@ -9,12 +9,14 @@
  * Flags: host arithmetic on the guest registers leaves exactly the guest's
  * arithmetic flags in RFLAGS, so they stay there (FS_HOST) until something
  * else needs RFLAGS. The emitter tracks where they are:
- *   FS_MEM    in cpu->eflags (block entry, after every interpreter call);
+ *   FS_MEM    in cpu->eflags (after every interpreter call);
  *   FS_HOST   in RFLAGS;
- *   FS_SAVED  in R13, saved by PUSHFQ before host code that clobbers
- *             RFLAGS (the memory fast path) so a fault there still sees them.
+ *   FS_SAVED  in R13 (block entry and exit), saved by PUSHFQ before host
+ *             code that clobbers RFLAGS (the memory fast path) so that a
+ *             fault there still sees them.
  * An instruction that reads flags gets them into RFLAGS first (POPFQ of
- * the arithmetic bits only); a call or an exit stores them to cpu->eflags.
+ * the arithmetic bits only); an interpreter call stores them to
+ * cpu->eflags, a block exit to R13.
  *
  * Memory operands (flat 4 GiB segments, mode TMODE_FLAT4G, 32-bit
  * addressing, no alignment checking) inline the TLB fast path of mem.h:
@@ -26,9 +28,10 @@
  * helper says so. Since a stub runs the instruction from its start, the
  * fast path performs every check before it changes any guest state.
  *
- * Budget: the block's first instructions check icount + n <= the run's
- * end; icount advances by n on every exit that completes the block, and
- * is exact at every interpreter call (added before, taken back after).
+ * Budget: the block's first instructions check that R14, the budget left,
+ * covers its n instructions; every exit that completes the block takes n
+ * off R14, and cpu->icount is computed from it before each interpreter
+ * call (exact for faults, RDTSC and the deterministic clock).
  */
 #include "native.h"
 
@@ -92,12 +95,6 @@ static void flags_to_mem(struct emitter *e, int fs)
     merge_flags_r8(e);
 }
 
-static void fl_mem(struct emitter *e)
-{
-    flags_to_mem(e, e->fs);
-    e->fs = FS_MEM;
-}
-
 /* Make FS_MEM or FS_SAVED flags the host's. POPFQ of the arithmetic bits
  * only: TF, DF and AC stay 0, IF and IOPL are ignored at user level. */
 static void flags_to_host(struct emitter *e, int fs)
@@ -132,11 +129,16 @@ static void fl_save(struct emitter *e)
 
 /* ---- calls into the interpreter ---- */
 
-static void icount_add(struct emitter *e, int64_t n)
+/* cpu->icount = the block's first instruction's count + i (R14 is the
+ * budget left at the block's start). Clobbers R8 and RFLAGS. */
+static void icount_store(struct emitter *e, uint32_t i)
 {
-    if (n)
-        x64_alu_mi(&e->a, n > 0 ? X64_ADD : X64_SUB, 64, x64_mem_b(NATIVE_CPU, CPU_OFF(icount)),
-                   n > 0 ? n : -n);
+    struct x64_asm *a = &e->a;
+    x64_mov_rm(a, 64, X64_R8, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.icount_end)));
+    x64_alu_rr(a, X64_SUB, 64, X64_R8, NATIVE_BUDGET);
+    if (i)
+        x64_alu_ri(a, X64_ADD, 64, X64_R8, i);
+    x64_mov_mr(a, 64, x64_mem_b(NATIVE_CPU, CPU_OFF(icount)), X64_R8);
 }
 
 /* Run instruction i in the interpreter: flags (in state fs) to memory,
@@ -149,7 +151,7 @@ static void emit_call_insn(struct emitter *e, int fs, uint32_t i, uint32_t eip)
     flags_to_mem(e, fs);
     for (int r = 0; r < 8; r++)
         x64_mov_mr(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(gpr) + 4 * r), native_hreg[r]);
-    icount_add(e, i);
+    icount_store(e, i);
     x64_mov_rr(a, 64, X64_RDI, NATIVE_CPU);
     x64_mov_ri(a, 64, X64_RSI, (int64_t)(intptr_t)e->b);
     x64_mov_ri(a, 32, X64_RDX, i);
@@ -161,21 +163,34 @@ static void emit_call_insn(struct emitter *e, int fs, uint32_t i, uint32_t eip)
     }
     x64_test_rr(a, 32, X64_RAX, X64_RAX);
     x64_jcc_rel32(a, X64_CC_NE, e->nt->exit_spilled_rw);
-    icount_add(e, -(int64_t)(i + 1));
     for (int r = 0; r < 8; r++)
         x64_mov_rm(a, 32, native_hreg[r], x64_mem_b(NATIVE_CPU, CPU_OFF(gpr) + 4 * r));
 }
 
 /* ---- block exits ---- */
 
-/* Leave the block for guest EIP target: flags to memory, icount += n,
- * then a chainable jump (same page, flat mode) or a plain exit. */
+/* The block boundary state: flags in R13, the budget less this block. */
+static void end_block(struct emitter *e)
+{
+    struct x64_asm *a = &e->a;
+    if (e->fs == FS_HOST) {
+        x64_pushfq(a);
+        x64_pop_r(a, NATIVE_FLAGS);
+    } else if (e->fs == FS_MEM) {
+        x64_mov_rm(a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        x64_alu_ri(a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
+    }
+    e->fs = FS_SAVED;
+    x64_lea(a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_BUDGET, -(int32_t)e->b->n));
+}
+
+/* Leave the block for guest EIP target: a chainable jump (same page,
+ * flat mode) or a plain exit. */
 static void emit_goto(struct emitter *e, uint32_t target)
 {
     struct x64_asm *a = &e->a;
     const struct tblock *b = e->b;
-    fl_mem(e);
-    icount_add(e, b->n);
+    end_block(e);
     struct x64_mem eip = x64_mem_b(NATIVE_CPU, CPU_OFF(eip));
     if ((b->mode & TMODE_FLAT) && (target >> 12) == (b->eip >> 12)) {
         long site = x64_jmp_patchable(a, NULL);
@@ -194,8 +209,7 @@ static void emit_goto(struct emitter *e, uint32_t target)
 /* Leave with the guest EIP in R10D (RET). */
 static void emit_goto_r10(struct emitter *e)
 {
-    fl_mem(e);
-    icount_add(e, e->b->n);
+    end_block(e);
     x64_mov_mr(&e->a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(eip)), X64_R10);
     x64_jmp_rel32(&e->a, e->nt->exit_rw);
 }
@@ -611,13 +625,17 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
         emit_goto(e, target);
         return true;
     case OP_JCC: {
+        /* flags to R13 first: PUSHFQ leaves RFLAGS as they are for the Jcc */
         fl_host(e);
+        x64_pushfq(a);
+        x64_pop_r(a, NATIVE_FLAGS);
+        e->fs = FS_SAVED;
         struct x64_label taken;
         x64_label_init(&taken);
         x64_jcc_label(a, (enum x64_cc)in->cond, &taken, false);
         emit_goto(e, next);
         x64_bind(a, &taken);
-        e->fs = FS_HOST;
+        e->fs = FS_SAVED;
         emit_goto(e, target);
         return true;
     }
@@ -724,19 +742,15 @@ static void emit_stub(struct emitter *e, struct stub *s)
 void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tblock *b)
 {
     struct codebuf *cb = nt->cb;
-    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_MEM };
+    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED };
     x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
     struct x64_asm *a = &e.a;
 
-    /* entry: leave unless icount + n <= icount_end */
+    /* entry: leave unless the budget left covers the whole block */
     struct x64_label budget_exit;
     x64_label_init(&budget_exit);
-    x64_mov_rm(a, 64, X64_R8, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.icount_end)));
-    x64_alu_rm(a, X64_SUB, 64, X64_R8, x64_mem_b(NATIVE_CPU, CPU_OFF(icount)));
-    x64_alu_ri(a, X64_CMP, 64, X64_R8, b->n);
+    x64_alu_ri(a, X64_CMP, 64, NATIVE_BUDGET, b->n);
     x64_jcc_label(a, X64_CC_L, &budget_exit, false);
-    x64_mov_ri(a, 64, X64_R8, (int64_t)(intptr_t)&stats->blocks_run);
-    x64_alu_mi(a, X64_ADD, 64, x64_mem_b(X64_R8, 0), 1);
 
     uint32_t eip = b->eip;
     bool left = false;   /* the last instruction left the block itself */
