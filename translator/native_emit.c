@@ -127,6 +127,49 @@ static void fl_save(struct emitter *e)
     }
 }
 
+/* For an instruction that writes only some arithmetic flags (INC/DEC keep
+ * CF, rotates keep SF/ZF/AF/PF): partial_begin before it, partial_end
+ * with the bits it writes after it. Flags already in RFLAGS just stay
+ * there; saved ones are merged with the new bits in R13 rather than
+ * reloaded into RFLAGS with POPFQ first (tens of cycles). */
+static int partial_begin(struct emitter *e)
+{
+    int fs = e->fs;
+    if (fs == FS_MEM) {
+        x64_mov_rm(&e->a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        x64_alu_ri(&e->a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
+        e->fs = FS_SAVED;
+    }
+    return e->fs;
+}
+
+static void partial_end(struct emitter *e, int fs_before, uint32_t written)
+{
+    struct x64_asm *a = &e->a;
+    if (fs_before == FS_HOST) {
+        e->fs = FS_HOST;
+        return;
+    }
+    x64_pushfq(a);
+    x64_pop_r(a, X64_R8);
+    x64_alu_ri(a, X64_AND, 32, X64_R8, written);
+    x64_alu_ri(a, X64_AND, 32, NATIVE_FLAGS, ~(int64_t)written & 0xFFFFFFFF);
+    x64_alu_rr(a, X64_OR, 32, NATIVE_FLAGS, X64_R8);
+    e->fs = FS_SAVED;
+}
+
+/* CF into RFLAGS for ADC/SBB/RCL/RCR (the other flags they overwrite). */
+static void carry_to_host(struct emitter *e)
+{
+    if (e->fs == FS_MEM) {
+        x64_mov_rm(&e->a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        e->fs = FS_SAVED;
+    }
+    if (e->fs == FS_SAVED)
+        x64_bitop_ri(&e->a, X64_BT, 32, NATIVE_FLAGS, 0);
+    e->fs = FS_HOST;
+}
+
 /* ---- calls into the interpreter ---- */
 
 /* cpu->icount = the block's first instruction's count + i (R14 is the
@@ -169,8 +212,8 @@ static void emit_call_insn(struct emitter *e, int fs, uint32_t i, uint32_t eip)
 
 /* ---- block exits ---- */
 
-/* The block boundary state: flags in R13, the budget less this block. */
-static void end_block(struct emitter *e)
+/* Flags to R13 (the block boundary state). */
+static void end_flags(struct emitter *e)
 {
     struct x64_asm *a = &e->a;
     if (e->fs == FS_HOST) {
@@ -181,7 +224,56 @@ static void end_block(struct emitter *e)
         x64_alu_ri(a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
     }
     e->fs = FS_SAVED;
-    x64_lea(a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_BUDGET, -(int32_t)e->b->n));
+}
+
+/* The block boundary state: flags in R13, the budget less this block. */
+static void end_block(struct emitter *e)
+{
+    end_flags(e);
+    x64_lea(&e->a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_BUDGET, -(int32_t)e->b->n));
+}
+
+/* Condition cc of the guest flags, wherever they are: the host condition
+ * to test instead (cc itself when they are in RFLAGS). Saved ones are
+ * tested bit by bit rather than reloaded (POPFQ costs tens of cycles);
+ * then RFLAGS only answers this one question, and the flags stay saved.
+ * Clobbers R10, R11 (and RFLAGS unless the flags are there); R8 and R9,
+ * a memory operand's address, survive. */
+static enum x64_cc saved_cond(struct emitter *e, enum x64_cc cc);
+
+static enum x64_cc cond_of(struct emitter *e, enum x64_cc cc)
+{
+    if (e->fs == FS_HOST)
+        return cc;
+    if (e->fs == FS_MEM) {
+        x64_mov_rm(&e->a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        x64_alu_ri(&e->a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
+        e->fs = FS_SAVED;
+    }
+    return saved_cond(e, cc);
+}
+
+static enum x64_cc saved_cond(struct emitter *e, enum x64_cc cc)
+{
+    struct x64_asm *a = &e->a;
+    static const uint32_t bits[6] = { FL_OF, FL_CF, FL_ZF, FL_CF | FL_ZF, FL_SF, FL_PF };
+    bool negate = cc & 1;
+    int pair = cc >> 1;
+    if (pair < 6) {
+        x64_test_ri(a, 32, NATIVE_FLAGS, bits[pair]);
+    } else {
+        /* L: SF != OF (OF is bit 11, SF bit 7); LE: that or ZF */
+        x64_mov_rr(a, 32, X64_R10, NATIVE_FLAGS);
+        x64_shift_ri(a, X64_SHR, 32, X64_R10, 4);
+        x64_alu_rr(a, X64_XOR, 32, X64_R10, NATIVE_FLAGS);
+        x64_alu_ri(a, X64_AND, 32, X64_R10, FL_SF);
+        if (pair == 7) {
+            x64_mov_rr(a, 32, X64_R11, NATIVE_FLAGS);
+            x64_alu_ri(a, X64_AND, 32, X64_R11, FL_ZF);
+            x64_alu_rr(a, X64_OR, 32, X64_R10, X64_R11);
+        }
+    }
+    return negate ? X64_CC_E : X64_CC_NE;
 }
 
 /* Leave the block for guest EIP target: a chainable jump (same page,
@@ -331,7 +423,7 @@ static bool emit_alu(struct emitter *e, const struct insn *in)
         mem_operand(e, in, d->size, d->kind == OPND_MEM && op != X64_CMP);
     }
     if (carry_in)
-        fl_host(e);
+        carry_to_host(e);
     if (d->kind == OPND_REG && s->kind == OPND_REG)
         x64_alu_rr(a, op, bits, hreg(d), hreg(s));
     else if (d->kind == OPND_REG && s->kind == OPND_IMM)
@@ -449,14 +541,15 @@ static bool emit_unary(struct emitter *e, const struct insn *in)
     }
     switch (in->op) {
     case OP_INC:
-    case OP_DEC:
-        fl_host(e);   /* CF survives */
+    case OP_DEC: {
+        int fs = partial_begin(e);   /* CF survives */
         if (in->op == OP_INC)
             mem ? x64_inc_m(a, bits, HOSTMEM) : x64_inc_r(a, bits, hreg(d));
         else
             mem ? x64_dec_m(a, bits, HOSTMEM) : x64_dec_r(a, bits, hreg(d));
-        e->fs = FS_HOST;
+        partial_end(e, fs, FL_ARITH & ~FL_CF);
         break;
+    }
     case OP_NEG:
         mem ? x64_unary_m(a, X64_NEG, bits, HOSTMEM) : x64_unary_r(a, X64_NEG, bits, hreg(d));
         e->fs = FS_HOST;
@@ -490,13 +583,14 @@ static bool emit_shift(struct emitter *e, const struct insn *in)
             return false;
         mem_operand(e, in, d->size, true);
     }
-    if (by_cl || rotate)
-        fl_host(e);   /* a zero count, and rotates, keep (some) flags */
+    if (by_cl)
+        fl_host(e);   /* a zero count keeps every flag */
+    int fs = rotate && !by_cl ? partial_begin(e) : FS_HOST;
     if (by_cl)
         mem ? x64_shift_mcl(a, op, bits, HOSTMEM) : x64_shift_rcl(a, op, bits, hreg(d));
     else
         mem ? x64_shift_mi(a, op, bits, HOSTMEM, count) : x64_shift_ri(a, op, bits, hreg(d), count);
-    e->fs = FS_HOST;
+    partial_end(e, fs, rotate ? FL_CF | FL_OF : FL_ARITH);
     return true;
 }
 
@@ -566,12 +660,10 @@ static bool emit_cond(struct emitter *e, const struct insn *in)
             if (!mem_native(e, in))
                 return false;
             mem_operand(e, in, 1, true);
-            fl_host(e);
-            x64_setcc(a, cc, X64_R10);
+            x64_setcc(a, cond_of(e, cc), X64_R10);
             x64_mov_mr(a, 8, HOSTMEM, X64_R10);
         } else {
-            fl_host(e);
-            x64_setcc(a, cc, hreg(d));
+            x64_setcc(a, cond_of(e, cc), hreg(d));
         }
         return true;
     }
@@ -582,11 +674,9 @@ static bool emit_cond(struct emitter *e, const struct insn *in)
         if (!mem_native(e, in))
             return false;
         mem_operand(e, in, s->size, false);
-        fl_host(e);
-        x64_cmovcc_rm(a, cc, d->size * 8, hreg(d), HOSTMEM);
+        x64_cmovcc_rm(a, cond_of(e, cc), d->size * 8, hreg(d), HOSTMEM);
     } else {
-        fl_host(e);
-        x64_cmovcc_rr(a, cc, d->size * 8, hreg(d), hreg(s));
+        x64_cmovcc_rr(a, cond_of(e, cc), d->size * 8, hreg(d), hreg(s));
     }
     /* A 32-bit CMOV zero-extends even when false: harmless, only the low
      * 32 bits of a host register are guest state. */
@@ -625,14 +715,17 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
         emit_goto(e, target);
         return true;
     case OP_JCC: {
-        /* flags to R13 first: PUSHFQ leaves RFLAGS as they are for the Jcc */
-        fl_host(e);
-        x64_pushfq(a);
-        x64_pop_r(a, NATIVE_FLAGS);
-        e->fs = FS_SAVED;
         struct x64_label taken;
         x64_label_init(&taken);
-        x64_jcc_label(a, (enum x64_cc)in->cond, &taken, false);
+        if (e->fs == FS_HOST) {
+            /* flags to R13 first: PUSHFQ leaves RFLAGS as they are for the Jcc */
+            x64_pushfq(a);
+            x64_pop_r(a, NATIVE_FLAGS);
+            x64_jcc_label(a, (enum x64_cc)in->cond, &taken, false);
+        } else {
+            x64_jcc_label(a, cond_of(e, (enum x64_cc)in->cond), &taken, false);
+        }
+        e->fs = FS_SAVED;
         emit_goto(e, next);
         x64_bind(a, &taken);
         e->fs = FS_SAVED;
