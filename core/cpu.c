@@ -261,7 +261,13 @@ cpu_fetch_decode_slow(struct cpu *cpu, struct icache_entry *scratch)
     struct insn in;
     uint32_t eip = cpu->eip;
     bool code32 = cpu_code32(cpu);
-    size_t n = cpu_fetch_code(cpu, eip, buf, INSN_MAX_LEN);
+    /* The bytes of this page first: the next page is walked (its A bit
+     * set, its fault raised) only when the instruction does cross. */
+    uint32_t to_page_end = 4096u - ((cpu->seg[SEG_CS].base + eip) & ~TLB_PAGE_MASK);
+    size_t want = to_page_end < INSN_MAX_LEN ? to_page_end : INSN_MAX_LEN;
+    size_t n = cpu_fetch_code(cpu, eip, buf, want);
+    if (n == want && want < INSN_MAX_LEN && decode_insn(&in, buf, n, code32) == 0)
+        n += cpu_fetch_code(cpu, eip + (uint32_t)n, buf + n, INSN_MAX_LEN - n);
     if (decode_insn(&in, buf, n, code32) == 0) {
         /* the instruction needs byte n, which cannot be fetched: raise its fault */
         cpu_fetch_code(cpu, eip + (uint32_t)n, buf, 1);
