@@ -206,6 +206,11 @@ static void emit_call_insn(struct emitter *e, int fs, uint32_t i, uint32_t eip)
     }
     x64_test_rr(a, 32, X64_RAX, X64_RAX);
     x64_jcc_rel32(a, X64_CC_NE, e->nt->exit_spilled_rw);
+    /* R14 again from icount: a handler may retire more than one (REP
+     * string batches charge every iteration) */
+    x64_mov_rm(a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.icount_end)));
+    x64_alu_rm(a, X64_SUB, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_CPU, CPU_OFF(icount)));
+    x64_alu_ri(a, X64_ADD, 64, NATIVE_BUDGET, i + 1);
     for (int r = 0; r < 8; r++)
         x64_mov_rm(a, 32, native_hreg[r], x64_mem_b(NATIVE_CPU, CPU_OFF(gpr) + 4 * r));
 }
