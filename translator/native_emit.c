@@ -566,6 +566,51 @@ static bool emit_unary(struct emitter *e, const struct insn *in)
     return true;
 }
 
+/* ROL/ROR r/m32 by 2..31: OF is undefined, and hosts differ (some keep
+ * it, some apply the count-1 rule); the interpreter defines it from the
+ * original operand (ROL: bit 31 ^ bit 30, ROR: bit 0 ^ bit 31), so it is
+ * computed here the same way and merged with the host's CF into R13. */
+static bool emit_rotate_n(struct emitter *e, const struct insn *in, enum x64_shift op,
+                          uint8_t count)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0];
+    bool mem = d->kind == OPND_MEM;
+    if (mem) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, 4, true);
+    }
+    fl_save(e);
+    partial_begin(e);   /* now FS_SAVED */
+    if (mem) {
+        x64_mov_rm(a, 32, X64_R10, HOSTMEM);
+        x64_shift_mi(a, op, 32, HOSTMEM, count);
+    } else {
+        x64_mov_rr(a, 32, X64_R10, hreg(d));
+        x64_shift_ri(a, op, 32, hreg(d), count);
+    }
+    x64_pushfq(a);
+    x64_pop_r(a, X64_R8);
+    x64_mov_rr(a, 32, X64_R11, X64_R10);
+    if (op == X64_ROL) {
+        x64_shift_ri(a, X64_SHL, 32, X64_R11, 1);
+        x64_alu_rr(a, X64_XOR, 32, X64_R11, X64_R10);
+        x64_shift_ri(a, X64_SHR, 32, X64_R11, 31);
+    } else {
+        x64_shift_ri(a, X64_SHR, 32, X64_R11, 31);
+        x64_alu_rr(a, X64_XOR, 32, X64_R11, X64_R10);
+        x64_alu_ri(a, X64_AND, 32, X64_R11, 1);
+    }
+    x64_shift_ri(a, X64_SHL, 32, X64_R11, 11);
+    x64_alu_ri(a, X64_AND, 32, X64_R8, FL_CF);
+    x64_alu_rr(a, X64_OR, 32, X64_R8, X64_R11);
+    x64_alu_ri(a, X64_AND, 32, NATIVE_FLAGS, ~(int64_t)(FL_CF | FL_OF) & 0xFFFFFFFF);
+    x64_alu_rr(a, X64_OR, 32, NATIVE_FLAGS, X64_R8);
+    e->fs = FS_SAVED;
+    return true;
+}
+
 /* SHL/SHR/SAR (any size) and ROL/ROR (32-bit) by an immediate or CL. */
 static bool emit_shift(struct emitter *e, const struct insn *in)
 {
@@ -580,14 +625,26 @@ static bool emit_shift(struct emitter *e, const struct insn *in)
     if (by_cl && !(c->reg == R_ECX && c->size == 1))
         return false;
     uint8_t count = by_cl ? 0 : (uint8_t)(in->imm & 31);
-    if (!by_cl && count == 0)
-        return true;   /* no effect at all, flags included */
     bool mem = d->kind == OPND_MEM;
+    if (!by_cl && count == 0) {
+        /* no effect, flags included; a memory operand is still accessed
+         * for writing (the interpreter reads it with write intent) */
+        if (mem) {
+            if (!mem_native(e, in))
+                return false;
+            mem_operand(e, in, d->size, true);
+        }
+        return true;
+    }
     if (mem) {
         if (!mem_native(e, in))
             return false;
         mem_operand(e, in, d->size, true);
     }
+    if (rotate && by_cl)
+        return false;   /* OF for counts above 1: see emit_rotate_n */
+    if (rotate && count > 1)
+        return emit_rotate_n(e, in, op, count);
     if (by_cl)
         fl_host(e);   /* a zero count keeps every flag */
     int fs = rotate && !by_cl ? partial_begin(e) : FS_HOST;
@@ -871,6 +928,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             e.fs = fs;
             e.nstubs = nstubs;
             stats->native_calls++;
+            stats->native_calls_by_op[in->op]++;
             emit_call_insn(&e, e.fs, i, eip);
             e.fs = FS_MEM;
             left = i + 1 == b->n;

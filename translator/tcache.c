@@ -278,6 +278,29 @@ static const char *const op_names[OP_COUNT] = {
 #undef X
 };
 
+/* The `top` largest counts of count[] by operation, one line each;
+ * returns the length written (snprintf-style, may exceed len). */
+static size_t put_top_ops(char *buf, size_t len, const uint64_t *count, int top)
+{
+    bool shown[OP_COUNT] = { false };
+    size_t at = 0;
+    for (int rank = 0; rank < top; rank++) {
+        int best = -1;
+        for (int op = 0; op < OP_COUNT; op++)
+            if (!shown[op] && count[op] && (best < 0 || count[op] > count[best]))
+                best = op;
+        if (best < 0)
+            break;
+        shown[best] = true;
+        int w = snprintf(buf + (at < len ? at : len), at < len ? len - at : 0,
+                         "    %-10s %-14s %llu\n", op_info[best].mnemonic, op_names[best],
+                         (unsigned long long)count[best]);
+        if (w > 0)
+            at += (size_t)w;
+    }
+    return at;
+}
+
 void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
 {
     const struct tcache_stats *s = &tc->stats;
@@ -323,22 +346,15 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
         PUT("  lock-step blocks       %llu compared, %llu run once (I/O, MMIO)\n",
             (unsigned long long)s->lockstep_blocks, (unsigned long long)s->lockstep_skipped);
 
-    /* the top 20 callouts by count */
-    bool shown[OP_COUNT] = { false };
     uint64_t total = 0;
     for (int op = 0; op < OP_COUNT; op++)
         total += s->callouts[op];
     PUT("  callouts               %llu\n", (unsigned long long)total);
-    for (int rank = 0; rank < 20; rank++) {
-        int best = -1;
-        for (int op = 0; op < OP_COUNT; op++)
-            if (!shown[op] && s->callouts[op] && (best < 0 || s->callouts[op] > s->callouts[best]))
-                best = op;
-        if (best < 0)
-            break;
-        shown[best] = true;
-        PUT("    %-10s %-14s %llu\n", op_info[best].mnemonic, op_names[best],
-            (unsigned long long)s->callouts[best]);
+    at += put_top_ops(buf + (at < len ? at : len), at < len ? len - at : 0, s->callouts, 20);
+    if (tc->native) {
+        PUT("  interpreter calls in host code, by operation (translated instructions):\n");
+        at += put_top_ops(buf + (at < len ? at : len), at < len ? len - at : 0,
+                          s->native_calls_by_op, 12);
     }
 #undef PUT
 }

@@ -121,6 +121,7 @@ struct tcache_stats {
     uint64_t native_patches;    /* direct jumps patched to chain two blocks */
     uint64_t native_code_overflows; /* blocks left to the portable path for lack of code space */
     uint64_t callouts[OP_COUNT];
+    uint64_t native_calls_by_op[OP_COUNT]; /* native_calls by operation (translated, not run) */
 };
 
 struct machine;
