@@ -181,6 +181,7 @@ struct cpu {
         uint64_t icount_end;       /* run translated blocks only while icount + n <= this */
         uint8_t *exit_site;        /* the unchained jump the last block left through, or NULL */
         const void *exit_block;    /* the block that jump belongs to */
+        uint32_t scratch;          /* a value host code keeps across a memory check */
     } jit;
 
     /* interrupt inputs, driven by devices */

@@ -32,6 +32,7 @@
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/flags.h"
 #include "mmu/phys.h"
@@ -125,7 +126,8 @@ struct native *native_create(struct tcache *tc, size_t code_bytes)
         return NULL;
     nt->tc = tc;
     nt->cb = codebuf_create(code_bytes);
-    if (!nt->cb || !emit_trampolines(nt)) {
+    nt->jc = calloc(1, sizeof(*nt->jc));
+    if (!nt->cb || !nt->jc || !emit_trampolines(nt)) {
         native_destroy(nt);
         return NULL;
     }
@@ -138,11 +140,19 @@ void native_destroy(struct native *nt)
         return;
     if (nt->cb)
         codebuf_destroy(nt->cb);
+    free(nt->jc);
     free(nt);
+}
+
+static void jc_clear(struct native *nt)
+{
+    memset(nt->jc->entry, 0, sizeof(nt->jc->entry));
+    nt->jc_clears++;
 }
 
 void native_flush(struct native *nt)
 {
+    jc_clear(nt);
     codebuf_reset(nt->cb);
     if (!emit_trampolines(nt))
         abort();   /* cannot happen: an empty buffer holds a few hundred bytes */
@@ -156,6 +166,13 @@ size_t native_code_used(const struct native *nt)
 size_t native_code_size(const struct native *nt)
 {
     return codebuf_size(nt->cb);
+}
+
+void native_jc_stats(const struct native *nt, uint64_t *hits, uint64_t *misses, uint64_t *clears)
+{
+    *hits = nt->jc->hits;
+    *misses = nt->jc->misses;
+    *clears = nt->jc_clears;
 }
 
 void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
@@ -186,6 +203,7 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
 {
     const struct tb_insn *ti = &b->insn[i];
     uint32_t epoch = cpu->tlb_epoch;
+    uint32_t code_epoch = cpu->mem->code_epoch;
     uint32_t next = (eip + ti->insn.len) & b->eip_mask;
     cpu->eip = eip;
     cpu->next_eip = next;
@@ -204,7 +222,7 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
             cpu_engine_retire_sync(cpu, &ti->insn);
         return 1;
     }
-    return cpu->eip != next || cpu->mem->code_gen[b->phys >> 12] != b->gen ||
+    return cpu->eip != next || cpu->mem->code_epoch != code_epoch ||
            cpu->tlb_epoch != epoch || needs_attention(cpu);
 }
 
@@ -277,6 +295,15 @@ static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
             portable_run_block(tc, cpu, b, end);
             chainable = false;
         } else {
+            struct native *nt = tc->native;
+            if (nt->jc_tlb_epoch != cpu->tlb_epoch || nt->jc_code_epoch != cpu->mem->code_epoch) {
+                jc_clear(nt);
+                nt->jc_tlb_epoch = cpu->tlb_epoch;
+                nt->jc_code_epoch = cpu->mem->code_epoch;
+            }
+            if ((b->mode & TMODE_FLAT4G) && !tc->lockstep)
+                nt->jc->entry[b->eip & (NATIVE_JC_ENTRIES - 1)] = (struct native_jc_entry){
+                    .key = b->eip | (uint64_t)b->mode << 32, .code = b->code };
             if (chainable && !tc->lockstep)
                 try_chain(tc, cpu, b, flushes);
             flushes = tc->flush_count;
@@ -299,6 +326,11 @@ void native_destroy(struct native *nt) { (void)nt; }
 void native_flush(struct native *nt) { (void)nt; }
 size_t native_code_used(const struct native *nt) { (void)nt; return 0; }
 size_t native_code_size(const struct native *nt) { (void)nt; return 0; }
+void native_jc_stats(const struct native *nt, uint64_t *hits, uint64_t *misses, uint64_t *clears)
+{
+    (void)nt;
+    *hits = *misses = *clears = 0;
+}
 void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
 {
     (void)tc; (void)cpu; (void)b;

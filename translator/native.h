@@ -38,6 +38,23 @@ static const int8_t native_hreg[8] = {
  * left to the portable path (counted). */
 #define NATIVE_BLOCK_MAX_BYTES (48u << 10)
 
+/* The indirect-branch cache: guest EIP and mode -> host code of the block,
+ * looked up inline by RET, indirect JMP/CALL and direct jumps that leave
+ * the page. Valid while no TLB flush, code write or cache flush happened:
+ * the run loop clears it when any did (host code leaves for the run loop
+ * after every one of them, see native_exec_insn). Flat modes only, where
+ * the EIP is the linear address. */
+#define NATIVE_JC_ENTRIES 4096
+struct native_jc_entry {
+    uint64_t key;              /* eip | mode << 32; 0 (eip 0, mode 0) never matches a flat key */
+    const void *code;          /* run-view entry */
+};
+struct native_jc {
+    uint64_t misses;           /* counted by host code: at jc - 16 and jc - 8 */
+    uint64_t hits;
+    struct native_jc_entry entry[NATIVE_JC_ENTRIES];
+};
+
 struct native {
     struct tcache *tc;
     struct codebuf *cb;
@@ -47,6 +64,10 @@ struct native {
     uint8_t *exit_rw;          /* stores registers, flags and icount, then exit_spilled_rw */
     uint8_t *exit_spilled_rw;  /* restores the host registers and returns from enter (after
                                   an interpreter call, which left everything in struct cpu) */
+    struct native_jc *jc;
+    uint32_t jc_tlb_epoch;     /* cpu->tlb_epoch and phys_mem.code_epoch it was filled under */
+    uint32_t jc_code_epoch;
+    uint64_t jc_clears;
 };
 
 /* The helper host code calls for an instruction it does not emit itself:

@@ -281,8 +281,39 @@ static enum x64_cc saved_cond(struct emitter *e, enum x64_cc cc)
     return negate ? X64_CC_E : X64_CC_NE;
 }
 
+/* Go on at the guest EIP in R10D through the indirect-branch cache
+ * (native.h), or leave for the run loop on a miss. Boundary state. */
+static void emit_indirect(struct emitter *e)
+{
+    struct x64_asm *a = &e->a;
+    struct x64_mem eip = x64_mem_b(NATIVE_CPU, CPU_OFF(eip));
+    if (!(e->b->mode & TMODE_FLAT4G)) {
+        x64_mov_mr(a, 32, eip, X64_R10);
+        x64_jmp_rel32(a, e->nt->exit_rw);
+        return;
+    }
+    struct native_jc *jc = e->nt->jc;
+    struct x64_label miss;
+    x64_label_init(&miss);
+    x64_mov_rr(a, 32, X64_R8, X64_R10);
+    x64_mov_ri(a, 64, X64_R11, (int64_t)((uint64_t)e->b->mode << 32));
+    x64_alu_rr(a, X64_OR, 64, X64_R8, X64_R11);
+    x64_mov_rr(a, 32, X64_R9, X64_R10);
+    x64_alu_ri(a, X64_AND, 32, X64_R9, NATIVE_JC_ENTRIES - 1);
+    x64_shift_ri(a, X64_SHL, 32, X64_R9, 4);
+    x64_mov_ri(a, 64, X64_R11, (int64_t)(intptr_t)jc->entry);
+    x64_alu_rm(a, X64_CMP, 64, X64_R8, x64_mem_bis(X64_R11, X64_R9, 1, 0));
+    x64_jcc_label(a, X64_CC_NE, &miss, true);
+    x64_alu_mi(a, X64_ADD, 64, x64_mem_b(X64_R11, -8), 1);
+    x64_jmp_m(a, x64_mem_bis(X64_R11, X64_R9, 1, 8));
+    x64_bind(a, &miss);
+    x64_alu_mi(a, X64_ADD, 64, x64_mem_b(X64_R11, -16), 1);
+    x64_mov_mr(a, 32, eip, X64_R10);
+    x64_jmp_rel32(a, e->nt->exit_rw);
+}
+
 /* Leave the block for guest EIP target: a chainable jump (same page,
- * flat mode) or a plain exit. */
+ * flat mode), the indirect-branch cache (another page) or a plain exit. */
 static void emit_goto(struct emitter *e, uint32_t target)
 {
     struct x64_asm *a = &e->a;
@@ -298,17 +329,18 @@ static void emit_goto(struct emitter *e, uint32_t target)
         x64_mov_ri(a, 64, X64_R8, (int64_t)(intptr_t)b);
         x64_mov_mr(a, 64, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.exit_block)), X64_R8);
     } else {
-        x64_mov_mi(a, 32, eip, (int32_t)target);
+        x64_mov_ri(a, 32, X64_R10, target);
+        emit_indirect(e);
+        return;
     }
     x64_jmp_rel32(a, e->nt->exit_rw);
 }
 
-/* Leave with the guest EIP in R10D (RET). */
+/* Leave for the guest EIP in R10D (RET, indirect JMP/CALL). */
 static void emit_goto_r10(struct emitter *e)
 {
     end_block(e);
-    x64_mov_mr(&e->a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(eip)), X64_R10);
-    x64_jmp_rel32(&e->a, e->nt->exit_rw);
+    emit_indirect(e);
 }
 
 /* ---- memory operands ---- */
@@ -761,6 +793,37 @@ static bool emit_xchg(struct emitter *e, const struct insn *in)
     return true;
 }
 
+/* JMP/CALL r/m32: the target (and for CALL the pushed return address)
+ * checked first, then committed. */
+static bool emit_branch_indirect(struct emitter *e, const struct insn *in, uint32_t next)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *o = &in->opnd[0];
+    bool call = in->op == OP_CALL;
+    if (call && !stack_native(e))
+        return false;
+    if (o->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, 4, false);
+        x64_mov_rm(a, 32, X64_R10, HOSTMEM);
+    } else {
+        x64_mov_rr(a, 32, X64_R10, hreg(o));
+    }
+    if (call) {
+        /* the target waits in cpu->jit while the stack slot is checked
+         * (a miss there reruns the whole CALL in the interpreter) */
+        struct x64_mem scratch = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.scratch));
+        x64_mov_mr(a, 32, scratch, X64_R10);
+        stack_operand(e, -4, 4, true);
+        x64_mov_rm(a, 32, X64_R10, scratch);
+        x64_mov_mi(a, 32, HOSTMEM, (int32_t)next);
+        x64_lea(a, 32, native_hreg[R_ESP], x64_mem_b(native_hreg[R_ESP], -4));
+    }
+    emit_goto_r10(e);
+    return true;
+}
+
 /* Instructions that may end a block: JMP/Jcc/CALL rel32, RET. */
 static bool emit_branch(struct emitter *e, const struct insn *in)
 {
@@ -770,6 +833,11 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
         return false;
     uint32_t next = e->eip + in->len;
     uint32_t target = next + in->imm;
+    const struct opnd *o = &in->opnd[0];
+    bool indirect = (in->op == OP_JMP || in->op == OP_CALL) &&
+                    (o->kind == OPND_REG || o->kind == OPND_MEM) && o->size == 4;
+    if (indirect)
+        return emit_branch_indirect(e, in, next);
     switch (in->op) {
     case OP_JMP:
         if (in->opnd[0].kind != OPND_REL)

@@ -340,6 +340,12 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
             (unsigned long long)s->native_calls);
         PUT("  host code entries      %llu from the run loop, %llu jumps chained by patching\n",
             (unsigned long long)s->native_enters, (unsigned long long)s->native_patches);
+        uint64_t jc_hits, jc_misses, jc_clears;
+        native_jc_stats(tc->native, &jc_hits, &jc_misses, &jc_clears);
+        PUT("  indirect lookups       %llu, hits %llu (%.2f%%), cache cleared %llu times\n",
+            (unsigned long long)(jc_hits + jc_misses), (unsigned long long)jc_hits,
+            jc_hits + jc_misses ? 100.0 * (double)jc_hits / (double)(jc_hits + jc_misses) : 0.0,
+            (unsigned long long)jc_clears);
     }
     PUT("  time in translation    %.6f s\n", (double)s->translate_ns / 1e9);
     if (tc->cfg.lockstep)

@@ -38,6 +38,8 @@ void native_flush(struct native *nt);
 bool native_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end);
 size_t native_code_used(const struct native *nt);
 size_t native_code_size(const struct native *nt);
+/* The indirect-branch cache's counters (RET, indirect and cross-page jumps). */
+void native_jc_stats(const struct native *nt, uint64_t *hits, uint64_t *misses, uint64_t *clears);
 
 /* portable.c: the engine table of the portable backend for tc. */
 struct cpu_engine portable_engine(struct tcache *tc);
