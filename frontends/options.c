@@ -174,7 +174,8 @@ static int parse_log_items(struct options *o, const char *arg, char *err, size_t
 }
 
 /* -accel tcg[,thread=single][,backend=native|portable|interp] | interp:
- * tcg alone is the default engine (the interpreter, for now), as with QEMU. */
+ * tcg alone is the default engine (the translator: native code on x86-64
+ * hosts, portable elsewhere), as with QEMU. */
 static int parse_accel(struct options *o, const char *arg, char *err, size_t errlen)
 {
     if (strcmp(arg, "interp") == 0) {
@@ -574,7 +575,7 @@ static const struct option_def option_defs[] = {
     { "no-reboot", false, set_no_reboot,   "",        "stop (exit status 1) on triple fault instead of resetting" },
     { "d",         true,  parse_log_items, "ITEMS",   "log items, comma separated (-d help lists them)" },
     { "D",         true,  set_log_file,    "FILE",    "write the -d log to FILE instead of stderr" },
-    { "accel",     true,  parse_accel,     "ENGINE",  "tcg (the default engine), tcg,backend=native|portable (block translator), interp" },
+    { "accel",     true,  parse_accel,     "ENGINE",  "tcg (the translator; default: native on x86-64, else portable), tcg,backend=native|portable, interp (the interpreter)" },
     { "tb-size",   true,  parse_tb_size,   "MB",      "translation cache budget (default 64); flushed whole when full" },
     { "lockstep",  false, set_lockstep,    "",        "debug: run each translated block also interpreted, stop at the first difference" },
     { "lockstep-every", true, parse_lockstep_every, "N", "debug: --lockstep on one block in N (faster)" },
