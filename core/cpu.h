@@ -175,6 +175,14 @@ struct cpu {
     struct mmu_stats mmu_stats;    /* TLB and shadow counters (both modes) */
     struct icache *icache;         /* decoded instructions by physical address (cpu.c) */
     const struct cpu_engine *engine; /* NULL: the interpreter runs everything. Not owned */
+    /* Scratch an engine's generated code reaches at a fixed offset from
+     * the CPU pointer (the native translator); core never reads it. */
+    struct {
+        uint64_t icount_end;       /* run translated blocks only while icount + n <= this */
+        uint8_t *exit_site;        /* the unchained jump the last block left through, or NULL */
+        const void *exit_block;    /* the block that jump belongs to */
+        uint32_t scratch;          /* a value host code keeps across a memory check */
+    } jit;
 
     /* interrupt inputs, driven by devices */
     bool intr;                     /* INTR line level */

@@ -324,11 +324,17 @@ int machine_run(struct machine *m)
         uint64_t icount_before = cpu->icount;
         enum cpu_stop why = cpu_run(cpu, budget);
         if (!m->cfg.deterministic) {
-            uint64_t ran = cpu->icount - icount_before;
-            if (ran >= 100000) {   /* long enough to measure: a moving average */
-                uint64_t per_k = (host_now_ns() - host_before) * 1000 / ran;
+            /* a moving average over runs of at least 100000 instructions,
+             * summed over slices: a fast engine's slices to the next timer
+             * event can all be shorter, and a rate measured once early (a
+             * slow start, translating) must not stick */
+            m->measure_insns += cpu->icount - icount_before;
+            m->measure_ns += host_now_ns() - host_before;
+            if (m->measure_insns >= 100000) {
+                uint64_t per_k = m->measure_ns * 1000 / m->measure_insns;
                 m->host_ns_per_kinsn = m->host_ns_per_kinsn
                     ? (uint32_t)((m->host_ns_per_kinsn * 3ull + per_k) / 4) : (uint32_t)per_k;
+                m->measure_insns = m->measure_ns = 0;
             }
             machine_pace(m);
         }

@@ -117,6 +117,7 @@ struct machine {
     uint64_t vt_rate_q16;         /* virtual ns per instruction since then, 16.16 fixed point */
     uint64_t host_base_ns;        /* host monotonic time at virtual time 0 (real-time mode) */
     uint32_t host_ns_per_kinsn;   /* measured host ns per 1000 instructions (slice sizing) */
+    uint64_t measure_insns, measure_ns; /* instructions and host ns summed towards the next measurement */
 
     bool exit_requested;          /* a device asked the machine to stop */
     bool reset_requested;         /* a device asked for a system reset (port 0x92, 0xCF9, i8042) */

@@ -336,8 +336,12 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         return -1;
     if (pc_create(s->machine, &pc, NULL, err, errlen) != 0)
         return -1;
-    if (o->engine == ENGINE_PORTABLE || o->lockstep) {
+    /* the default engine: the translator, native code where the host can
+     * run it (the interpreter only with -accel interp) */
+    bool native = o->engine == ENGINE_NATIVE || (o->engine == ENGINE_DEFAULT && native_supported());
+    if (o->engine != ENGINE_INTERP || o->lockstep) {
         struct tcache_config tcfg = {
+            .backend = native ? TCACHE_NATIVE : TCACHE_PORTABLE,
             .budget_bytes = (size_t)o->tb_size_mb << 20,
             .lockstep = o->lockstep,
             .lockstep_every = o->lockstep_every,

@@ -158,7 +158,7 @@ static void cmd_info_jit(struct monitor *mon)
 {
     const struct cpu_engine *engine = mon->machine->cpu.engine;
     if (!engine || !engine->format_stats) {
-        mon_printf(mon, "no translator: the interpreter runs everything (-accel tcg,backend=portable)\n");
+        mon_printf(mon, "no translator: the interpreter runs everything (-accel interp)\n");
         return;
     }
     char text[4096];

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/machine.h"
+#include "translator/tcache.h"
 
 struct log_item {
     const char *name;
@@ -172,8 +173,9 @@ static int parse_log_items(struct options *o, const char *arg, char *err, size_t
     return 0;
 }
 
-/* -accel tcg[,thread=single][,backend=portable] | interp: tcg alone is
- * the default engine (the interpreter, for now), as with QEMU. */
+/* -accel tcg[,thread=single][,backend=native|portable|interp] | interp:
+ * tcg alone is the default engine (the translator: native code on x86-64
+ * hosts, portable elsewhere), as with QEMU. */
 static int parse_accel(struct options *o, const char *arg, char *err, size_t errlen)
 {
     if (strcmp(arg, "interp") == 0) {
@@ -181,7 +183,7 @@ static int parse_accel(struct options *o, const char *arg, char *err, size_t err
         return 0;
     }
     if (strncmp(arg, "tcg", 3) != 0 || (arg[3] != '\0' && arg[3] != ','))
-        return fail(err, errlen, "-accel %s: expected tcg[,thread=single][,backend=portable] or "
+        return fail(err, errlen, "-accel %s: expected tcg[,thread=single][,backend=native|portable] or "
                     "interp", arg);
     o->engine = ENGINE_DEFAULT;
     for (const char *p = arg + 3; *p == ','; ) {
@@ -191,11 +193,16 @@ static int parse_accel(struct options *o, const char *arg, char *err, size_t err
             ;
         else if (n == 16 && strncmp(p, "backend=portable", n) == 0)
             o->engine = ENGINE_PORTABLE;
-        else if (n == 14 && strncmp(p, "backend=interp", n) == 0)
+        else if (n == 14 && strncmp(p, "backend=native", n) == 0) {
+            if (!native_supported())
+                return fail(err, errlen, "-accel %s: the native backend needs an x86-64 host "
+                            "(use backend=portable)", arg);
+            o->engine = ENGINE_NATIVE;
+        } else if (n == 14 && strncmp(p, "backend=interp", n) == 0)
             o->engine = ENGINE_INTERP;
         else
             return fail(err, errlen, "-accel %s: unknown tcg option '%.*s' (thread=single, "
-                        "backend=portable|interp)", arg, (int)n, p);
+                        "backend=native|portable|interp)", arg, (int)n, p);
         p += n;
     }
     return 0;
@@ -568,7 +575,7 @@ static const struct option_def option_defs[] = {
     { "no-reboot", false, set_no_reboot,   "",        "stop (exit status 1) on triple fault instead of resetting" },
     { "d",         true,  parse_log_items, "ITEMS",   "log items, comma separated (-d help lists them)" },
     { "D",         true,  set_log_file,    "FILE",    "write the -d log to FILE instead of stderr" },
-    { "accel",     true,  parse_accel,     "ENGINE",  "tcg (the default engine), tcg,backend=portable (block translator), interp" },
+    { "accel",     true,  parse_accel,     "ENGINE",  "tcg (the translator; default: native on x86-64, else portable), tcg,backend=native|portable, interp (the interpreter)" },
     { "tb-size",   true,  parse_tb_size,   "MB",      "translation cache budget (default 64); flushed whole when full" },
     { "lockstep",  false, set_lockstep,    "",        "debug: run each translated block also interpreted, stop at the first difference" },
     { "lockstep-every", true, parse_lockstep_every, "N", "debug: --lockstep on one block in N (faster)" },

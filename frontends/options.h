@@ -72,7 +72,7 @@ struct options {
     bool        stats;             /* --stats */
     uint64_t    savevm_check;      /* --savevm-check N: save/reset/load every N instructions (0 off) */
     bool        mmu_tlb;           /* -mmu tlb: walk on every TLB miss (default: -mmu shadow) */
-    enum { ENGINE_DEFAULT = 0, ENGINE_INTERP, ENGINE_PORTABLE } engine; /* -accel */
+    enum { ENGINE_DEFAULT = 0, ENGINE_INTERP, ENGINE_PORTABLE, ENGINE_NATIVE } engine; /* -accel */
     uint32_t    tb_size_mb;        /* -tb-size; 0: the translator's default */
     bool        lockstep;          /* --lockstep: check translated blocks against the interpreter */
     uint32_t    lockstep_every;    /* --lockstep-every N: check one block in N (implies --lockstep) */

@@ -66,6 +66,8 @@ struct phys_mem {
      *   dirty for every client.
      * A CPU never caches direct write access to a page with any of them. */
     uint32_t *code_gen;
+    uint32_t  code_epoch;          /* bumped with any page's code_gen (caches of code
+                                      addresses that span pages drop everything) */
     uint8_t  *page_flags;
     void    (*watch_written)(void *opaque, uint32_t paddr, uint32_t len);
     void     *watch_opaque;
@@ -139,6 +141,7 @@ static inline void phys_code_written(struct phys_mem *pm, uint32_t paddr)
     if (__builtin_expect(pm->page_flags[paddr >> 12] & PHYS_PAGE_CODE, 0)) {
         pm->page_flags[paddr >> 12] &= (uint8_t)~PHYS_PAGE_CODE;
         pm->code_gen[paddr >> 12]++;
+        pm->code_epoch++;
     }
 }
 

@@ -134,7 +134,7 @@ static int run_caught(struct tcache *tc, struct cpu *cpu, const struct tblock *b
     int vector = -1;
     if (setjmp(env) == 0) {
         if (translated)
-            *completed = portable_run_block(tc, cpu, b, target);
+            *completed = tc->run_block(tc, cpu, b, target);
         else
             while (cpu->icount < target)
                 cpu_engine_step(cpu);

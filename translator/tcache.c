@@ -20,7 +20,7 @@
  * arena lives. A stale block (its page written) is unlinked from its
  * bucket when found and its bytes stay until the next flush.
  */
-#include "tcache_int.h"
+#include "native.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,14 @@ static uint64_t host_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A data segment through which no access can fail a segment check. */
+static bool flat_data(const struct cpu *cpu, int seg)
+{
+    const struct seg_cache *s = &cpu->seg[seg];
+    return s->valid && (s->flags & (SEGF_CODE | SEGF_DC | SEGF_RW)) == SEGF_RW &&
+           s->limit == 0xFFFFFFFFu;
 }
 
 uint32_t tcache_mode(const struct cpu *cpu)
@@ -50,6 +58,11 @@ uint32_t tcache_mode(const struct cpu *cpu)
     if (!(cpu->seg[SEG_CS].base | cpu->seg[SEG_DS].base | cpu->seg[SEG_ES].base |
           cpu->seg[SEG_SS].base))
         mode |= TMODE_FLAT;
+    if ((mode & TMODE_FLAT) && cpu->seg[SEG_CS].limit == 0xFFFFFFFFu && flat_data(cpu, SEG_DS) &&
+        flat_data(cpu, SEG_ES) && flat_data(cpu, SEG_SS))
+        mode |= TMODE_FLAT4G;
+    if ((cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC) && cpu->cpl == 3)
+        mode |= TMODE_ALIGN;
     return mode;
 }
 
@@ -63,6 +76,8 @@ void tcache_flush(struct tcache *tc, bool budget)
 {
     memset(tc->buckets, 0, tc->nbuckets * sizeof(*tc->buckets));
     tc->arena_used = 0;
+    if (tc->native)
+        native_flush(tc->native);
     tc->flush_count++;
     if (budget)
         tc->stats.flushes++;
@@ -86,7 +101,9 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
         return NULL;
     }
     size_t size = (sizeof(struct tblock) + (size_t)n * sizeof(struct tb_insn) + 15u) & ~(size_t)15u;
-    if (size > tc->arena_size - tc->arena_used)
+    if (size > tc->arena_size - tc->arena_used ||
+        (tc->native && native_code_size(tc->native) - native_code_used(tc->native) <
+                       NATIVE_BLOCK_MAX_BYTES))
         tcache_flush(tc, true);
     if (size > tc->arena_size) {   /* a budget below one block: nothing can be cached */
         tc->stats.translate_ns += host_ns() - started;
@@ -114,6 +131,9 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
     b->sync = (op_info[last->op].cls & ~CTRL) != 0;
     b->callout = (insn_class(last) & (SENS | PRIV | IOPL | IO)) != 0;
     portable_prepare_block(b);
+
+    if (tc->native)
+        native_translate(tc, cpu, b);
 
     uint32_t k = bucket_of(tc, phys, mode);
     b->hash_next = tc->buckets[k];
@@ -146,7 +166,7 @@ struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *pr
     if (prev) {
         for (int k = 0; k < 2; k++) {
             struct tblock *c = prev->link[k];
-            if (c && c->phys == phys && c->mode == mode && c->gen == gen) {
+            if (c && c->phys == phys && c->mode == mode && c->gen == gen && c->eip == eip) {
                 b = c;
                 tc->stats.chained++;
                 break;
@@ -158,7 +178,7 @@ struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *pr
         struct tblock **pp = &tc->buckets[bucket_of(tc, phys, mode)];
         while (*pp) {
             struct tblock *c = *pp;
-            if (c->phys == phys && c->mode == mode) {
+            if (c->phys == phys && c->mode == mode && c->eip == eip) {
                 if (c->gen == gen) {
                     b = c;
                     tc->stats.hits++;
@@ -196,7 +216,9 @@ struct tcache *tcache_create(const struct tcache_config *cfg)
     tc->cfg = *cfg;
     if (!tc->cfg.budget_bytes)
         tc->cfg.budget_bytes = TCACHE_DEFAULT_BUDGET;
-    tc->arena_size = tc->cfg.budget_bytes;
+    /* the native backend's host code takes half of the budget */
+    bool native = tc->cfg.backend == TCACHE_NATIVE;
+    tc->arena_size = native ? tc->cfg.budget_bytes / 2 : tc->cfg.budget_bytes;
     tc->nbuckets = 1024;
     while (tc->nbuckets < tc->arena_size / 512 && tc->nbuckets < (1u << 24))
         tc->nbuckets <<= 1;
@@ -204,12 +226,16 @@ struct tcache *tcache_create(const struct tcache_config *cfg)
     tc->buckets = calloc(tc->nbuckets, sizeof(*tc->buckets));
     if (tc->cfg.lockstep)
         tc->lockstep = lockstep_create();
-    if (!tc->arena || !tc->buckets || (tc->cfg.lockstep && !tc->lockstep)) {
+    if (native)
+        tc->native = native_create(tc, tc->cfg.budget_bytes - tc->arena_size);
+    if (!tc->arena || !tc->buckets || (tc->cfg.lockstep && !tc->lockstep) ||
+        (native && !tc->native)) {
         tcache_destroy(tc);
         return NULL;
     }
     tc->map_generation = UINT64_MAX;   /* the first lookup flushes nothing real */
-    tc->engine = portable_engine(tc);
+    tc->engine = native ? native_engine(tc) : portable_engine(tc);
+    tc->run_block = native ? native_run_block : portable_run_block;
     return tc;
 }
 
@@ -219,6 +245,7 @@ void tcache_destroy(struct tcache *tc)
         return;
     if (tc->lockstep)
         lockstep_destroy(tc->lockstep);
+    native_destroy(tc->native);
     free(tc->arena);
     free(tc->buckets);
     free(tc);
@@ -236,7 +263,8 @@ const struct tcache_stats *tcache_stats(const struct tcache *tc)
 
 size_t tcache_bytes_used(const struct tcache *tc)
 {
-    return tc->arena_used + tc->nbuckets * sizeof(*tc->buckets);
+    return tc->arena_used + tc->nbuckets * sizeof(*tc->buckets) +
+           (tc->native ? native_code_used(tc->native) : 0);
 }
 
 bool tcache_lockstep_failed(const struct tcache *tc)
@@ -250,6 +278,29 @@ static const char *const op_names[OP_COUNT] = {
 #include "core/ops.def"
 #undef X
 };
+
+/* The `top` largest counts of count[] by operation, one line each;
+ * returns the length written (snprintf-style, may exceed len). */
+static size_t put_top_ops(char *buf, size_t len, const uint64_t *count, int top)
+{
+    bool shown[OP_COUNT] = { false };
+    size_t at = 0;
+    for (int rank = 0; rank < top; rank++) {
+        int best = -1;
+        for (int op = 0; op < OP_COUNT; op++)
+            if (!shown[op] && count[op] && (best < 0 || count[op] > count[best]))
+                best = op;
+        if (best < 0)
+            break;
+        shown[best] = true;
+        int w = snprintf(buf + (at < len ? at : len), at < len ? len - at : 0,
+                         "    %-10s %-14s %llu\n", op_info[best].mnemonic, op_names[best],
+                         (unsigned long long)count[best]);
+        if (w > 0)
+            at += (size_t)w;
+    }
+    return at;
+}
 
 void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
 {
@@ -281,27 +332,39 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
     PUT("  cache memory           %.2f MiB used of %.2f MiB (+%.2f MiB hash)\n",
         (double)tc->arena_used / 1048576.0, (double)tc->arena_size / 1048576.0,
         (double)(tc->nbuckets * sizeof(*tc->buckets)) / 1048576.0);
+    if (tc->native) {
+        uint64_t insns = s->native_insns + s->native_calls;
+        PUT("  host code              %.2f MiB used of %.2f MiB, %llu blocks (%llu left to the "
+            "portable path)\n", (double)native_code_used(tc->native) / 1048576.0,
+            (double)native_code_size(tc->native) / 1048576.0,
+            (unsigned long long)s->native_blocks, (unsigned long long)s->native_code_overflows);
+        PUT("  host instructions      %llu guest instructions emitted (%.1f%%), %llu as "
+            "interpreter calls\n", (unsigned long long)s->native_insns,
+            insns ? 100.0 * (double)s->native_insns / (double)insns : 0.0,
+            (unsigned long long)s->native_calls);
+        PUT("  host code entries      %llu from the run loop, %llu jumps chained by patching\n",
+            (unsigned long long)s->native_enters, (unsigned long long)s->native_patches);
+        uint64_t jc_hits, jc_misses, jc_clears;
+        native_jc_stats(tc->native, &jc_hits, &jc_misses, &jc_clears);
+        PUT("  indirect lookups       %llu, hits %llu (%.2f%%), cache cleared %llu times\n",
+            (unsigned long long)(jc_hits + jc_misses), (unsigned long long)jc_hits,
+            jc_hits + jc_misses ? 100.0 * (double)jc_hits / (double)(jc_hits + jc_misses) : 0.0,
+            (unsigned long long)jc_clears);
+    }
     PUT("  time in translation    %.6f s\n", (double)s->translate_ns / 1e9);
     if (tc->cfg.lockstep)
         PUT("  lock-step blocks       %llu compared, %llu run once (I/O, MMIO)\n",
             (unsigned long long)s->lockstep_blocks, (unsigned long long)s->lockstep_skipped);
 
-    /* the top 20 callouts by count */
-    bool shown[OP_COUNT] = { false };
     uint64_t total = 0;
     for (int op = 0; op < OP_COUNT; op++)
         total += s->callouts[op];
     PUT("  callouts               %llu\n", (unsigned long long)total);
-    for (int rank = 0; rank < 20; rank++) {
-        int best = -1;
-        for (int op = 0; op < OP_COUNT; op++)
-            if (!shown[op] && s->callouts[op] && (best < 0 || s->callouts[op] > s->callouts[best]))
-                best = op;
-        if (best < 0)
-            break;
-        shown[best] = true;
-        PUT("    %-10s %-14s %llu\n", op_info[best].mnemonic, op_names[best],
-            (unsigned long long)s->callouts[best]);
+    at += put_top_ops(buf + (at < len ? at : len), at < len ? len - at : 0, s->callouts, 20);
+    if (tc->native) {
+        PUT("  interpreter calls in host code, by operation (translated instructions):\n");
+        at += put_top_ops(buf + (at < len ? at : len), at < len ? len - at : 0,
+                          s->native_calls_by_op, 12);
     }
 #undef PUT
 }

@@ -68,6 +68,9 @@ enum {
     TMODE_PE      = 1u << 4,   /* protected mode: segment loads, faults */
     TMODE_VM      = 1u << 5,   /* virtual-8086 mode */
     TMODE_FLAT    = 1u << 6,   /* CS, DS, ES, SS bases all 0: a backend may omit the add */
+    TMODE_FLAT4G  = 1u << 7,   /* and DS, ES, SS expand-up writable data, CS and they with
+                                  limit 4 GiB: no segment check can fail (native fast paths) */
+    TMODE_ALIGN   = 1u << 8,   /* CR0.AM, EFLAGS.AC and CPL 3: misaligned accesses raise #AC */
 };
 
 struct tb_insn {
@@ -94,6 +97,8 @@ struct tblock {
     bool     callout;          /* last instruction is a callout (SENS/PRIV/IOPL/IO) */
     bool     has_io;           /* contains port I/O (lock-step cannot repeat it) */
     struct tblock *link[2];    /* successors: [0] fall-through, [1] last other one */
+    void    *code;             /* native backend: entry of its host code (run view); NULL:
+                                  the block runs on the portable path */
     struct tb_insn insn[];
 };
 
@@ -115,12 +120,25 @@ struct tcache_stats {
     uint64_t translate_ns;      /* host time spent scanning and building blocks */
     uint64_t lockstep_blocks;   /* blocks compared by the lock-step checker */
     uint64_t lockstep_skipped;  /* blocks run once (port I/O or MMIO) */
+    uint64_t native_blocks;     /* blocks given host code (native backend) */
+    uint64_t native_insns;      /* instructions of those emitted as host instructions */
+    uint64_t native_calls;      /* ... and as calls to their interpreter handler */
+    uint64_t native_enters;     /* entries into host code from the run loop */
+    uint64_t native_patches;    /* direct jumps patched to chain two blocks */
+    uint64_t native_code_overflows; /* blocks left to the portable path for lack of code space */
     uint64_t callouts[OP_COUNT];
+    uint64_t native_calls_by_op[OP_COUNT]; /* native_calls by operation (translated, not run) */
 };
 
 struct machine;
 
+enum tcache_backend {
+    TCACHE_PORTABLE,           /* pre-decoded handlers (portable.c), any host */
+    TCACHE_NATIVE,             /* x86-64 host code (native.c), x86-64 hosts only */
+};
+
 struct tcache_config {
+    enum tcache_backend backend;
     size_t budget_bytes;       /* arena for blocks (-tb-size); 0: TCACHE_DEFAULT_BUDGET */
     bool   lockstep;           /* compare blocks with the interpreter (lockstep.c) */
     uint32_t lockstep_every;   /* compare one block in this many (0, 1: every block) */
@@ -166,6 +184,8 @@ bool portable_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock 
  * built (tb_insn kind, index, offset), called by the cache before the
  * block is entered. */
 void portable_prepare_block(struct tblock *b);
+/* native.c: true on hosts the native backend can run on. */
+bool native_supported(void);
 
 /* lockstep.c: run b translated, then from the same state interpreted, and
  * compare; false after reporting a difference. */

@@ -28,7 +28,26 @@ struct tcache {
     struct tb_jump { uint32_t lin, mode; struct tblock *b; } jump[TB_JUMP_SIZE];
     uint32_t jump_epoch;
     uint64_t jump_flushes;
+    struct native *native;       /* native.c state; NULL for the portable backend */
+    /* how the lock-step checker runs one block: portable_run_block or
+     * native_run_block */
+    bool (*run_block)(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end);
 };
+
+/* native.c: the native backend's state for tc, its engine table, host code
+ * for a new block (b->code stays NULL if none could be made), forgetting
+ * all host code (with the cache's flush), and running one block without
+ * chaining (the lock-step checker). */
+struct native *native_create(struct tcache *tc, size_t code_bytes);
+void native_destroy(struct native *nt);
+struct cpu_engine native_engine(struct tcache *tc);
+void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b);
+void native_flush(struct native *nt);
+bool native_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end);
+size_t native_code_used(const struct native *nt);
+size_t native_code_size(const struct native *nt);
+/* The indirect-branch cache's counters (RET, indirect and cross-page jumps). */
+void native_jc_stats(const struct native *nt, uint64_t *hits, uint64_t *misses, uint64_t *clears);
 
 /* portable.c: the engine table of the portable backend for tc. */
 struct cpu_engine portable_engine(struct tcache *tc);

@@ -33,7 +33,7 @@ for run in 1 2; do
     # splits slices and empties the TLB and shadows at each load): then only
     # the guest's output and the guest-visible counts are compared.
     if [ ${#run2_args[@]} -eq 0 ]; then
-        grep -v -e "host time" -e "speed  " "$work/run$run" >"$work/cmp$run"
+        grep -v -e "host time" -e "speed  " -e "time in translation" "$work/run$run" >"$work/cmp$run"
     else
         sed '/^fox86 stats:/,$d' "$work/run$run" >"$work/cmp$run"
         grep -e "instructions executed" -e "exceptions taken" -e "virtual time" \

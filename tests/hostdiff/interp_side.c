@@ -58,7 +58,7 @@ struct sandbox {
     struct phys_mem mem;
     struct ioport_map io;
     struct cpu cpu;
-    struct tcache *tcache;        /* FOX86_HOSTDIFF_ENGINE=portable: the translator runs the cases */
+    struct tcache *tcache;        /* FOX86_HOSTDIFF_ENGINE=portable|native: the translator runs the cases */
     uint8_t data[HD_DATA_SIZE];   /* staging copy of the data region */
 };
 
@@ -237,8 +237,13 @@ int hd_interp_init(struct hd_interp **out)
     ioport_map_init(&sb->io);
     cpu_init(&sb->cpu, &sb->mem, &sb->io);
     const char *engine = getenv("FOX86_HOSTDIFF_ENGINE");
-    if (engine && strcmp(engine, "portable") == 0) {
-        if (!(sb->tcache = tcache_create(&(struct tcache_config){ 0 })))
+    bool native = engine && strcmp(engine, "native") == 0;
+    if (engine && (strcmp(engine, "portable") == 0 || native)) {
+        /* FOX86_HOSTDIFF_LOCKSTEP=1: every block also against the interpreter,
+         * undefined flags included (the host comparison masks them) */
+        struct tcache_config cfg = { .backend = native ? TCACHE_NATIVE : TCACHE_PORTABLE,
+                                     .lockstep = getenv("FOX86_HOSTDIFF_LOCKSTEP") != NULL };
+        if (!(sb->tcache = tcache_create(&cfg)))
             return -1;
         sb->cpu.engine = tcache_engine(sb->tcache);
     }
@@ -275,6 +280,11 @@ void hd_interp_run(struct hd_interp *handle, const struct hd_case *c, struct hd_
     build_cpu(sb, c);
 
     enum cpu_stop why = cpu_run(cpu, HD_INSN_BUDGET);
+    if (sb->tcache && tcache_lockstep_failed(sb->tcache)) {
+        fprintf(stderr, "hostdiff: lock-step difference (reported above) in case %u\n",
+                (unsigned)c->case_id);
+        exit(1);
+    }
     uint32_t handler_base = SYS(PA_HANDLERS);
     if (why != CPU_STOP_HALT || cpu->eip <= handler_base || cpu->eip > handler_base + 256) {
         /* still in guest code: out of budget (or something stopped it) */

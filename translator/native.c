@@ -1,0 +1,359 @@
+/* translator/native.c: the native x86-64 backend's run loop, trampolines,
+ * interpreter-call helper and block chaining.
+ *
+ * Blocks come from the shared cache (tcache.c); each new one also gets
+ * host code (native_emit.c) in a code buffer of its own, flushed together
+ * with the cache. The run loop is the portable one's (the instruction
+ * boundary, then a block) except that a block runs as host code entered
+ * through a trampoline, and that host code goes on from block to block by
+ * itself through chained jumps:
+ *
+ * Chaining: a direct jump (or fall-through) to an EIP on the same guest
+ * page as the block, in a flat mode, leaves through a patchable `jmp
+ * rel32` that first points at an exit recording its own address. When the
+ * run loop then finds (or translates) the target block with the same mode
+ * on the same physical page, it patches the jump to the target's code.
+ * Same page only: both blocks were reached through the same linear page,
+ * so the link stays right while that page's mapping does, and every way
+ * the mapping or the code can change leaves host code first (a TLB flush
+ * or a write to a code page is only ever seen by the interpreter-call
+ * helper, which ends the block; the code generation of a written page makes
+ * its blocks stale, and blocks chained to them are on the same page, hence
+ * stale too). Links are never undone: a flush drops all code at once.
+ *
+ * Budget: each block checks icount + n <= cpu->jit.icount_end on entry and
+ * otherwise leaves before running anything; the run loop finishes a slice
+ * with the portable path, so a slice ends on exactly the instruction the
+ * interpreter would stop at. Interrupts wait for the next exit to the run
+ * loop: devices only act between slices or through port I/O and MMIO,
+ * which end a block (port I/O) or leave through the helper's checks (MMIO).
+ */
+#include "native.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/flags.h"
+#include "mmu/phys.h"
+
+bool native_supported(void)
+{
+#if defined(__x86_64__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+#if defined(__x86_64__)
+
+_Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, host) == 8,
+               "native_emit.c indexes the TLB as 24-byte entries with host at +8");
+
+#define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
+
+/* Stores / loads the guest registers between host registers and cpu->gpr. */
+static void emit_spill(struct x64_asm *a)
+{
+    for (int r = 0; r < 8; r++)
+        x64_mov_mr(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(gpr) + 4 * r), native_hreg[r]);
+}
+
+static void emit_reload(struct x64_asm *a)
+{
+    for (int r = 0; r < 8; r++)
+        x64_mov_rm(a, 32, native_hreg[r], x64_mem_b(NATIVE_CPU, CPU_OFF(gpr) + 4 * r));
+}
+
+/* The trampolines at the start of a fresh code buffer. enter: push the
+ * six callee-saved registers and realign (6 pushes + the return address
+ * leave RSP 8 off a 16-byte boundary), take the CPU pointer and the code
+ * address, load the guest registers (RSI and RDI last: they were the
+ * arguments), jump. */
+static bool emit_trampolines(struct native *nt)
+{
+    struct codebuf *cb = nt->cb;
+    struct x64_asm a;
+    x64_init(&a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
+    uint8_t *enter = a.cur;
+    static const int saved[6] = { X64_RBX, X64_RBP, X64_R12, X64_R13, X64_R14, X64_R15 };
+    for (int k = 0; k < 6; k++)
+        x64_push_r(&a, saved[k]);
+    x64_alu_ri(&a, X64_SUB, 64, X64_RSP, 8);
+    x64_mov_rr(&a, 64, NATIVE_CPU, X64_RDI);
+    x64_mov_rr(&a, 64, X64_R11, X64_RSI);
+    struct x64_mem eflags = x64_mem_b(NATIVE_CPU, CPU_OFF(eflags));
+    struct x64_mem icount = x64_mem_b(NATIVE_CPU, CPU_OFF(icount));
+    struct x64_mem icount_end = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.icount_end));
+    x64_mov_rm(&a, 32, NATIVE_FLAGS, eflags);
+    x64_alu_ri(&a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
+    x64_mov_rm(&a, 64, NATIVE_BUDGET, icount_end);
+    x64_alu_rm(&a, X64_SUB, 64, NATIVE_BUDGET, icount);
+    emit_reload(&a);
+    x64_jmp_r(&a, X64_R11);
+
+    x64_nop(&a, (int)((16 - (uintptr_t)a.cur % 16) % 16));
+    uint8_t *exit = a.cur;
+    emit_spill(&a);
+    x64_mov_rr(&a, 64, X64_R8, NATIVE_FLAGS);
+    x64_alu_ri(&a, X64_AND, 32, X64_R8, FL_ARITH);
+    x64_mov_rm(&a, 32, X64_R9, eflags);
+    x64_alu_ri(&a, X64_AND, 32, X64_R9, ~(int64_t)FL_ARITH & 0xFFFFFFFF);
+    x64_alu_rr(&a, X64_OR, 32, X64_R9, X64_R8);
+    x64_mov_mr(&a, 32, eflags, X64_R9);
+    x64_mov_rm(&a, 64, X64_R8, icount_end);
+    x64_alu_rr(&a, X64_SUB, 64, X64_R8, NATIVE_BUDGET);
+    x64_mov_mr(&a, 64, icount, X64_R8);
+    uint8_t *exit_spilled = a.cur;
+    x64_alu_ri(&a, X64_ADD, 64, X64_RSP, 8);
+    for (int k = 5; k >= 0; k--)
+        x64_pop_r(&a, saved[k]);
+    x64_ret(&a);
+    if (!x64_ok(&a))
+        return false;
+    codebuf_commit(cb, x64_offset(&a));
+    nt->enter = (void (*)(struct cpu *, const void *))codebuf_to_rx(cb, enter);
+    nt->exit_rw = exit;
+    nt->exit_spilled_rw = exit_spilled;
+    return true;
+}
+
+struct native *native_create(struct tcache *tc, size_t code_bytes)
+{
+    struct native *nt = calloc(1, sizeof(*nt));
+    if (!nt)
+        return NULL;
+    nt->tc = tc;
+    nt->cb = codebuf_create(code_bytes);
+    nt->jc = calloc(1, sizeof(*nt->jc));
+    if (!nt->cb || !nt->jc || !emit_trampolines(nt)) {
+        native_destroy(nt);
+        return NULL;
+    }
+    return nt;
+}
+
+void native_destroy(struct native *nt)
+{
+    if (!nt)
+        return;
+    if (nt->cb)
+        codebuf_destroy(nt->cb);
+    free(nt->jc);
+    free(nt);
+}
+
+static void jc_clear(struct native *nt)
+{
+    memset(nt->jc->entry, 0, sizeof(nt->jc->entry));
+    nt->jc_clears++;
+}
+
+void native_flush(struct native *nt)
+{
+    jc_clear(nt);
+    codebuf_reset(nt->cb);
+    if (!emit_trampolines(nt))
+        abort();   /* cannot happen: an empty buffer holds a few hundred bytes */
+}
+
+size_t native_code_used(const struct native *nt)
+{
+    return codebuf_used(nt->cb);
+}
+
+size_t native_code_size(const struct native *nt)
+{
+    return codebuf_size(nt->cb);
+}
+
+void native_jc_stats(const struct native *nt, uint64_t *hits, uint64_t *misses, uint64_t *clears)
+{
+    *hits = nt->jc->hits;
+    *misses = nt->jc->misses;
+    *clears = nt->jc_clears;
+}
+
+void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
+{
+    (void)cpu;
+    struct native *nt = tc->native;
+    if (codebuf_free_space(nt->cb) < NATIVE_BLOCK_MAX_BYTES) {
+        tc->stats.native_code_overflows++;
+        return;   /* tcache_translate flushes before the next block */
+    }
+    b->code = native_emit_block(nt, &tc->stats, b);
+    if (!b->code)
+        tc->stats.native_code_overflows++;
+    else
+        tc->stats.native_blocks++;
+}
+
+/* Whether the run loop must look at the CPU before more host code runs
+ * (the same inputs as cpu.c's boundary check, without its side effects). */
+static inline bool needs_attention(const struct cpu *cpu)
+{
+    return cpu->stop_requested | cpu->halted | (cpu->irq_inhibit != 0) |
+           (cpu->nmi_pending & !cpu->nmi_blocked) | (cpu->intr & ((cpu->eflags & FL_IF) != 0)) ||
+           (cpu->eflags & (FL_TF | FL_RF)) || (cpu->dr[7] & 0xFF);
+}
+
+uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, uint32_t eip)
+{
+    const struct tb_insn *ti = &b->insn[i];
+    uint32_t epoch = cpu->tlb_epoch;
+    uint32_t code_epoch = cpu->mem->code_epoch;
+    uint32_t next = (eip + ti->insn.len) & b->eip_mask;
+    cpu->eip = eip;
+    cpu->next_eip = next;
+    bool last = i + 1 == b->n;
+    if (last && b->callout) {
+        struct tcache *tc = cpu->engine->opaque;
+        tc->stats.callouts[ti->insn.op]++;
+    }
+    ti->fn(cpu, &ti->insn);
+    cpu->eip = cpu->next_eip;
+    cpu->icount++;
+    if (cpu->lf.op != LF_NONE)
+        lf_materialize(cpu);
+    if (last) {
+        if (b->sync)
+            cpu_engine_retire_sync(cpu, &ti->insn);
+        return 1;
+    }
+    return cpu->eip != next || cpu->mem->code_epoch != code_epoch ||
+           cpu->tlb_epoch != epoch || needs_attention(cpu);
+}
+
+/* Chain the jump the last block left through to b when that is sound (see
+ * the file comment): same mode, same physical page, no flush since. */
+static void try_chain(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t flushes)
+{
+    const struct tblock *from = cpu->jit.exit_block;
+    if (from && flushes == tc->flush_count && from->mode == b->mode &&
+        (from->phys >> 12) == (b->phys >> 12) && b->code) {
+        x64_patch_rel32(cpu->jit.exit_site, codebuf_to_rw(tc->native->cb, b->code));
+        tc->stats.native_patches++;
+    }
+}
+
+static void enter_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
+{
+    if (cpu->lf.op != LF_NONE)
+        lf_materialize(cpu);
+    cpu->jit.icount_end = end;
+    cpu->jit.exit_site = NULL;
+    cpu->jit.exit_block = NULL;
+    uint64_t before = cpu->icount;
+    tc->stats.native_enters++;
+    tc->native->enter(cpu, b->code);
+    tc->stats.insns_run += cpu->icount - before;
+}
+
+bool native_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
+{
+    if (!b->code || cpu->icount + b->n > end)
+        return portable_run_block(tc, cpu, b, end);
+    /* one block: an entry budget of exactly n stops any chained successor */
+    enter_block(tc, cpu, b, cpu->icount + b->n);
+    return false;
+}
+
+static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
+{
+    struct tcache *tc = opaque;
+    uint32_t mode = tcache_mode(cpu);
+    bool chainable = false;      /* the last exit may be patched (no boundary work since) */
+    uint64_t flushes = tc->flush_count;
+    while (cpu->icount < end) {
+        int r = cpu_engine_boundary(cpu);
+        if (__builtin_expect(r != -1, 0)) {
+            if (r >= 0)
+                return (enum cpu_stop)r;
+            mode = tcache_mode(cpu);
+            chainable = false;
+            continue;
+        }
+        struct tblock *b = tcache_find(tc, cpu, NULL, mode);
+        if (!b) {
+            tc->stats.interp_steps++;
+            cpu_engine_step(cpu);
+            mode = tcache_mode(cpu);
+            chainable = false;
+            continue;
+        }
+        bool completed;
+        if (tc->lockstep && tc->lockstep_countdown-- == 0) {
+            tc->lockstep_countdown = tc->cfg.lockstep_every > 1 ? tc->cfg.lockstep_every - 1 : 0;
+            if (!lockstep_run_block(tc, cpu, b, end, &completed)) {
+                cpu->stop_requested = true;
+                return CPU_STOP_REQUEST;
+            }
+            chainable = false;
+        } else if (!b->code || cpu->icount + b->n > end) {
+            portable_run_block(tc, cpu, b, end);
+            chainable = false;
+        } else {
+            struct native *nt = tc->native;
+            if (nt->jc_tlb_epoch != cpu->tlb_epoch || nt->jc_code_epoch != cpu->mem->code_epoch) {
+                jc_clear(nt);
+                nt->jc_tlb_epoch = cpu->tlb_epoch;
+                nt->jc_code_epoch = cpu->mem->code_epoch;
+            }
+            if ((b->mode & TMODE_FLAT4G) && !tc->lockstep)
+                nt->jc->entry[b->eip & (NATIVE_JC_ENTRIES - 1)] = (struct native_jc_entry){
+                    .key = b->eip | (uint64_t)b->mode << 32, .code = b->code };
+            if (chainable && !tc->lockstep)
+                try_chain(tc, cpu, b, flushes);
+            flushes = tc->flush_count;
+            enter_block(tc, cpu, b, end);
+            chainable = cpu->jit.exit_site != NULL;
+        }
+        mode = tcache_mode(cpu);
+    }
+    return CPU_STOP_BUDGET;
+}
+
+#else   /* not an x86-64 host: the backend cannot be created */
+
+struct native *native_create(struct tcache *tc, size_t code_bytes)
+{
+    (void)tc; (void)code_bytes;
+    return NULL;
+}
+void native_destroy(struct native *nt) { (void)nt; }
+void native_flush(struct native *nt) { (void)nt; }
+size_t native_code_used(const struct native *nt) { (void)nt; return 0; }
+size_t native_code_size(const struct native *nt) { (void)nt; return 0; }
+void native_jc_stats(const struct native *nt, uint64_t *hits, uint64_t *misses, uint64_t *clears)
+{
+    (void)nt;
+    *hits = *misses = *clears = 0;
+}
+void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
+{
+    (void)tc; (void)cpu; (void)b;
+}
+bool native_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
+{
+    return portable_run_block(tc, cpu, b, end);
+}
+static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
+{
+    (void)cpu; (void)end; (void)opaque;
+    return CPU_STOP_REQUEST;
+}
+
+#endif
+
+static void native_format_stats(void *opaque, char *buf, size_t len)
+{
+    tcache_format_stats(opaque, buf, len);
+}
+
+struct cpu_engine native_engine(struct tcache *tc)
+{
+    return (struct cpu_engine){ .name = "native", .run = native_run,
+                                .format_stats = native_format_stats, .opaque = tc };
+}

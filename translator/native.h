@@ -1,0 +1,84 @@
+/* translator/native.h: the native x86-64 backend's internals, shared by
+ * native.c (run loop, trampolines, helpers, chaining) and native_emit.c
+ * (host code for one block). Not used outside translator/.
+ *
+ * Register convention inside host code:
+ *   guest EAX ECX EDX EBX ESP EBP ESI EDI live in host
+ *         RAX RCX RDX RBX R12 RBP RSI RDI (32-bit views; the same numbers
+ *         as the guest's but ESP, so mul/div/shift-by-CL need no moves);
+ *   R15   the struct cpu pointer;
+ *   R13   the guest's arithmetic flags in RFLAGS layout (PUSHFQ), kept
+ *         while host code that clobbers RFLAGS runs (native_emit.c);
+ *   R14   the instruction budget left: cpu->jit.icount_end minus the
+ *         icount at the start of the current block (cpu->icount itself is
+ *         only written at exits and before interpreter calls);
+ *   R8-R11 scratch; RSP the host stack, 16-byte aligned in block code.
+ * At every block boundary the guest registers are in their host registers,
+ * the guest flags in R13 and the budget in R14: chained blocks pass them
+ * on without touching memory. The enter trampoline loads them from struct
+ * cpu (flags from cpu->eflags, lf.op == LF_NONE) and the exit stores them
+ * back (cpu->gpr, the arithmetic bits of cpu->eflags, cpu->icount).
+ */
+#ifndef FOX86_TRANSLATOR_NATIVE_H
+#define FOX86_TRANSLATOR_NATIVE_H
+
+#include "codebuf.h"
+#include "tcache_int.h"
+#include "x64_emit.h"
+
+/* Host register of each guest register (R_EAX..R_EDI). */
+static const int8_t native_hreg[8] = {
+    X64_RAX, X64_RCX, X64_RDX, X64_RBX, X64_R12, X64_RBP, X64_RSI, X64_RDI,
+};
+#define NATIVE_CPU   X64_R15
+#define NATIVE_FLAGS X64_R13
+#define NATIVE_BUDGET X64_R14
+
+/* Room kept free for one block's host code; a block that needs more is
+ * left to the portable path (counted). */
+#define NATIVE_BLOCK_MAX_BYTES (48u << 10)
+
+/* The indirect-branch cache: guest EIP and mode -> host code of the block,
+ * looked up inline by RET, indirect JMP/CALL and direct jumps that leave
+ * the page. Valid while no TLB flush, code write or cache flush happened:
+ * the run loop clears it when any did (host code leaves for the run loop
+ * after every one of them, see native_exec_insn). Flat modes only, where
+ * the EIP is the linear address. */
+#define NATIVE_JC_ENTRIES 4096
+struct native_jc_entry {
+    uint64_t key;              /* eip | mode << 32; 0 (eip 0, mode 0) never matches a flat key */
+    const void *code;          /* run-view entry */
+};
+struct native_jc {
+    uint64_t misses;           /* counted by host code: at jc - 16 and jc - 8 */
+    uint64_t hits;
+    struct native_jc_entry entry[NATIVE_JC_ENTRIES];
+};
+
+struct native {
+    struct tcache *tc;
+    struct codebuf *cb;
+    /* void enter(struct cpu *cpu, const void *code): saves the host's
+     * callee-saved registers, loads the guest registers, jumps to code. */
+    void (*enter)(struct cpu *cpu, const void *code);
+    uint8_t *exit_rw;          /* stores registers, flags and icount, then exit_spilled_rw */
+    uint8_t *exit_spilled_rw;  /* restores the host registers and returns from enter (after
+                                  an interpreter call, which left everything in struct cpu) */
+    struct native_jc *jc;
+    uint32_t jc_tlb_epoch;     /* cpu->tlb_epoch and phys_mem.code_epoch it was filled under */
+    uint32_t jc_code_epoch;
+    uint64_t jc_clears;
+};
+
+/* The helper host code calls for an instruction it does not emit itself:
+ * runs insn i of b (at eip) with the interpreter's handler and discipline;
+ * nonzero when the block must be left now (control went elsewhere, its
+ * page was written, the TLB was flushed, an interrupt or stop is pending,
+ * or it was the block's last instruction). native.c. */
+uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, uint32_t eip);
+
+/* native_emit.c: host code for b at the code buffer's cursor; returns the
+ * run-view entry, or NULL when it did not fit (nothing committed). */
+void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tblock *b);
+
+#endif

@@ -1,0 +1,1028 @@
+/* translator/native_emit.c: host code for one block (the native backend).
+ *
+ * Each guest instruction becomes either host instructions doing the same
+ * thing (the common integer forms: MOV, the ALU group, LEA, INC/DEC,
+ * shifts, PUSH/POP, Jcc, JMP, CALL, RET ...) or a call to its interpreter
+ * handler through native_exec_insn (everything else, and the block's
+ * callout). Guest registers stay in host registers (native.h).
+ *
+ * Flags: host arithmetic on the guest registers leaves exactly the guest's
+ * arithmetic flags in RFLAGS, so they stay there (FS_HOST) until something
+ * else needs RFLAGS. The emitter tracks where they are:
+ *   FS_MEM    in cpu->eflags (after every interpreter call);
+ *   FS_HOST   in RFLAGS;
+ *   FS_SAVED  in R13 (block entry and exit), saved by PUSHFQ before host
+ *             code that clobbers RFLAGS (the memory fast path) so that a
+ *             fault there still sees them.
+ * An instruction that reads flags gets them into RFLAGS first (POPFQ of
+ * the arithmetic bits only); an interpreter call stores them to
+ * cpu->eflags, a block exit to R13.
+ *
+ * Memory operands (flat 4 GiB segments, mode TMODE_FLAT4G, 32-bit
+ * addressing, no alignment checking) inline the TLB fast path of mem.h:
+ * index the 256-entry TLB by the linear page, compare the tag of the
+ * access's last byte with this access kind, and use the entry's host page.
+ * A miss jumps to an out-of-line stub that runs the whole instruction in
+ * the interpreter (which walks, faults, handles MMIO, ROM, code pages and
+ * page-crossing accesses) and comes back, or leaves the block when the
+ * helper says so. Since a stub runs the instruction from its start, the
+ * fast path performs every check before it changes any guest state.
+ *
+ * Budget: the block's first instructions check that R14, the budget left,
+ * covers its n instructions; every exit that completes the block takes n
+ * off R14, and cpu->icount is computed from it before each interpreter
+ * call (exact for faults, RDTSC and the deterministic clock).
+ */
+#include "native.h"
+
+#include <stddef.h>
+
+#include "core/cpu.h"
+#include "core/mem.h"
+
+#if defined(__x86_64__)
+
+#define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
+
+enum { FS_MEM, FS_HOST, FS_SAVED };
+
+/* An out-of-line slow path: instruction i through the interpreter. */
+struct stub {
+    struct x64_label slow;     /* where the fast path jumps on a miss */
+    struct x64_label back;     /* the instruction after, in the main path */
+    uint32_t i, eip;
+    uint8_t fs_in, fs_out;     /* flags state at the jump / expected back */
+};
+
+struct emitter {
+    struct x64_asm a;
+    struct native *nt;
+    struct tcache_stats *stats;
+    struct tblock *b;
+    uint32_t i, eip;           /* the instruction being emitted */
+    int fs;                    /* FS_* */
+    struct stub *stub;         /* the current instruction's stub, if it has one */
+    struct stub stubs[SCAN_MAX_INSNS];
+    int nstubs;
+};
+
+/* ---- flags ---- */
+
+/* Merge the raw host flags in R8 into cpu->eflags' arithmetic bits. */
+static void merge_flags_r8(struct emitter *e)
+{
+    struct x64_asm *a = &e->a;
+    struct x64_mem fl = x64_mem_b(NATIVE_CPU, CPU_OFF(eflags));
+    x64_alu_ri(a, X64_AND, 32, X64_R8, FL_ARITH);
+    x64_mov_rm(a, 32, X64_R9, fl);
+    x64_alu_ri(a, X64_AND, 32, X64_R9, ~(int64_t)FL_ARITH & 0xFFFFFFFF);
+    x64_alu_rr(a, X64_OR, 32, X64_R9, X64_R8);
+    x64_mov_mr(a, 32, fl, X64_R9);
+}
+
+/* Flags to cpu->eflags (clobbers RFLAGS, R8, R9). */
+static void flags_to_mem(struct emitter *e, int fs)
+{
+    struct x64_asm *a = &e->a;
+    if (fs == FS_HOST) {
+        x64_pushfq(a);
+        x64_pop_r(a, X64_R8);
+    } else if (fs == FS_SAVED) {
+        x64_mov_rr(a, 64, X64_R8, NATIVE_FLAGS);
+    } else {
+        return;
+    }
+    merge_flags_r8(e);
+}
+
+/* Make FS_MEM or FS_SAVED flags the host's. POPFQ of the arithmetic bits
+ * only: TF, DF and AC stay 0, IF and IOPL are ignored at user level. */
+static void flags_to_host(struct emitter *e, int fs)
+{
+    struct x64_asm *a = &e->a;
+    if (fs == FS_MEM) {   /* R11: R8 and R9 may hold a memory operand's address */
+        x64_mov_rm(a, 32, X64_R11, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        x64_alu_ri(a, X64_AND, 32, X64_R11, FL_ARITH);
+        x64_push_r(a, X64_R11);
+        x64_popfq(a);
+    } else if (fs == FS_SAVED) {
+        x64_push_r(a, NATIVE_FLAGS);
+        x64_popfq(a);
+    }
+}
+
+static void fl_host(struct emitter *e)
+{
+    flags_to_host(e, e->fs);
+    e->fs = FS_HOST;
+}
+
+/* Before host code that clobbers RFLAGS. */
+static void fl_save(struct emitter *e)
+{
+    if (e->fs == FS_HOST) {
+        x64_pushfq(&e->a);
+        x64_pop_r(&e->a, NATIVE_FLAGS);
+        e->fs = FS_SAVED;
+    }
+}
+
+/* For an instruction that writes only some arithmetic flags (INC/DEC keep
+ * CF, rotates keep SF/ZF/AF/PF): partial_begin before it, partial_end
+ * with the bits it writes after it. Flags already in RFLAGS just stay
+ * there; saved ones are merged with the new bits in R13 rather than
+ * reloaded into RFLAGS with POPFQ first (tens of cycles). */
+static int partial_begin(struct emitter *e)
+{
+    int fs = e->fs;
+    if (fs == FS_MEM) {
+        x64_mov_rm(&e->a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        x64_alu_ri(&e->a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
+        e->fs = FS_SAVED;
+    }
+    return e->fs;
+}
+
+static void partial_end(struct emitter *e, int fs_before, uint32_t written)
+{
+    struct x64_asm *a = &e->a;
+    if (fs_before == FS_HOST) {
+        e->fs = FS_HOST;
+        return;
+    }
+    x64_pushfq(a);
+    x64_pop_r(a, X64_R8);
+    x64_alu_ri(a, X64_AND, 32, X64_R8, written);
+    x64_alu_ri(a, X64_AND, 32, NATIVE_FLAGS, ~(int64_t)written & 0xFFFFFFFF);
+    x64_alu_rr(a, X64_OR, 32, NATIVE_FLAGS, X64_R8);
+    e->fs = FS_SAVED;
+}
+
+/* CF into RFLAGS for ADC/SBB/RCL/RCR (the other flags they overwrite). */
+static void carry_to_host(struct emitter *e)
+{
+    if (e->fs == FS_MEM) {
+        x64_mov_rm(&e->a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        e->fs = FS_SAVED;
+    }
+    if (e->fs == FS_SAVED)
+        x64_bitop_ri(&e->a, X64_BT, 32, NATIVE_FLAGS, 0);
+    e->fs = FS_HOST;
+}
+
+/* ---- calls into the interpreter ---- */
+
+/* cpu->icount = the block's first instruction's count + i (R14 is the
+ * budget left at the block's start). Clobbers R8 and RFLAGS. */
+static void icount_store(struct emitter *e, uint32_t i)
+{
+    struct x64_asm *a = &e->a;
+    x64_mov_rm(a, 64, X64_R8, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.icount_end)));
+    x64_alu_rr(a, X64_SUB, 64, X64_R8, NATIVE_BUDGET);
+    if (i)
+        x64_alu_ri(a, X64_ADD, 64, X64_R8, i);
+    x64_mov_mr(a, 64, x64_mem_b(NATIVE_CPU, CPU_OFF(icount)), X64_R8);
+}
+
+/* Run instruction i in the interpreter: flags (in state fs) to memory,
+ * registers spilled, icount exact; on the helper's "leave" go to the
+ * spilled exit, else reload and continue with flags in memory. The last
+ * instruction always leaves. */
+static void emit_call_insn(struct emitter *e, int fs, uint32_t i, uint32_t eip)
+{
+    struct x64_asm *a = &e->a;
+    flags_to_mem(e, fs);
+    for (int r = 0; r < 8; r++)
+        x64_mov_mr(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(gpr) + 4 * r), native_hreg[r]);
+    icount_store(e, i);
+    x64_mov_rr(a, 64, X64_RDI, NATIVE_CPU);
+    x64_mov_ri(a, 64, X64_RSI, (int64_t)(intptr_t)e->b);
+    x64_mov_ri(a, 32, X64_RDX, i);
+    x64_mov_ri(a, 32, X64_RCX, eip);
+    x64_call_abs(a, (const void *)native_exec_insn);
+    if (i + 1 == e->b->n) {
+        x64_jmp_rel32(a, e->nt->exit_spilled_rw);
+        return;
+    }
+    x64_test_rr(a, 32, X64_RAX, X64_RAX);
+    x64_jcc_rel32(a, X64_CC_NE, e->nt->exit_spilled_rw);
+    /* R14 again from icount: a handler may retire more than one (REP
+     * string batches charge every iteration) */
+    x64_mov_rm(a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.icount_end)));
+    x64_alu_rm(a, X64_SUB, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_CPU, CPU_OFF(icount)));
+    x64_alu_ri(a, X64_ADD, 64, NATIVE_BUDGET, i + 1);
+    for (int r = 0; r < 8; r++)
+        x64_mov_rm(a, 32, native_hreg[r], x64_mem_b(NATIVE_CPU, CPU_OFF(gpr) + 4 * r));
+}
+
+/* ---- block exits ---- */
+
+/* Flags to R13 (the block boundary state). */
+static void end_flags(struct emitter *e)
+{
+    struct x64_asm *a = &e->a;
+    if (e->fs == FS_HOST) {
+        x64_pushfq(a);
+        x64_pop_r(a, NATIVE_FLAGS);
+    } else if (e->fs == FS_MEM) {
+        x64_mov_rm(a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        x64_alu_ri(a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
+    }
+    e->fs = FS_SAVED;
+}
+
+/* The block boundary state: flags in R13, the budget less this block. */
+static void end_block(struct emitter *e)
+{
+    end_flags(e);
+    x64_lea(&e->a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_BUDGET, -(int32_t)e->b->n));
+}
+
+/* Condition cc of the guest flags, wherever they are: the host condition
+ * to test instead (cc itself when they are in RFLAGS). Saved ones are
+ * tested bit by bit rather than reloaded (POPFQ costs tens of cycles);
+ * then RFLAGS only answers this one question, and the flags stay saved.
+ * Clobbers R10, R11 (and RFLAGS unless the flags are there); R8 and R9,
+ * a memory operand's address, survive. */
+static enum x64_cc saved_cond(struct emitter *e, enum x64_cc cc);
+
+static enum x64_cc cond_of(struct emitter *e, enum x64_cc cc)
+{
+    if (e->fs == FS_HOST)
+        return cc;
+    if (e->fs == FS_MEM) {
+        x64_mov_rm(&e->a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        x64_alu_ri(&e->a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
+        e->fs = FS_SAVED;
+    }
+    return saved_cond(e, cc);
+}
+
+static enum x64_cc saved_cond(struct emitter *e, enum x64_cc cc)
+{
+    struct x64_asm *a = &e->a;
+    static const uint32_t bits[6] = { FL_OF, FL_CF, FL_ZF, FL_CF | FL_ZF, FL_SF, FL_PF };
+    bool negate = cc & 1;
+    int pair = cc >> 1;
+    if (pair < 6) {
+        x64_test_ri(a, 32, NATIVE_FLAGS, bits[pair]);
+    } else {
+        /* L: SF != OF (OF is bit 11, SF bit 7); LE: that or ZF */
+        x64_mov_rr(a, 32, X64_R10, NATIVE_FLAGS);
+        x64_shift_ri(a, X64_SHR, 32, X64_R10, 4);
+        x64_alu_rr(a, X64_XOR, 32, X64_R10, NATIVE_FLAGS);
+        x64_alu_ri(a, X64_AND, 32, X64_R10, FL_SF);
+        if (pair == 7) {
+            x64_mov_rr(a, 32, X64_R11, NATIVE_FLAGS);
+            x64_alu_ri(a, X64_AND, 32, X64_R11, FL_ZF);
+            x64_alu_rr(a, X64_OR, 32, X64_R10, X64_R11);
+        }
+    }
+    return negate ? X64_CC_E : X64_CC_NE;
+}
+
+/* Go on at the guest EIP in R10D through the indirect-branch cache
+ * (native.h), or leave for the run loop on a miss. Boundary state. */
+static void emit_indirect(struct emitter *e)
+{
+    struct x64_asm *a = &e->a;
+    struct x64_mem eip = x64_mem_b(NATIVE_CPU, CPU_OFF(eip));
+    if (!(e->b->mode & TMODE_FLAT4G)) {
+        x64_mov_mr(a, 32, eip, X64_R10);
+        x64_jmp_rel32(a, e->nt->exit_rw);
+        return;
+    }
+    struct native_jc *jc = e->nt->jc;
+    struct x64_label miss;
+    x64_label_init(&miss);
+    x64_mov_rr(a, 32, X64_R8, X64_R10);
+    x64_mov_ri(a, 64, X64_R11, (int64_t)((uint64_t)e->b->mode << 32));
+    x64_alu_rr(a, X64_OR, 64, X64_R8, X64_R11);
+    x64_mov_rr(a, 32, X64_R9, X64_R10);
+    x64_alu_ri(a, X64_AND, 32, X64_R9, NATIVE_JC_ENTRIES - 1);
+    x64_shift_ri(a, X64_SHL, 32, X64_R9, 4);
+    x64_mov_ri(a, 64, X64_R11, (int64_t)(intptr_t)jc->entry);
+    x64_alu_rm(a, X64_CMP, 64, X64_R8, x64_mem_bis(X64_R11, X64_R9, 1, 0));
+    x64_jcc_label(a, X64_CC_NE, &miss, true);
+    x64_alu_mi(a, X64_ADD, 64, x64_mem_b(X64_R11, -8), 1);
+    x64_jmp_m(a, x64_mem_bis(X64_R11, X64_R9, 1, 8));
+    x64_bind(a, &miss);
+    x64_alu_mi(a, X64_ADD, 64, x64_mem_b(X64_R11, -16), 1);
+    x64_mov_mr(a, 32, eip, X64_R10);
+    x64_jmp_rel32(a, e->nt->exit_rw);
+}
+
+/* Leave the block for guest EIP target: a chainable jump (same page,
+ * flat mode), the indirect-branch cache (another page) or a plain exit. */
+static void emit_goto(struct emitter *e, uint32_t target)
+{
+    struct x64_asm *a = &e->a;
+    const struct tblock *b = e->b;
+    end_block(e);
+    struct x64_mem eip = x64_mem_b(NATIVE_CPU, CPU_OFF(eip));
+    if ((b->mode & TMODE_FLAT) && (target >> 12) == (b->eip >> 12)) {
+        long site = x64_jmp_patchable(a, NULL);
+        x64_mov_mi(a, 32, eip, (int32_t)target);
+        if (site >= 0)
+            x64_mov_ri(a, 64, X64_R8, (int64_t)(intptr_t)(a->start + site));
+        x64_mov_mr(a, 64, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.exit_site)), X64_R8);
+        x64_mov_ri(a, 64, X64_R8, (int64_t)(intptr_t)b);
+        x64_mov_mr(a, 64, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.exit_block)), X64_R8);
+    } else {
+        x64_mov_ri(a, 32, X64_R10, target);
+        emit_indirect(e);
+        return;
+    }
+    x64_jmp_rel32(a, e->nt->exit_rw);
+}
+
+/* Leave for the guest EIP in R10D (RET, indirect JMP/CALL). */
+static void emit_goto_r10(struct emitter *e)
+{
+    end_block(e);
+    emit_indirect(e);
+}
+
+/* ---- memory operands ---- */
+
+static bool mem_native(const struct emitter *e, const struct insn *in)
+{
+    uint32_t mode = e->b->mode;
+    return (mode & TMODE_FLAT4G) && !(mode & TMODE_ALIGN) && in->addrsize == 4 &&
+           (in->seg == SEG_DS || in->seg == SEG_SS || in->seg == SEG_ES);
+}
+
+/* The stack: 32-bit, flat. */
+static bool stack_native(const struct emitter *e)
+{
+    uint32_t mode = e->b->mode;
+    return (mode & TMODE_FLAT4G) && (mode & TMODE_STACK32) && !(mode & TMODE_ALIGN);
+}
+
+/* The linear address in R8D is checked against the TLB for size bytes of
+ * this kind of access; on a hit [R9 + R8] is the host address. Opens the
+ * instruction's stub (the miss path). Clobbers RFLAGS (saved first). */
+static void tlb_check(struct emitter *e, unsigned size, bool write)
+{
+    struct x64_asm *a = &e->a;
+    unsigned user = ((e->b->mode >> TMODE_CPL_SHIFT) & 3) == 3;
+    unsigned kind = 1u << ((user << 1) | write);
+    if (!e->stub) {
+        struct stub *s = &e->stubs[e->nstubs++];
+        x64_label_init(&s->slow);
+        x64_label_init(&s->back);
+        s->i = e->i;
+        s->eip = e->eip;
+        s->fs_in = (uint8_t)e->fs;
+        e->stub = s;
+    }
+    x64_mov_rr(a, 32, X64_R9, X64_R8);
+    x64_shift_ri(a, X64_SHR, 32, X64_R9, 12);
+    x64_movzx_rr(a, 32, X64_R9, 8, X64_R9);
+    x64_lea(a, 64, X64_R9, x64_mem_bis(X64_R9, X64_R9, 2, 0));
+    x64_lea(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 8, CPU_OFF(tlb)));
+    if (size > 1)
+        x64_lea(a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));
+    else
+        x64_mov_rr(a, 32, X64_R10, X64_R8);
+    x64_alu_ri(a, X64_AND, 32, X64_R10, TLB_PAGE_MASK);
+    x64_alu_ri(a, X64_OR, 32, X64_R10, kind);
+    x64_mov_rm(a, 32, X64_R11, x64_mem_b(X64_R9, 0));
+    x64_alu_ri(a, X64_AND, 32, X64_R11, TLB_PAGE_MASK | kind);
+    x64_alu_rr(a, X64_CMP, 32, X64_R11, X64_R10);
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    x64_mov_rm(a, 64, X64_R9, x64_mem_b(X64_R9, 8));
+    x64_alu_ri(a, X64_AND, 32, X64_R8, 0xFFF);
+}
+
+static const struct x64_mem HOSTMEM = { X64_R9, X64_R8, 1, 0 };
+
+/* The memory operand's host address ([R9 + R8]) after all checks. */
+static void mem_operand(struct emitter *e, const struct insn *in, unsigned size, bool write)
+{
+    fl_save(e);
+    int base = in->ea_base == EA_NONE ? X64_NOREG : native_hreg[in->ea_base];
+    int index = in->ea_index == EA_NONE ? X64_NOREG : native_hreg[in->ea_index];
+    if (base == X64_NOREG && index == X64_NOREG)
+        x64_mov_ri(&e->a, 32, X64_R8, (uint32_t)in->disp);
+    else
+        x64_lea(&e->a, 32, X64_R8, x64_mem_bis(base, index, 1 << in->ea_scale, in->disp));
+    tlb_check(e, size, write);
+}
+
+/* A stack slot at ESP + delta, for size bytes. */
+static void stack_operand(struct emitter *e, int32_t delta, unsigned size, bool write)
+{
+    fl_save(e);
+    x64_lea(&e->a, 32, X64_R8, x64_mem_b(native_hreg[R_ESP], delta));
+    tlb_check(e, size, write);
+}
+
+/* ---- instructions ---- */
+
+static bool byte_reg_ok(const struct opnd *o)
+{
+    return o->kind != OPND_REG || o->size != 1 || o->reg < 4;
+}
+
+static int hreg(const struct opnd *o)
+{
+    return native_hreg[o->reg];
+}
+
+/* Operand sizes the host encodes the same way (8 only with AL..BL). */
+static bool operands_ok(const struct insn *in)
+{
+    for (int k = 0; k < in->nopnd; k++) {
+        const struct opnd *o = &in->opnd[k];
+        if (o->kind == OPND_REG || o->kind == OPND_MEM) {
+            if (o->size != 1 && o->size != 2 && o->size != 4)
+                return false;
+            if (!byte_reg_ok(o))
+                return false;
+        } else if (o->kind != OPND_IMM) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool emit_alu(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    enum x64_alu op = (enum x64_alu)(in->op - OP_ADD);
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    int bits = d->size * 8;
+    bool carry_in = op == X64_ADC || op == X64_SBB;
+    if (d->kind == OPND_MEM || s->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, d->size, d->kind == OPND_MEM && op != X64_CMP);
+    }
+    if (carry_in)
+        carry_to_host(e);
+    if (d->kind == OPND_REG && s->kind == OPND_REG)
+        x64_alu_rr(a, op, bits, hreg(d), hreg(s));
+    else if (d->kind == OPND_REG && s->kind == OPND_IMM)
+        x64_alu_ri(a, op, bits, hreg(d), (int32_t)in->imm);
+    else if (d->kind == OPND_REG && s->kind == OPND_MEM)
+        x64_alu_rm(a, op, bits, hreg(d), HOSTMEM);
+    else if (d->kind == OPND_MEM && s->kind == OPND_REG)
+        x64_alu_mr(a, op, bits, HOSTMEM, hreg(s));
+    else if (d->kind == OPND_MEM && s->kind == OPND_IMM)
+        x64_alu_mi(a, op, bits, HOSTMEM, (int32_t)in->imm);
+    else
+        return false;
+    e->fs = FS_HOST;
+    return true;
+}
+
+static bool emit_test(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    int bits = d->size * 8;
+    if (d->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, d->size, false);
+        if (s->kind == OPND_IMM) {
+            x64_test_mi(a, bits, HOSTMEM, (int32_t)in->imm);
+        } else {
+            x64_mov_rm(a, bits, X64_R10, HOSTMEM);
+            x64_test_rr(a, bits, X64_R10, hreg(s));
+        }
+    } else if (s->kind == OPND_IMM) {
+        x64_test_ri(a, bits, hreg(d), (int32_t)in->imm);
+    } else {
+        x64_test_rr(a, bits, hreg(d), hreg(s));
+    }
+    e->fs = FS_HOST;
+    return true;
+}
+
+static bool emit_mov(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    int bits = d->size * 8;
+    if (d->kind == OPND_MEM || s->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, d->size, d->kind == OPND_MEM);
+    }
+    if (d->kind == OPND_REG && s->kind == OPND_REG)
+        x64_mov_rr(a, bits, hreg(d), hreg(s));
+    else if (d->kind == OPND_REG && s->kind == OPND_IMM)
+        x64_mov_ri(a, bits, hreg(d), bits == 32 ? (int64_t)in->imm : (int64_t)(in->imm & ((1u << bits) - 1)));
+    else if (d->kind == OPND_REG && s->kind == OPND_MEM)
+        x64_mov_rm(a, bits, hreg(d), HOSTMEM);
+    else if (d->kind == OPND_MEM && s->kind == OPND_REG)
+        x64_mov_mr(a, bits, HOSTMEM, hreg(s));
+    else if (d->kind == OPND_MEM && s->kind == OPND_IMM)
+        x64_mov_mi(a, bits, HOSTMEM, (int32_t)in->imm);
+    else
+        return false;
+    return true;
+}
+
+static bool emit_movx(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    bool sx = in->op == OP_MOVSX;
+    int dbits = d->size * 8, sbits = s->size * 8;
+    if (d->kind != OPND_REG || sbits >= dbits)
+        return false;
+    if (s->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, s->size, false);
+        if (sx)
+            x64_movsx_rm(a, dbits, hreg(d), sbits, HOSTMEM);
+        else
+            x64_movzx_rm(a, dbits, hreg(d), sbits, HOSTMEM);
+    } else if (sx) {
+        x64_movsx_rr(a, dbits, hreg(d), sbits, hreg(s));
+    } else {
+        x64_movzx_rr(a, dbits, hreg(d), sbits, hreg(s));
+    }
+    return true;
+}
+
+static bool emit_lea(struct emitter *e, const struct insn *in)
+{
+    const struct opnd *d = &in->opnd[0];
+    if (d->kind != OPND_REG || in->addrsize != 4)
+        return false;
+    int base = in->ea_base == EA_NONE ? X64_NOREG : native_hreg[in->ea_base];
+    int index = in->ea_index == EA_NONE ? X64_NOREG : native_hreg[in->ea_index];
+    if (base == X64_NOREG && index == X64_NOREG)
+        x64_mov_ri(&e->a, d->size * 8, hreg(d), (uint32_t)in->disp & (d->size == 2 ? 0xFFFF : ~0u));
+    else
+        x64_lea(&e->a, d->size * 8, hreg(d), x64_mem_bis(base, index, 1 << in->ea_scale, in->disp));
+    return true;
+}
+
+/* INC, DEC, NEG, NOT of a register or memory. */
+static bool emit_unary(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0];
+    int bits = d->size * 8;
+    bool mem = d->kind == OPND_MEM;
+    if (mem) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, d->size, true);
+    }
+    switch (in->op) {
+    case OP_INC:
+    case OP_DEC: {
+        int fs = partial_begin(e);   /* CF survives */
+        if (in->op == OP_INC)
+            mem ? x64_inc_m(a, bits, HOSTMEM) : x64_inc_r(a, bits, hreg(d));
+        else
+            mem ? x64_dec_m(a, bits, HOSTMEM) : x64_dec_r(a, bits, hreg(d));
+        partial_end(e, fs, FL_ARITH & ~FL_CF);
+        break;
+    }
+    case OP_NEG:
+        mem ? x64_unary_m(a, X64_NEG, bits, HOSTMEM) : x64_unary_r(a, X64_NEG, bits, hreg(d));
+        e->fs = FS_HOST;
+        break;
+    default:   /* NOT: no flags */
+        mem ? x64_unary_m(a, X64_NOT, bits, HOSTMEM) : x64_unary_r(a, X64_NOT, bits, hreg(d));
+        break;
+    }
+    return true;
+}
+
+/* ROL/ROR r/m32 by 2..31: OF is undefined, and hosts differ (some keep
+ * it, some apply the count-1 rule); the interpreter defines it from the
+ * original operand (ROL: bit 31 ^ bit 30, ROR: bit 0 ^ bit 31), so it is
+ * computed here the same way and merged with the host's CF into R13. */
+static bool emit_rotate_n(struct emitter *e, const struct insn *in, enum x64_shift op,
+                          uint8_t count)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0];
+    bool mem = d->kind == OPND_MEM;
+    if (mem) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, 4, true);
+    }
+    fl_save(e);
+    partial_begin(e);   /* now FS_SAVED */
+    if (mem) {
+        x64_mov_rm(a, 32, X64_R10, HOSTMEM);
+        x64_shift_mi(a, op, 32, HOSTMEM, count);
+    } else {
+        x64_mov_rr(a, 32, X64_R10, hreg(d));
+        x64_shift_ri(a, op, 32, hreg(d), count);
+    }
+    x64_pushfq(a);
+    x64_pop_r(a, X64_R8);
+    x64_mov_rr(a, 32, X64_R11, X64_R10);
+    if (op == X64_ROL) {
+        x64_shift_ri(a, X64_SHL, 32, X64_R11, 1);
+        x64_alu_rr(a, X64_XOR, 32, X64_R11, X64_R10);
+        x64_shift_ri(a, X64_SHR, 32, X64_R11, 31);
+    } else {
+        x64_shift_ri(a, X64_SHR, 32, X64_R11, 31);
+        x64_alu_rr(a, X64_XOR, 32, X64_R11, X64_R10);
+        x64_alu_ri(a, X64_AND, 32, X64_R11, 1);
+    }
+    x64_shift_ri(a, X64_SHL, 32, X64_R11, 11);
+    x64_alu_ri(a, X64_AND, 32, X64_R8, FL_CF);
+    x64_alu_rr(a, X64_OR, 32, X64_R8, X64_R11);
+    x64_alu_ri(a, X64_AND, 32, NATIVE_FLAGS, ~(int64_t)(FL_CF | FL_OF) & 0xFFFFFFFF);
+    x64_alu_rr(a, X64_OR, 32, NATIVE_FLAGS, X64_R8);
+    e->fs = FS_SAVED;
+    return true;
+}
+
+/* SHL/SHR/SAR (any size) and ROL/ROR (32-bit) by an immediate or CL. */
+static bool emit_shift(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0], *c = &in->opnd[1];
+    int bits = d->size * 8;
+    bool rotate = in->op == OP_ROL || in->op == OP_ROR;
+    if (rotate && bits != 32)
+        return false;
+    enum x64_shift op = in->op == OP_SAR ? X64_SAR : (enum x64_shift)(in->op - OP_ROL);
+    bool by_cl = c->kind == OPND_REG;
+    if (by_cl && !(c->reg == R_ECX && c->size == 1))
+        return false;
+    uint8_t count = by_cl ? 0 : (uint8_t)(in->imm & 31);
+    bool mem = d->kind == OPND_MEM;
+    if (!by_cl && count == 0) {
+        /* no effect, flags included; a memory operand is still accessed
+         * for writing (the interpreter reads it with write intent) */
+        if (mem) {
+            if (!mem_native(e, in))
+                return false;
+            mem_operand(e, in, d->size, true);
+        }
+        return true;
+    }
+    if (mem) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, d->size, true);
+    }
+    if (rotate && by_cl)
+        return false;   /* OF for counts above 1: see emit_rotate_n */
+    if (rotate && count > 1)
+        return emit_rotate_n(e, in, op, count);
+    if (by_cl)
+        fl_host(e);   /* a zero count keeps every flag */
+    int fs = rotate && !by_cl ? partial_begin(e) : FS_HOST;
+    if (by_cl)
+        mem ? x64_shift_mcl(a, op, bits, HOSTMEM) : x64_shift_rcl(a, op, bits, hreg(d));
+    else
+        mem ? x64_shift_mi(a, op, bits, HOSTMEM, count) : x64_shift_ri(a, op, bits, hreg(d), count);
+    partial_end(e, fs, rotate ? FL_CF | FL_OF : FL_ARITH);
+    return true;
+}
+
+static bool emit_imul(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0], *s1 = &in->opnd[1], *s2 = &in->opnd[2];
+    int bits = d->size * 8;
+    if (d->kind != OPND_REG || bits == 8)
+        return false;
+    const struct opnd *src = s2->kind == OPND_IMM ? s1 : s2;
+    if (src->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, src->size, false);
+    }
+    if (s2->kind == OPND_IMM) {
+        if (src->kind == OPND_MEM)
+            x64_imul_rmi(a, bits, hreg(d), HOSTMEM, (int32_t)in->imm);
+        else
+            x64_imul_rri(a, bits, hreg(d), hreg(src), (int32_t)in->imm);
+    } else {
+        if (s1->kind != OPND_REG || s1->reg != d->reg)
+            return false;
+        if (src->kind == OPND_MEM)
+            x64_imul_rm(a, bits, hreg(d), HOSTMEM);
+        else
+            x64_imul_rr(a, bits, hreg(d), hreg(src));
+    }
+    e->fs = FS_HOST;
+    return true;
+}
+
+static bool emit_push(struct emitter *e, const struct insn *in)
+{
+    const struct opnd *s = &in->opnd[0];
+    if (!stack_native(e) || in->opsize != 4 || (s->kind != OPND_REG && s->kind != OPND_IMM))
+        return false;
+    stack_operand(e, -4, 4, true);
+    if (s->kind == OPND_REG)
+        x64_mov_mr(&e->a, 32, HOSTMEM, hreg(s));
+    else
+        x64_mov_mi(&e->a, 32, HOSTMEM, (int32_t)in->imm);
+    x64_lea(&e->a, 32, native_hreg[R_ESP], x64_mem_b(native_hreg[R_ESP], -4));
+    return true;
+}
+
+static bool emit_pop(struct emitter *e, const struct insn *in)
+{
+    const struct opnd *d = &in->opnd[0];
+    if (!stack_native(e) || in->opsize != 4 || d->kind != OPND_REG)
+        return false;
+    stack_operand(e, 0, 4, false);
+    x64_mov_rm(&e->a, 32, X64_R10, HOSTMEM);
+    x64_lea(&e->a, 32, native_hreg[R_ESP], x64_mem_b(native_hreg[R_ESP], 4));
+    x64_mov_rr(&e->a, 32, hreg(d), X64_R10);   /* after: POP ESP loads ESP */
+    return true;
+}
+
+static bool emit_cond(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    enum x64_cc cc = (enum x64_cc)in->cond;
+    if (in->op == OP_SETCC) {
+        if (d->kind == OPND_MEM) {
+            if (!mem_native(e, in))
+                return false;
+            mem_operand(e, in, 1, true);
+            x64_setcc(a, cond_of(e, cc), X64_R10);
+            x64_mov_mr(a, 8, HOSTMEM, X64_R10);
+        } else {
+            x64_setcc(a, cond_of(e, cc), hreg(d));
+        }
+        return true;
+    }
+    /* CMOVcc: the source is read whatever the condition (as hardware does) */
+    if (d->kind != OPND_REG || d->size == 1)
+        return false;
+    if (s->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, s->size, false);
+        x64_cmovcc_rm(a, cond_of(e, cc), d->size * 8, hreg(d), HOSTMEM);
+    } else {
+        x64_cmovcc_rr(a, cond_of(e, cc), d->size * 8, hreg(d), hreg(s));
+    }
+    /* A 32-bit CMOV zero-extends even when false: harmless, only the low
+     * 32 bits of a host register are guest state. */
+    return true;
+}
+
+static bool emit_xchg(struct emitter *e, const struct insn *in)
+{
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    int bits = d->size * 8;
+    if (d->kind == OPND_REG && s->kind == OPND_REG) {
+        x64_xchg_rr(&e->a, bits, hreg(d), hreg(s));
+        return true;
+    }
+    const struct opnd *r = d->kind == OPND_REG ? d : s;
+    if (r->kind != OPND_REG || !mem_native(e, in))
+        return false;
+    mem_operand(e, in, d->size, true);
+    x64_xchg_mr(&e->a, bits, HOSTMEM, hreg(r));
+    return true;
+}
+
+/* JMP/CALL r/m32: the target (and for CALL the pushed return address)
+ * checked first, then committed. */
+static bool emit_branch_indirect(struct emitter *e, const struct insn *in, uint32_t next)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *o = &in->opnd[0];
+    bool call = in->op == OP_CALL;
+    if (call && !stack_native(e))
+        return false;
+    if (o->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, 4, false);
+        x64_mov_rm(a, 32, X64_R10, HOSTMEM);
+    } else {
+        x64_mov_rr(a, 32, X64_R10, hreg(o));
+    }
+    if (call) {
+        /* the target waits in cpu->jit while the stack slot is checked
+         * (a miss there reruns the whole CALL in the interpreter) */
+        struct x64_mem scratch = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.scratch));
+        x64_mov_mr(a, 32, scratch, X64_R10);
+        stack_operand(e, -4, 4, true);
+        x64_mov_rm(a, 32, X64_R10, scratch);
+        x64_mov_mi(a, 32, HOSTMEM, (int32_t)next);
+        x64_lea(a, 32, native_hreg[R_ESP], x64_mem_b(native_hreg[R_ESP], -4));
+    }
+    emit_goto_r10(e);
+    return true;
+}
+
+/* Instructions that may end a block: JMP/Jcc/CALL rel32, RET. */
+static bool emit_branch(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct tblock *b = e->b;
+    if (in->opsize != 4 || !(b->mode & TMODE_CODE32) || e->i + 1 != b->n)
+        return false;
+    uint32_t next = e->eip + in->len;
+    uint32_t target = next + in->imm;
+    const struct opnd *o = &in->opnd[0];
+    bool indirect = (in->op == OP_JMP || in->op == OP_CALL) &&
+                    (o->kind == OPND_REG || o->kind == OPND_MEM) && o->size == 4;
+    if (indirect)
+        return emit_branch_indirect(e, in, next);
+    switch (in->op) {
+    case OP_JMP:
+        if (in->opnd[0].kind != OPND_REL)
+            return false;
+        emit_goto(e, target);
+        return true;
+    case OP_JCC: {
+        struct x64_label taken;
+        x64_label_init(&taken);
+        if (e->fs == FS_HOST) {
+            /* flags to R13 first: PUSHFQ leaves RFLAGS as they are for the Jcc */
+            x64_pushfq(a);
+            x64_pop_r(a, NATIVE_FLAGS);
+            x64_jcc_label(a, (enum x64_cc)in->cond, &taken, false);
+        } else {
+            x64_jcc_label(a, cond_of(e, (enum x64_cc)in->cond), &taken, false);
+        }
+        e->fs = FS_SAVED;
+        emit_goto(e, next);
+        x64_bind(a, &taken);
+        e->fs = FS_SAVED;
+        emit_goto(e, target);
+        return true;
+    }
+    case OP_CALL:
+        if (in->opnd[0].kind != OPND_REL || !stack_native(e))
+            return false;
+        stack_operand(e, -4, 4, true);
+        x64_mov_mi(a, 32, HOSTMEM, (int32_t)next);
+        x64_lea(a, 32, native_hreg[R_ESP], x64_mem_b(native_hreg[R_ESP], -4));
+        emit_goto(e, target);
+        return true;
+    case OP_RET:
+        if (!stack_native(e) || (in->nopnd && in->opnd[0].kind != OPND_IMM))
+            return false;
+        stack_operand(e, 0, 4, false);
+        x64_mov_rm(a, 32, X64_R10, HOSTMEM);
+        x64_lea(a, 32, native_hreg[R_ESP],
+                x64_mem_b(native_hreg[R_ESP], 4 + (in->nopnd ? (int32_t)(in->imm & 0xFFFF) : 0)));
+        emit_goto_r10(e);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Host instructions for in; false (and nothing kept) when this form is
+ * left to the interpreter. */
+static bool emit_native(struct emitter *e, const struct insn *in)
+{
+    if (in->prefixes & (PFX_LOCK | PFX_REP | PFX_REPNE))
+        return false;
+    switch (in->op) {
+    case OP_JMP: case OP_JCC: case OP_CALL: case OP_RET:
+        return emit_branch(e, in);
+    case OP_NOP:
+        return in->nopnd == 0 || in->opnd[0].kind == OPND_MEM || in->opnd[0].kind == OPND_REG;
+    default:
+        break;
+    }
+    if (insn_class(in) != 0 || !operands_ok(in))
+        return false;
+    switch (in->op) {
+    case OP_ADD: case OP_OR: case OP_ADC: case OP_SBB:
+    case OP_AND: case OP_SUB: case OP_XOR: case OP_CMP:
+        return emit_alu(e, in);
+    case OP_TEST:
+        return emit_test(e, in);
+    case OP_MOV:
+        return emit_mov(e, in);
+    case OP_MOVZX: case OP_MOVSX:
+        return emit_movx(e, in);
+    case OP_LEA:
+        return emit_lea(e, in);
+    case OP_INC: case OP_DEC: case OP_NEG: case OP_NOT:
+        return emit_unary(e, in);
+    case OP_SHL: case OP_SHR: case OP_SAR: case OP_ROL: case OP_ROR:
+        return emit_shift(e, in);
+    case OP_IMUL:
+        return emit_imul(e, in);
+    case OP_PUSH:
+        return emit_push(e, in);
+    case OP_POP:
+        return emit_pop(e, in);
+    case OP_SETCC: case OP_CMOVCC:
+        return emit_cond(e, in);
+    case OP_XCHG:
+        return emit_xchg(e, in);
+    case OP_CWD:
+        if (in->opsize != 4)
+            return false;
+        x64_cdq(&e->a);
+        return true;
+    case OP_CBW:
+        if (in->opsize != 4)
+            return false;
+        x64_cwde(&e->a);
+        return true;
+    case OP_BSWAP:
+        if (in->opnd[0].kind != OPND_REG || in->opnd[0].size != 4)
+            return false;
+        x64_bswap(&e->a, 32, hreg(&in->opnd[0]));
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void emit_stub(struct emitter *e, struct stub *s)
+{
+    struct x64_asm *a = &e->a;
+    x64_bind(a, &s->slow);
+    emit_call_insn(e, s->fs_in, s->i, s->eip);
+    if (s->i + 1 == e->b->n)
+        return;   /* the call left the block */
+    if (s->fs_out == FS_HOST)
+        flags_to_host(e, FS_MEM);
+    else if (s->fs_out == FS_SAVED) {   /* the arithmetic bits only: POPFQ may load them */
+        x64_mov_rm(a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        x64_alu_ri(a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
+    }
+    x64_jmp_label(a, &s->back, false);
+}
+
+void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tblock *b)
+{
+    struct codebuf *cb = nt->cb;
+    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED };
+    x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
+    struct x64_asm *a = &e.a;
+
+    /* entry: leave unless the budget left covers the whole block */
+    struct x64_label budget_exit;
+    x64_label_init(&budget_exit);
+    x64_alu_ri(a, X64_CMP, 64, NATIVE_BUDGET, b->n);
+    x64_jcc_label(a, X64_CC_L, &budget_exit, false);
+
+    uint32_t eip = b->eip;
+    bool left = false;   /* the last instruction left the block itself */
+    for (uint32_t i = 0; i < b->n; i++) {
+        const struct insn *in = &b->insn[i].insn;
+        e.i = i;
+        e.eip = eip;
+        e.stub = NULL;
+        uint8_t *mark = a->cur;
+        int fs = e.fs, nstubs = e.nstubs;
+        if (emit_native(&e, in)) {
+            stats->native_insns++;
+            if (e.stub) {
+                e.stub->fs_out = (uint8_t)e.fs;
+                x64_bind(a, &e.stub->back);
+            }
+            left = i + 1 == b->n && (op_info[in->op].cls & CTRL);
+        } else {
+            a->cur = mark;   /* drop whatever a partial attempt wrote */
+            e.fs = fs;
+            e.nstubs = nstubs;
+            stats->native_calls++;
+            stats->native_calls_by_op[in->op]++;
+            emit_call_insn(&e, e.fs, i, eip);
+            e.fs = FS_MEM;
+            left = i + 1 == b->n;
+        }
+        eip = (eip + in->len) & b->eip_mask;
+    }
+    if (!left)
+        emit_goto(&e, eip);   /* page end, length limit */
+
+    for (int k = 0; k < e.nstubs; k++)
+        emit_stub(&e, &e.stubs[k]);
+    x64_bind(a, &budget_exit);
+    x64_mov_mi(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(eip)), (int32_t)b->eip);
+    x64_jmp_rel32(a, nt->exit_rw);
+
+    if (!x64_ok(a))
+        return NULL;
+    return codebuf_commit(cb, x64_offset(a));
+}
+
+#else
+
+void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tblock *b)
+{
+    (void)nt; (void)stats; (void)b;
+    return NULL;
+}
+
+#endif
