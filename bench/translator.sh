@@ -214,10 +214,12 @@ run_boot() {
     done
     if [ "$config" != qemu ] && [ "$quick" = 0 ] && [ "$config" != interp ]; then
         echo "  boot with -tb-size 1:"
-        if boot_once "$config" "$work/$config-tb1" -tb-size 1 >/dev/null; then
+        if boot_once "$config" "$work/$config-tb1" -tb-size 1 >"$work/$config-tb1.out"; then
             tc_small[$config]=$(tcache_line "$work/$config-tb1/stderr" || echo "no cache line in --stats")
             echo "    cache: ${tc_small[$config]}"
         else
+            sed 's/^/  /' "$work/$config-tb1.out"
+            tail -3 "$work/$config-tb1/stderr" 2>/dev/null | sed 's/^/    stderr: /'
             tc_small[$config]="no boot"; failures=$((failures + 1))
         fi
     fi
@@ -458,7 +460,7 @@ for m in cpu wall; do
     done
 done
 echo "  goals: native/qemu <= 0.50 on xz, gzip, openssl, lua (2x QEMU's throughput); boot native/qemu < 1"
-if has_set cpu || has_set proc; then
+if has_set cpu || has_set proc || [ ${#tc_small[@]} -gt 0 ]; then
     echo
     echo "memory (cpu+proc boot, -m $mem_mb; goal: peak RSS < $rss_goal_mb MiB):"
     for c in "${columns[@]}"; do
