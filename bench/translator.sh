@@ -465,7 +465,7 @@ for m in cpu wall; do
     done
 done
 echo "  goals: native/qemu <= 0.50 on xz, gzip, openssl, lua (2x QEMU's throughput); boot native/qemu < 1"
-if has_set cpu || has_set proc || [ ${#tc_small[@]} -gt 0 ]; then
+if has_set cpu || has_set proc || [ -n "${tc_small[*]:-}" ]; then
     echo
     echo "memory (cpu+proc boot, -m $mem_mb; goal: peak RSS < $rss_goal_mb MiB):"
     for c in "${columns[@]}"; do
@@ -486,7 +486,7 @@ for c in "${fox_engines[@]}"; do
     sed -n '/^fox86 stats:/,$p' "$f" | grep -E 'instructions executed|speed|blocks|lookups|chained|SMC|flushes|cache memory|translation|callouts' |
         sed 's/^ */  /'
 done
-case " ${tc_small[*]} ${tc_used[*]} " in *"OVER BUDGET"*) failures=$((failures + 1)) ;; esac
+case " ${tc_small[*]:-} ${tc_used[*]:-} " in *"OVER BUDGET"*) failures=$((failures + 1)) ;; esac
 if [ "$failures" -gt 0 ]; then
     echo "translator bench: $failures problem(s): see above"
     exit 1
