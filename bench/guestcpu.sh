@@ -86,31 +86,17 @@ declare -A title=(
 console_workdir fox86-guestcpu
 
 # --- the payload: /opt/bench in the guest, $work/native on the host -------------
+# shellcheck source=bench/guest_payload.sh
+. bench/guest_payload.sh
 payload=$work/cpio/opt/bench
-mkdir -p "$payload"
-cp -a "$staged" "$payload/root"
-cp "$src/bench/workloads/cpu_run.sh" "$src/bench/workloads/cpu_bench.lua" "$payload/"
-i386_lua() {
-    "$staged/lib/ld-linux.so.2" --library-path "$staged/lib/i386-linux-gnu:$staged/usr/lib/i386-linux-gnu" \
-        "$staged/usr/bin/lua5.4" "$@"
-}
-# The binary half of the input: the biggest staged programs and libraries
-(cd "$staged" && i386_lua "$src/bench/workloads/cpu_input.lua" "$gzip_kib" \
-    usr/lib/i386-linux-gnu/libcrypto.so.3 lib/i386-linux-gnu/libc.so.6 usr/bin/openssl usr/bin/xz) \
-    >"$payload/gzip.in" 2>"$work/input.err" && [ "$(stat -c %s "$payload/gzip.in")" = $((gzip_kib * 1024)) ] || {
-    echo "guestcpu bench: cannot generate the input (does this host run i386 programs?):"
-    cat "$work/input.err"; exit 1; }
-head -c $((xz_kib * 1024)) "$payload/gzip.in" >"$payload/xz.in"
+payload_cpu "$work/cpio" "$scale" "$staged" || { echo "guestcpu bench: payload not made"; exit 1; }
 mkdir -p "$work/native/tmp"
 ln -s "$payload"/* "$work/native/"
 
 (cd "$work/cpio" && find opt | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$work/bench.cpio" || {
     echo "guestcpu bench: cannot pack the payload (cpio)"; exit 1; }
 initrd=$work/initrd-bench.img
-cp "$guest/initrd.img" "$initrd"
-pad=$(( (4 - $(stat -c %s "$initrd") % 4) % 4 ))
-head -c "$pad" /dev/zero >>"$initrd"
-cat "$work/bench.cpio" >>"$initrd"
+initrd_with "$initrd" "$work/bench.cpio"
 guest_args=(-m "$mem_mb" -nographic -kernel "$guest/vmlinuz" -initrd "$initrd" -append "$(cat "$guest/cmdline")")
 
 configs=()
@@ -127,7 +113,6 @@ declare -A config_title=([qemu]="QEMU tcg" [fox86]="fox86" [native]="native")
 # Results keyed "config,row": value (seconds, or bytes/s for openssl),
 # guest seconds; "config,workload": outcome (ok or why not), check line
 declare -A value guest_s outcome check cpu_s
-clk_tck=$(getconf CLK_TCK)
 failures=0
 
 # record CONFIG WORKLOAD HOST_SECONDS CPU_SECONDS OUTPUT: files one run's
@@ -165,8 +150,6 @@ record() {
     fi
 }
 
-# emu_cpu: CPU seconds (user + system, all threads) the emulator used so far
-emu_cpu() { awk -v hz="$clk_tck" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$emu_pid/stat" 2>/dev/null || echo 0; }
 
 # run_workload CONFIG WORKLOAD: types it between markers, waits, records it
 run_workload() {

@@ -91,16 +91,13 @@ declare -A good_line=(
 console_workdir fox86-mmubench
 
 # The initrd: the cached one, zero-padded to 4 bytes, then /bench
-mkdir -p "$work/cpio/bench"
-cp "$proc_dir"/proc_* "$work/cpio/bench/"
-chmod 755 "$work/cpio/bench"/proc_*
+# shellcheck source=bench/guest_payload.sh
+. bench/guest_payload.sh
+payload_proc "$work/cpio" "$proc_dir"
 (cd "$work/cpio" && find bench | cpio -o -H newc -R 0:0 --quiet | gzip -9) >"$work/bench.cpio.gz" || {
     echo "mmu bench: cannot pack the workloads (cpio, gzip)"; exit 1; }
 initrd=$work/initrd-bench.img
-cp "$guest/initrd.img" "$initrd"
-pad=$(( (4 - $(stat -c %s "$initrd") % 4) % 4 ))
-head -c "$pad" /dev/zero >>"$initrd"
-cat "$work/bench.cpio.gz" >>"$initrd"
+initrd_with "$initrd" "$work/bench.cpio.gz"
 guest_args=(-m "$mem_mb" -nographic -kernel "$guest/vmlinuz" -initrd "$initrd" -append "$(cat "$guest/cmdline")")
 
 # --- the configurations ----------------------------------------------------------
