@@ -348,8 +348,14 @@ static void emit_goto_r10(struct emitter *e)
 static bool mem_native(const struct emitter *e, const struct insn *in)
 {
     uint32_t mode = e->b->mode;
-    return (mode & TMODE_FLAT4G) && !(mode & TMODE_ALIGN) && in->addrsize == 4 &&
-           (in->seg == SEG_DS || in->seg == SEG_SS || in->seg == SEG_ES);
+    if (!(mode & TMODE_FLAT4G) || (mode & TMODE_ALIGN) || in->addrsize != 4)
+        return false;
+    switch (in->seg) {
+    case SEG_DS: case SEG_SS: case SEG_ES: return true;
+    case SEG_FS: return mode & TMODE_FS4G;
+    case SEG_GS: return mode & TMODE_GS4G;
+    default:     return false;
+    }
 }
 
 /* The stack: 32-bit, flat. */
@@ -407,6 +413,10 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
         x64_mov_ri(&e->a, 32, X64_R8, (uint32_t)in->disp);
     else
         x64_lea(&e->a, 32, X64_R8, x64_mem_bis(base, index, 1 << in->ea_scale, in->disp));
+    if (in->seg == SEG_FS || in->seg == SEG_GS)   /* the base as loaded now (mem_native) */
+        x64_alu_rm(&e->a, X64_ADD, 32, X64_R8,
+                   x64_mem_b(NATIVE_CPU, CPU_OFF(seg) + in->seg * (int32_t)sizeof(struct seg_cache) +
+                                         (int32_t)offsetof(struct seg_cache, base)));
     tlb_check(e, size, write);
 }
 
@@ -732,6 +742,38 @@ static bool emit_push(struct emitter *e, const struct insn *in)
     return true;
 }
 
+/* PUSH m32: the value waits in cpu->jit while the stack slot is checked. */
+static bool emit_push_mem(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    if (!stack_native(e) || in->opsize != 4 || !mem_native(e, in))
+        return false;
+    struct x64_mem scratch = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.scratch));
+    mem_operand(e, in, 4, false);
+    x64_mov_rm(a, 32, X64_R10, HOSTMEM);
+    x64_mov_mr(a, 32, scratch, X64_R10);
+    stack_operand(e, -4, 4, true);
+    x64_mov_rm(a, 32, X64_R10, scratch);
+    x64_mov_mr(a, 32, HOSTMEM, X64_R10);
+    x64_lea(a, 32, native_hreg[R_ESP], x64_mem_b(native_hreg[R_ESP], -4));
+    return true;
+}
+
+/* LEAVE: ESP = EBP, then POP EBP (checked before either is written). */
+static bool emit_leave(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    if (!stack_native(e) || in->opsize != 4)
+        return false;
+    fl_save(e);
+    x64_mov_rr(a, 32, X64_R8, native_hreg[R_EBP]);
+    tlb_check(e, 4, false);
+    x64_mov_rm(a, 32, X64_R10, HOSTMEM);
+    x64_lea(a, 32, native_hreg[R_ESP], x64_mem_b(native_hreg[R_EBP], 4));
+    x64_mov_rr(a, 32, native_hreg[R_EBP], X64_R10);
+    return true;
+}
+
 static bool emit_pop(struct emitter *e, const struct insn *in)
 {
     const struct opnd *d = &in->opnd[0];
@@ -888,7 +930,9 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
  * left to the interpreter. */
 static bool emit_native(struct emitter *e, const struct insn *in)
 {
-    if (in->prefixes & (PFX_LOCK | PFX_REP | PFX_REPNE))
+    /* LOCK: the decoder accepts it only on lockable memory forms, and one
+     * CPU needs nothing more (CMPXCHG/XADD stay interpreter calls) */
+    if (in->prefixes & (PFX_REP | PFX_REPNE))
         return false;
     switch (in->op) {
     case OP_JMP: case OP_JCC: case OP_CALL: case OP_RET:
@@ -919,7 +963,9 @@ static bool emit_native(struct emitter *e, const struct insn *in)
     case OP_IMUL:
         return emit_imul(e, in);
     case OP_PUSH:
-        return emit_push(e, in);
+        return in->opnd[0].kind == OPND_MEM ? emit_push_mem(e, in) : emit_push(e, in);
+    case OP_LEAVE:
+        return emit_leave(e, in);
     case OP_POP:
         return emit_pop(e, in);
     case OP_SETCC: case OP_CMOVCC:
