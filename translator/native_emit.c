@@ -365,14 +365,10 @@ static bool stack_native(const struct emitter *e)
     return (mode & TMODE_FLAT4G) && (mode & TMODE_STACK32) && !(mode & TMODE_ALIGN);
 }
 
-/* The linear address in R8D is checked against the TLB for size bytes of
- * this kind of access; on a hit [R9 + R8] is the host address. Opens the
- * instruction's stub (the miss path). Clobbers RFLAGS (saved first). */
-static void tlb_check(struct emitter *e, unsigned size, bool write)
+/* The current instruction's slow path (one per instruction, opened by
+ * its first check, entered with the flags state of that moment). */
+static void open_stub(struct emitter *e)
 {
-    struct x64_asm *a = &e->a;
-    unsigned user = ((e->b->mode >> TMODE_CPL_SHIFT) & 3) == 3;
-    unsigned kind = 1u << ((user << 1) | write);
     if (!e->stub) {
         struct stub *s = &e->stubs[e->nstubs++];
         x64_label_init(&s->slow);
@@ -382,6 +378,17 @@ static void tlb_check(struct emitter *e, unsigned size, bool write)
         s->fs_in = (uint8_t)e->fs;
         e->stub = s;
     }
+}
+
+/* The linear address in R8D is checked against the TLB for size bytes of
+ * this kind of access; on a hit [R9 + R8] is the host address. Opens the
+ * instruction's stub (the miss path). Clobbers RFLAGS (saved first). */
+static void tlb_check(struct emitter *e, unsigned size, bool write)
+{
+    struct x64_asm *a = &e->a;
+    unsigned user = ((e->b->mode >> TMODE_CPL_SHIFT) & 3) == 3;
+    unsigned kind = 1u << ((user << 1) | write);
+    open_stub(e);
     x64_mov_rr(a, 32, X64_R9, X64_R8);
     x64_shift_ri(a, X64_SHR, 32, X64_R9, 12);
     x64_movzx_rr(a, 32, X64_R9, 8, X64_R9);
@@ -698,6 +705,40 @@ static bool emit_shift(struct emitter *e, const struct insn *in)
     return true;
 }
 
+/* MUL/IMUL r/m32 (EDX:EAX = EAX * src: the same host registers) and
+ * DIV r/m32, whose #DE cases (zero divisor, quotient overflow: exactly
+ * EDX >= divisor) go to the interpreter before the host DIV could trap.
+ * DIV leaves the flags as they were (the interpreter's definition). */
+static bool emit_muldiv(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *s = &in->opnd[0];
+    if (s->size != 4)
+        return false;
+    bool mem = s->kind == OPND_MEM;
+    if (mem) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, 4, false);
+    }
+    if (in->op != OP_DIV) {
+        enum x64_unary op = in->op == OP_MUL ? X64_MUL : X64_IMUL1;
+        mem ? x64_unary_m(a, op, 32, HOSTMEM) : x64_unary_r(a, op, 32, hreg(s));
+        e->fs = FS_HOST;
+        return true;
+    }
+    fl_save(e);
+    if (mem)
+        x64_mov_rm(a, 32, X64_R10, HOSTMEM);
+    else
+        x64_mov_rr(a, 32, X64_R10, hreg(s));
+    open_stub(e);
+    x64_alu_rr(a, X64_CMP, 32, native_hreg[R_EDX], X64_R10);
+    x64_jcc_label(a, X64_CC_AE, &e->stub->slow, false);
+    x64_unary_r(a, X64_DIV, 32, X64_R10);
+    return true;
+}
+
 static bool emit_imul(struct emitter *e, const struct insn *in)
 {
     struct x64_asm *a = &e->a;
@@ -962,6 +1003,8 @@ static bool emit_native(struct emitter *e, const struct insn *in)
         return emit_shift(e, in);
     case OP_IMUL:
         return emit_imul(e, in);
+    case OP_MUL: case OP_IMUL1: case OP_DIV:
+        return emit_muldiv(e, in);
     case OP_PUSH:
         return in->opnd[0].kind == OPND_MEM ? emit_push_mem(e, in) : emit_push(e, in);
     case OP_LEAVE:

@@ -319,17 +319,25 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
     PUT("  blocks translated      %llu (%llu instructions, %.1f per block)\n",
         (unsigned long long)s->blocks_translated, (unsigned long long)s->insns_translated,
         s->blocks_translated ? (double)s->insns_translated / (double)s->blocks_translated : 0.0);
-    PUT("  blocks run             %llu (%llu instructions in blocks, %llu interpreted alone)\n",
-        (unsigned long long)s->blocks_run, (unsigned long long)s->insns_run,
-        (unsigned long long)s->interp_steps);
-    PUT("  block lookups          %llu, hits %llu (%.2f%%)\n", (unsigned long long)s->lookups,
-        (unsigned long long)s->hits, hit_rate);
-    PUT("  chained transitions    %llu (%.2f%% of block entries)\n",
-        (unsigned long long)s->chained, chain_rate);
-    PUT("  jump cache lookups     %llu, hits %llu (%.2f%%)\n", (unsigned long long)s->jump_lookups,
-        (unsigned long long)s->jump_hits,
-        s->jump_lookups ? 100.0 * (double)s->jump_hits / (double)s->jump_lookups : 0.0);
-    PUT("  early block exits      %llu\n", (unsigned long long)s->early_exits);
+    if (tc->native) {   /* its blocks run in host code: entries and links counted below */
+        PUT("  instructions           %llu in translated code and on the portable path, %llu "
+            "interpreted alone\n", (unsigned long long)s->insns_run,
+            (unsigned long long)s->interp_steps);
+        PUT("  block lookups          %llu, hits %llu (%.2f%%)\n", (unsigned long long)s->lookups,
+            (unsigned long long)s->hits, hit_rate);
+    } else {
+        PUT("  blocks run             %llu (%llu instructions in blocks, %llu interpreted alone)\n",
+            (unsigned long long)s->blocks_run, (unsigned long long)s->insns_run,
+            (unsigned long long)s->interp_steps);
+        PUT("  block lookups          %llu, hits %llu (%.2f%%)\n", (unsigned long long)s->lookups,
+            (unsigned long long)s->hits, hit_rate);
+        PUT("  chained transitions    %llu (%.2f%% of block entries)\n",
+            (unsigned long long)s->chained, chain_rate);
+        PUT("  jump cache lookups     %llu, hits %llu (%.2f%%)\n",
+            (unsigned long long)s->jump_lookups, (unsigned long long)s->jump_hits,
+            s->jump_lookups ? 100.0 * (double)s->jump_hits / (double)s->jump_lookups : 0.0);
+        PUT("  early block exits      %llu\n", (unsigned long long)s->early_exits);
+    }
     PUT("  SMC invalidations      %llu\n", (unsigned long long)s->smc_invalidations);
     PUT("  cache flushes          %llu (budget), %llu (memory map)\n",
         (unsigned long long)s->flushes, (unsigned long long)s->map_flushes);
