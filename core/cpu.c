@@ -284,8 +284,7 @@ cpu_fetch_decode_slow(struct cpu *cpu, struct icache_entry *scratch)
         return scratch;
     }
     uint32_t phys = e->phys_page | (lin & ~TLB_PAGE_MASK);
-    if (!phys_code_marked(cpu->mem, phys))
-        cpu_tlb_protect_code(cpu, phys);
+    cpu_tlb_protect_code(cpu, phys, in.len);
     struct icache_entry *ic = &icache->e[icache_index(phys)];
     icache_prepare(ic, &in, code32);
     ic->link[0] = ic->link[1] = &icache->none;

@@ -109,11 +109,12 @@ static void tlb_drop_direct_writes(struct cpu *cpu, uint32_t phys_page)
             cpu->tlb[i].lin_page &= ~(uint32_t)TLB_KIND_WRITES;
 }
 
-void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys_page)
+void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys, uint32_t len)
 {
-    phys_page &= TLB_PAGE_MASK;
-    phys_mark_code(cpu->mem, phys_page);
-    tlb_drop_direct_writes(cpu, phys_page);
+    bool was_code = phys_code_marked(cpu->mem, phys);
+    phys_mark_code(cpu->mem, phys, len);
+    if (!was_code)
+        tlb_drop_direct_writes(cpu, phys & TLB_PAGE_MASK);
 }
 
 /* Dirty logging made pages clean: their first store must reach the slow
@@ -264,7 +265,7 @@ static void entry_write(struct cpu *cpu, struct tlb_entry *e, uint32_t lin,
         /* RAM holding decoded code, watched page tables or clean for dirty
          * logging: invalidate the code, write, mark dirty, report to the
          * shadows; direct again once none applies */
-        phys_code_written(cpu->mem, e->phys_page);
+        phys_code_written_range(cpu->mem, e->phys_page | off, n);
         memcpy(e->host + off, &v, n);
         phys_mark_dirty(cpu->mem, e->phys_page);
         phys_watch_written(cpu->mem, e->phys_page | off, n);

@@ -66,11 +66,13 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin);
  * that forgets cpu_tlb_flush is still safe at the next instruction. */
 void cpu_tlb_sync(struct cpu *cpu);
 
-/* The physical page at phys_page now holds decoded instructions: mark it
- * (phys_mark_code) and take the direct write kinds away from every TLB
- * entry mapping it, so each store to it reaches the slow path, which
- * reports it with phys_code_written and then gives the write kinds back. */
-void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys_page);
+/* len bytes at phys (within one page) now hold decoded instructions: mark
+ * them (phys_mark_code) and, the first time for the page, take the direct
+ * write kinds away from every TLB entry mapping it, so each store to it
+ * reaches the slow path, which reports it with phys_code_written_range
+ * (stale only if it touched the marked bytes' 64-byte chunks) and gives
+ * the write kinds back once the page holds no code. */
+void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys, uint32_t len);
 
 /* The TLB (struct tlb_entry in cpu.h), for fast paths in the run loop and
  * the translator.

@@ -86,11 +86,13 @@ int phys_init(struct phys_mem *pm, uint32_t ram_size)
     pm->a20_mask = 0xFFFFFFFFu;
     pm->generation = 1;
     pm->code_gen = phys_alloc_lazy(PHYS_PAGES * sizeof(uint32_t));
+    pm->code_chunks = phys_alloc_lazy(PHYS_PAGES * sizeof(uint64_t));
     pm->page_flags = phys_alloc_lazy(PHYS_PAGES);
     pm->ram = ram_size ? phys_alloc_lazy(ram_size) : NULL;
     pm->ram_size = pm->ram ? ram_size : 0;
     pm->dirty = phys_alloc_lazy(PHYS_PAGES);
-    if (!pm->code_gen || !pm->page_flags || !pm->dirty || (ram_size && !pm->ram)) {
+    if (!pm->code_gen || !pm->code_chunks || !pm->page_flags || !pm->dirty ||
+        (ram_size && !pm->ram)) {
         phys_free(pm);
         return -1;
     }
@@ -211,6 +213,9 @@ void phys_free(struct phys_mem *pm)
         munmap(pm->code_gen, PHYS_PAGES * sizeof(uint32_t));
     if (pm->page_flags)
         munmap(pm->page_flags, PHYS_PAGES);
+    if (pm->code_chunks)
+        munmap(pm->code_chunks, PHYS_PAGES * sizeof(uint64_t));
+    pm->code_chunks = NULL;
     pm->code_gen = NULL;
     pm->page_flags = NULL;
     pm->ram = NULL;
@@ -435,8 +440,10 @@ void phys_write(struct phys_mem *pm, uint32_t paddr, uint32_t value, int size)
 {
     uint32_t addr = paddr & pm->a20_mask;
     uint32_t last = (addr + (uint32_t)size - 1) & pm->a20_mask;
-    phys_code_written(pm, addr);
-    phys_code_written(pm, last);
+    uint32_t in_page = PHYS_PAGE_SIZE - (addr & (PHYS_PAGE_SIZE - 1));
+    phys_code_written_range(pm, addr, (uint32_t)size < in_page ? (uint32_t)size : in_page);
+    if ((last ^ addr) >> 12)
+        phys_code_written_range(pm, last & ~(PHYS_PAGE_SIZE - 1), (last & (PHYS_PAGE_SIZE - 1)) + 1);
     phys_write_raw(pm, addr, value, size);
     phys_mark_dirty(pm, addr);
     phys_mark_dirty(pm, last);
@@ -476,7 +483,7 @@ void phys_load(struct phys_mem *pm, uint32_t paddr, const void *src, size_t len)
         size_t chunk = PHYS_PAGE_SIZE - (paddr & (PHYS_PAGE_SIZE - 1));
         if (chunk > len)
             chunk = len;
-        phys_code_written(pm, paddr);
+        phys_code_written_range(pm, paddr, (uint32_t)chunk);
         bool mixed;
         const struct phys_region *r = phys_lookup(pm, paddr, (uint32_t)chunk, &mixed);
         if (!mixed && !r && (uint64_t)paddr + chunk <= pm->ram_size) {

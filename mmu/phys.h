@@ -66,6 +66,9 @@ struct phys_mem {
      *   dirty for every client.
      * A CPU never caches direct write access to a page with any of them. */
     uint32_t *code_gen;
+    uint64_t *code_chunks;         /* per CODE page: bit c set when bytes 64c..64c+63
+                                      hold decoded code; writes elsewhere in the page
+                                      (data next to code) invalidate nothing */
     uint32_t  code_epoch;          /* bumped with any page's code_gen (caches of code
                                       addresses that span pages drop everything) */
     uint8_t  *page_flags;
@@ -131,18 +134,37 @@ static inline bool phys_code_marked(const struct phys_mem *pm, uint32_t paddr)
 {
     return pm->page_flags[paddr >> 12] & PHYS_PAGE_CODE;
 }
-static inline void phys_mark_code(struct phys_mem *pm, uint32_t paddr)
+/* The 64-byte chunks of one page that [off, off + len) touches (len >= 1,
+ * off + len <= 4096). */
+static inline uint64_t phys_chunk_mask(uint32_t off, uint32_t len)
+{
+    uint32_t first = off >> 6, last = (off + len - 1) >> 6;
+    uint64_t upto = last == 63 ? ~0ull : (2ull << last) - 1;
+    return upto & ~((1ull << first) - 1);
+}
+/* len bytes at paddr (within one page) hold decoded code. */
+static inline void phys_mark_code(struct phys_mem *pm, uint32_t paddr, uint32_t len)
 {
     pm->page_flags[paddr >> 12] |= PHYS_PAGE_CODE;
+    pm->code_chunks[paddr >> 12] |= phys_chunk_mask(paddr & 0xFFFu, len);
 }
-/* The page holding paddr was (or is about to be) written. */
-static inline void phys_code_written(struct phys_mem *pm, uint32_t paddr)
+/* len bytes at paddr (within one page) were (or are about to be) written:
+ * the page's code is stale if they touch a chunk holding any. */
+static inline void phys_code_written_range(struct phys_mem *pm, uint32_t paddr, uint32_t len)
 {
-    if (__builtin_expect(pm->page_flags[paddr >> 12] & PHYS_PAGE_CODE, 0)) {
-        pm->page_flags[paddr >> 12] &= (uint8_t)~PHYS_PAGE_CODE;
-        pm->code_gen[paddr >> 12]++;
+    uint32_t page = paddr >> 12;
+    if (__builtin_expect(pm->page_flags[page] & PHYS_PAGE_CODE, 0) &&
+        (pm->code_chunks[page] & phys_chunk_mask(paddr & 0xFFFu, len))) {
+        pm->page_flags[page] &= (uint8_t)~PHYS_PAGE_CODE;
+        pm->code_chunks[page] = 0;
+        pm->code_gen[page]++;
         pm->code_epoch++;
     }
+}
+/* The whole page holding paddr changed (its mapping, or all of it). */
+static inline void phys_code_written(struct phys_mem *pm, uint32_t paddr)
+{
+    phys_code_written_range(pm, paddr & ~0xFFFu, 4096);
 }
 
 /* Page-table write watching (see struct phys_mem). The watcher installs

@@ -110,12 +110,61 @@ static bool emit_trampolines(struct native *nt)
     for (int k = 5; k >= 0; k--)
         x64_pop_r(&a, saved[k]);
     x64_ret(&a);
+
+    /* The interpreter-call thunks (native.h): called with R8 = the block,
+     * R10D = the instruction's index, R11D = its EIP, the flags in R13
+     * (call_saved) or in cpu->eflags (call_mem). */
+    x64_nop(&a, (int)((16 - (uintptr_t)a.cur % 16) % 16));
+    uint8_t *call_saved = a.cur;
+    emit_spill(&a);
+    x64_mov_rr(&a, 32, X64_RAX, NATIVE_FLAGS);
+    x64_alu_ri(&a, X64_AND, 32, X64_RAX, FL_ARITH);
+    x64_mov_rm(&a, 32, X64_RCX, eflags);
+    x64_alu_ri(&a, X64_AND, 32, X64_RCX, ~(int64_t)FL_ARITH & 0xFFFFFFFF);
+    x64_alu_rr(&a, X64_OR, 32, X64_RCX, X64_RAX);
+    x64_mov_mr(&a, 32, eflags, X64_RCX);
+    struct x64_label common, leave;
+    x64_label_init(&common);
+    x64_label_init(&leave);
+    x64_jmp_label(&a, &common, true);
+    uint8_t *call_mem = a.cur;
+    emit_spill(&a);
+    x64_bind(&a, &common);
+    /* icount = the block's first + index; RBX (spilled, callee-saved)
+     * keeps the index across the call */
+    x64_mov_rr(&a, 32, X64_RBX, X64_R10);
+    x64_mov_rm(&a, 64, X64_RAX, icount_end);
+    x64_alu_rr(&a, X64_SUB, 64, X64_RAX, NATIVE_BUDGET);
+    x64_alu_rr(&a, X64_ADD, 64, X64_RAX, X64_R10);
+    x64_mov_mr(&a, 64, icount, X64_RAX);
+    x64_mov_rr(&a, 64, X64_RDI, NATIVE_CPU);
+    x64_mov_rr(&a, 64, X64_RSI, X64_R8);
+    x64_mov_rr(&a, 32, X64_RDX, X64_R10);
+    x64_mov_rr(&a, 32, X64_RCX, X64_R11);
+    x64_alu_ri(&a, X64_SUB, 64, X64_RSP, 8);   /* called: realign for C */
+    x64_call_abs(&a, (const void *)native_exec_insn);
+    x64_alu_ri(&a, X64_ADD, 64, X64_RSP, 8);
+    x64_test_rr(&a, 32, X64_RAX, X64_RAX);
+    x64_jcc_label(&a, X64_CC_NE, &leave, true);
+    /* the budget again from icount: a handler may retire more than one
+     * (REP string batches charge every iteration) */
+    x64_mov_rm(&a, 64, NATIVE_BUDGET, icount_end);
+    x64_alu_rm(&a, X64_SUB, 64, NATIVE_BUDGET, icount);
+    x64_lea(&a, 64, NATIVE_BUDGET, x64_mem_bis(NATIVE_BUDGET, X64_RBX, 1, 1));
+    emit_reload(&a);
+    x64_ret(&a);
+    x64_bind(&a, &leave);
+    x64_alu_ri(&a, X64_ADD, 64, X64_RSP, 8);   /* the thunk's return address */
+    x64_jmp_rel32(&a, exit_spilled);
+
     if (!x64_ok(&a))
         return false;
     codebuf_commit(cb, x64_offset(&a));
     nt->enter = (void (*)(struct cpu *, const void *))codebuf_to_rx(cb, enter);
     nt->exit_rw = exit;
     nt->exit_spilled_rw = exit_spilled;
+    nt->call_saved_rw = call_saved;
+    nt->call_mem_rw = call_mem;
     return true;
 }
 

@@ -64,6 +64,8 @@ struct native {
     uint8_t *exit_rw;          /* stores registers, flags and icount, then exit_spilled_rw */
     uint8_t *exit_spilled_rw;  /* restores the host registers and returns from enter (after
                                   an interpreter call, which left everything in struct cpu) */
+    uint8_t *call_saved_rw;    /* the interpreter-call thunks (native.c, emit_trampolines): */
+    uint8_t *call_mem_rw;      /*   flags in R13 / in cpu->eflags */
     struct native_jc *jc;
     uint32_t jc_tlb_epoch;     /* cpu->tlb_epoch and phys_mem.code_epoch it was filled under */
     uint32_t jc_code_epoch;

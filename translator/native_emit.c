@@ -68,33 +68,6 @@ struct emitter {
 
 /* ---- flags ---- */
 
-/* Merge the raw host flags in R8 into cpu->eflags' arithmetic bits. */
-static void merge_flags_r8(struct emitter *e)
-{
-    struct x64_asm *a = &e->a;
-    struct x64_mem fl = x64_mem_b(NATIVE_CPU, CPU_OFF(eflags));
-    x64_alu_ri(a, X64_AND, 32, X64_R8, FL_ARITH);
-    x64_mov_rm(a, 32, X64_R9, fl);
-    x64_alu_ri(a, X64_AND, 32, X64_R9, ~(int64_t)FL_ARITH & 0xFFFFFFFF);
-    x64_alu_rr(a, X64_OR, 32, X64_R9, X64_R8);
-    x64_mov_mr(a, 32, fl, X64_R9);
-}
-
-/* Flags to cpu->eflags (clobbers RFLAGS, R8, R9). */
-static void flags_to_mem(struct emitter *e, int fs)
-{
-    struct x64_asm *a = &e->a;
-    if (fs == FS_HOST) {
-        x64_pushfq(a);
-        x64_pop_r(a, X64_R8);
-    } else if (fs == FS_SAVED) {
-        x64_mov_rr(a, 64, X64_R8, NATIVE_FLAGS);
-    } else {
-        return;
-    }
-    merge_flags_r8(e);
-}
-
 /* Make FS_MEM or FS_SAVED flags the host's. POPFQ of the arithmetic bits
  * only: TF, DF and AC stay 0, IF and IOPL are ignored at user level. */
 static void flags_to_host(struct emitter *e, int fs)
@@ -172,47 +145,24 @@ static void carry_to_host(struct emitter *e)
 
 /* ---- calls into the interpreter ---- */
 
-/* cpu->icount = the block's first instruction's count + i (R14 is the
- * budget left at the block's start). Clobbers R8 and RFLAGS. */
-static void icount_store(struct emitter *e, uint32_t i)
-{
-    struct x64_asm *a = &e->a;
-    x64_mov_rm(a, 64, X64_R8, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.icount_end)));
-    x64_alu_rr(a, X64_SUB, 64, X64_R8, NATIVE_BUDGET);
-    if (i)
-        x64_alu_ri(a, X64_ADD, 64, X64_R8, i);
-    x64_mov_mr(a, 64, x64_mem_b(NATIVE_CPU, CPU_OFF(icount)), X64_R8);
-}
-
-/* Run instruction i in the interpreter: flags (in state fs) to memory,
- * registers spilled, icount exact; on the helper's "leave" go to the
- * spilled exit, else reload and continue with flags in memory. The last
- * instruction always leaves. */
+/* Run instruction i in the interpreter through a shared thunk (native.c):
+ * registers spilled, flags to cpu->eflags, icount exact; on the helper's
+ * "leave" the thunk exits for the run loop, else it reloads the registers
+ * and returns here with the flags in memory. The last instruction always
+ * leaves. Clobbers R8-R11 and RFLAGS. */
 static void emit_call_insn(struct emitter *e, int fs, uint32_t i, uint32_t eip)
 {
     struct x64_asm *a = &e->a;
-    flags_to_mem(e, fs);
-    for (int r = 0; r < 8; r++)
-        x64_mov_mr(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(gpr) + 4 * r), native_hreg[r]);
-    icount_store(e, i);
-    x64_mov_rr(a, 64, X64_RDI, NATIVE_CPU);
-    x64_mov_ri(a, 64, X64_RSI, (int64_t)(intptr_t)e->b);
-    x64_mov_ri(a, 32, X64_RDX, i);
-    x64_mov_ri(a, 32, X64_RCX, eip);
-    x64_call_abs(a, (const void *)native_exec_insn);
-    if (i + 1 == e->b->n) {
-        x64_jmp_rel32(a, e->nt->exit_spilled_rw);
-        return;
+    if (fs == FS_HOST) {
+        x64_pushfq(a);
+        x64_pop_r(a, NATIVE_FLAGS);
+        fs = FS_SAVED;
     }
-    x64_test_rr(a, 32, X64_RAX, X64_RAX);
-    x64_jcc_rel32(a, X64_CC_NE, e->nt->exit_spilled_rw);
-    /* R14 again from icount: a handler may retire more than one (REP
-     * string batches charge every iteration) */
-    x64_mov_rm(a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.icount_end)));
-    x64_alu_rm(a, X64_SUB, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_CPU, CPU_OFF(icount)));
-    x64_alu_ri(a, X64_ADD, 64, NATIVE_BUDGET, i + 1);
-    for (int r = 0; r < 8; r++)
-        x64_mov_rm(a, 32, native_hreg[r], x64_mem_b(NATIVE_CPU, CPU_OFF(gpr) + 4 * r));
+    x64_mov_ri(a, 64, X64_R8, (int64_t)(intptr_t)e->b);
+    x64_mov_ri(a, 32, X64_R10, i);
+    x64_mov_ri(a, 32, X64_R11, eip);
+    x64_call_abs(a, codebuf_to_rx(e->nt->cb, fs == FS_SAVED ? e->nt->call_saved_rw
+                                                            : e->nt->call_mem_rw));
 }
 
 /* ---- block exits ---- */

@@ -118,8 +118,7 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
 
     /* Mark the page as code first: from now on every write to it bumps
      * the generation recorded here. */
-    if (!phys_code_marked(cpu->mem, phys))
-        cpu_tlb_protect_code(cpu, phys);
+    cpu_tlb_protect_code(cpu, phys, bytes);
     *b = (struct tblock){
         .phys = phys, .mode = mode, .gen = phys_code_gen(cpu->mem, phys),
         .eip = cpu->eip, .eip_mask = code32 ? 0xFFFFFFFFu : 0xFFFFu,

@@ -155,6 +155,32 @@ START_TEST(test_smc_later_block)
 }
 END_TEST
 
+/* a loop storing to data in its own page, 128 bytes past the code: the
+ * code's 64-byte chunks are untouched, so nothing is invalidated */
+static const uint8_t data_near_code[] = {
+    0xB9, 0x64, 0x00,               /* 1000 mov cx, 100 */
+    0xFE, 0x06, 0x80, 0x10,         /* 1003 inc byte [0x1080] */
+    0xE2, 0xFA,                     /* 1007 loop 1003 */
+    0xA0, 0x80, 0x10,               /* 1009 mov al, [0x1080] */
+    0xF4,                           /* 100C hlt */
+};
+
+START_TEST(test_data_near_code)
+{
+    struct result interp = run(data_near_code, sizeof data_near_code, NULL, 1);
+    ck_assert_uint_eq(interp.gpr[R_EAX] & 0xFF, 100);
+    for (int backend = TCACHE_PORTABLE; backend <= TCACHE_NATIVE; backend++) {
+        if (backend == TCACHE_NATIVE && !native_supported())
+            continue;
+        struct tcache *tc = tcache_create(&(struct tcache_config){ .backend = backend });
+        struct result tr = run(data_near_code, sizeof data_near_code, tc, 1);
+        same(&interp, &tr);
+        ck_assert_uint_eq(tcache_stats(tc)->smc_invalidations, 0);
+        tcache_destroy(tc);
+    }
+}
+END_TEST
+
 START_TEST(test_budget_flush)
 {
     /* a budget of about two blocks: translating flushes again and again */
@@ -216,6 +242,7 @@ int main(void)
     tcase_add_test(tc, test_scan_ends);
     tcase_add_test(tc, test_smc_next_insn);
     tcase_add_test(tc, test_smc_later_block);
+    tcase_add_test(tc, test_data_near_code);
     tcase_add_test(tc, test_budget_flush);
     tcase_add_test(tc, test_mode_key);
     suite_add_tcase(s, tc);
