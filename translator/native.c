@@ -48,6 +48,8 @@ bool native_supported(void)
 
 #if defined(__x86_64__)
 
+_Static_assert(offsetof(struct native_jc, entry) == 24 && offsetof(struct native_jc, hits) == 16,
+               "native_emit.c reads the generation, misses and hits at entry - 24, -16, -8");
 _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, host) == 8,
                "native_emit.c indexes the TLB as 24-byte entries with host at +8");
 
@@ -176,6 +178,8 @@ struct native *native_create(struct tcache *tc, size_t code_bytes)
     nt->tc = tc;
     nt->cb = codebuf_create(code_bytes);
     nt->jc = calloc(1, sizeof(*nt->jc));
+    if (nt->jc)
+        nt->jc->gen_key = 1ull << NATIVE_JC_GEN_SHIFT;
     if (!nt->cb || !nt->jc || !emit_trampolines(nt)) {
         native_destroy(nt);
         return NULL;
@@ -193,9 +197,15 @@ void native_destroy(struct native *nt)
     free(nt);
 }
 
+/* Forget every entry: a new generation in the keys (TLB flushes make this
+ * frequent: thousands of times a second while Linux switches processes). */
 static void jc_clear(struct native *nt)
 {
-    memset(nt->jc->entry, 0, sizeof(nt->jc->entry));
+    nt->jc->gen_key += 1ull << NATIVE_JC_GEN_SHIFT;
+    if (nt->jc->gen_key == 0) {
+        memset(nt->jc->entry, 0, sizeof(nt->jc->entry));
+        nt->jc->gen_key = 1ull << NATIVE_JC_GEN_SHIFT;
+    }
     nt->jc_clears++;
 }
 
@@ -257,7 +267,7 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
     cpu->eip = eip;
     cpu->next_eip = next;
     bool last = i + 1 == b->n;
-    if (last && b->callout) {
+    if ((last && b->callout) || (!last && ti->insn.op == OP_RDTSC)) {
         struct tcache *tc = cpu->engine->opaque;
         tc->stats.callouts[ti->insn.op]++;
     }
@@ -352,7 +362,7 @@ static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
             }
             if ((b->mode & TMODE_FLAT4G) && !tc->lockstep)
                 nt->jc->entry[b->eip & (NATIVE_JC_ENTRIES - 1)] = (struct native_jc_entry){
-                    .key = b->eip | (uint64_t)b->mode << 32, .code = b->code };
+                    .key = b->eip | (uint64_t)b->mode << 32 | nt->jc->gen_key, .code = b->code };
             if (chainable && !tc->lockstep)
                 try_chain(tc, cpu, b, flushes);
             flushes = tc->flush_count;

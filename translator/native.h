@@ -46,14 +46,17 @@ static const int8_t native_hreg[8] = {
  * the EIP is the linear address. */
 #define NATIVE_JC_ENTRIES 4096
 struct native_jc_entry {
-    uint64_t key;              /* eip | mode << 32; 0 (eip 0, mode 0) never matches a flat key */
+    uint64_t key;              /* eip | mode << 32 | gen_key (0: empty, never matches) */
     const void *code;          /* run-view entry */
 };
 struct native_jc {
-    uint64_t misses;           /* counted by host code: at jc - 16 and jc - 8 */
+    uint64_t gen_key;          /* the generation << 48: clearing bumps it (a memset only
+                                  when it wraps); host code reads it at entry - 24 */
+    uint64_t misses;           /* counted by host code: at entry - 16 and entry - 8 */
     uint64_t hits;
     struct native_jc_entry entry[NATIVE_JC_ENTRIES];
 };
+#define NATIVE_JC_GEN_SHIFT 48
 
 struct native {
     struct tcache *tc;

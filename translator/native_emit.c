@@ -252,6 +252,7 @@ static void emit_indirect(struct emitter *e)
     x64_alu_ri(a, X64_AND, 32, X64_R9, NATIVE_JC_ENTRIES - 1);
     x64_shift_ri(a, X64_SHL, 32, X64_R9, 4);
     x64_mov_ri(a, 64, X64_R11, (int64_t)(intptr_t)jc->entry);
+    x64_alu_rm(a, X64_OR, 64, X64_R8, x64_mem_b(X64_R11, -24));   /* the generation */
     x64_alu_rm(a, X64_CMP, 64, X64_R8, x64_mem_bis(X64_R11, X64_R9, 1, 0));
     x64_jcc_label(a, X64_CC_NE, &miss, true);
     x64_alu_mi(a, X64_ADD, 64, x64_mem_b(X64_R11, -8), 1);

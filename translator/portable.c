@@ -13,9 +13,10 @@
  * EIP and the count stay in locals and are committed before the next
  * impure instruction and at the end.
  *
- * Only the last instruction of a block can have a non-zero class: callouts
- * (SENS/PRIV/IOPL/IO) are that instruction's ordinary handler, which
- * consults the virtual CPU state, counted by operation. After each impure
+ * Only the last instruction of a block can have a non-zero class (but
+ * RDTSC, see scan.c): callouts (SENS/PRIV/IOPL/IO) are that instruction's
+ * ordinary handler, which consults the virtual CPU state, counted by
+ * operation (a mid-block RDTSC is not counted here). After each impure
  * instruction but the last the block checks that control fell through
  * (REP), that its page's code generation did not move (the instruction
  * wrote its own code: the rest is re-translated), that no TLB flush

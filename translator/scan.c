@@ -2,7 +2,8 @@
  *
  * Decodes from one byte offset of a guest page until an instruction whose
  * class (core/ops.def) is not zero (included: it is the block's last, a
- * control transfer, a callout or something with mode effects), the end of
+ * control transfer, a callout or something with mode effects; RDTSC, a
+ * callout without any, is the one exception and may be inside), the end of
  * the page, an instruction that cannot run (not included: the interpreter
  * raises its #UD / #GP when it gets there), a 16-bit EIP wrap, or the
  * length limit.
@@ -50,7 +51,9 @@ int scan_block(const uint8_t *page, uint32_t offset, uint32_t eip, bool code32,
         off += in->len;
         eip = (eip + in->len) & eip_mask;
         n++;
-        if (op_info[in->op].cls != 0) {
+        /* RDTSC is sensitive (a callout) but changes no mode: the block
+         * goes on after it (delay loops spin on it) */
+        if (op_info[in->op].cls != 0 && in->op != OP_RDTSC) {
             *why = SCAN_END_CLASS;
             break;
         }
