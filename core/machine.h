@@ -65,6 +65,7 @@ enum {
     LOG_GUEST_ERRORS = 1u << 2,   /* the guest did something a device or the CPU rejects */
     LOG_IN_ASM       = 1u << 3,   /* disassembly of every executed instruction */
     LOG_UNIMP        = 1u << 4,   /* the guest used something fox86 does not implement */
+    LOG_OUT_ASM      = 1u << 5,   /* each translated block: guest and host code */
 };
 
 #define MACHINE_SLICE       1000000u   /* longest run of instructions between device checks */

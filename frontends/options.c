@@ -26,6 +26,8 @@ static const struct log_item log_items[] = {
     { "guest_errors", LOG_GUEST_ERRORS, "log when the guest misuses a device or the CPU" },
     { "in_asm",       LOG_IN_ASM,       "show every executed instruction (Capstone, Intel syntax)" },
     { "unimp",        LOG_UNIMP,        "log use of unimplemented functionality" },
+    { "out_asm",      LOG_OUT_ASM,      "show each translated block: its guest code and the host "
+                                        "code made for it (native backend)" },
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)

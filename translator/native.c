@@ -34,7 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <capstone/capstone.h>
+#include <inttypes.h>
+
 #include "core/flags.h"
+#include "core/machine.h"
 #include "mmu/phys.h"
 
 bool native_supported(void)
@@ -193,6 +197,8 @@ void native_destroy(struct native *nt)
         return;
     if (nt->cb)
         codebuf_destroy(nt->cb);
+    if (nt->cs_host)
+        cs_close(&nt->cs_host);
     free(nt->jc);
     free(nt);
 }
@@ -234,6 +240,32 @@ void native_jc_stats(const struct native *nt, uint64_t *hits, uint64_t *misses, 
     *clears = nt->jc_clears;
 }
 
+/* -d out_asm: the block's guest instructions, then its host code. */
+static void log_block(struct native *nt, struct machine *m, const struct tblock *b)
+{
+    if (!nt->cs_host && cs_open(CS_ARCH_X86, CS_MODE_64, &nt->cs_host) != CS_ERR_OK) {
+        machine_log(m, LOG_OUT_ASM, "out_asm: Capstone cannot disassemble x86\n");
+        return;
+    }
+    machine_log(m, LOG_OUT_ASM, "block at EIP %08x (physical %08x, mode %03x): %u guest "
+                "instructions\n", b->eip, b->phys, b->mode, b->n);
+    for (uint32_t i = 0; i < b->n; i++) {
+        char text[96];
+        insn_format(&b->insn[i].insn, 0, text, sizeof text);
+        machine_log(m, LOG_OUT_ASM, "  guest  %s\n", text);
+    }
+    const uint8_t *code = codebuf_to_rw(nt->cb, b->code);
+    size_t len = (size_t)(codebuf_cursor(nt->cb) - code);
+    cs_insn *insn;
+    size_t count = cs_disasm(nt->cs_host, code, len, (uint64_t)(uintptr_t)b->code, 0, &insn);
+    for (size_t k = 0; k < count; k++)
+        machine_log(m, LOG_OUT_ASM, "  host   %012" PRIx64 "  %s %s\n", insn[k].address,
+                    insn[k].mnemonic, insn[k].op_str);
+    if (count)
+        cs_free(insn, count);
+    machine_log(m, LOG_OUT_ASM, "  (%zu bytes of host code)\n", len);
+}
+
 void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
 {
     (void)cpu;
@@ -243,10 +275,13 @@ void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
         return;   /* tcache_translate flushes before the next block */
     }
     b->code = native_emit_block(nt, &tc->stats, b);
-    if (!b->code)
+    if (!b->code) {
         tc->stats.native_code_overflows++;
-    else
-        tc->stats.native_blocks++;
+        return;
+    }
+    tc->stats.native_blocks++;
+    if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_OUT_ASM))
+        log_block(nt, tc->cfg.machine, b);
 }
 
 /* Whether the run loop must look at the CPU before more host code runs

@@ -73,6 +73,7 @@ struct native {
     uint32_t jc_tlb_epoch;     /* cpu->tlb_epoch and phys_mem.code_epoch it was filled under */
     uint32_t jc_code_epoch;
     uint64_t jc_clears;
+    size_t cs_host;            /* Capstone (x86-64) for -d out_asm; 0: not open yet */
 };
 
 /* The helper host code calls for an instruction it does not emit itself:

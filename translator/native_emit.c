@@ -340,22 +340,22 @@ static void tlb_check(struct emitter *e, unsigned size, bool write)
     unsigned user = ((e->b->mode >> TMODE_CPL_SHIFT) & 3) == 3;
     unsigned kind = 1u << ((user << 1) | write);
     open_stub(e);
+    /* R9 = the entry's offset in struct cpu: index * 24 */
     x64_mov_rr(a, 32, X64_R9, X64_R8);
     x64_shift_ri(a, X64_SHR, 32, X64_R9, 12);
     x64_movzx_rr(a, 32, X64_R9, 8, X64_R9);
-    x64_lea(a, 64, X64_R9, x64_mem_bis(X64_R9, X64_R9, 2, 0));
-    x64_lea(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 8, CPU_OFF(tlb)));
+    x64_imul_rri(a, 32, X64_R9, X64_R9, (int32_t)sizeof(struct tlb_entry));
+    /* hit: (tag ^ (last byte's page | kind)) has no bit in MASK | kind */
     if (size > 1)
         x64_lea(a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));
     else
         x64_mov_rr(a, 32, X64_R10, X64_R8);
     x64_alu_ri(a, X64_AND, 32, X64_R10, TLB_PAGE_MASK);
     x64_alu_ri(a, X64_OR, 32, X64_R10, kind);
-    x64_mov_rm(a, 32, X64_R11, x64_mem_b(X64_R9, 0));
-    x64_alu_ri(a, X64_AND, 32, X64_R11, TLB_PAGE_MASK | kind);
-    x64_alu_rr(a, X64_CMP, 32, X64_R11, X64_R10);
+    x64_alu_rm(a, X64_XOR, 32, X64_R10, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb)));
+    x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
     x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
-    x64_mov_rm(a, 64, X64_R9, x64_mem_b(X64_R9, 8));
+    x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
     x64_alu_ri(a, X64_AND, 32, X64_R8, 0xFFF);
 }
 
