@@ -72,6 +72,18 @@ static void emit_reload(struct x64_asm *a)
         x64_mov_rm(a, 32, native_hreg[r], x64_mem_b(NATIVE_CPU, CPU_OFF(gpr) + 4 * r));
 }
 
+/* The arithmetic flags in R13 into cpu->eflags (two scratch registers). */
+static void emit_flags_to_eflags(struct x64_asm *a, int t1, int t2)
+{
+    struct x64_mem eflags = x64_mem_b(NATIVE_CPU, CPU_OFF(eflags));
+    x64_mov_rr(a, 32, t1, NATIVE_FLAGS);
+    x64_alu_ri(a, X64_AND, 32, t1, FL_ARITH);
+    x64_mov_rm(a, 32, t2, eflags);
+    x64_alu_ri(a, X64_AND, 32, t2, ~(int64_t)FL_ARITH & 0xFFFFFFFF);
+    x64_alu_rr(a, X64_OR, 32, t2, t1);
+    x64_mov_mr(a, 32, eflags, t2);
+}
+
 /* The trampolines at the start of a fresh code buffer. enter: push the
  * six callee-saved registers and realign (6 pushes + the return address
  * leave RSP 8 off a 16-byte boundary), take the CPU pointer and the code
@@ -102,12 +114,7 @@ static bool emit_trampolines(struct native *nt)
     x64_nop(&a, (int)((16 - (uintptr_t)a.cur % 16) % 16));
     uint8_t *exit = a.cur;
     emit_spill(&a);
-    x64_mov_rr(&a, 64, X64_R8, NATIVE_FLAGS);
-    x64_alu_ri(&a, X64_AND, 32, X64_R8, FL_ARITH);
-    x64_mov_rm(&a, 32, X64_R9, eflags);
-    x64_alu_ri(&a, X64_AND, 32, X64_R9, ~(int64_t)FL_ARITH & 0xFFFFFFFF);
-    x64_alu_rr(&a, X64_OR, 32, X64_R9, X64_R8);
-    x64_mov_mr(&a, 32, eflags, X64_R9);
+    emit_flags_to_eflags(&a, X64_R8, X64_R9);
     x64_mov_rm(&a, 64, X64_R8, icount_end);
     x64_alu_rr(&a, X64_SUB, 64, X64_R8, NATIVE_BUDGET);
     x64_mov_mr(&a, 64, icount, X64_R8);
@@ -123,12 +130,7 @@ static bool emit_trampolines(struct native *nt)
     x64_nop(&a, (int)((16 - (uintptr_t)a.cur % 16) % 16));
     uint8_t *call_saved = a.cur;
     emit_spill(&a);
-    x64_mov_rr(&a, 32, X64_RAX, NATIVE_FLAGS);
-    x64_alu_ri(&a, X64_AND, 32, X64_RAX, FL_ARITH);
-    x64_mov_rm(&a, 32, X64_RCX, eflags);
-    x64_alu_ri(&a, X64_AND, 32, X64_RCX, ~(int64_t)FL_ARITH & 0xFFFFFFFF);
-    x64_alu_rr(&a, X64_OR, 32, X64_RCX, X64_RAX);
-    x64_mov_mr(&a, 32, eflags, X64_RCX);
+    emit_flags_to_eflags(&a, X64_RAX, X64_RCX);
     struct x64_label common, leave;
     x64_label_init(&common);
     x64_label_init(&leave);
