@@ -152,6 +152,7 @@ keep() {
         { [ -z "${wall[$1,$2]:-}" ] || less_than "$3" "${wall[$1,$2]}"; } && wall[$1,$2]=$3
         { [ -z "${cpu[$1,$2]:-}" ] || less_than "$4" "${cpu[$1,$2]}"; } && cpu[$1,$2]=$4
     fi
+    return 0   # a run slower than the best kept is still a success
 }
 # fail CONFIG ROW_OR_WORKLOAD WHY (openssl stands for its two rows)
 fail() {
@@ -207,7 +208,8 @@ boot_once() {
     t=$(calc "$(line_time 'FOX86-GUEST-READY') - $t0")
     console_poweroff
     printf '  boot: %.2f s wall, %.2f s CPU to the ready line\n' "$t" "$c_ready"
-    keep "$config" boot "$t" "$c_ready"
+    # only a stock boot counts for the "boot" row (not the -tb-size 1 one)
+    [ $# -gt 0 ] || keep "$config" boot "$t" "$c_ready"
 }
 
 # run_boot CONFIG: best of $repeat stock boots (+ one with -tb-size 1)
