@@ -376,3 +376,10 @@ void kernel_entry(uint32_t magic, uint32_t mbi)
     test_main();
     finish();
 }
+
+asm(".text\n"
+    ".globl call_with_eax\n"
+    "call_with_eax:\n"
+    "  mov 8(%esp), %eax\n"
+    "  mov 4(%esp), %ecx\n"
+    "  jmp *%ecx\n");

@@ -131,6 +131,9 @@ __attribute__((noreturn)) void enter_ring3(void (*fn)(void), uint32_t user_esp);
  * page_table0, 4-8 MB as one 4 MB page) when paging_identity() runs. */
 extern volatile uint32_t page_dir[1024];    /* volatile: the CPU writes A/D bits */
 extern volatile uint32_t page_table0[1024];
+/* Calls fn with EAX = v (code under test reads its input there); returns
+ * the EAX fn returns with. */
+uint32_t call_with_eax(const void *fn, uint32_t v);
 void paging_identity(void);          /* builds tables, CR3, CR4.PSE, CR0.PG */
 void paging_off(void);
 /* Fill the page directory pd (4 KB aligned) with the kernel's identity map

@@ -29,18 +29,12 @@
 #define WRAP_BASE   0x00030000u
 #define VGA_CODE    0x000A1000u   /* in the VGA window, chain-4 mode */
 
-uint32_t call_with_eax(const void *fn, uint32_t v);
 extern uint8_t ovl_mid_a[], ovl_mid_b[], ovl_chain[], ovl_chain_mid[];
 extern uint8_t ovl_pages[], ovl_end_exact[], ovl_cross[];
 extern uint8_t vga_fn[], vga_fn_end[], vga_fn_add[];
 
 asm(
     ".text\n"
-    ".globl call_with_eax\n"
-    "call_with_eax:\n"
-    "  mov 8(%esp), %eax\n"
-    "  mov 4(%esp), %ecx\n"
-    "  jmp *%ecx\n"
 
     /* mov $0x90C34040, %eax; ret -- from +1: inc eax; inc eax; ret */
     ".globl ovl_mid_a, ovl_mid_b\n"

@@ -33,7 +33,6 @@
 
 /* uint32_t fn(uint32_t v): call fn with EAX = v (tail jump: fn returns to
  * our caller); lets C enter code that reads its input in EAX. */
-uint32_t call_with_eax(const void *fn, uint32_t v);
 uint32_t smc_next_imm(uint32_t v);
 uint32_t smc_next_op(uint32_t opcode);
 uint32_t smc_next_op2(uint32_t two_bytes);
@@ -50,11 +49,6 @@ extern uint8_t smc_loop_insn[], smc_loop_sum_insn[], smc_rep_self_slot[], dma_fn
 
 asm(
     ".text\n"
-    ".globl call_with_eax\n"
-    "call_with_eax:\n"
-    "  mov 8(%esp), %eax\n"
-    "  mov 4(%esp), %ecx\n"
-    "  jmp *%ecx\n"
 
     /* the store rewrites the imm32 of the next instruction */
     ".globl smc_next_imm\n"
