@@ -57,8 +57,6 @@ _Static_assert(offsetof(struct native_jc, entry) == 24 && offsetof(struct native
 _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, host) == 8,
                "native_emit.c indexes the TLB as 24-byte entries with host at +8");
 
-#define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
-
 /* Stores / loads the guest registers between host registers and cpu->gpr. */
 static void emit_spill(struct x64_asm *a)
 {

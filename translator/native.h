@@ -22,6 +22,8 @@
 #ifndef FOX86_TRANSLATOR_NATIVE_H
 #define FOX86_TRANSLATOR_NATIVE_H
 
+#include <stddef.h>
+
 #include "codebuf.h"
 #include "tcache_int.h"
 #include "x64_emit.h"
@@ -33,6 +35,9 @@ static const int8_t native_hreg[8] = {
 #define NATIVE_CPU   X64_R15
 #define NATIVE_FLAGS X64_R13
 #define NATIVE_BUDGET X64_R14
+
+/* A struct cpu field's offset from NATIVE_CPU, for host code. */
+#define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
 
 /* Room kept free for one block's host code; a block that needs more is
  * left to the portable path (counted). */

@@ -42,8 +42,6 @@
 
 #if defined(__x86_64__)
 
-#define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
-
 enum { FS_MEM, FS_HOST, FS_SAVED };
 
 /* An out-of-line slow path: instruction i through the interpreter. */
