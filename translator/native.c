@@ -302,10 +302,10 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
     cpu->eip = eip;
     cpu->next_eip = next;
     bool last = i + 1 == b->n;
-    if ((last && b->callout) || (!last && ti->insn.op == OP_RDTSC)) {
-        struct tcache *tc = cpu->engine->opaque;
+    struct tcache *tc = cpu->engine->opaque;
+    tc->stats.native_calls_run[ti->insn.op]++;
+    if ((last && b->callout) || (!last && ti->insn.op == OP_RDTSC))
         tc->stats.callouts[ti->insn.op]++;
-    }
     ti->fn(cpu, &ti->insn);
     cpu->eip = cpu->next_eip;
     cpu->icount++;

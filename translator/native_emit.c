@@ -922,13 +922,13 @@ static bool emit_native(struct emitter *e, const struct insn *in)
 {
     /* LOCK: the decoder accepts it only on lockable memory forms, and one
      * CPU needs nothing more (CMPXCHG/XADD stay interpreter calls) */
+    if (in->op == OP_NOP)   /* PAUSE (REP NOP) too: kernel delay loops spin on it */
+        return in->nopnd == 0 || in->opnd[0].kind == OPND_MEM || in->opnd[0].kind == OPND_REG;
     if (in->prefixes & (PFX_REP | PFX_REPNE))
         return false;
     switch (in->op) {
     case OP_JMP: case OP_JCC: case OP_CALL: case OP_RET:
         return emit_branch(e, in);
-    case OP_NOP:
-        return in->nopnd == 0 || in->opnd[0].kind == OPND_MEM || in->opnd[0].kind == OPND_REG;
     default:
         break;
     }

@@ -70,9 +70,13 @@ uint32_t tcache_mode(const struct cpu *cpu)
     return mode;
 }
 
-static inline uint32_t bucket_of(const struct tcache *tc, uint32_t phys, uint32_t mode)
+/* The EIP is part of the key: a library page mapped at a different
+ * address in each process (ASLR) has one block per address, and hashing
+ * the physical address alone put them all in one ever longer chain. */
+static inline uint32_t bucket_of(const struct tcache *tc, uint32_t phys, uint32_t mode, uint32_t eip)
 {
-    uint32_t h = (phys ^ (phys >> 12) * 0x9E3779B1u) ^ (mode * 0x85EBCA6Bu);
+    uint32_t h = (phys ^ (phys >> 12) * 0x9E3779B1u) ^ (mode * 0x85EBCA6Bu) ^
+                 ((eip >> 12) * 0xC2B2AE35u);
     return (h ^ (h >> 15)) & (tc->nbuckets - 1);
 }
 
@@ -138,7 +142,7 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
     if (tc->native)
         native_translate(tc, cpu, b);
 
-    uint32_t k = bucket_of(tc, phys, mode);
+    uint32_t k = bucket_of(tc, phys, mode, b->eip);
     b->hash_next = tc->buckets[k];
     tc->buckets[k] = b;
     tc->stats.blocks_translated++;
@@ -178,9 +182,10 @@ struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *pr
     }
     if (!b) {
         tc->stats.lookups++;
-        struct tblock **pp = &tc->buckets[bucket_of(tc, phys, mode)];
+        struct tblock **pp = &tc->buckets[bucket_of(tc, phys, mode, eip)];
         while (*pp) {
             struct tblock *c = *pp;
+            tc->stats.lookup_steps++;
             if (c->phys == phys && c->mode == mode && c->eip == eip) {
                 if (c->gen == gen) {
                     b = c;
@@ -322,8 +327,9 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
         PUT("  instructions           %llu in translated code and on the portable path, %llu "
             "interpreted alone\n", (unsigned long long)s->insns_run,
             (unsigned long long)s->interp_steps);
-        PUT("  block lookups          %llu, hits %llu (%.2f%%)\n", (unsigned long long)s->lookups,
-            (unsigned long long)s->hits, hit_rate);
+        PUT("  block lookups          %llu, hits %llu (%.2f%%), %.2f chain entries examined "
+            "per lookup\n", (unsigned long long)s->lookups, (unsigned long long)s->hits, hit_rate,
+            s->lookups ? (double)s->lookup_steps / (double)s->lookups : 0.0);
     } else {
         PUT("  blocks run             %llu (%llu instructions in blocks, %llu interpreted alone)\n",
             (unsigned long long)s->blocks_run, (unsigned long long)s->insns_run,
@@ -376,6 +382,13 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
         PUT("  interpreter calls in host code, by operation (translated instructions):\n");
         at += put_top_ops(buf + (at < len ? at : len), at < len ? len - at : 0,
                           s->native_calls_by_op, 12);
+        uint64_t run = 0;
+        for (int op = 0; op < OP_COUNT; op++)
+            run += s->native_calls_run[op];
+        PUT("  interpreter calls made from host code  %llu, by operation:\n",
+            (unsigned long long)run);
+        at += put_top_ops(buf + (at < len ? at : len), at < len ? len - at : 0,
+                          s->native_calls_run, 20);
     }
 #undef PUT
 }

@@ -109,6 +109,7 @@ struct tcache_stats {
     uint64_t insns_translated;
     uint64_t lookups;           /* hash lookups (chain misses) */
     uint64_t hits;              /* hash lookups that found a current block */
+    uint64_t lookup_steps;      /* hash-chain entries examined by those lookups */
     uint64_t chained;           /* transitions taken through a successor link */
     uint64_t jump_lookups;      /* link misses looked up in the jump cache (by linear EIP) */
     uint64_t jump_hits;         /* ... that found a current block */
@@ -130,6 +131,7 @@ struct tcache_stats {
     uint64_t native_code_overflows; /* blocks left to the portable path for lack of code space */
     uint64_t callouts[OP_COUNT];
     uint64_t native_calls_by_op[OP_COUNT]; /* native_calls by operation (translated, not run) */
+    uint64_t native_calls_run[OP_COUNT];   /* interpreter calls made from host code, by operation */
 };
 
 struct machine;
