@@ -68,9 +68,22 @@ static void tlb_clear(struct tlb_entry *e)
 void cpu_tlb_flush(struct cpu *cpu, bool include_global)
 {
     cpu->tlb_epoch++;
-    for (int i = 0; i < TLB_SIZE; i++)
-        if (include_global || !(cpu->tlb[i].rights & TLB_GLOBAL))
-            tlb_clear(&cpu->tlb[i]);
+    if (include_global) {
+        memset(cpu->tlb, 0, sizeof(cpu->tlb));
+        memset(cpu->tlb_large_regions, 0, sizeof(cpu->tlb_large_regions));
+    } else if (cpu->tlb_fill_count <= TLB_SIZE) {
+        /* only the entries filled since the last flush can be non-global */
+        for (uint32_t k = 0; k < cpu->tlb_fill_count; k++) {
+            struct tlb_entry *e = &cpu->tlb[cpu->tlb_fill_log[k]];
+            if (!(e->rights & TLB_GLOBAL))
+                tlb_clear(e);
+        }
+    } else {
+        for (int i = 0; i < TLB_SIZE; i++)
+            if (!(cpu->tlb[i].rights & TLB_GLOBAL))
+                tlb_clear(&cpu->tlb[i]);
+    }
+    cpu->tlb_fill_count = 0;
     bool cr3_changed = ((cpu->cr3 ^ cpu->tlb_cr3) & TLB_PAGE_MASK) != 0;
     if (cr3_changed)
         cpu->mmu_stats.cr3_switches++;
@@ -93,11 +106,17 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin)
     struct tlb_entry *e = &cpu->tlb[TLB_INDEX(lin)];
     if ((e->lin_page & TLB_PAGE_MASK) == (lin & TLB_PAGE_MASK))
         tlb_clear(e);
-    /* a 4 MiB page is cached as 4 KiB pieces: drop every piece of it */
-    for (int i = 0; i < TLB_SIZE; i++) {
-        e = &cpu->tlb[i];
-        if ((e->rights & TLB_LARGE) && ((e->lin_page ^ lin) & 0xFFC00000u) == 0)
-            tlb_clear(e);
+    /* a 4 MiB page is cached as 4 KiB pieces: drop every piece of it (the
+     * region's 1024 pages have 1024 consecutive indices, mod TLB_SIZE) */
+    uint32_t region = lin >> 22;
+    if (cpu->tlb_large_regions[region / 32] & (1u << (region % 32))) {
+        uint32_t first = TLB_INDEX(lin & 0xFFC00000u);
+        for (uint32_t k = 0; k < 1024; k++) {
+            e = &cpu->tlb[(first + k) % TLB_SIZE];
+            if ((e->rights & TLB_LARGE) && ((e->lin_page ^ lin) & 0xFFC00000u) == 0)
+                tlb_clear(e);
+        }
+        cpu->tlb_large_regions[region / 32] &= ~(1u << (region % 32));
     }
 }
 
@@ -219,6 +238,14 @@ static struct tlb_entry *tlb_fill(struct cpu *cpu, struct tlb_entry *e, uint32_t
     e->phys_page = phys;
     e->host = host;
     e->rights = (uint8_t)rights;
+    if (!(rights & TLB_GLOBAL)) {
+        if (cpu->tlb_fill_count < TLB_SIZE)
+            cpu->tlb_fill_log[cpu->tlb_fill_count] = (uint16_t)(e - cpu->tlb);
+        if (cpu->tlb_fill_count <= TLB_SIZE)
+            cpu->tlb_fill_count++;
+    }
+    if (rights & TLB_LARGE)
+        cpu->tlb_large_regions[lin >> 27] |= 1u << ((lin >> 22) % 32);
     return e;
 }
 

@@ -341,7 +341,7 @@ static void tlb_check(struct emitter *e, unsigned size, bool write)
     /* R9 = the entry's offset in struct cpu: index * 24 */
     x64_mov_rr(a, 32, X64_R9, X64_R8);
     x64_shift_ri(a, X64_SHR, 32, X64_R9, 12);
-    x64_movzx_rr(a, 32, X64_R9, 8, X64_R9);
+    x64_alu_ri(a, X64_AND, 32, X64_R9, TLB_SIZE - 1);
     x64_imul_rri(a, 32, X64_R9, X64_R9, (int32_t)sizeof(struct tlb_entry));
     /* hit: (tag ^ (last byte's page | kind)) has no bit in MASK | kind */
     if (size > 1)
