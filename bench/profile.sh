@@ -8,8 +8,8 @@
 #   bench/profile.sh [BUILD_DIR] WORKLOAD [--quick] [--accel ACCEL] [--top N]
 #
 # WORKLOAD: xz gzip openssl lua forkexec pingpong script. --accel defaults to
-# tcg (the default engine). The perf data stays in $TMPDIR/fox86-profile.data
-# for `perf report -i`. Exit status 77 when the guest, the staged programs
+# tcg (the default engine). The perf data stays in $PROFILE_DATA (default
+# $TMPDIR/fox86-profile.PID.data, named at the end) for `perf report -i`. Exit status 77 when the guest, the staged programs
 # or perf are missing.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -60,7 +60,7 @@ initrd_with "$work/initrd.img" "$work/p.cpio"
 mkdir -p "$work/run"
 console_boot "$work/run" "$fox86" -accel "$accel" --stats -m 256 -nographic -kernel "$guest/vmlinuz" \
     -initrd "$work/initrd.img" -append "$(cat "$guest/cmdline")" || exit 1
-data=${TMPDIR:-/tmp}/fox86-profile.data
+data=${PROFILE_DATA:-${TMPDIR:-/tmp}/fox86-profile.$$.data}
 send 'm() { echo "@@$1@@ $2"; }; m R\n'
 wait_for '^@@R@@' 60 || { echo "profile: the guest shell does not answer"; exit 1; }
 perf record -q -e cpu-clock -F 2000 -g -o "$data" -p "$emu_pid" 2>/dev/null &
@@ -77,5 +77,6 @@ printf 'workload %s on -accel %s: %.2f CPU seconds\n' "$workload" "$accel" "$(ca
 perf report -i "$data" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' |
     grep -E '^ +[0-9]' | head -"$top"
 console_poweroff
+echo "perf data: $data"
 echo "--- fox86 --stats (whole run) ---"
 cat "$work/run/stderr"

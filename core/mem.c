@@ -69,6 +69,7 @@ void cpu_tlb_flush(struct cpu *cpu, bool include_global)
 {
     cpu->tlb_epoch++;
     if (include_global) {
+        cpu->tlb_global_epoch++;
         memset(cpu->tlb, 0, sizeof(cpu->tlb));
         memset(cpu->tlb_large_regions, 0, sizeof(cpu->tlb_large_regions));
     } else if (cpu->tlb_fill_count <= TLB_SIZE) {
@@ -103,6 +104,7 @@ void cpu_tlb_flush(struct cpu *cpu, bool include_global)
 void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin)
 {
     cpu->tlb_epoch++;
+    cpu->tlb_global_epoch++;
     struct tlb_entry *e = &cpu->tlb[TLB_INDEX(lin)];
     if ((e->lin_page & TLB_PAGE_MASK) == (lin & TLB_PAGE_MASK))
         tlb_clear(e);

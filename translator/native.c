@@ -52,8 +52,11 @@ bool native_supported(void)
 
 #if defined(__x86_64__)
 
-_Static_assert(offsetof(struct native_jc, entry) == 24 && offsetof(struct native_jc, hits) == 16,
-               "native_emit.c reads the generation, misses and hits at entry - 24, -16, -8");
+_Static_assert(offsetof(struct native_jc, entry) == 32 && offsetof(struct native_jc, hits) == 24 &&
+               offsetof(struct native_jc, gen_key) == 8,
+               "native_emit.c reads the generations, misses and hits at entry - 32, -24, -16, -8");
+
+static void jc_reset(struct native_jc *jc);
 _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, host) == 8,
                "native_emit.c indexes the TLB as 24-byte entries with host at +8");
 
@@ -183,7 +186,7 @@ struct native *native_create(struct tcache *tc, size_t code_bytes)
     nt->cb = codebuf_create(code_bytes);
     nt->jc = calloc(1, sizeof(*nt->jc));
     if (nt->jc)
-        nt->jc->gen_key = 1ull << NATIVE_JC_GEN_SHIFT;
+        jc_reset(nt->jc);
     if (!nt->cb || !nt->jc || !emit_trampolines(nt)) {
         native_destroy(nt);
         return NULL;
@@ -205,19 +208,37 @@ void native_destroy(struct native *nt)
 
 /* Forget every entry: a new generation in the keys (TLB flushes make this
  * frequent: thousands of times a second while Linux switches processes). */
-static void jc_clear(struct native *nt)
+static void jc_reset(struct native_jc *jc)
 {
-    nt->jc->gen_key += 1ull << NATIVE_JC_GEN_SHIFT;
-    if (nt->jc->gen_key == 0) {
-        memset(nt->jc->entry, 0, sizeof(nt->jc->entry));
-        nt->jc->gen_key = 1ull << NATIVE_JC_GEN_SHIFT;
-    }
+    memset(jc->entry, 0, sizeof(jc->entry));
+    jc->gen_key = 1ull << NATIVE_JC_GEN_SHIFT;
+    jc->global_key = 1ull << NATIVE_JC_GEN_SHIFT | NATIVE_JC_GLOBAL;
+}
+
+/* The generation key for a block at linear eip (flat modes): global
+ * when the TLB maps its page as global (tcache_find just used that entry). */
+static uint64_t jc_key_of(const struct native_jc *jc, const struct cpu *cpu, uint32_t eip)
+{
+    const struct tlb_entry *e = &cpu->tlb[(eip >> 12) % TLB_SIZE];
+    bool global = (e->lin_page & TLB_PAGE_MASK) == (eip & TLB_PAGE_MASK) && (e->rights & TLB_GLOBAL);
+    return global ? jc->global_key : jc->gen_key;
+}
+
+/* Forget the entries of non-global pages, or (all) every entry. */
+static void jc_clear(struct native *nt, bool all)
+{
+    struct native_jc *jc = nt->jc;
+    jc->gen_key += 1ull << NATIVE_JC_GEN_SHIFT;
+    if (all)
+        jc->global_key += 1ull << NATIVE_JC_GEN_SHIFT;
+    if (jc->gen_key == 0 || (jc->global_key >> NATIVE_JC_GEN_SHIFT) == 0)
+        jc_reset(jc);
     nt->jc_clears++;
 }
 
 void native_flush(struct native *nt)
 {
-    jc_clear(nt);
+    jc_clear(nt, true);
     codebuf_reset(nt->cb);
     if (!emit_trampolines(nt))
         abort();   /* cannot happen: an empty buffer holds a few hundred bytes */
@@ -391,13 +412,16 @@ static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
         } else {
             struct native *nt = tc->native;
             if (nt->jc_tlb_epoch != cpu->tlb_epoch || nt->jc_code_epoch != cpu->mem->code_epoch) {
-                jc_clear(nt);
+                jc_clear(nt, nt->jc_global_epoch != cpu->tlb_global_epoch ||
+                             nt->jc_code_epoch != cpu->mem->code_epoch);
                 nt->jc_tlb_epoch = cpu->tlb_epoch;
+                nt->jc_global_epoch = cpu->tlb_global_epoch;
                 nt->jc_code_epoch = cpu->mem->code_epoch;
             }
             if ((b->mode & TMODE_FLAT4G) && !tc->lockstep)
-                nt->jc->entry[b->eip & (NATIVE_JC_ENTRIES - 1)] = (struct native_jc_entry){
-                    .key = b->eip | (uint64_t)b->mode << 32 | nt->jc->gen_key, .code = b->code };
+                nt->jc->entry[native_jc_index(b->eip)] = (struct native_jc_entry){
+                    .key = b->eip | (uint64_t)b->mode << 32 | jc_key_of(nt->jc, cpu, b->eip),
+                    .code = b->code };
             if (chainable && !tc->lockstep)
                 try_chain(tc, cpu, b, flushes);
             flushes = tc->flush_count;

@@ -48,20 +48,36 @@ static const int8_t native_hreg[8] = {
  * the page. Valid while no TLB flush, code write or cache flush happened:
  * the run loop clears it when any did (host code leaves for the run loop
  * after every one of them, see native_exec_insn). Flat modes only, where
- * the EIP is the linear address. */
-#define NATIVE_JC_ENTRIES 4096
+ * the EIP is the linear address. Blocks on global pages (the kernel's)
+ * carry their own generation, which a CR3 switch leaves alone: Linux
+ * switches thousands of times a second, and each time every kernel path
+ * went back through the run loop once. */
+#define NATIVE_JC_BITS 14
+#define NATIVE_JC_ENTRIES (1u << NATIVE_JC_BITS)
+#define NATIVE_JC_HASH 0x9E3779B1u
+/* An EIP's slot: a multiplicative hash (the low EIP bits alone put every
+ * 16-byte-aligned function of every page in 1/16 of the slots). Host code
+ * computes the same with IMUL and SHR. */
+static inline uint32_t native_jc_index(uint32_t eip)
+{
+    return (eip * NATIVE_JC_HASH) >> (32 - NATIVE_JC_BITS);
+}
 struct native_jc_entry {
-    uint64_t key;              /* eip | mode << 32 | gen_key (0: empty, never matches) */
+    uint64_t key;              /* eip | mode << 32 | a generation key (0: empty, never
+                                  matches) */
     const void *code;          /* run-view entry */
 };
 struct native_jc {
-    uint64_t gen_key;          /* the generation << 48: clearing bumps it (a memset only
-                                  when it wraps); host code reads it at entry - 24 */
+    uint64_t global_key;       /* global pages: their generation << 48 | NATIVE_JC_GLOBAL;
+                                  host code reads it at entry - 32 */
+    uint64_t gen_key;          /* the others: their generation << 48; clearing bumps it (a
+                                  memset only when it wraps); at entry - 24 */
     uint64_t misses;           /* counted by host code: at entry - 16 and entry - 8 */
     uint64_t hits;
     struct native_jc_entry entry[NATIVE_JC_ENTRIES];
 };
 #define NATIVE_JC_GEN_SHIFT 48
+#define NATIVE_JC_GLOBAL (1ull << 47)
 
 struct native {
     struct tcache *tc;
@@ -75,7 +91,8 @@ struct native {
     uint8_t *call_saved_rw;    /* the interpreter-call thunks (native.c, emit_trampolines): */
     uint8_t *call_mem_rw;      /*   flags in R13 / in cpu->eflags */
     struct native_jc *jc;
-    uint32_t jc_tlb_epoch;     /* cpu->tlb_epoch and phys_mem.code_epoch it was filled under */
+    uint32_t jc_tlb_epoch;     /* cpu->tlb_epoch, tlb_global_epoch and phys_mem.code_epoch */
+    uint32_t jc_global_epoch;  /* it was filled under */
     uint32_t jc_code_epoch;
     uint64_t jc_clears;
     size_t cs_host;            /* Capstone (x86-64) for -d out_asm; 0: not open yet */

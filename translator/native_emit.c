@@ -246,13 +246,21 @@ static void emit_indirect(struct emitter *e)
     x64_mov_rr(a, 32, X64_R8, X64_R10);
     x64_mov_ri(a, 64, X64_R11, (int64_t)((uint64_t)e->b->mode << 32));
     x64_alu_rr(a, X64_OR, 64, X64_R8, X64_R11);
-    x64_mov_rr(a, 32, X64_R9, X64_R10);
-    x64_alu_ri(a, X64_AND, 32, X64_R9, NATIVE_JC_ENTRIES - 1);
+    x64_imul_rri(a, 32, X64_R9, X64_R10, (int32_t)NATIVE_JC_HASH);
+    x64_shift_ri(a, X64_SHR, 32, X64_R9, 32 - NATIVE_JC_BITS);
     x64_shift_ri(a, X64_SHL, 32, X64_R9, 4);
     x64_mov_ri(a, 64, X64_R11, (int64_t)(intptr_t)jc->entry);
-    x64_alu_rm(a, X64_OR, 64, X64_R8, x64_mem_b(X64_R11, -24));   /* the generation */
+    /* the non-global generation, then the global one (native.h) */
+    struct x64_label hit;
+    x64_label_init(&hit);
+    x64_alu_rm(a, X64_OR, 64, X64_R8, x64_mem_b(X64_R11, -24));
+    x64_alu_rm(a, X64_CMP, 64, X64_R8, x64_mem_bis(X64_R11, X64_R9, 1, 0));
+    x64_jcc_label(a, X64_CC_E, &hit, true);
+    x64_alu_rm(a, X64_XOR, 64, X64_R8, x64_mem_b(X64_R11, -24));
+    x64_alu_rm(a, X64_OR, 64, X64_R8, x64_mem_b(X64_R11, -32));
     x64_alu_rm(a, X64_CMP, 64, X64_R8, x64_mem_bis(X64_R11, X64_R9, 1, 0));
     x64_jcc_label(a, X64_CC_NE, &miss, true);
+    x64_bind(a, &hit);
     x64_alu_mi(a, X64_ADD, 64, x64_mem_b(X64_R11, -8), 1);
     x64_jmp_m(a, x64_mem_bis(X64_R11, X64_R9, 1, 8));
     x64_bind(a, &miss);
