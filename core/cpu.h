@@ -174,12 +174,16 @@ struct cpu {
     uint16_t tlb_fill_log[TLB_SIZE];
     uint32_t tlb_fill_count;
     uint32_t tlb_large_regions[1024 / 32]; /* 4 MiB regions with TLB_LARGE pieces cached */
+    uint32_t tlb_global_chunks[65536 / 32]; /* 64 KiB linear chunks with global fills since
+                                               the last full flush (INVLPG of user pages
+                                               then leaves tlb_global_epoch alone) */
     uint64_t tlb_generation;       /* phys_mem.generation the TLB was filled under (mem.c) */
     uint32_t tlb_cr0, tlb_cr3, tlb_cr4; /* CR0.PG|WP, CR3, CR4.PSE|PGE it was filled under */
     uint32_t tlb_epoch;            /* bumped by every TLB flush (the run loop's chained fetch) */
-    uint32_t tlb_global_epoch;     /* bumped by the flushes that drop global entries too (all
-                                      but a CR3 switch's): the translator's indirect-branch
-                                      cache keeps global pages' blocks across CR3 switches */
+    uint32_t tlb_global_epoch;     /* bumped by the flushes that may drop global entries (full
+                                      flushes, INVLPG of a page filled global or large): the
+                                      translator's indirect-branch cache keeps global pages'
+                                      blocks across the others */
     uint32_t tlb_clean_epoch;      /* phys_mem.clean_epoch last seen (dirty logging, mem.c) */
     struct shadow_mmu *shadow;     /* shadow page tables behind the TLB; NULL: walk on every
                                       miss (-mmu tlb). Not owned (the machine creates it) */

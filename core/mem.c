@@ -72,6 +72,7 @@ void cpu_tlb_flush(struct cpu *cpu, bool include_global)
         cpu->tlb_global_epoch++;
         memset(cpu->tlb, 0, sizeof(cpu->tlb));
         memset(cpu->tlb_large_regions, 0, sizeof(cpu->tlb_large_regions));
+        memset(cpu->tlb_global_chunks, 0, sizeof(cpu->tlb_global_chunks));
     } else if (cpu->tlb_fill_count <= TLB_SIZE) {
         /* only the entries filled since the last flush can be non-global */
         for (uint32_t k = 0; k < cpu->tlb_fill_count; k++) {
@@ -104,13 +105,15 @@ void cpu_tlb_flush(struct cpu *cpu, bool include_global)
 void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin)
 {
     cpu->tlb_epoch++;
-    cpu->tlb_global_epoch++;
+    uint32_t chunk = lin >> 16, region = lin >> 22;
+    if ((cpu->tlb_global_chunks[chunk / 32] & (1u << (chunk % 32))) ||
+        (cpu->tlb_large_regions[region / 32] & (1u << (region % 32))))
+        cpu->tlb_global_epoch++;
     struct tlb_entry *e = &cpu->tlb[TLB_INDEX(lin)];
     if ((e->lin_page & TLB_PAGE_MASK) == (lin & TLB_PAGE_MASK))
         tlb_clear(e);
     /* a 4 MiB page is cached as 4 KiB pieces: drop every piece of it (the
      * region's 1024 pages have 1024 consecutive indices, mod TLB_SIZE) */
-    uint32_t region = lin >> 22;
     if (cpu->tlb_large_regions[region / 32] & (1u << (region % 32))) {
         uint32_t first = TLB_INDEX(lin & 0xFFC00000u);
         for (uint32_t k = 0; k < 1024; k++) {
@@ -240,7 +243,9 @@ static struct tlb_entry *tlb_fill(struct cpu *cpu, struct tlb_entry *e, uint32_t
     e->phys_page = phys;
     e->host = host;
     e->rights = (uint8_t)rights;
-    if (!(rights & TLB_GLOBAL)) {
+    if (rights & TLB_GLOBAL) {
+        cpu->tlb_global_chunks[lin >> 21] |= 1u << ((lin >> 16) % 32);
+    } else {
         if (cpu->tlb_fill_count < TLB_SIZE)
             cpu->tlb_fill_log[cpu->tlb_fill_count] = (uint16_t)(e - cpu->tlb);
         if (cpu->tlb_fill_count <= TLB_SIZE)
