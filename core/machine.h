@@ -66,6 +66,7 @@ enum {
     LOG_IN_ASM       = 1u << 3,   /* disassembly of every executed instruction */
     LOG_UNIMP        = 1u << 4,   /* the guest used something fox86 does not implement */
     LOG_OUT_ASM      = 1u << 5,   /* each translated block: guest and host code */
+    LOG_PERF_MAP     = 1u << 6,   /* /tmp/perf-PID.map: host code ranges named by guest EIP */
 };
 
 #define MACHINE_SLICE       1000000u   /* longest run of instructions between device checks */

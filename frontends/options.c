@@ -28,6 +28,8 @@ static const struct log_item log_items[] = {
     { "unimp",        LOG_UNIMP,        "log use of unimplemented functionality" },
     { "out_asm",      LOG_OUT_ASM,      "show each translated block: its guest code and the host "
                                         "code made for it (native backend)" },
+    { "perfmap",      LOG_PERF_MAP,     "write /tmp/perf-PID.map naming each block's host code "
+                                        "by its guest EIP, for perf (native backend)" },
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <capstone/capstone.h>
 #include <inttypes.h>
@@ -202,6 +203,8 @@ void native_destroy(struct native *nt)
         codebuf_destroy(nt->cb);
     if (nt->cs_host)
         cs_close(&nt->cs_host);
+    if (nt->perf_map)
+        fclose(nt->perf_map);
     free(nt->jc);
     free(nt);
 }
@@ -287,6 +290,22 @@ static void log_block(struct native *nt, struct machine *m, const struct tblock 
     machine_log(m, LOG_OUT_ASM, "  (%zu bytes of host code)\n", len);
 }
 
+/* -d perfmap: "START SIZE NAME" per block, the format perf reads for JIT
+ * code (a flush reuses addresses: later lines describe them). */
+static void perf_map_block(struct native *nt, const struct tblock *b)
+{
+    if (!nt->perf_map) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+        nt->perf_map = fopen(path, "w");
+        if (!nt->perf_map)
+            return;
+    }
+    const uint8_t *code = codebuf_to_rw(nt->cb, b->code);
+    fprintf(nt->perf_map, "%" PRIxPTR " %zx guest_%08x_%03x\n", (uintptr_t)b->code,
+            (size_t)(codebuf_cursor(nt->cb) - code), b->eip, b->mode);
+}
+
 void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
 {
     (void)cpu;
@@ -303,6 +322,8 @@ void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
     tc->stats.native_blocks++;
     if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_OUT_ASM))
         log_block(nt, tc->cfg.machine, b);
+    if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_PERF_MAP))
+        perf_map_block(nt, b);
 }
 
 /* Whether the run loop must look at the CPU before more host code runs

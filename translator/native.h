@@ -96,6 +96,7 @@ struct native {
     uint32_t jc_code_epoch;
     uint64_t jc_clears;
     size_t cs_host;            /* Capstone (x86-64) for -d out_asm; 0: not open yet */
+    FILE *perf_map;            /* -d perfmap: /tmp/perf-PID.map; NULL: not open yet */
 };
 
 /* The helper host code calls for an instruction it does not emit itself:
