@@ -133,18 +133,18 @@ STRING_INLINE uint32_t run_length(const struct cpu *cpu, int seg, uint32_t off, 
         return 0;
     uint32_t k;
     if ((int32_t)w->step > 0) {
-        uint32_t by_seg = (uint32_t)(((uint64_t)top - off + 1) / (uint32_t)size);
+        uint64_t by_seg = ((uint64_t)top - off + 1) / (uint32_t)size;   /* up to 2^32 */
         uint32_t by_page = (4096u - in_page) / (uint32_t)size;
-        k = by_seg < by_page ? by_seg : by_page;
+        k = by_seg < by_page ? (uint32_t)by_seg : by_page;
         if (k > want)
             k = want;
         *low_lin = lin;
     } else {
         if (in_page + (uint32_t)size > 4096u)
             return 0;
-        uint32_t by_seg = off / (uint32_t)size + 1;       /* no wrap below offset 0 */
+        uint64_t by_seg = (uint64_t)(off / (uint32_t)size) + 1;   /* no wrap below offset 0 */
         uint32_t by_page = in_page / (uint32_t)size + 1;
-        k = by_seg < by_page ? by_seg : by_page;
+        k = by_seg < by_page ? (uint32_t)by_seg : by_page;
         if (k > want)
             k = want;
         *low_lin = lin - (k - 1) * (uint32_t)size;

@@ -3,7 +3,8 @@
  *
  *   differential   random REP MOVS/STOS (sizes 1/2/4, DF 0/1, 16- and
  *                  32-bit addressing, offsets near page ends, overlapping
- *                  and aliased operands, short segment limits, unmapped
+ *                  and aliased operands, short segment limits, offsets at
+ *                  0 and 4G - 1 with the linear address wrapping, unmapped
  *                  pages, an MMIO page) against the same instruction
  *                  without REP run once per iteration (the element path):
  *                  memory, registers, MMIO accesses, fault and CR2 equal;
@@ -210,6 +211,12 @@ START_TEST(differential)
                               ((cpu->gpr[R_EDI] + es_base - ds_base + rnd(19) - 9) & amask);
         if (!stos && rnd(6) == 0)   /* the same bytes through two linear pages */
             cpu->gpr[R_EDI] = (cpu->gpr[R_EDI] & ~amask) | ((0x31000 + rnd(4096) - es_base) & amask);
+        if (!a16 && rnd(8) == 0) {   /* offsets at 0 and 4G - 1, linear wrap */
+            data_seg(cpu, SEG_ES, 0x18000, 0xFFFFFFFFu);
+            data_seg(cpu, SEG_DS, 0x28000, 0xFFFFFFFFu);
+            cpu->gpr[R_EDI] = rnd(2) ? rnd(64) : 0u - rnd(64);
+            cpu->gpr[R_ESI] = rnd(2) ? rnd(64) : 0u - rnd(64);
+        }
         uint32_t count = rnd(4) == 0 ? rnd(8) : rnd(3) == 0 ? rnd(9000) : rnd(1500);
         if (rnd(8) == 0)
             count = 0;
