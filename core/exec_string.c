@@ -16,6 +16,15 @@
  * sets next_eip = eip so the run loop comes back to it after checking for
  * interrupts, as hardware does between iterations.
  *
+ * Speed: REP MOVS and REP STOS move whole runs (the iterations that stay
+ * on one page of plain, directly writable RAM, inside the segment and the
+ * address size) with one memmove/memset-class host operation and commit
+ * the registers as that many iterations would; every other iteration
+ * (TLB miss, page end, MMIO, pages holding decoded code, watched page
+ * tables or clean for dirty logging, #AC, unusual segments) takes the
+ * element path above, so faults, notifications and device accesses happen
+ * exactly as before. A batch still retires and charges the same count.
+ *
  * REP with a zero count does nothing (no memory access; INS/OUTS still check
  * I/O permission first, as the host CPU does).
  * F2 and F3 both mean plain REP for MOVS/STOS/LODS/INS/OUTS; for CMPS/SCAS
