@@ -283,7 +283,7 @@ cpu_fetch_decode_slow(struct cpu *cpu, struct icache_entry *scratch)
         scratch->gen = 0;
         return scratch;
     }
-    uint32_t phys = e->phys_page | (lin & ~TLB_PAGE_MASK);
+    uint32_t phys = tlb_phys(e) | (lin & ~TLB_PAGE_MASK);
     cpu_tlb_protect_code(cpu, phys, in.len);
     struct icache_entry *ic = &icache->e[icache_index(phys)];
     icache_prepare(ic, &in, code32);
@@ -305,7 +305,7 @@ static inline struct icache_entry *cpu_fetch_decode(struct cpu *cpu,
     const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
     unsigned kind = tlb_kind(cpu, MEM_READ);
     if (likely((e->lin_page & (TLB_PAGE_MASK | kind)) == ((lin & TLB_PAGE_MASK) | kind))) {
-        uint32_t phys = e->phys_page | (lin & ~TLB_PAGE_MASK);
+        uint32_t phys = tlb_phys(e) | (lin & ~TLB_PAGE_MASK);
         struct icache_entry *ic = &cpu->icache->e[icache_index(phys)];
         if (likely(ic->key == icache_key(phys, cpu_code32(cpu)) &&
                    ic->gen == phys_code_gen(cpu->mem, phys) &&

@@ -113,10 +113,10 @@ struct lazy_flags {
  * path in front of the shadow page tables of mmu/shadow.h (or, with
  * -mmu tlb, of a page walk on every miss). */
 struct tlb_entry {
-    uint32_t lin_page;   /* linear page number | TLB_VALID bits */
-    uint32_t phys_page;  /* physical page base */
-    uint8_t *host;       /* host pointer to the page for plain RAM, else NULL */
-    uint8_t  rights;     /* TLB_* permission bits */
+    uint32_t lin_page;    /* linear page number | direct TLB_KIND_* bits (mem.h) */
+    uint32_t phys_rights; /* physical page base | TLB_* rights (low 8 bits): 16 bytes an
+                             entry, so that host code indexes the TLB with a shift */
+    uint8_t *host;        /* host pointer to the page for plain RAM, else NULL */
 };
 /* 4096 entries cover 16 MiB: with 256, xz's 4 MiB dictionary missed the
  * TLB 30 times as often. Flushes stay cheap through the fill log. */

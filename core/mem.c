@@ -61,7 +61,7 @@ _Static_assert((unsigned)SHADOW_READ_SUP == (unsigned)TLB_KIND_READ_SUP &&
 static void tlb_clear(struct tlb_entry *e)
 {
     e->lin_page = 0;
-    e->rights = 0;
+    e->phys_rights = 0;
     e->host = NULL;
 }
 
@@ -77,12 +77,12 @@ void cpu_tlb_flush(struct cpu *cpu, bool include_global)
         /* only the entries filled since the last flush can be non-global */
         for (uint32_t k = 0; k < cpu->tlb_fill_count; k++) {
             struct tlb_entry *e = &cpu->tlb[cpu->tlb_fill_log[k]];
-            if (!(e->rights & TLB_GLOBAL))
+            if (!(tlb_rights(e) & TLB_GLOBAL))
                 tlb_clear(e);
         }
     } else {
         for (int i = 0; i < TLB_SIZE; i++)
-            if (!(cpu->tlb[i].rights & TLB_GLOBAL))
+            if (!(tlb_rights(&cpu->tlb[i]) & TLB_GLOBAL))
                 tlb_clear(&cpu->tlb[i]);
     }
     cpu->tlb_fill_count = 0;
@@ -118,7 +118,7 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin)
         uint32_t first = TLB_INDEX(lin & 0xFFC00000u);
         for (uint32_t k = 0; k < 1024; k++) {
             e = &cpu->tlb[(first + k) % TLB_SIZE];
-            if ((e->rights & TLB_LARGE) && ((e->lin_page ^ lin) & 0xFFC00000u) == 0)
+            if ((tlb_rights(e) & TLB_LARGE) && ((e->lin_page ^ lin) & 0xFFC00000u) == 0)
                 tlb_clear(e);
         }
         cpu->tlb_large_regions[region / 32] &= ~(1u << (region % 32));
@@ -129,7 +129,7 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin)
 static void tlb_drop_direct_writes(struct cpu *cpu, uint32_t phys_page)
 {
     for (int i = 0; i < TLB_SIZE; i++)
-        if (cpu->tlb[i].phys_page == phys_page)
+        if (tlb_phys(&cpu->tlb[i]) == phys_page)
             cpu->tlb[i].lin_page &= ~(uint32_t)TLB_KIND_WRITES;
 }
 
@@ -149,7 +149,7 @@ static __attribute__((noinline)) void tlb_drop_clean_writes(struct cpu *cpu)
     for (int i = 0; i < TLB_SIZE; i++) {
         struct tlb_entry *e = &cpu->tlb[i];
         if ((e->lin_page & TLB_KIND_WRITES) &&
-            (phys_page_flags(cpu->mem, e->phys_page) & PHYS_PAGE_NO_DIRECT_WRITE))
+            (phys_page_flags(cpu->mem, tlb_phys(e)) & PHYS_PAGE_NO_DIRECT_WRITE))
             e->lin_page &= ~(uint32_t)TLB_KIND_WRITES;
     }
 }
@@ -240,9 +240,8 @@ static struct tlb_entry *tlb_fill(struct cpu *cpu, struct tlb_entry *e, uint32_t
         direct = rights & (TLB_KIND_READ_SUP | TLB_KIND_READ_USER);
     }
     e->lin_page = (lin & TLB_PAGE_MASK) | direct;
-    e->phys_page = phys;
+    e->phys_rights = phys | rights;
     e->host = host;
-    e->rights = (uint8_t)rights;
     if (rights & TLB_GLOBAL) {
         cpu->tlb_global_chunks[lin >> 21] |= 1u << ((lin >> 16) % 32);
     } else {
@@ -261,7 +260,7 @@ static struct tlb_entry *tlb_translate(struct cpu *cpu, uint32_t lin, unsigned k
 {
     cpu_tlb_sync(cpu);
     struct tlb_entry *e = &cpu->tlb[TLB_INDEX(lin)];
-    if ((e->lin_page & TLB_PAGE_MASK) == (lin & TLB_PAGE_MASK) && (e->rights & kind))
+    if ((e->lin_page & TLB_PAGE_MASK) == (lin & TLB_PAGE_MASK) && (tlb_rights(e) & kind))
         return e;
     return tlb_fill(cpu, e, lin, kind, raise);
 }
@@ -278,7 +277,7 @@ static uint64_t entry_read(struct cpu *cpu, const struct tlb_entry *e, uint32_t 
         memcpy(&v, e->host + off, n);
         return v;
     }
-    uint32_t paddr = e->phys_page | off;
+    uint32_t paddr = tlb_phys(e) | off;
     for (uint32_t done = 0; done < n;) {
         int size = n - done >= 4 ? 4 : n - done >= 2 ? 2 : 1;
         v |= (uint64_t)phys_read(cpu->mem, paddr + done, size) << (8 * done);
@@ -295,19 +294,19 @@ static void entry_write(struct cpu *cpu, struct tlb_entry *e, uint32_t lin,
         memcpy(e->host + off, &v, n);
         return;
     }
-    if (e->rights & TLB_RAM) {
+    if (tlb_rights(e) & TLB_RAM) {
         /* RAM holding decoded code, watched page tables or clean for dirty
          * logging: invalidate the code, write, mark dirty, report to the
          * shadows; direct again once none applies */
-        phys_code_written_range(cpu->mem, e->phys_page | off, n);
+        phys_code_written_range(cpu->mem, tlb_phys(e) | off, n);
         memcpy(e->host + off, &v, n);
-        phys_mark_dirty(cpu->mem, e->phys_page);
-        phys_watch_written(cpu->mem, e->phys_page | off, n);
-        if (!(phys_page_flags(cpu->mem, e->phys_page) & PHYS_PAGE_NO_DIRECT_WRITE))
-            e->lin_page |= e->rights & TLB_KIND_WRITES;
+        phys_mark_dirty(cpu->mem, tlb_phys(e));
+        phys_watch_written(cpu->mem, tlb_phys(e) | off, n);
+        if (!(phys_page_flags(cpu->mem, tlb_phys(e)) & PHYS_PAGE_NO_DIRECT_WRITE))
+            e->lin_page |= tlb_rights(e) & TLB_KIND_WRITES;
         return;
     }
-    uint32_t paddr = e->phys_page | off;
+    uint32_t paddr = tlb_phys(e) | off;
     for (uint32_t done = 0; done < n;) {
         int size = n - done >= 4 ? 4 : n - done >= 2 ? 2 : 1;
         phys_write(cpu->mem, paddr + done, (uint32_t)(v >> (8 * done)), size);
@@ -344,7 +343,7 @@ static __attribute__((noinline)) void lin_write_slow(struct cpu *cpu, uint32_t l
     struct tlb_entry e1 = *tlb_translate(cpu, lin, kind, true);
     struct tlb_entry *e2 = tlb_translate(cpu, lin + first, kind, true);
     /* the second walk may have started watching the first page */
-    if ((e1.rights & TLB_RAM) && (phys_page_flags(cpu->mem, e1.phys_page) & PHYS_PAGE_NO_DIRECT_WRITE))
+    if ((tlb_rights(&e1) & TLB_RAM) && (phys_page_flags(cpu->mem, tlb_phys(&e1)) & PHYS_PAGE_NO_DIRECT_WRITE))
         e1.lin_page &= ~(uint32_t)TLB_KIND_WRITES;
     entry_write(cpu, &e1, lin, first, v, kind);
     entry_write(cpu, e2, lin + first, len - first, v >> (8 * first), kind);

@@ -79,14 +79,14 @@ void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys, uint32_t len);
  *   tlb[(lin >> 12) % TLB_SIZE] caches linear page lin & TLB_PAGE_MASK;
  *   lin_page = page | the TLB_KIND_* bits usable through host directly
  *              (plain RAM; ROM for reads only);
- *   rights   = every TLB_KIND_* the translation allows (MMIO and ROM
- *              writes go through phys_read/phys_write) | TLB_GLOBAL |
- *              TLB_LARGE | TLB_RAM;
+ *   phys_rights = the physical page | rights: every TLB_KIND_* the
+ *              translation allows (MMIO and ROM writes go through
+ *              phys_read/phys_write) | TLB_GLOBAL | TLB_LARGE | TLB_RAM;
  *   an empty entry has no kind bits anywhere.
  * A write kind is granted only once the mapping's dirty bit is set, so the
  * first write to a clean page walks again and sets D; and it is not direct
  * while the page holds decoded code (cpu_tlb_protect_code).
- * phys_page is A20-masked. */
+ * The physical page is A20-masked. */
 #define TLB_PAGE_MASK 0xFFFFF000u
 enum {
     TLB_KIND_READ_SUP   = 1u << 0,
@@ -97,7 +97,18 @@ enum {
     TLB_GLOBAL          = 1u << 4,   /* rights only: kept by a CR3 flush with CR4.PGE */
     TLB_LARGE           = 1u << 5,   /* rights only: part of a 4 MiB page (INVLPG drops all of it) */
     TLB_RAM             = 1u << 6,   /* rights only: host is plain RAM (writable when not code) */
+    TLB_RIGHTS_MASK     = 0xFFu,     /* where the rights live in phys_rights */
 };
+
+/* An entry's physical page and its rights (struct tlb_entry in cpu.h). */
+static inline uint32_t tlb_phys(const struct tlb_entry *e)
+{
+    return e->phys_rights & TLB_PAGE_MASK;
+}
+static inline unsigned tlb_rights(const struct tlb_entry *e)
+{
+    return e->phys_rights & TLB_RIGHTS_MASK;
+}
 
 /* The kind bit of an access: MEM_WRITE and MEM_SYSTEM from access, user if
  * CPL 3 and not MEM_SYSTEM. */

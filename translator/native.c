@@ -58,8 +58,8 @@ _Static_assert(offsetof(struct native_jc, entry) == 32 && offsetof(struct native
                "native_emit.c reads the generations, misses and hits at entry - 32, -24, -16, -8");
 
 static void jc_reset(struct native_jc *jc);
-_Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, host) == 8,
-               "native_emit.c indexes the TLB as 24-byte entries with host at +8");
+_Static_assert(sizeof(struct tlb_entry) == 16 && offsetof(struct tlb_entry, host) == 8,
+               "native_emit.c indexes the TLB as 16-byte entries with host at +8");
 
 /* Stores / loads the guest registers between host registers and cpu->gpr. */
 static void emit_spill(struct x64_asm *a)
@@ -223,7 +223,7 @@ static void jc_reset(struct native_jc *jc)
 static uint64_t jc_key_of(const struct native_jc *jc, const struct cpu *cpu, uint32_t eip)
 {
     const struct tlb_entry *e = &cpu->tlb[(eip >> 12) % TLB_SIZE];
-    bool global = (e->lin_page & TLB_PAGE_MASK) == (eip & TLB_PAGE_MASK) && (e->rights & TLB_GLOBAL);
+    bool global = (e->lin_page & TLB_PAGE_MASK) == (eip & TLB_PAGE_MASK) && (tlb_rights(e) & TLB_GLOBAL);
     return global ? jc->global_key : jc->gen_key;
 }
 

@@ -346,11 +346,10 @@ static void tlb_check(struct emitter *e, unsigned size, bool write)
     unsigned user = ((e->b->mode >> TMODE_CPL_SHIFT) & 3) == 3;
     unsigned kind = 1u << ((user << 1) | write);
     open_stub(e);
-    /* R9 = the entry's offset in struct cpu: index * 24 */
+    /* R9 = the entry's offset in the TLB: index * 16 */
     x64_mov_rr(a, 32, X64_R9, X64_R8);
-    x64_shift_ri(a, X64_SHR, 32, X64_R9, 12);
-    x64_alu_ri(a, X64_AND, 32, X64_R9, TLB_SIZE - 1);
-    x64_imul_rri(a, 32, X64_R9, X64_R9, (int32_t)sizeof(struct tlb_entry));
+    x64_shift_ri(a, X64_SHR, 32, X64_R9, 12 - 4);
+    x64_alu_ri(a, X64_AND, 32, X64_R9, (TLB_SIZE - 1) << 4);
     /* hit: (tag ^ (last byte's page | kind)) has no bit in MASK | kind */
     if (size > 1)
         x64_lea(a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));

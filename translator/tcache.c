@@ -166,7 +166,7 @@ struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *pr
     unsigned kind = tlb_kind(cpu, MEM_READ);
     if ((e->lin_page & (TLB_PAGE_MASK | kind)) != ((lin & TLB_PAGE_MASK) | kind) || !e->host)
         return NULL;
-    uint32_t phys = e->phys_page | (lin & ~TLB_PAGE_MASK);
+    uint32_t phys = tlb_phys(e) | (lin & ~TLB_PAGE_MASK);
     uint32_t gen = phys_code_gen(pm, phys);
 
     struct tblock *b = NULL;

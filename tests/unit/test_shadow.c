@@ -263,7 +263,7 @@ START_TEST(shadow_self_mapping_directory)
     write_lin(f, 0x401800, 0);
     ck_assert_uint_eq(STATS(f)->pt_write_traps, 1);
     const struct tlb_entry *e = &f->cpu.tlb[0x401 % TLB_SIZE];
-    ck_assert_uint_eq(e->rights & TLB_KIND_WRITE_SUP, TLB_KIND_WRITE_SUP);
+    ck_assert_uint_eq(tlb_rights(e) & TLB_KIND_WRITE_SUP, TLB_KIND_WRITE_SUP);
     ck_assert_uint_eq(e->lin_page & (TLB_KIND_WRITE_SUP | TLB_KIND_WRITE_USER), 0);
     ck_assert_ptr_nonnull(f->sm->current->dir[0]);
     /* switch PD[0] to PT2 by a CPU store: slot 0 is dropped */
@@ -425,7 +425,7 @@ START_TEST(shadow_global_pages_survive_cr3_switch)
     uint64_t walks = STATS(f)->walks;
     ck_assert_uint_eq(read_lin(f, 0x10000), 0x10);
     ck_assert_uint_eq(STATS(f)->walks, walks);
-    ck_assert_uint_eq(f->cpu.tlb[0x10].rights & TLB_GLOBAL, TLB_GLOBAL);
+    ck_assert_uint_eq(tlb_rights(&f->cpu.tlb[0x10]) & TLB_GLOBAL, TLB_GLOBAL);
     fixture_free(f);
 }
 END_TEST
