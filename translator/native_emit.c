@@ -35,6 +35,7 @@
  */
 #include "native.h"
 
+#include <assert.h>
 #include <stddef.h>
 
 #include "core/cpu.h"
@@ -386,25 +387,50 @@ static void stack_operand(struct emitter *e, int32_t delta, unsigned size, bool 
 
 /* ---- instructions ---- */
 
-static bool byte_reg_ok(const struct opnd *o)
+/* AH, CH, DH, BH: guest EAX..EBX are host RAX..RBX, so their high bytes
+ * are the host's AH..BH, which the assembler encodes in any instruction
+ * without REX (register and immediate forms); memory operands (R8/R9)
+ * and R12 (guest ESP) need REX, so those forms go through a scratch
+ * register (high8_get, high8_put). */
+static bool is_high8(const struct opnd *o)
 {
-    return o->kind != OPND_REG || o->size != 1 || o->reg < 4;
+    return o->kind == OPND_REG && o->size == 1 && o->reg >= 4;
 }
 
 static int hreg(const struct opnd *o)
 {
-    return native_hreg[o->reg];
+    return is_high8(o) ? X64_AH + (o->reg - 4) : native_hreg[o->reg];
 }
 
-/* Operand sizes the host encodes the same way (8 only with AL..BL). */
+/* The high byte register o into the low byte of scratch r. Clobbers
+ * RFLAGS: only with the flags saved (after mem_operand). */
+static void high8_get(struct emitter *e, const struct opnd *o, int r)
+{
+    assert(e->fs != FS_HOST);
+    x64_mov_rr(&e->a, 32, r, native_hreg[o->reg - 4]);
+    x64_shift_ri(&e->a, X64_SHR, 32, r, 8);
+}
+
+/* The low byte of scratch r into the high byte register o. Clobbers r
+ * and RFLAGS: only with the flags saved. */
+static void high8_put(struct emitter *e, const struct opnd *o, int r)
+{
+    struct x64_asm *a = &e->a;
+    int h = native_hreg[o->reg - 4];
+    assert(e->fs != FS_HOST);
+    x64_movzx_rr(a, 32, r, 8, r);
+    x64_shift_ri(a, X64_SHL, 32, r, 8);
+    x64_alu_ri(a, X64_AND, 32, h, (int32_t)0xFFFF00FF);
+    x64_alu_rr(a, X64_OR, 32, h, r);
+}
+
+/* Operand sizes the host encodes the same way. */
 static bool operands_ok(const struct insn *in)
 {
     for (int k = 0; k < in->nopnd; k++) {
         const struct opnd *o = &in->opnd[k];
         if (o->kind == OPND_REG || o->kind == OPND_MEM) {
             if (o->size != 1 && o->size != 2 && o->size != 4)
-                return false;
-            if (!byte_reg_ok(o))
                 return false;
         } else if (o->kind != OPND_IMM) {
             return false;
@@ -424,6 +450,23 @@ static bool emit_alu(struct emitter *e, const struct insn *in)
         if (!mem_native(e, in))
             return false;
         mem_operand(e, in, d->size, d->kind == OPND_MEM && op != X64_CMP);
+        if (is_high8(d) || is_high8(s)) {
+            /* the operation on a copy in R10B, its flags saved before the merge */
+            const struct opnd *h = is_high8(d) ? d : s;
+            high8_get(e, h, X64_R10);
+            if (carry_in)
+                carry_to_host(e);
+            if (h == d)
+                x64_alu_rm(a, op, 8, X64_R10, HOSTMEM);
+            else
+                x64_alu_mr(a, op, 8, HOSTMEM, X64_R10);
+            e->fs = FS_HOST;
+            if (h == d && op != X64_CMP) {
+                fl_save(e);
+                high8_put(e, d, X64_R10);
+            }
+            return true;
+        }
     }
     if (carry_in)
         carry_to_host(e);
@@ -454,6 +497,10 @@ static bool emit_test(struct emitter *e, const struct insn *in)
         mem_operand(e, in, d->size, false);
         if (s->kind == OPND_IMM) {
             x64_test_mi(a, bits, HOSTMEM, (int32_t)in->imm);
+        } else if (is_high8(s)) {
+            x64_movzx_rm(a, 32, X64_R10, 8, HOSTMEM);
+            high8_get(e, s, X64_R11);
+            x64_test_rr(a, 8, X64_R10, X64_R11);
         } else {
             x64_mov_rm(a, bits, X64_R10, HOSTMEM);
             x64_test_rr(a, bits, X64_R10, hreg(s));
@@ -476,6 +523,16 @@ static bool emit_mov(struct emitter *e, const struct insn *in)
         if (!mem_native(e, in))
             return false;
         mem_operand(e, in, d->size, d->kind == OPND_MEM);
+        if (is_high8(d)) {
+            x64_movzx_rm(a, 32, X64_R10, 8, HOSTMEM);
+            high8_put(e, d, X64_R10);
+            return true;
+        }
+        if (is_high8(s)) {
+            high8_get(e, s, X64_R10);
+            x64_mov_mr(a, 8, HOSTMEM, X64_R10);
+            return true;
+        }
     }
     if (d->kind == OPND_REG && s->kind == OPND_REG)
         x64_mov_rr(a, bits, hreg(d), hreg(s));
@@ -500,6 +557,8 @@ static bool emit_movx(struct emitter *e, const struct insn *in)
     int dbits = d->size * 8, sbits = s->size * 8;
     if (d->kind != OPND_REG || sbits >= dbits)
         return false;
+    if (is_high8(s) && hreg(d) >= X64_R8)
+        return false;   /* guest ESP is R12: REX */
     if (s->kind == OPND_MEM) {
         if (!mem_native(e, in))
             return false;
@@ -821,6 +880,12 @@ static bool emit_xchg(struct emitter *e, const struct insn *in)
     if (r->kind != OPND_REG || !mem_native(e, in))
         return false;
     mem_operand(e, in, d->size, true);
+    if (is_high8(r)) {
+        high8_get(e, r, X64_R10);
+        x64_xchg_mr(&e->a, 8, HOSTMEM, X64_R10);
+        high8_put(e, r, X64_R10);
+        return true;
+    }
     x64_xchg_mr(&e->a, bits, HOSTMEM, hreg(r));
     return true;
 }
