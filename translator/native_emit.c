@@ -792,17 +792,18 @@ static bool emit_idiv(struct emitter *e, const struct insn *in)
     return true;
 }
 
-/* SHLD/SHRD r/m32, r32, imm8. The count is masked to 5 bits and 0 changes
- * nothing (flags included; memory is still accessed for writing). For
- * other counts the host's CF, SF, ZF and PF are the interpreter's; AF is
- * 0 there and OF comes from the original operand for any count (SHLD:
- * bit 31 ^ bit 30, SHRD: bit 31 ^ the fill's bit 0), so both are set
- * here and all six go to R13. */
+/* SHLD/SHRD r/m32, r32, imm8 or CL. The count is masked to 5 bits and 0
+ * changes nothing (flags included; memory is still accessed for writing).
+ * For other counts the host's CF, SF, ZF and PF are the interpreter's; AF
+ * is 0 there and OF comes from the original operand for any count (SHLD:
+ * bit 31 ^ bit 30, SHRD: bit 31 ^ the fill's bit 0), so both are set here
+ * and all six go to R13. */
 static bool emit_shxd(struct emitter *e, const struct insn *in)
 {
     struct x64_asm *a = &e->a;
     const struct opnd *d = &in->opnd[0], *s = &in->opnd[1], *c = &in->opnd[2];
-    if (d->size != 4 || c->kind != OPND_IMM || s->kind != OPND_REG)
+    bool by_cl = c->kind == OPND_REG;
+    if (d->size != 4 || s->kind != OPND_REG || (by_cl && !(c->reg == R_ECX && c->size == 1)))
         return false;
     bool shld = in->op == OP_SHLD, mem = d->kind == OPND_MEM;
     uint8_t count = (uint8_t)(in->imm & 31);
@@ -811,17 +812,31 @@ static bool emit_shxd(struct emitter *e, const struct insn *in)
             return false;
         mem_operand(e, in, 4, true);
     }
-    if (count == 0)
+    if (!by_cl && count == 0)
         return true;
+    struct x64_label skip;
+    x64_label_init(&skip);
+    if (by_cl) {   /* the flags saved in R13 either way; a zero count keeps them */
+        fl_save(e);
+        partial_begin(e);
+        x64_test_ri(a, 32, native_hreg[R_ECX], 31);
+        x64_jcc_label(a, X64_CC_E, &skip, false);
+    }
     int fill = hreg(s);
     if (mem) {
         x64_mov_rm(a, 32, X64_R10, HOSTMEM);
         x64_mov_rr(a, 32, X64_R11, X64_R10);
-        shld ? x64_shld_ri(a, 32, X64_R11, fill, count) : x64_shrd_ri(a, 32, X64_R11, fill, count);
+        if (by_cl)
+            shld ? x64_shld_rcl(a, 32, X64_R11, fill) : x64_shrd_rcl(a, 32, X64_R11, fill);
+        else
+            shld ? x64_shld_ri(a, 32, X64_R11, fill, count) : x64_shrd_ri(a, 32, X64_R11, fill, count);
         x64_mov_mr(a, 32, HOSTMEM, X64_R11);
     } else {
         x64_mov_rr(a, 32, X64_R10, hreg(d));
-        shld ? x64_shld_ri(a, 32, hreg(d), fill, count) : x64_shrd_ri(a, 32, hreg(d), fill, count);
+        if (by_cl)
+            shld ? x64_shld_rcl(a, 32, hreg(d), fill) : x64_shrd_rcl(a, 32, hreg(d), fill);
+        else
+            shld ? x64_shld_ri(a, 32, hreg(d), fill, count) : x64_shrd_ri(a, 32, hreg(d), fill, count);
         if (s->reg == d->reg)
             fill = X64_R10;   /* the fill as it was */
     }
@@ -841,6 +856,7 @@ static bool emit_shxd(struct emitter *e, const struct insn *in)
     x64_alu_ri(a, X64_AND, 32, X64_R8, FL_ARITH & ~(FL_OF | FL_AF));
     x64_alu_rr(a, X64_OR, 32, X64_R8, X64_R11);
     x64_mov_rr(a, 32, NATIVE_FLAGS, X64_R8);
+    x64_bind(a, &skip);
     e->fs = FS_SAVED;
     return true;
 }
