@@ -35,6 +35,7 @@
  */
 #include "native.h"
 
+#include <assert.h>
 #include <stddef.h>
 
 #include "core/cpu.h"
@@ -393,25 +394,50 @@ static void stack_operand(struct emitter *e, int32_t delta, unsigned size, bool 
 
 /* ---- instructions ---- */
 
-static bool byte_reg_ok(const struct opnd *o)
+/* AH, CH, DH, BH: guest EAX..EBX are host RAX..RBX, so their high bytes
+ * are the host's AH..BH, which the assembler encodes in any instruction
+ * without REX (register and immediate forms); memory operands (R8/R9)
+ * and R12 (guest ESP) need REX, so those forms go through a scratch
+ * register (high8_get, high8_put). */
+static bool is_high8(const struct opnd *o)
 {
-    return o->kind != OPND_REG || o->size != 1 || o->reg < 4;
+    return o->kind == OPND_REG && o->size == 1 && o->reg >= 4;
 }
 
 static int hreg(const struct opnd *o)
 {
-    return native_hreg[o->reg];
+    return is_high8(o) ? X64_AH + (o->reg - 4) : native_hreg[o->reg];
 }
 
-/* Operand sizes the host encodes the same way (8 only with AL..BL). */
+/* The high byte register o into the low byte of scratch r. Clobbers
+ * RFLAGS: only with the flags saved (after mem_operand). */
+static void high8_get(struct emitter *e, const struct opnd *o, int r)
+{
+    assert(e->fs != FS_HOST);
+    x64_mov_rr(&e->a, 32, r, native_hreg[o->reg - 4]);
+    x64_shift_ri(&e->a, X64_SHR, 32, r, 8);
+}
+
+/* The low byte of scratch r into the high byte register o. Clobbers r
+ * and RFLAGS: only with the flags saved. */
+static void high8_put(struct emitter *e, const struct opnd *o, int r)
+{
+    struct x64_asm *a = &e->a;
+    int h = native_hreg[o->reg - 4];
+    assert(e->fs != FS_HOST);
+    x64_movzx_rr(a, 32, r, 8, r);
+    x64_shift_ri(a, X64_SHL, 32, r, 8);
+    x64_alu_ri(a, X64_AND, 32, h, (int32_t)0xFFFF00FF);
+    x64_alu_rr(a, X64_OR, 32, h, r);
+}
+
+/* Operand sizes the host encodes the same way. */
 static bool operands_ok(const struct insn *in)
 {
     for (int k = 0; k < in->nopnd; k++) {
         const struct opnd *o = &in->opnd[k];
         if (o->kind == OPND_REG || o->kind == OPND_MEM) {
             if (o->size != 1 && o->size != 2 && o->size != 4)
-                return false;
-            if (!byte_reg_ok(o))
                 return false;
         } else if (o->kind != OPND_IMM) {
             return false;
@@ -431,6 +457,23 @@ static bool emit_alu(struct emitter *e, const struct insn *in)
         if (!mem_native(e, in))
             return false;
         mem_operand(e, in, d->size, d->kind == OPND_MEM && op != X64_CMP);
+        if (is_high8(d) || is_high8(s)) {
+            /* the operation on a copy in R10B, its flags saved before the merge */
+            const struct opnd *h = is_high8(d) ? d : s;
+            high8_get(e, h, X64_R10);
+            if (carry_in)
+                carry_to_host(e);
+            if (h == d)
+                x64_alu_rm(a, op, 8, X64_R10, HOSTMEM);
+            else
+                x64_alu_mr(a, op, 8, HOSTMEM, X64_R10);
+            e->fs = FS_HOST;
+            if (h == d && op != X64_CMP) {
+                fl_save(e);
+                high8_put(e, d, X64_R10);
+            }
+            return true;
+        }
     }
     if (carry_in)
         carry_to_host(e);
@@ -461,6 +504,10 @@ static bool emit_test(struct emitter *e, const struct insn *in)
         mem_operand(e, in, d->size, false);
         if (s->kind == OPND_IMM) {
             x64_test_mi(a, bits, HOSTMEM, (int32_t)in->imm);
+        } else if (is_high8(s)) {
+            x64_movzx_rm(a, 32, X64_R10, 8, HOSTMEM);
+            high8_get(e, s, X64_R11);
+            x64_test_rr(a, 8, X64_R10, X64_R11);
         } else {
             x64_mov_rm(a, bits, X64_R10, HOSTMEM);
             x64_test_rr(a, bits, X64_R10, hreg(s));
@@ -483,6 +530,16 @@ static bool emit_mov(struct emitter *e, const struct insn *in)
         if (!mem_native(e, in))
             return false;
         mem_operand(e, in, d->size, d->kind == OPND_MEM);
+        if (is_high8(d)) {
+            x64_movzx_rm(a, 32, X64_R10, 8, HOSTMEM);
+            high8_put(e, d, X64_R10);
+            return true;
+        }
+        if (is_high8(s)) {
+            high8_get(e, s, X64_R10);
+            x64_mov_mr(a, 8, HOSTMEM, X64_R10);
+            return true;
+        }
     }
     if (d->kind == OPND_REG && s->kind == OPND_REG)
         x64_mov_rr(a, bits, hreg(d), hreg(s));
@@ -507,6 +564,8 @@ static bool emit_movx(struct emitter *e, const struct insn *in)
     int dbits = d->size * 8, sbits = s->size * 8;
     if (d->kind != OPND_REG || sbits >= dbits)
         return false;
+    if (is_high8(s) && hreg(d) >= X64_R8)
+        return false;   /* guest ESP is R12: REX */
     if (s->kind == OPND_MEM) {
         if (!mem_native(e, in))
             return false;
@@ -695,6 +754,179 @@ static bool emit_muldiv(struct emitter *e, const struct insn *in)
     return true;
 }
 
+/* IDIV r/m32 through a 64-bit host IDIV of the sign-extended EDX:EAX,
+ * which cannot trap once the divisor is neither 0 nor -1 (those go to
+ * the interpreter: #DE or INT64_MIN / -1); a quotient that does not fit
+ * in 32 bits (#DE) puts EDX:EAX back and goes there too. The flags stay
+ * as they were (the interpreter's definition). */
+static bool emit_idiv(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *s = &in->opnd[0];
+    if (s->size != 4)
+        return false;
+    if (s->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, 4, false);
+        x64_movsxd_rm(a, X64_R10, HOSTMEM);
+    } else {
+        x64_movsxd_rr(a, X64_R10, hreg(s));
+    }
+    fl_save(e);
+    open_stub(e);
+    int eax = native_hreg[R_EAX], edx = native_hreg[R_EDX];
+    x64_lea(a, 64, X64_R11, x64_mem_b(X64_R10, 1));
+    x64_alu_ri(a, X64_CMP, 64, X64_R11, 1);
+    x64_jcc_label(a, X64_CC_BE, &e->stub->slow, false);
+    x64_mov_rr(a, 32, X64_R11, eax);
+    x64_mov_rr(a, 32, X64_R9, edx);
+    x64_shift_ri(a, X64_SHL, 64, X64_R9, 32);
+    x64_alu_rr(a, X64_OR, 64, X64_R9, X64_R11);   /* the dividend, kept for the slow path */
+    x64_mov_rr(a, 64, eax, X64_R9);
+    x64_cqo(a);
+    x64_unary_r(a, X64_IDIV, 64, X64_R10);
+    struct x64_label fits;
+    x64_label_init(&fits);
+    x64_movsxd_rr(a, X64_R11, eax);
+    x64_alu_rr(a, X64_CMP, 64, X64_R11, eax);
+    x64_jcc_label(a, X64_CC_E, &fits, true);
+    x64_mov_rr(a, 64, eax, X64_R9);
+    x64_mov_rr(a, 64, edx, X64_R9);
+    x64_shift_ri(a, X64_SHR, 64, edx, 32);
+    x64_jmp_label(a, &e->stub->slow, false);
+    x64_bind(a, &fits);
+    return true;
+}
+
+/* SHLD/SHRD r/m32, r32, imm8 or CL. The count is masked to 5 bits and 0
+ * changes nothing (flags included; memory is still accessed for writing).
+ * For other counts the host's CF, SF, ZF and PF are the interpreter's; AF
+ * is 0 there and OF comes from the original operand for any count (SHLD:
+ * bit 31 ^ bit 30, SHRD: bit 31 ^ the fill's bit 0), so both are set here
+ * and all six go to R13. */
+static bool emit_shxd(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1], *c = &in->opnd[2];
+    bool by_cl = c->kind == OPND_REG;
+    if (d->size != 4 || s->kind != OPND_REG || (by_cl && !(c->reg == R_ECX && c->size == 1)))
+        return false;
+    bool shld = in->op == OP_SHLD, mem = d->kind == OPND_MEM;
+    uint8_t count = (uint8_t)(in->imm & 31);
+    if (mem) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, 4, true);
+    }
+    if (!by_cl && count == 0)
+        return true;
+    struct x64_label skip;
+    x64_label_init(&skip);
+    if (by_cl) {   /* the flags saved in R13 either way; a zero count keeps them */
+        fl_save(e);
+        partial_begin(e);
+        x64_test_ri(a, 32, native_hreg[R_ECX], 31);
+        x64_jcc_label(a, X64_CC_E, &skip, false);
+    }
+    int fill = hreg(s);
+    if (mem) {
+        x64_mov_rm(a, 32, X64_R10, HOSTMEM);
+        x64_mov_rr(a, 32, X64_R11, X64_R10);
+        if (by_cl)
+            shld ? x64_shld_rcl(a, 32, X64_R11, fill) : x64_shrd_rcl(a, 32, X64_R11, fill);
+        else
+            shld ? x64_shld_ri(a, 32, X64_R11, fill, count) : x64_shrd_ri(a, 32, X64_R11, fill, count);
+        x64_mov_mr(a, 32, HOSTMEM, X64_R11);
+    } else {
+        x64_mov_rr(a, 32, X64_R10, hreg(d));
+        if (by_cl)
+            shld ? x64_shld_rcl(a, 32, hreg(d), fill) : x64_shrd_rcl(a, 32, hreg(d), fill);
+        else
+            shld ? x64_shld_ri(a, 32, hreg(d), fill, count) : x64_shrd_ri(a, 32, hreg(d), fill, count);
+        if (s->reg == d->reg)
+            fill = X64_R10;   /* the fill as it was */
+    }
+    x64_pushfq(a);
+    x64_pop_r(a, X64_R8);
+    x64_mov_rr(a, 32, X64_R11, X64_R10);
+    if (shld) {
+        x64_shift_ri(a, X64_SHL, 32, X64_R11, 1);
+        x64_alu_rr(a, X64_XOR, 32, X64_R11, X64_R10);
+        x64_shift_ri(a, X64_SHR, 32, X64_R11, 31);
+    } else {
+        x64_shift_ri(a, X64_SHR, 32, X64_R11, 31);
+        x64_alu_rr(a, X64_XOR, 32, X64_R11, fill);
+        x64_alu_ri(a, X64_AND, 32, X64_R11, 1);
+    }
+    x64_shift_ri(a, X64_SHL, 32, X64_R11, 11);
+    x64_alu_ri(a, X64_AND, 32, X64_R8, FL_ARITH & ~(FL_OF | FL_AF));
+    x64_alu_rr(a, X64_OR, 32, X64_R8, X64_R11);
+    x64_mov_rr(a, 32, NATIVE_FLAGS, X64_R8);
+    x64_bind(a, &skip);
+    e->fs = FS_SAVED;
+    return true;
+}
+
+/* BSF/BSR r32, r/m32 with the interpreter's flags: a zero source leaves
+ * the destination and sets ZF and PF only; otherwise every flag is 0
+ * but PF, the parity of the index (OR and XOR clear AF on the host, as
+ * emit_alu relies on too). */
+static bool emit_bitscan(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    if (d->kind != OPND_REG || d->size != 4 || s->size != 4)
+        return false;
+    int src;
+    if (s->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, 4, false);
+        x64_mov_rm(a, 32, X64_R10, HOSTMEM);
+        src = X64_R10;
+    } else {
+        src = hreg(s);
+    }
+    in->op == OP_BSF ? x64_bsf(a, 32, X64_R10, src) : x64_bsr(a, 32, X64_R10, src);
+    struct x64_label zero, done;
+    x64_label_init(&zero);
+    x64_label_init(&done);
+    x64_jcc_label(a, X64_CC_E, &zero, true);
+    x64_mov_rr(a, 32, hreg(d), X64_R10);
+    x64_alu_ri(a, X64_OR, 32, X64_R10, 0x100);   /* ZF = 0, PF of the index */
+    x64_jmp_label(a, &done, true);
+    x64_bind(a, &zero);
+    x64_alu_rr(a, X64_XOR, 32, X64_R10, X64_R10);   /* ZF = PF = 1 */
+    x64_bind(a, &done);
+    e->fs = FS_HOST;
+    return true;
+}
+
+/* CMPXCHG and XADD r/m32, r32: the host instructions do exactly the
+ * interpreter's work on the same registers (guest EAX is RAX), memory
+ * destinations are written in every case (checked for writing first),
+ * and the flags are the host's (CMP EAX, dest / ADD). LOCK needs nothing
+ * more with one guest CPU. */
+static bool emit_cmpxchg_xadd(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    bool cx = in->op == OP_CMPXCHG;
+    if (d->size != 4 || s->kind != OPND_REG)
+        return false;
+    if (d->kind == OPND_MEM) {
+        if (!mem_native(e, in))
+            return false;
+        mem_operand(e, in, 4, true);
+        cx ? x64_cmpxchg_mr(a, 32, HOSTMEM, hreg(s)) : x64_xadd_mr(a, 32, HOSTMEM, hreg(s));
+    } else {
+        cx ? x64_cmpxchg_rr(a, 32, hreg(d), hreg(s)) : x64_xadd_rr(a, 32, hreg(d), hreg(s));
+    }
+    e->fs = FS_HOST;
+    return true;
+}
+
 static bool emit_imul(struct emitter *e, const struct insn *in)
 {
     struct x64_asm *a = &e->a;
@@ -828,6 +1060,12 @@ static bool emit_xchg(struct emitter *e, const struct insn *in)
     if (r->kind != OPND_REG || !mem_native(e, in))
         return false;
     mem_operand(e, in, d->size, true);
+    if (is_high8(r)) {
+        high8_get(e, r, X64_R10);
+        x64_xchg_mr(&e->a, 8, HOSTMEM, X64_R10);
+        high8_put(e, r, X64_R10);
+        return true;
+    }
     x64_xchg_mr(&e->a, bits, HOSTMEM, hreg(r));
     return true;
 }
@@ -928,7 +1166,7 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
 static bool emit_native(struct emitter *e, const struct insn *in)
 {
     /* LOCK: the decoder accepts it only on lockable memory forms, and one
-     * CPU needs nothing more (CMPXCHG/XADD stay interpreter calls) */
+     * CPU needs nothing more */
     if (in->op == OP_NOP)   /* PAUSE (REP NOP) too: kernel delay loops spin on it */
         return in->nopnd == 0 || in->opnd[0].kind == OPND_MEM || in->opnd[0].kind == OPND_REG;
     if (in->prefixes & (PFX_REP | PFX_REPNE))
@@ -961,6 +1199,14 @@ static bool emit_native(struct emitter *e, const struct insn *in)
         return emit_imul(e, in);
     case OP_MUL: case OP_IMUL1: case OP_DIV:
         return emit_muldiv(e, in);
+    case OP_IDIV:
+        return emit_idiv(e, in);
+    case OP_SHLD: case OP_SHRD:
+        return emit_shxd(e, in);
+    case OP_BSF: case OP_BSR:
+        return emit_bitscan(e, in);
+    case OP_CMPXCHG: case OP_XADD:
+        return emit_cmpxchg_xadd(e, in);
     case OP_PUSH:
         return in->opnd[0].kind == OPND_MEM ? emit_push_mem(e, in) : emit_push(e, in);
     case OP_LEAVE:

@@ -70,7 +70,18 @@ static void commit(struct x64_asm *a, const struct insn *in)
 static bool fits8(int64_t v) { return v >= -128 && v <= 127; }
 static bool fits32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
-static void check_reg(int r) { assert(r >= X64_RAX && r <= X64_R15); (void)r; }
+static bool is_high8(int r) { return r >= X64_AH && r <= X64_BH; }
+static void check_reg(int r) { assert((r >= X64_RAX && r <= X64_R15) || is_high8(r)); (void)r; }
+
+/* A byte register's number in the encoding: AH..BH are 4..7 without REX. */
+static int reg_code(int r, bool *high)
+{
+    if (is_high8(r)) {
+        *high = true;
+        return r - X64_AH + 4;
+    }
+    return r;
+}
 static void check_bits(int bits) { assert(bits == 8 || bits == 16 || bits == 32 || bits == 64); (void)bits; }
 
 static int size_flags(int bits)
@@ -94,13 +105,16 @@ static void emit_rm(struct x64_asm *a, unsigned flags, uint32_t opcode, int reg,
                     struct rm op, int imm_len, int64_t imm)
 {
     struct insn in = { .n = 0 };
+    bool high = false;   /* AH..BH somewhere: no REX possible */
+    assert(!is_high8(reg) || (flags & F_REG8));
+    reg = reg_code(reg, &high);
     assert(reg >= 0 && reg < 16);
     unsigned rex = 0;
     if (flags & F_W)
         rex |= 8;
     if (reg & 8)
         rex |= 4;
-    bool byte_needs_rex = (flags & F_REG8) && reg >= 4;
+    bool byte_needs_rex = (flags & F_REG8) && reg >= 4 && !high;
 
     int base = X64_NOREG, index = X64_NOREG;
     if (op.is_mem) {
@@ -116,10 +130,19 @@ static void emit_rm(struct x64_asm *a, unsigned flags, uint32_t opcode, int reg,
             rex |= 1;
     } else {
         check_reg(op.reg);
+        assert(!is_high8(op.reg) || (flags & F_RM8));
+        bool rm_high = false;
+        op.reg = reg_code(op.reg, &rm_high);
         if (op.reg & 8)
             rex |= 1;
-        if ((flags & F_RM8) && op.reg >= 4)
+        if ((flags & F_RM8) && op.reg >= 4 && !rm_high)
             byte_needs_rex = true;
+        high |= rm_high;
+    }
+    if (high && (rex || byte_needs_rex)) {
+        assert(!"AH..BH in an instruction that needs REX");
+        a->error = true;
+        return;
     }
 
     if (flags & F_66)
@@ -176,10 +199,13 @@ static void emit_oreg(struct x64_asm *a, unsigned flags, uint32_t opcode, int r,
 {
     struct insn in = { .n = 0 };
     check_reg(r);
+    bool high = false;
+    assert(!is_high8(r) || (flags & F_RM8));
+    r = reg_code(r, &high);
     unsigned rex = (flags & F_W ? 8 : 0) | (r & 8 ? 1 : 0);
     if (flags & F_66)
         put8(&in, 0x66);
-    if (rex || ((flags & F_RM8) && r >= 4))
+    if (rex || ((flags & F_RM8) && r >= 4 && !high))
         put8(&in, (uint8_t)(0x40 | rex));
     put_opcode(&in, opcode + (uint32_t)(r & 7));
     put_imm(&in, imm_len, imm);
@@ -301,6 +327,30 @@ void x64_xchg_mr(struct x64_asm *a, int bits, struct x64_mem m, int r)
 {
     check_reg(r);
     emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(0x86, bits), r, rm_mem(m), 0, 0);
+}
+
+void x64_cmpxchg_rr(struct x64_asm *a, int bits, int dst, int src)
+{
+    check_reg(src);
+    emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(0x0fb0, bits), src, rm_reg(dst), 0, 0);
+}
+
+void x64_cmpxchg_mr(struct x64_asm *a, int bits, struct x64_mem m, int src)
+{
+    check_reg(src);
+    emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(0x0fb0, bits), src, rm_mem(m), 0, 0);
+}
+
+void x64_xadd_rr(struct x64_asm *a, int bits, int dst, int src)
+{
+    check_reg(src);
+    emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(0x0fc0, bits), src, rm_reg(dst), 0, 0);
+}
+
+void x64_xadd_mr(struct x64_asm *a, int bits, struct x64_mem m, int src)
+{
+    check_reg(src);
+    emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(0x0fc0, bits), src, rm_mem(m), 0, 0);
 }
 
 void x64_bswap(struct x64_asm *a, int bits, int r)

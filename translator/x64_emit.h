@@ -12,8 +12,9 @@
  *     in imm32) are asserts.
  *   - Registers are X64_RAX..X64_R15 at every size; with 8-bit operands
  *     numbers 4..7 mean SPL, BPL, SIL, DIL (the assembler adds the REX prefix
- *     they need). AH, CH, DH and BH cannot be named, so the "high byte
- *     register together with REX" encoding can never be produced.
+ *     they need). AH, CH, DH and BH are X64_AH..X64_BH, allowed
+ *     wherever a byte register is, as long as the instruction needs no REX
+ *     (the "high byte register together with REX" encoding does not exist).
  *   - Sizes are in bits: 8, 16, 32 or 64.
  *   - Code may be written through one mapping and run from another (the
  *     dual-mapped code buffer): `exec_delta` = execution address - write
@@ -44,6 +45,10 @@ enum x64_reg {
     X64_RAX, X64_RCX, X64_RDX, X64_RBX, X64_RSP, X64_RBP, X64_RSI, X64_RDI,
     X64_R8, X64_R9, X64_R10, X64_R11, X64_R12, X64_R13, X64_R14, X64_R15,
     X64_RIP = 16,       /* only as a memory base: see x64_mem_rip */
+    /* The legacy high-byte registers: 8-bit operands only, and only in an
+     * instruction that needs no REX prefix (no R8-R15, SPL..DIL, 64-bit
+     * size); anything else is an impossible encoding (assert, `error`). */
+    X64_AH = 20, X64_CH, X64_DH, X64_BH,
     X64_NOREG = -1,     /* no base / no index */
 };
 
@@ -133,6 +138,11 @@ void x64_lea(struct x64_asm *a, int bits, int dst, struct x64_mem m);
 void x64_xchg_rr(struct x64_asm *a, int bits, int r1, int r2);
 void x64_xchg_mr(struct x64_asm *a, int bits, struct x64_mem m, int r);
 void x64_bswap(struct x64_asm *a, int bits, int r);                /* 32 or 64 */
+/* cmpxchg r/m, r (accumulator implied) and xadd r/m, r; no LOCK prefix. */
+void x64_cmpxchg_rr(struct x64_asm *a, int bits, int dst, int src);
+void x64_cmpxchg_mr(struct x64_asm *a, int bits, struct x64_mem m, int src);
+void x64_xadd_rr(struct x64_asm *a, int bits, int dst, int src);
+void x64_xadd_mr(struct x64_asm *a, int bits, struct x64_mem m, int src);
 
 /* ---- ALU ---- */
 void x64_alu_rr(struct x64_asm *a, enum x64_alu op, int bits, int dst, int src);

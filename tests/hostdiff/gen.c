@@ -1096,6 +1096,10 @@ static bool item_generic(struct gen *g)
         if (rm_reg < 0)
             return false;
     }
+    /* BSF/BSR: a zero source now and then (destination kept, ZF and PF set) */
+    if (t->esc == 0x0F && (t->opc == 0xBC || t->opc == 0xBD) && rm_reg >= 0 &&
+        reg_writable(g, (unsigned)rm_reg) && chance(g, 25))
+        emit_setup(g, (unsigned)rm_reg, 0);
     if (t->shape == SH_RM_REG || t->shape == SH_REG_RM) {
         reg = (t->wr & WR_REG) ? pick_dest_reg(g, width, 0) : pick_src_reg(g, width);
         if (reg < 0)

@@ -425,6 +425,124 @@ START_TEST(test_mov)
 }
 END_TEST
 
+/* AH..BH: every byte-register pairing and form the native backend uses,
+ * all without REX; CMPXCHG and XADD at every size. */
+static const char *byte8_name(int r)
+{
+    static const char *const names[8] = { "al", "cl", "dl", "bl", "ah", "ch", "dh", "bh" };
+    return names[r];
+}
+/* the byte registers numbered as in guest encodings: AL..BL, then AH..BH */
+static int byte8_reg(int r) { return r < 4 ? r : X64_AH + r - 4; }
+
+START_TEST(test_high8)
+{
+    struct checker c;
+    checker_open(&c);
+    static struct x64_mem mems[MAX_MEMS];
+    int nm = make_mems(mems);
+    char o[160], imm[40];
+    static const char *const shift_names[8] = { "rol", "ror", "rcl", "rcr", "shl", "shr", NULL, "sar" };
+    static const char *const cc_names[16] = { "o", "no", "b", "ae", "e", "ne", "be", "a",
+                                              "s", "ns", "p", "np", "l", "ge", "le", "g" };
+    for (int d = 0; d < 8; d++) {
+        int hd = byte8_reg(d);
+        const char *dn = byte8_name(d);
+        for (int r = 0; r < 8; r++) {
+            int hr = byte8_reg(r);
+            const char *rn = byte8_name(r);
+            x64_mov_rr(fresh(&c), 8, hd, hr);
+            VERIFY(&c, 2, "mov %s, %s", dn, rn);
+            for (int op = 0; op < 8; op++) {
+                x64_alu_rr(fresh(&c), (enum x64_alu)op, 8, hd, hr);
+                VERIFY(&c, 2, "%s %s, %s", alu_names[op], dn, rn);
+            }
+            x64_test_rr(fresh(&c), 8, hd, hr);
+            VERIFY(&c, 2, "test %s, %s", dn, rn);
+            x64_xchg_rr(fresh(&c), 8, hd, hr);
+            VERIFY(&c, 2, "xchg %s, %s", dn, rn);
+        }
+        for (int r = 0; r < 8; r++) {   /* legacy destinations, high source */
+            if (r == X64_RSP)
+                continue;
+            for (int db = 16; db <= 32; db += 16) {
+                x64_movzx_rr(fresh(&c), db, r, 8, hd);
+                VERIFY(&c, 3 + (db == 16), "movzx %s, %s", reg_name(db, r), dn);
+                x64_movsx_rr(fresh(&c), db, r, 8, hd);
+                VERIFY(&c, 3 + (db == 16), "movsx %s, %s", reg_name(db, r), dn);
+            }
+        }
+        for (int i = 0; i < NELEM(imms); i++) {
+            x64_mov_ri(fresh(&c), 8, hd, imms[i]);
+            fmt_imm(imm, sizeof imm, imms[i] & 0xff, 8, false);
+            VERIFY(&c, 2, "mov %s, %s", dn, imm);
+            if (d == 0)
+                continue;   /* AL: the accumulator short forms, tested elsewhere */
+            for (int op = 0; op < 8; op++) {
+                x64_alu_ri(fresh(&c), (enum x64_alu)op, 8, hd, imms[i]);
+                VERIFY(&c, 3, "%s %s, %s", alu_names[op], dn, imm);
+            }
+            x64_test_ri(fresh(&c), 8, hd, imms[i]);
+            VERIFY(&c, 3, "test %s, %s", dn, imm);
+        }
+        x64_inc_r(fresh(&c), 8, hd);
+        VERIFY(&c, 2, "inc %s", dn);
+        x64_dec_r(fresh(&c), 8, hd);
+        VERIFY(&c, 2, "dec %s", dn);
+        x64_unary_r(fresh(&c), X64_NEG, 8, hd);
+        VERIFY(&c, 2, "neg %s", dn);
+        x64_unary_r(fresh(&c), X64_NOT, 8, hd);
+        VERIFY(&c, 2, "not %s", dn);
+        for (int op = 0; op < 8; op++) {
+            if (!shift_names[op])
+                continue;
+            x64_shift_ri(fresh(&c), (enum x64_shift)op, 8, hd, 1);
+            VERIFY(&c, 2, "%s %s, 1", shift_names[op], dn);
+            x64_shift_ri(fresh(&c), (enum x64_shift)op, 8, hd, 5);
+            VERIFY(&c, 3, "%s %s, 5", shift_names[op], dn);
+            x64_shift_rcl(fresh(&c), (enum x64_shift)op, 8, hd);
+            VERIFY(&c, 2, "%s %s, cl", shift_names[op], dn);
+        }
+        for (int cc = 0; cc < 16; cc++) {
+            x64_setcc(fresh(&c), (enum x64_cc)cc, hd);
+            VERIFY(&c, 3, "set%s %s", cc_names[cc], dn);
+        }
+    }
+#ifdef NDEBUG
+    /* with REX the high registers do not exist: refused, nothing written */
+    x64_mov_rr(fresh(&c), 8, X64_AH, X64_R10);
+    ck_assert(c.a.error && emitted(&c) == 0);
+    x64_movzx_rr(fresh(&c), 32, X64_R10, 8, X64_BH);
+    ck_assert(c.a.error && emitted(&c) == 0);
+    x64_mov_rr(fresh(&c), 8, X64_RSI, X64_CH);   /* SIL */
+    ck_assert(c.a.error && emitted(&c) == 0);
+#endif
+    /* cmpxchg, xadd */
+    for (int si = 0; si < 4; si++) {
+        int bits = sizes[si];
+        for (int d = 0; d < 16; d++)
+            for (int r = 0; r < 16; r++) {
+                x64_cmpxchg_rr(fresh(&c), bits, d, r);
+                VERIFY(&c, len_rm(bits, r, bits == 8, oreg(d), bits == 8, 2, 0), "cmpxchg %s, %s",
+                       reg_name(bits, d), reg_name(bits, r));
+                x64_xadd_rr(fresh(&c), bits, d, r);
+                VERIFY(&c, len_rm(bits, r, bits == 8, oreg(d), bits == 8, 2, 0), "xadd %s, %s",
+                       reg_name(bits, d), reg_name(bits, r));
+            }
+        for (int i = 0; i < nm; i += 5) {
+            int r = i % 16;
+            x64_cmpxchg_mr(fresh(&c), bits, mems[i], r);
+            fmt_opnd(o, sizeof o, bits, omem(mems[i]), emitted(&c));
+            VERIFY(&c, len_rm(bits, r, bits == 8, omem(mems[i]), false, 2, 0), "cmpxchg %s, %s", o, reg_name(bits, r));
+            x64_xadd_mr(fresh(&c), bits, mems[i], r);
+            fmt_opnd(o, sizeof o, bits, omem(mems[i]), emitted(&c));
+            VERIFY(&c, len_rm(bits, r, bits == 8, omem(mems[i]), false, 2, 0), "xadd %s, %s", o, reg_name(bits, r));
+        }
+    }
+    checker_close(&c);
+}
+END_TEST
+
 START_TEST(test_alu)
 {
     struct checker c;
@@ -1116,6 +1234,7 @@ static Suite *x64_emit_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_mov);
     tcase_add_test(tc, test_alu);
+    tcase_add_test(tc, test_high8);
     tcase_add_test(tc, test_shift_mul_bits);
     tcase_add_test(tc, test_control);
     tcase_add_test(tc, test_overflow);
