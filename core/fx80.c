@@ -116,7 +116,7 @@ static uint64_t div128by64(uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem)
 }
 
 /* Shift hi:lo right by n, ORing every bit shifted out into bit 0 ("jam"). */
-static void shr128_jam(uint64_t *hi, uint64_t *lo, uint32_t n)
+static inline void shr128_jam(uint64_t *hi, uint64_t *lo, uint32_t n)
 {
     uint64_t h = *hi, l = *lo;
     if (n == 0)
@@ -389,29 +389,49 @@ static struct fx80 round_pack_core(struct fx80_env *env, bool sign, int32_t exp,
     return make(sign, (uint32_t)exp, mant);
 }
 
-/* The common case of round_pack_core, without its generality: hi is
- * normalised and the exponent leaves room for a carry without reaching
- * the overflow or the tiny range, so neither OE nor UE can arise and the
- * rounding is a split, an increment and a carry check. */
-static inline struct fx80 round_pack_bits(struct fx80_env *env, bool sign, int32_t exp, uint64_t hi,
-                                          uint64_t lo, int bits)
+#if defined(__GNUC__) || defined(__clang__)
+#define FX80_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FX80_ALWAYS_INLINE inline
+#endif
+
+/* round_pack_core for the common case, inline in the arithmetic: hi:lo
+ * normalised by at most a shift, and an exponent that leaves room for a
+ * carry without reaching the overflow or the tiny range, so neither OE nor
+ * UE can arise and rounding is a split, an increment and a carry check.
+ * Anything else goes to round_pack_core. */
+static FX80_ALWAYS_INLINE struct fx80 round_fast(struct fx80_env *env, bool sign, int32_t exp,
+                                                 uint64_t hi, uint64_t lo, int bits)
 {
+    if (!(hi & J_BIT) && hi != 0) {   /* e.g. a product below 2^127 */
+        int s = clz64(hi);
+        hi = (hi << s) | (lo >> (64 - s));
+        lo <<= s;
+        exp -= s;
+    }
     if (!(hi & J_BIT) || exp < 1 || exp > EXP_INF - 2)
         return round_pack_core(env, sign, exp, hi, lo, bits, false);
     uint32_t drop = (uint32_t)(64 - bits);
-    uint64_t kept, round_bit;
-    bool sticky;
-    split_round(hi, lo, drop, &kept, &round_bit, &sticky);
-    bool inc = round_increment(env->rounding, sign, kept, round_bit, sticky);
+    uint64_t kept = hi >> drop;
+    /* The discarded bits, left-aligned: the first one is the round bit;
+     * lo only matters as sticky below a PC 24/53 cut (bit 0 is free). */
+    uint64_t guard = drop ? (hi << (64 - drop)) | (lo != 0) : lo;
+    bool inc = round_increment(env->rounding, sign, kept, guard >> 63, (guard << 1) != 0);
     uint64_t mant = (kept + inc) << drop;
     if (inc && mant == 0) {   /* carry out of the significand: 1.11..1 -> 10.00..0 */
         mant = J_BIT;
         exp++;
     }
-    if (round_bit || sticky)
+    if (guard)
         raise_flags(env, EX_PE);
     env->c1_round_up = inc;
     return make(sign, (uint32_t)exp, mant);
+}
+
+static struct fx80 round_pack_bits(struct fx80_env *env, bool sign, int32_t exp, uint64_t hi,
+                                   uint64_t lo, int bits)
+{
+    return round_fast(env, sign, exp, hi, lo, bits);
 }
 
 struct fx80 fx80_round_pack(struct fx80_env *env, bool sign, int32_t biased_exp,
@@ -448,15 +468,6 @@ struct fx80 fx80_round_to_precision(struct fx80_env *env, struct fx80 x)
 /* ------------------------------------------------------------------------ */
 /* Public helpers                                                           */
 /* ------------------------------------------------------------------------ */
-
-struct fx80_env fx80_env_from_cw(uint16_t control_word)
-{
-    struct fx80_env env = {0};
-    env.rounding = (control_word >> 10) & 3;
-    env.precision = (control_word >> 8) & 3;
-    env.unmasked = (uint8_t)(~control_word & (EX_OE | EX_UE));
-    return env;
-}
 
 struct fx80 fx80_make(bool sign, uint16_t biased_exp, uint64_t mant) { return make(sign, biased_exp, mant); }
 bool fx80_sign(struct fx80 x) { return sign_of(x); }
@@ -582,7 +593,7 @@ static struct fx80 add_signed(struct fx80_env *env, struct fx80 a, struct fx80 b
             hi = (hi >> 1) | J_BIT;
             ea++;
         }
-        return round_pack_bits(env, sa, ea, hi, lo, bits);
+        return round_fast(env, sa, ea, hi, lo, bits);
     }
     /* |a| >= |b|: a - b cannot go negative.  Jamming is harmless: when b
      * lost bits (distance >= 2) at most one normalising shift follows. */
@@ -590,7 +601,7 @@ static struct fx80 add_signed(struct fx80_env *env, struct fx80 a, struct fx80 b
     uint64_t hi = ma - bhi - (blo != 0);
     if (hi == 0 && lo == 0)
         return zero_of((env->rounding & 3) == FX80_RC_DOWN);
-    return round_pack_bits(env, sa, ea, hi, lo, bits);
+    return round_fast(env, sa, ea, hi, lo, bits);
 }
 
 struct fx80 fx80_add(struct fx80_env *env, struct fx80 a, struct fx80 b) { return add_signed(env, a, b, false, 0); }
@@ -602,7 +613,7 @@ static struct fx80 mul_impl(struct fx80_env *env, struct fx80 a, struct fx80 b, 
         uint64_t hi, lo;
         mul64(a.mant, b.mant, &hi, &lo);
         int32_t exp = (int32_t)(a.sign_exp & EXP_INF) + (int32_t)(b.sign_exp & EXP_INF) - EXP_BIAS + 1;
-        return round_pack_bits(env, sign_of(a) ^ sign_of(b), exp, hi, lo, precision_bits(env));
+        return round_fast(env, sign_of(a) ^ sign_of(b), exp, hi, lo, precision_bits(env));
     }
     enum fx_class ca = classify(a), cb = classify(b);
     struct fx80 r;
@@ -673,7 +684,7 @@ static struct fx80 div_impl(struct fx80_env *env, struct fx80 a, struct fx80 b, 
     }
     q_lo = div128by64(rem, 0, mb, &rem);
     q_lo |= rem != 0;
-    return round_pack_bits(env, s, exp, q_hi, q_lo, precision_bits(env));
+    return round_fast(env, s, exp, q_hi, q_lo, precision_bits(env));
 }
 
 struct fx80 fx80_div(struct fx80_env *env, struct fx80 a, struct fx80 b) { return div_impl(env, a, b, 0); }
