@@ -253,7 +253,7 @@ static inline void fpu_begin(struct cpu *cpu, unsigned kind)
 {
     if (cpu->cr0 & (CR0_EM | CR0_TS))
         cpu_raise(cpu, EXC_NM, NO_ERROR_CODE);
-    if (kind & FPU_WAITING)
+    if ((kind & FPU_WAITING) && (cpu->fpu.sw & SW_ES))   /* the call only when pending */
         fpu_check_pending(cpu);
 }
 
@@ -381,7 +381,11 @@ static struct fx80 read_source(struct cpu *cpu, const struct insn *in, bool inte
     if (size == 8) {
         uint64_t bits = read_m64(cpu, in->seg, off);
         uint64_t frac = bits & UINT64_C(0x000FFFFFFFFFFFFF);
-        if (((bits >> 52) & 0x7FF) == 0x7FF && frac)
+        uint32_t exp = (uint32_t)(bits >> 52) & 0x7FF;
+        if (exp - 1 < 0x7FE)   /* normal: exact, as fx80_from_f64 does it */
+            return (struct fx80){ .mant = UINT64_C(0x8000000000000000) | frac << 11,
+                                  .sign_exp = (uint16_t)((bits >> 63) << 15 | (exp - 1023 + 16383)) };
+        if (exp == 0x7FF && frac)
             return fx80_make(bits >> 63, 0x7FFF, (UINT64_C(1) << 63) | (frac << 11));
         struct fx80 v = fx80_from_f64(&scratch, bits);
         *denormal = scratch.exceptions & FX80_EX_DE;

@@ -770,6 +770,17 @@ static void magnitude_key(struct fx80 x, enum fx_class c, int32_t *e, uint64_t *
 static enum fx80_cmp compare_impl(struct fx80_env *env, struct fx80 a, struct fx80 b, bool quiet,
                                   unsigned mem_de)
 {
+    if (both_plain(a, b, mem_de)) {   /* no flags; order by sign, exponent, significand */
+        env->c1_round_up = 0;
+        bool sa = sign_of(a);
+        if (sa != sign_of(b))
+            return sa ? FX80_CMP_LESS : FX80_CMP_GREATER;
+        uint32_t ea = a.sign_exp & EXP_INF, eb = b.sign_exp & EXP_INF;
+        if (ea == eb && a.mant == b.mant)
+            return FX80_CMP_EQUAL;
+        bool a_bigger = ea > eb || (ea == eb && a.mant > b.mant);
+        return (a_bigger != sa) ? FX80_CMP_GREATER : FX80_CMP_LESS;
+    }
     enum fx_class ca = classify(a), cb = classify(b);
     env->c1_round_up = 0;
     if (ca == FXC_UNSUPPORTED || cb == FXC_UNSUPPORTED) {
