@@ -372,6 +372,10 @@ static struct fx80 read_source(struct cpu *cpu, const struct insn *in, bool inte
     }
     if (size == 4) {
         uint32_t bits = cpu_read_sized(cpu, in->seg, off, 4);
+        uint32_t exp = (bits >> 23) & 0xFF;
+        if (exp - 1 < 0xFE)   /* normal: exact, as fx80_from_f32 does it */
+            return (struct fx80){ .mant = UINT64_C(0x8000000000000000) | (uint64_t)(bits & 0x007FFFFFu) << 40,
+                                  .sign_exp = (uint16_t)((bits >> 31) << 15 | (exp - 127 + 16383)) };
         if ((bits & 0x7F800000u) == 0x7F800000u && (bits & 0x007FFFFFu))
             return fx80_make(bits >> 31, 0x7FFF, (UINT64_C(1) << 63) | ((uint64_t)(bits & 0x007FFFFFu) << 40));
         struct fx80 v = fx80_from_f32(&scratch, bits);
@@ -580,8 +584,6 @@ static void exec_fist(struct cpu *cpu, const struct insn *in)
         case 4:  bits = (uint32_t)fx80_to_i32(&env, v); break;
         default: bits = (uint64_t)fx80_to_i64(&env, v); break;
         }
-        for (int k = 0; k < size; k++)
-            image[k] = (uint8_t)(bits >> (8 * k));
     }
     bool store;
     if (empty)
@@ -597,6 +599,8 @@ static void exec_fist(struct cpu *cpu, const struct insn *in)
         else
             cpu_write_sized(cpu, in->seg, off, (uint32_t)bits, size);
     } else if (store) {
+        for (int k = 0; !bcd_form && k < size; k++)
+            image[k] = (uint8_t)(bits >> (8 * k));
         write_bytes(cpu, in, image, bcd_form ? 10u : (uint32_t)size);
     }
     fpu_note(cpu, in);
@@ -721,14 +725,21 @@ static void exec_farith(struct cpu *cpu, const struct insn *in)
         return;
     }
     struct fx80_env env = fx80_env_from_cw(f->cw);
-    struct fx80 r = arith_compute(form.kind, &env, st_get(f, dst), src);
-    add_source_denormal(&env, src_denormal, st_get(f, dst));
+    unsigned top = fpu_top(f), dst_phys = (top + dst) & 7;
+    struct fx80 d = { .mant = f->r[dst_phys].mant, .sign_exp = f->r[dst_phys].sign_exp };
+    struct fx80 r = arith_compute(form.kind, &env, d, src);
+    add_source_denormal(&env, src_denormal, d);
     if (!(env.exceptions & ~f->cw & SW_EXCEPTIONS)) {
-        /* nothing unmasked: commit_reg's work without its branches */
-        f->sw = (uint16_t)((f->sw & ~SW_C1) | env.exceptions | (env.c1_round_up ? SW_C1 : 0));
-        st_put(f, dst, r);
-        if (form.pop)
-            fpu_pop(f);
+        /* nothing unmasked: commit_reg's (and fpu_pop's) work with TOP
+         * read once and the status word written once */
+        uint16_t sw = (uint16_t)((f->sw & ~SW_C1) | env.exceptions | (env.c1_round_up ? SW_C1 : 0));
+        f->r[dst_phys] = (struct fpu_reg){ .mant = r.mant, .sign_exp = r.sign_exp };
+        tag_set_phys(f, dst_phys, tag_of_value(r.sign_exp, r.mant));
+        if (form.pop) {
+            tag_set_phys(f, top, TAG_EMPTY);
+            sw = (uint16_t)((sw & ~SW_TOP) | ((top + 1) & 7) << FPU_SW_TOP_SHIFT);
+        }
+        f->sw = sw;
         return;
     }
     if (commit_reg(f, dst, r, &env) && form.pop)

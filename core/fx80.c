@@ -997,7 +997,15 @@ static struct fx80 from_ieee(struct fx80_env *env, uint64_t bits, int frac_bits,
     return r;
 }
 
-struct fx80 fx80_from_f32(struct fx80_env *env, uint32_t bits) { return from_ieee(env, bits, 23, 8); }
+struct fx80 fx80_from_f32(struct fx80_env *env, uint32_t bits)
+{
+    uint32_t exp = (bits >> 23) & 0xFF;
+    if (exp - 1 < 0xFE) {   /* normal: an exact rebias, no flags */
+        env->c1_round_up = 0;
+        return make(bits >> 31, exp - 127 + EXP_BIAS, J_BIT | (uint64_t)(bits & 0x007FFFFFu) << 40);
+    }
+    return from_ieee(env, bits, 23, 8);
+}
 struct fx80 fx80_from_f64(struct fx80_env *env, uint64_t bits)
 {
     uint32_t exp = (uint32_t)(bits >> 52) & 0x7FF;
