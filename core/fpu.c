@@ -101,24 +101,24 @@ enum {
 
 /* ---- registers, tags, TOP ------------------------------------------------ */
 
-static unsigned fpu_top(const struct fpu *f) { return (f->sw >> FPU_SW_TOP_SHIFT) & 7; }
+static inline unsigned fpu_top(const struct fpu *f) { return (f->sw >> FPU_SW_TOP_SHIFT) & 7; }
 
-static void fpu_set_top(struct fpu *f, unsigned top)
+static inline void fpu_set_top(struct fpu *f, unsigned top)
 {
     f->sw = (uint16_t)((f->sw & ~SW_TOP) | ((top & 7) << FPU_SW_TOP_SHIFT));
 }
 
-static unsigned st_phys(const struct fpu *f, unsigned i) { return (fpu_top(f) + i) & 7; }
+static inline unsigned st_phys(const struct fpu *f, unsigned i) { return (fpu_top(f) + i) & 7; }
 
-static unsigned tag_of_phys(const struct fpu *f, unsigned phys) { return (f->tw >> (2 * phys)) & 3; }
+static inline unsigned tag_of_phys(const struct fpu *f, unsigned phys) { return (f->tw >> (2 * phys)) & 3; }
 
-static void tag_set_phys(struct fpu *f, unsigned phys, unsigned tag)
+static inline void tag_set_phys(struct fpu *f, unsigned phys, unsigned tag)
 {
     f->tw = (uint16_t)((f->tw & ~(3u << (2 * phys))) | (tag << (2 * phys)));
 }
 
 /* The full tag of a register's contents (as if it were not empty). */
-static unsigned tag_of_value(uint16_t sign_exp, uint64_t mant)
+static inline unsigned tag_of_value(uint16_t sign_exp, uint64_t mant)
 {
     unsigned exp = sign_exp & 0x7FFF;
     if (exp == 0 && mant == 0)
@@ -128,30 +128,30 @@ static unsigned tag_of_value(uint16_t sign_exp, uint64_t mant)
     return TAG_VALID;
 }
 
-static bool st_empty(const struct fpu *f, unsigned i) { return tag_of_phys(f, st_phys(f, i)) == TAG_EMPTY; }
+static inline bool st_empty(const struct fpu *f, unsigned i) { return tag_of_phys(f, st_phys(f, i)) == TAG_EMPTY; }
 
-static struct fx80 st_get(const struct fpu *f, unsigned i)
+static inline struct fx80 st_get(const struct fpu *f, unsigned i)
 {
     const struct fpu_reg *r = &f->r[st_phys(f, i)];
     return (struct fx80){ .mant = r->mant, .sign_exp = r->sign_exp };
 }
 
-static void st_put(struct fpu *f, unsigned i, struct fx80 v)
+static inline void st_put(struct fpu *f, unsigned i, struct fx80 v)
 {
     unsigned phys = st_phys(f, i);
     f->r[phys] = (struct fpu_reg){ .mant = v.mant, .sign_exp = v.sign_exp };
     tag_set_phys(f, phys, tag_of_value(v.sign_exp, v.mant));
 }
 
-static void st_free(struct fpu *f, unsigned i) { tag_set_phys(f, st_phys(f, i), TAG_EMPTY); }
+static inline void st_free(struct fpu *f, unsigned i) { tag_set_phys(f, st_phys(f, i), TAG_EMPTY); }
 
-static void fpu_pop(struct fpu *f)
+static inline void fpu_pop(struct fpu *f)
 {
     st_free(f, 0);
     fpu_set_top(f, fpu_top(f) + 1);
 }
 
-static void fpu_push(struct fpu *f, struct fx80 v)
+static inline void fpu_push(struct fpu *f, struct fx80 v)
 {
     fpu_set_top(f, fpu_top(f) - 1);
     st_put(f, 0, v);
@@ -167,12 +167,12 @@ static void tags_refresh(struct fpu *f)
 
 /* ---- status word, exceptions, FERR# ---------------------------------------- */
 
-static void set_cc(struct fpu *f, uint16_t which, uint16_t bits)
+static inline void set_cc(struct fpu *f, uint16_t which, uint16_t bits)
 {
     f->sw = (uint16_t)((f->sw & ~which) | (bits & which));
 }
 
-static void set_c1(struct fpu *f, bool on) { set_cc(f, SW_C1, on ? SW_C1 : 0); }
+static inline void set_c1(struct fpu *f, bool on) { set_cc(f, SW_C1, on ? SW_C1 : 0); }
 
 static void ferr_level(struct cpu *cpu, bool level)
 {
@@ -195,7 +195,7 @@ static void es_recompute(struct cpu *cpu, bool was_pending)
 
 /* ORs raised flags (and SF) into FSW, sets ES/B when one is unmasked;
  * returns the unmasked exception bits. */
-static unsigned fpu_signal(struct fpu *f, unsigned raised)
+static inline unsigned fpu_signal(struct fpu *f, unsigned raised)
 {
     f->sw |= (uint16_t)(raised & (SW_EXCEPTIONS | SW_SF));
     unsigned unmasked = raised & ~f->cw & SW_EXCEPTIONS;
@@ -216,7 +216,7 @@ static bool stack_fault(struct fpu *f, bool overflow)
  * stops the operation before its result is rounded: only those flags are
  * reported, C1 is cleared, and false says the result must be dropped.
  * Otherwise every raised flag is reported and C1 is the round-up bit. */
-static bool fpu_finish(struct fpu *f, const struct fx80_env *env)
+static inline bool fpu_finish(struct fpu *f, const struct fx80_env *env)
 {
     unsigned before_rounding = env->exceptions & (SW_IE | SW_DE | SW_ZE);
     if (before_rounding & ~f->cw) {
@@ -230,7 +230,7 @@ static bool fpu_finish(struct fpu *f, const struct fx80_env *env)
 }
 
 /* Completes an operation whose result goes to ST(i). True when written. */
-static bool commit_reg(struct fpu *f, unsigned i, struct fx80 value, const struct fx80_env *env)
+static inline bool commit_reg(struct fpu *f, unsigned i, struct fx80 value, const struct fx80_env *env)
 {
     if (!fpu_finish(f, env))
         return false;
@@ -249,22 +249,22 @@ bool fpu_check_pending(struct cpu *cpu)
 }
 
 /* Steps 1 and 2 of the file comment. */
-static void fpu_begin(struct cpu *cpu, unsigned kind)
+static inline void fpu_begin(struct cpu *cpu, unsigned kind)
 {
     if (cpu->cr0 & (CR0_EM | CR0_TS))
         cpu_raise(cpu, EXC_NM, NO_ERROR_CODE);
-    if (kind & FPU_WAITING)
+    if ((kind & FPU_WAITING) && (cpu->fpu.sw & SW_ES))   /* the call only when pending */
         fpu_check_pending(cpu);
 }
 
-static bool has_mem_operand(const struct insn *in)
+static inline bool has_mem_operand(const struct insn *in)
 {
     return in->nopnd > 0 && in->opnd[0].kind == OPND_MEM;
 }
 
 /* Step 4: the last-instruction pointers of a non-control instruction.
  * Called once the instruction can no longer fault. */
-static void fpu_note(struct cpu *cpu, const struct insn *in)
+static inline void fpu_note(struct cpu *cpu, const struct insn *in)
 {
     struct fpu *f = &cpu->fpu;
     f->fop = (uint16_t)(((in->opcode & 7u) << 8) | in->modrm);
@@ -279,10 +279,47 @@ static void fpu_note(struct cpu *cpu, const struct insn *in)
 /* ---- memory operands --------------------------------------------------------- */
 
 /* Offset of byte k of the memory operand (wrapping with 16-bit addressing). */
-static uint32_t mem_off(const struct cpu *cpu, const struct insn *in, uint32_t k)
+static inline uint32_t mem_off(const struct cpu *cpu, const struct insn *in, uint32_t k)
 {
     uint32_t off = insn_ea(cpu, in) + k;
     return in->addrsize == 2 ? (off & 0xFFFF) : off;
+}
+
+/* m64 reads and writes with the common case inline: both 4-byte halves
+ * aligned and reachable through cpu_host_ptr (which checks the segment and
+ * the TLB for each), else the full path of mem.c, which raises the faults.
+ * A write is done only when both halves can be, so it is never partial.
+ * With EFLAGS.AC set the full path decides (#AC for an m64 that is only
+ * 4-byte aligned). */
+static inline uint64_t read_m64(struct cpu *cpu, int seg, uint32_t off)
+{
+    const uint8_t *lo, *hi;
+    uint64_t v;
+    /* cpu_host_ptr's checks hold for an aligned 8-byte access as well */
+    if ((lo = cpu_host_ptr(cpu, seg, off, 8, MEM_READ))) {
+        __builtin_memcpy(&v, lo, 8);
+        return v;
+    }
+    if (off <= UINT32_MAX - 7 && !(cpu->eflags & FL_AC) && (lo = cpu_host_ptr(cpu, seg, off, 4, MEM_READ)) &&
+        (hi = cpu_host_ptr(cpu, seg, off + 4, 4, MEM_READ)))
+        return host_load(lo, 4) | (uint64_t)host_load(hi, 4) << 32;
+    return cpu_read64(cpu, seg, off);
+}
+
+static inline void write_m64(struct cpu *cpu, int seg, uint32_t off, uint64_t v)
+{
+    uint8_t *lo, *hi;
+    if ((lo = cpu_host_ptr(cpu, seg, off, 8, MEM_WRITE))) {
+        __builtin_memcpy(lo, &v, 8);
+        return;
+    }
+    if (off <= UINT32_MAX - 7 && !(cpu->eflags & FL_AC) && (lo = cpu_host_ptr(cpu, seg, off, 4, MEM_WRITE)) &&
+        (hi = cpu_host_ptr(cpu, seg, off + 4, 4, MEM_WRITE))) {
+        host_store(lo, (uint32_t)v, 4);
+        host_store(hi, (uint32_t)(v >> 32), 4);
+        return;
+    }
+    cpu_write64(cpu, seg, off, v);
 }
 
 static struct fx80 read_m80(struct cpu *cpu, const struct insn *in)
@@ -329,12 +366,16 @@ static struct fx80 read_source(struct cpu *cpu, const struct insn *in, bool inte
     if (integer) {
         switch (size) {
         case 2:  return fx80_from_i16((int16_t)cpu_read16(cpu, in->seg, off));
-        case 4:  return fx80_from_i32((int32_t)cpu_read32(cpu, in->seg, off));
-        default: return fx80_from_i64((int64_t)cpu_read64(cpu, in->seg, off));
+        case 4:  return fx80_from_i32((int32_t)cpu_read_sized(cpu, in->seg, off, 4));
+        default: return fx80_from_i64((int64_t)read_m64(cpu, in->seg, off));
         }
     }
     if (size == 4) {
-        uint32_t bits = cpu_read32(cpu, in->seg, off);
+        uint32_t bits = cpu_read_sized(cpu, in->seg, off, 4);
+        uint32_t exp = (bits >> 23) & 0xFF;
+        if (exp - 1 < 0xFE)   /* normal: exact, as fx80_from_f32 does it */
+            return (struct fx80){ .mant = UINT64_C(0x8000000000000000) | (uint64_t)(bits & 0x007FFFFFu) << 40,
+                                  .sign_exp = (uint16_t)((bits >> 31) << 15 | (exp - 127 + 16383)) };
         if ((bits & 0x7F800000u) == 0x7F800000u && (bits & 0x007FFFFFu))
             return fx80_make(bits >> 31, 0x7FFF, (UINT64_C(1) << 63) | ((uint64_t)(bits & 0x007FFFFFu) << 40));
         struct fx80 v = fx80_from_f32(&scratch, bits);
@@ -342,9 +383,13 @@ static struct fx80 read_source(struct cpu *cpu, const struct insn *in, bool inte
         return v;
     }
     if (size == 8) {
-        uint64_t bits = cpu_read64(cpu, in->seg, off);
+        uint64_t bits = read_m64(cpu, in->seg, off);
         uint64_t frac = bits & UINT64_C(0x000FFFFFFFFFFFFF);
-        if (((bits >> 52) & 0x7FF) == 0x7FF && frac)
+        uint32_t exp = (uint32_t)(bits >> 52) & 0x7FF;
+        if (exp - 1 < 0x7FE)   /* normal: exact, as fx80_from_f64 does it */
+            return (struct fx80){ .mant = UINT64_C(0x8000000000000000) | frac << 11,
+                                  .sign_exp = (uint16_t)((bits >> 63) << 15 | (exp - 1023 + 16383)) };
+        if (exp == 0x7FF && frac)
             return fx80_make(bits >> 63, 0x7FFF, (UINT64_C(1) << 63) | (frac << 11));
         struct fx80 v = fx80_from_f64(&scratch, bits);
         *denormal = scratch.exceptions & FX80_EX_DE;
@@ -355,7 +400,7 @@ static struct fx80 read_source(struct cpu *cpu, const struct insn *in, bool inte
 
 /* DE from a denormal memory source, unless a NaN other operand, IE or ZE
  * decided the result. */
-static void add_source_denormal(struct fx80_env *env, bool denormal, struct fx80 other)
+static inline void add_source_denormal(struct fx80_env *env, bool denormal, struct fx80 other)
 {
     if (denormal && !fx80_is_nan(other) && !(env->exceptions & (FX80_EX_IE | FX80_EX_ZE)))
         env->exceptions |= FX80_EX_DE;
@@ -366,7 +411,7 @@ static void add_source_denormal(struct fx80_env *env, bool denormal, struct fx80
 /* Pushes a loaded value v (or, on overflow, the masked response). env has
  * the conversion's exceptions (FLD m32/m64): an unmasked IE (SNaN) stops
  * the push; an unmasked DE does not (the hardware loads the denormal). */
-static void push_checked(struct fpu *f, struct fx80 v, const struct fx80_env *env)
+static inline void push_checked(struct fpu *f, struct fx80 v, const struct fx80_env *env)
 {
     if (!st_empty(f, 7)) {
         if (stack_fault(f, true))
@@ -397,9 +442,30 @@ static void exec_fld(struct cpu *cpu, const struct insn *in)
     struct fx80_env env = fx80_env_from_cw(f->cw);
     struct fx80 v;
     uint32_t off = mem_off(cpu, in, 0);
+    if (in->opnd[0].size == 8) {
+        uint64_t bits = read_m64(cpu, in->seg, off);
+        unsigned top = (fpu_top(f) - 1) & 7;
+        uint32_t exp = (uint32_t)(bits >> 52) & 0x7FF;
+        if (exp - 1 < 0x7FE && tag_of_phys(f, top) == TAG_EMPTY) {
+            /* the common case: a normal double onto a free register, which
+             * is exact and raises nothing (push_checked's work, inline) */
+            fpu_note(cpu, in);
+            f->r[top] = (struct fpu_reg){
+                .mant = UINT64_C(0x8000000000000000) | (bits & UINT64_C(0x000FFFFFFFFFFFFF)) << 11,
+                .sign_exp = (uint16_t)((bits >> 63) << 15 | (exp - 1023 + 16383)),
+            };
+            tag_set_phys(f, top, TAG_VALID);
+            f->sw = (uint16_t)((f->sw & ~(SW_TOP | SW_C1)) | top << FPU_SW_TOP_SHIFT);
+            return;
+        }
+        v = fx80_from_f64(&env, bits);
+        fpu_note(cpu, in);
+        push_checked(f, v, &env);
+        return;
+    }
     switch (in->opnd[0].size) {
-    case 4:  v = fx80_from_f32(&env, cpu_read32(cpu, in->seg, off)); break;
-    case 8:  v = fx80_from_f64(&env, cpu_read64(cpu, in->seg, off)); break;
+    case 4:  v = fx80_from_f32(&env, cpu_read_sized(cpu, in->seg, off, 4)); break;
+    case 8:  v = fx80_from_f64(&env, read_m64(cpu, in->seg, off)); break;
     default: v = read_m80(cpu, in); break;
     }
     fpu_note(cpu, in);
@@ -473,9 +539,9 @@ static void exec_fst(struct cpu *cpu, const struct insn *in)
         store = false;
     if (store) {
         if (size == 4)
-            cpu_write32(cpu, in->seg, off, (uint32_t)bits);
+            cpu_write_sized(cpu, in->seg, off, (uint32_t)bits, 4);
         else if (size == 8)
-            cpu_write64(cpu, in->seg, off, bits);
+            write_m64(cpu, in->seg, off, bits);
         else
             write_m80(cpu, in, v);
     }
@@ -502,7 +568,7 @@ static void exec_fist(struct cpu *cpu, const struct insn *in)
     struct fx80_env env = fx80_env_from_cw(f->cw);
     int size = in->opnd[0].size;
     uint8_t image[10] = { 0 };
-    uint64_t bits;
+    uint64_t bits = 0;
 
     if (bcd_form) {
         if (empty) {   /* the packed-BCD indefinite */
@@ -518,16 +584,25 @@ static void exec_fist(struct cpu *cpu, const struct insn *in)
         case 4:  bits = (uint32_t)fx80_to_i32(&env, v); break;
         default: bits = (uint64_t)fx80_to_i64(&env, v); break;
         }
-        for (int k = 0; k < size; k++)
-            image[k] = (uint8_t)(bits >> (8 * k));
     }
     bool store;
     if (empty)
         store = f->cw & CW_IM;
     else
         store = !(env.exceptions & ~f->cw & (SW_IE | SW_DE | SW_ZE | SW_OE | SW_UE));
-    if (store)
+    if (store && !bcd_form && in->addrsize == 4 && !(cpu->eflags & FL_AC)) {
+        /* one access (cpu_write* never stores partly); AC set: the
+         * byte-wise path, which raises no #AC, as before */
+        uint32_t off = insn_ea(cpu, in);
+        if (size == 8)
+            write_m64(cpu, in->seg, off, bits);
+        else
+            cpu_write_sized(cpu, in->seg, off, (uint32_t)bits, size);
+    } else if (store) {
+        for (int k = 0; !bcd_form && k < size; k++)
+            image[k] = (uint8_t)(bits >> (8 * k));
         write_bytes(cpu, in, image, bcd_form ? 10u : (uint32_t)size);
+    }
     fpu_note(cpu, in);
     if (empty) {
         if (stack_fault(f, false) && pop)
@@ -586,7 +661,7 @@ struct arith_form {
     bool integer;      /* FIADD ...: integer memory operand */
 };
 
-static struct arith_form arith_form_of(uint16_t op)
+static inline struct arith_form arith_form_of(uint16_t op)
 {
     switch (op) {
     case OP_FADD:   return (struct arith_form){ AR_ADD, false, false };
@@ -610,7 +685,7 @@ static struct arith_form arith_form_of(uint16_t op)
     }
 }
 
-static struct fx80 arith_compute(enum arith_kind kind, struct fx80_env *env, struct fx80 dst, struct fx80 src)
+static inline struct fx80 arith_compute(enum arith_kind kind, struct fx80_env *env, struct fx80 dst, struct fx80 src)
 {
     switch (kind) {
     case AR_ADD:  return fx80_add(env, dst, src);
@@ -650,8 +725,23 @@ static void exec_farith(struct cpu *cpu, const struct insn *in)
         return;
     }
     struct fx80_env env = fx80_env_from_cw(f->cw);
-    struct fx80 r = arith_compute(form.kind, &env, st_get(f, dst), src);
-    add_source_denormal(&env, src_denormal, st_get(f, dst));
+    unsigned top = fpu_top(f), dst_phys = (top + dst) & 7;
+    struct fx80 d = { .mant = f->r[dst_phys].mant, .sign_exp = f->r[dst_phys].sign_exp };
+    struct fx80 r = arith_compute(form.kind, &env, d, src);
+    add_source_denormal(&env, src_denormal, d);
+    if (!(env.exceptions & ~f->cw & SW_EXCEPTIONS)) {
+        /* nothing unmasked: commit_reg's (and fpu_pop's) work with TOP
+         * read once and the status word written once */
+        uint16_t sw = (uint16_t)((f->sw & ~SW_C1) | env.exceptions | (env.c1_round_up ? SW_C1 : 0));
+        f->r[dst_phys] = (struct fpu_reg){ .mant = r.mant, .sign_exp = r.sign_exp };
+        tag_set_phys(f, dst_phys, tag_of_value(r.sign_exp, r.mant));
+        if (form.pop) {
+            tag_set_phys(f, top, TAG_EMPTY);
+            sw = (uint16_t)((sw & ~SW_TOP) | ((top + 1) & 7) << FPU_SW_TOP_SHIFT);
+        }
+        f->sw = sw;
+        return;
+    }
     if (commit_reg(f, dst, r, &env) && form.pop)
         fpu_pop(f);
 }

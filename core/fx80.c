@@ -116,7 +116,7 @@ static uint64_t div128by64(uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem)
 }
 
 /* Shift hi:lo right by n, ORing every bit shifted out into bit 0 ("jam"). */
-static void shr128_jam(uint64_t *hi, uint64_t *lo, uint32_t n)
+static inline void shr128_jam(uint64_t *hi, uint64_t *lo, uint32_t n)
 {
     uint64_t h = *hi, l = *lo;
     if (n == 0)
@@ -389,10 +389,49 @@ static struct fx80 round_pack_core(struct fx80_env *env, bool sign, int32_t exp,
     return make(sign, (uint32_t)exp, mant);
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define FX80_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FX80_ALWAYS_INLINE inline
+#endif
+
+/* round_pack_core for the common case, inline in the arithmetic: hi:lo
+ * normalised by at most a shift, and an exponent that leaves room for a
+ * carry without reaching the overflow or the tiny range, so neither OE nor
+ * UE can arise and rounding is a split, an increment and a carry check.
+ * Anything else goes to round_pack_core. */
+static FX80_ALWAYS_INLINE struct fx80 round_fast(struct fx80_env *env, bool sign, int32_t exp,
+                                                 uint64_t hi, uint64_t lo, int bits)
+{
+    if (!(hi & J_BIT) && hi != 0) {   /* e.g. a product below 2^127 */
+        int s = clz64(hi);
+        hi = (hi << s) | (lo >> (64 - s));
+        lo <<= s;
+        exp -= s;
+    }
+    if (!(hi & J_BIT) || exp < 1 || exp > EXP_INF - 2)
+        return round_pack_core(env, sign, exp, hi, lo, bits, false);
+    uint32_t drop = (uint32_t)(64 - bits);
+    uint64_t kept = hi >> drop;
+    /* The discarded bits, left-aligned: the first one is the round bit;
+     * lo only matters as sticky below a PC 24/53 cut (bit 0 is free). */
+    uint64_t guard = drop ? (hi << (64 - drop)) | (lo != 0) : lo;
+    bool inc = round_increment(env->rounding, sign, kept, guard >> 63, (guard << 1) != 0);
+    uint64_t mant = (kept + inc) << drop;
+    if (inc && mant == 0) {   /* carry out of the significand: 1.11..1 -> 10.00..0 */
+        mant = J_BIT;
+        exp++;
+    }
+    if (guard)
+        raise_flags(env, EX_PE);
+    env->c1_round_up = inc;
+    return make(sign, (uint32_t)exp, mant);
+}
+
 static struct fx80 round_pack_bits(struct fx80_env *env, bool sign, int32_t exp, uint64_t hi,
                                    uint64_t lo, int bits)
 {
-    return round_pack_core(env, sign, exp, hi, lo, bits, false);
+    return round_fast(env, sign, exp, hi, lo, bits);
 }
 
 struct fx80 fx80_round_pack(struct fx80_env *env, bool sign, int32_t biased_exp,
@@ -429,15 +468,6 @@ struct fx80 fx80_round_to_precision(struct fx80_env *env, struct fx80 x)
 /* ------------------------------------------------------------------------ */
 /* Public helpers                                                           */
 /* ------------------------------------------------------------------------ */
-
-struct fx80_env fx80_env_from_cw(uint16_t control_word)
-{
-    struct fx80_env env = {0};
-    env.rounding = (control_word >> 10) & 3;
-    env.precision = (control_word >> 8) & 3;
-    env.unmasked = (uint8_t)(~control_word & (EX_OE | EX_UE));
-    return env;
-}
 
 struct fx80 fx80_make(bool sign, uint16_t biased_exp, uint64_t mant) { return make(sign, biased_exp, mant); }
 bool fx80_sign(struct fx80 x) { return sign_of(x); }
@@ -503,36 +533,52 @@ static void raise_denormal_op(struct fx80_env *env, enum fx_class ca, enum fx_cl
     raise_denormal2(env, ca, cb);
 }
 
+/* Both operands normal finite numbers (biased exponent 1..7FFE, J set) and
+ * neither came from a denormal in memory: nothing to screen or report
+ * before the arithmetic, and unpack() would return them unchanged. */
+static inline bool both_plain(struct fx80 a, struct fx80 b, unsigned mem_de)
+{
+    return (uint32_t)(a.sign_exp & EXP_INF) - 1 < EXP_INF - 1 &&
+           (uint32_t)(b.sign_exp & EXP_INF) - 1 < EXP_INF - 1 && (a.mant & b.mant & J_BIT) && !mem_de;
+}
+
 static struct fx80 add_signed(struct fx80_env *env, struct fx80 a, struct fx80 b, bool flip_b,
                               unsigned mem_de)
 {
-    enum fx_class ca = classify(a), cb = classify(b);
-    struct fx80 r;
-    if (screen2(env, a, ca, b, cb, &r))
-        return r;
-    raise_denormal_op(env, ca, cb, mem_de);
     bool sa = sign_of(a), sb = sign_of(b) ^ flip_b;
     int bits = precision_bits(env);
-    if (ca == FXC_INF) {
-        if (cb == FXC_INF && sa != sb)
-            return invalid(env);
-        return inf_of(sa);
-    }
-    if (cb == FXC_INF)
-        return inf_of(sb);
-    if (ca == FXC_ZERO && cb == FXC_ZERO)
-        return zero_of(sa == sb ? sa : (env->rounding & 3) == FX80_RC_DOWN);
-
     int32_t ea, eb;
     uint64_t ma, mb;
-    if (ca == FXC_ZERO) {
+    if (both_plain(a, b, mem_de)) {
+        env->c1_round_up = 0;   /* for an exact zero difference */
+        ea = a.sign_exp & EXP_INF;
+        eb = b.sign_exp & EXP_INF;
+        ma = a.mant;
+        mb = b.mant;
+    } else {
+        enum fx_class ca = classify(a), cb = classify(b);
+        struct fx80 r;
+        if (screen2(env, a, ca, b, cb, &r))
+            return r;
+        raise_denormal_op(env, ca, cb, mem_de);
+        if (ca == FXC_INF) {
+            if (cb == FXC_INF && sa != sb)
+                return invalid(env);
+            return inf_of(sa);
+        }
+        if (cb == FXC_INF)
+            return inf_of(sb);
+        if (ca == FXC_ZERO && cb == FXC_ZERO)
+            return zero_of(sa == sb ? sa : (env->rounding & 3) == FX80_RC_DOWN);
+        if (ca == FXC_ZERO) {
+            unpack(b, &eb, &mb);
+            return round_pack_bits(env, sb, eb, mb, 0, bits);
+        }
+        unpack(a, &ea, &ma);
+        if (cb == FXC_ZERO)
+            return round_pack_bits(env, sa, ea, ma, 0, bits);
         unpack(b, &eb, &mb);
-        return round_pack_bits(env, sb, eb, mb, 0, bits);
     }
-    unpack(a, &ea, &ma);
-    if (cb == FXC_ZERO)
-        return round_pack_bits(env, sa, ea, ma, 0, bits);
-    unpack(b, &eb, &mb);
     if (ea < eb || (ea == eb && ma < mb)) {
         int32_t te = ea; ea = eb; eb = te;
         uint64_t tm = ma; ma = mb; mb = tm;
@@ -547,7 +593,7 @@ static struct fx80 add_signed(struct fx80_env *env, struct fx80 a, struct fx80 b
             hi = (hi >> 1) | J_BIT;
             ea++;
         }
-        return round_pack_bits(env, sa, ea, hi, lo, bits);
+        return round_fast(env, sa, ea, hi, lo, bits);
     }
     /* |a| >= |b|: a - b cannot go negative.  Jamming is harmless: when b
      * lost bits (distance >= 2) at most one normalising shift follows. */
@@ -555,7 +601,7 @@ static struct fx80 add_signed(struct fx80_env *env, struct fx80 a, struct fx80 b
     uint64_t hi = ma - bhi - (blo != 0);
     if (hi == 0 && lo == 0)
         return zero_of((env->rounding & 3) == FX80_RC_DOWN);
-    return round_pack_bits(env, sa, ea, hi, lo, bits);
+    return round_fast(env, sa, ea, hi, lo, bits);
 }
 
 struct fx80 fx80_add(struct fx80_env *env, struct fx80 a, struct fx80 b) { return add_signed(env, a, b, false, 0); }
@@ -563,6 +609,12 @@ struct fx80 fx80_sub(struct fx80_env *env, struct fx80 a, struct fx80 b) { retur
 
 static struct fx80 mul_impl(struct fx80_env *env, struct fx80 a, struct fx80 b, unsigned mem_de)
 {
+    if (both_plain(a, b, mem_de)) {
+        uint64_t hi, lo;
+        mul64(a.mant, b.mant, &hi, &lo);
+        int32_t exp = (int32_t)(a.sign_exp & EXP_INF) + (int32_t)(b.sign_exp & EXP_INF) - EXP_BIAS + 1;
+        return round_fast(env, sign_of(a) ^ sign_of(b), exp, hi, lo, precision_bits(env));
+    }
     enum fx_class ca = classify(a), cb = classify(b);
     struct fx80 r;
     if (screen2(env, a, ca, b, cb, &r))
@@ -589,31 +641,38 @@ struct fx80 fx80_mul(struct fx80_env *env, struct fx80 a, struct fx80 b) { retur
 
 static struct fx80 div_impl(struct fx80_env *env, struct fx80 a, struct fx80 b, unsigned mem_de)
 {
-    enum fx_class ca = classify(a), cb = classify(b);
-    struct fx80 r;
-    if (screen2(env, a, ca, b, cb, &r))
-        return r;
     bool s = sign_of(a) ^ sign_of(b);
-    if (ca == FXC_INF && cb == FXC_INF)
-        return invalid(env);
-    if (cb == FXC_ZERO) {
-        if (ca == FXC_ZERO)
-            return invalid(env);
-        if (ca != FXC_INF)
-            raise_flags(env, EX_ZE); /* inf/0 is an exact infinity */
-        return inf_of(s);
-    }
-    raise_denormal_op(env, ca, cb, mem_de);
-    if (ca == FXC_INF)
-        return inf_of(s);
-    if (cb == FXC_INF)
-        return zero_of(s);
-    if (ca == FXC_ZERO)
-        return zero_of(s);
     int32_t ea, eb;
     uint64_t ma, mb, rem;
-    unpack(a, &ea, &ma);
-    unpack(b, &eb, &mb);
+    if (both_plain(a, b, mem_de)) {
+        ea = a.sign_exp & EXP_INF;
+        eb = b.sign_exp & EXP_INF;
+        ma = a.mant;
+        mb = b.mant;
+    } else {
+        enum fx_class ca = classify(a), cb = classify(b);
+        struct fx80 r;
+        if (screen2(env, a, ca, b, cb, &r))
+            return r;
+        if (ca == FXC_INF && cb == FXC_INF)
+            return invalid(env);
+        if (cb == FXC_ZERO) {
+            if (ca == FXC_ZERO)
+                return invalid(env);
+            if (ca != FXC_INF)
+                raise_flags(env, EX_ZE); /* inf/0 is an exact infinity */
+            return inf_of(s);
+        }
+        raise_denormal_op(env, ca, cb, mem_de);
+        if (ca == FXC_INF)
+            return inf_of(s);
+        if (cb == FXC_INF)
+            return zero_of(s);
+        if (ca == FXC_ZERO)
+            return zero_of(s);
+        unpack(a, &ea, &ma);
+        unpack(b, &eb, &mb);
+    }
     int32_t exp = ea - eb + EXP_BIAS;
     uint64_t q_hi, q_lo;
     /* Scale the dividend so the first quotient word is in [2^63, 2^64). */
@@ -625,7 +684,7 @@ static struct fx80 div_impl(struct fx80_env *env, struct fx80 a, struct fx80 b, 
     }
     q_lo = div128by64(rem, 0, mb, &rem);
     q_lo |= rem != 0;
-    return round_pack_bits(env, s, exp, q_hi, q_lo, precision_bits(env));
+    return round_fast(env, s, exp, q_hi, q_lo, precision_bits(env));
 }
 
 struct fx80 fx80_div(struct fx80_env *env, struct fx80 a, struct fx80 b) { return div_impl(env, a, b, 0); }
@@ -711,6 +770,17 @@ static void magnitude_key(struct fx80 x, enum fx_class c, int32_t *e, uint64_t *
 static enum fx80_cmp compare_impl(struct fx80_env *env, struct fx80 a, struct fx80 b, bool quiet,
                                   unsigned mem_de)
 {
+    if (both_plain(a, b, mem_de)) {   /* no flags; order by sign, exponent, significand */
+        env->c1_round_up = 0;
+        bool sa = sign_of(a);
+        if (sa != sign_of(b))
+            return sa ? FX80_CMP_LESS : FX80_CMP_GREATER;
+        uint32_t ea = a.sign_exp & EXP_INF, eb = b.sign_exp & EXP_INF;
+        if (ea == eb && a.mant == b.mant)
+            return FX80_CMP_EQUAL;
+        bool a_bigger = ea > eb || (ea == eb && a.mant > b.mant);
+        return (a_bigger != sa) ? FX80_CMP_GREATER : FX80_CMP_LESS;
+    }
     enum fx_class ca = classify(a), cb = classify(b);
     env->c1_round_up = 0;
     if (ca == FXC_UNSUPPORTED || cb == FXC_UNSUPPORTED) {
@@ -927,8 +997,24 @@ static struct fx80 from_ieee(struct fx80_env *env, uint64_t bits, int frac_bits,
     return r;
 }
 
-struct fx80 fx80_from_f32(struct fx80_env *env, uint32_t bits) { return from_ieee(env, bits, 23, 8); }
-struct fx80 fx80_from_f64(struct fx80_env *env, uint64_t bits) { return from_ieee(env, bits, 52, 11); }
+struct fx80 fx80_from_f32(struct fx80_env *env, uint32_t bits)
+{
+    uint32_t exp = (bits >> 23) & 0xFF;
+    if (exp - 1 < 0xFE) {   /* normal: an exact rebias, no flags */
+        env->c1_round_up = 0;
+        return make(bits >> 31, exp - 127 + EXP_BIAS, J_BIT | (uint64_t)(bits & 0x007FFFFFu) << 40);
+    }
+    return from_ieee(env, bits, 23, 8);
+}
+struct fx80 fx80_from_f64(struct fx80_env *env, uint64_t bits)
+{
+    uint32_t exp = (uint32_t)(bits >> 52) & 0x7FF;
+    if (exp - 1 < 0x7FE) {   /* normal: an exact rebias, no flags */
+        env->c1_round_up = 0;
+        return make(bits >> 63, exp - 1023 + EXP_BIAS, J_BIT | ((bits & ((UINT64_C(1) << 52) - 1)) << 11));
+    }
+    return from_ieee(env, bits, 52, 11);
+}
 
 static uint64_t to_ieee(struct fx80_env *env, struct fx80 a, int frac_bits, int exp_bits)
 {
@@ -1070,7 +1156,30 @@ struct fx80 fx80_arith(struct fx80_env *env, enum fx80_op op, struct fx80 st, st
 }
 
 uint32_t fx80_to_f32(struct fx80_env *env, struct fx80 a) { return (uint32_t)to_ieee(env, a, 23, 8); }
-uint64_t fx80_to_f64(struct fx80_env *env, struct fx80 a) { return to_ieee(env, a, 52, 11); }
+uint64_t fx80_to_f64(struct fx80_env *env, struct fx80 a)
+{
+    /* A normal value that stays normal as a double after rounding: drop 11
+     * bits, round, carry; no OE or UE possible, only PE and C1. */
+    uint32_t biased = (uint32_t)(a.sign_exp & EXP_INF) - EXP_BIAS + 1023;
+    if ((a.mant & J_BIT) && biased - 1 < 0x7FE) {
+        bool sign = sign_of(a);
+        uint64_t kept = a.mant >> 11, round_bit = (a.mant >> 10) & 1;
+        bool sticky = (a.mant & 0x3FF) != 0;
+        bool inc = round_increment(env->rounding, sign, kept, round_bit, sticky);
+        kept += inc;
+        if (kept >> 53) {   /* 1.11..1 rounded up to 2.0 */
+            kept >>= 1;
+            biased++;
+        }
+        if (biased < 0x7FF) {
+            if (round_bit || sticky)
+                raise_flags(env, EX_PE);
+            env->c1_round_up = inc;
+            return ((uint64_t)sign << 63) | ((uint64_t)biased << 52) | (kept & ((UINT64_C(1) << 52) - 1));
+        }
+    }
+    return to_ieee(env, a, 52, 11);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Packed BCD                                                               */

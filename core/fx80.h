@@ -83,8 +83,17 @@ enum { FX80_PC_24 = 0, FX80_PC_53 = 2, FX80_PC_64 = 3 };
 #define FX80_EXP_BIAS 16383
 #define FX80_BIAS_ADJUST 24576 /* exponent wrap for unmasked OE/UE */
 
-/* Builds an env from an x87 control word (masks, PC, RC); flags cleared. */
-struct fx80_env fx80_env_from_cw(uint16_t control_word);
+/* Builds an env from an x87 control word (masks, PC, RC); flags cleared.
+ * Inline: every x87 instruction builds one. */
+static inline struct fx80_env fx80_env_from_cw(uint16_t control_word)
+{
+    struct fx80_env env = {
+        .rounding = (uint8_t)((control_word >> 10) & 3),
+        .precision = (uint8_t)((control_word >> 8) & 3),
+        .unmasked = (uint8_t)(~control_word & (FX80_EX_OE | FX80_EX_UE)),
+    };
+    return env;
+}
 
 /* ---- construction and classification ---- */
 struct fx80 fx80_make(bool sign, uint16_t biased_exp, uint64_t mant);

@@ -390,6 +390,58 @@ static void test_binary(const char *name, lib_binop lf, hw_binop hf, uint64_t n,
     report(&st);
 }
 
+/* Two normal operands whose exact result lands at the edges of the
+ * library's fast path (fx80.c round_fast: result exponent 1..7FFD before
+ * rounding, one normalising shift): just inside, on and beyond both ends,
+ * with significands that tie, carry (1.11..1) or cancel. */
+enum edge_op { EDGE_ADD, EDGE_MUL, EDGE_DIV };
+
+static uint32_t clamp_normal(int64_t e) { return (uint32_t)(e < 1 ? 1 : e > 0x7FFE ? 0x7FFE : e); }
+
+static void gen_plain_edge(enum edge_op op, struct fx80 *a, struct fx80 *b)
+{
+    static const int targets[] = {0, 1, 2, 3, 0x7FFC, 0x7FFD, 0x7FFE, 0x7FFF};
+    int64_t t = targets[rnd_below(8)] + (int)rnd_below(3) - 1;
+    uint32_t ea = clamp_normal(t), eb;
+    switch (op) {
+    case EDGE_ADD:
+        eb = clamp_normal((int64_t)ea - (rnd_below(2) ? (int)rnd_below(3) : (int)rnd_below(70)));
+        break;
+    case EDGE_MUL: /* exponent of the product: ea + eb - bias (+1 on a carry) */
+        ea = clamp_normal(0x3FFF + (int64_t)rnd_below(0x3FFF) * (t > 0x3FFF ? 1 : -1));
+        eb = clamp_normal(t - ea + 0x3FFF);
+        break;
+    default: /* exponent of the quotient: ea - eb + bias (-1 when ma < mb) */
+        eb = clamp_normal(0x3FFF + (int64_t)rnd_below(0x3FFF) * (t > 0x3FFF ? -1 : 1));
+        ea = clamp_normal(t + eb - 0x3FFF);
+        break;
+    }
+    *a = mk((int)rnd_below(2), ea, gen_mant());
+    *b = mk((int)rnd_below(2), eb, rnd_below(4) ? gen_mant() : a->mant ^ (rnd() >> rnd_below(64)));
+}
+
+static void test_plain_edges(const char *name, enum edge_op op, lib_binop lf, hw_binop hf, uint64_t n)
+{
+    struct op_stats st = {name, 0, 0, 0};
+    for (uint64_t i = 0; i < n; i++) {
+        struct fx80 a, b, hw, lib;
+        gen_plain_edge(op, &a, &b);
+        if (op == EDGE_ADD && rnd_below(2)) {
+            struct fx80 t = a; a = b; b = t;
+        }
+        int rc = random_rc(), pc = random_pc();
+        uint16_t hsw = hf(make_cw(rc, pc), a, b, &hw) & (SW_FLAGS | SW_C1);
+        struct fx80_env env = {(uint8_t)rc, (uint8_t)pc, 0, 0, 0};
+        lib = lf(&env, a, b);
+        uint16_t lsw = lib_sw(&env);
+        int ok = same_fx(hw, lib) && hsw == lsw;
+        if (!ok)
+            describe("", a, b, hw, lib, hsw, lsw);
+        record(&st, ok, rc, pc, detail);
+    }
+    report(&st);
+}
+
 /* Overflow/underflow unmasked: the bias-adjusted register result. */
 static void test_binary_unmasked(const char *name, lib_binop lf, hw_binop hf, uint64_t n)
 {
@@ -1166,6 +1218,10 @@ int main(int argc, char **argv)
     test_binary("sub", fx80_sub, hw_sub, n, 1);
     test_binary("mul", fx80_mul, hw_mul, n, 1);
     test_binary("div", fx80_div, hw_div, n, 1);
+    test_plain_edges("add-edge", EDGE_ADD, fx80_add, hw_add, n / 2);
+    test_plain_edges("sub-edge", EDGE_ADD, fx80_sub, hw_sub, n / 2);
+    test_plain_edges("mul-edge", EDGE_MUL, fx80_mul, hw_mul, n / 2);
+    test_plain_edges("div-edge", EDGE_DIV, fx80_div, hw_div, n / 2);
     test_mem_operands(n);
     test_sqrt(n);
     test_compare(0, n);

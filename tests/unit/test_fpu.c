@@ -683,6 +683,59 @@ START_TEST(test_fault_before_commit)
 }
 END_TEST
 
+/* m64/m32 loads and stores at every alignment class, page-crossing ones
+ * included (fpu.c reaches aligned operands and 4-byte-aligned halves
+ * directly, everything else through mem.c), and FISTP m64 whose second
+ * half is beyond the segment limit: #GP with nothing written. */
+START_TEST(test_memory_operand_alignments)
+{
+    static const uint32_t offs[] = { 0, 4, 1, 2, 3, 0xFF8, 0xFFC, 0xFFA, 0xFFF };
+    const uint64_t dbl = UINT64_C(0xC00921FB54442D18);   /* -pi */
+    struct insn fld64, fstp64, fistp64, fistp32, fild32;
+    DECODE(&fld64, 0xDD, 0x07);                  /* fld qword [edi] */
+    DECODE(&fstp64, 0xDD, 0x1F);                 /* fstp qword [edi] */
+    DECODE(&fistp64, 0xDF, 0x3F);                /* fistp qword [edi] */
+    DECODE(&fistp32, 0xDB, 0x1F);                /* fistp dword [edi] */
+    DECODE(&fild32, 0xDB, 0x07);                 /* fild dword [edi] */
+    for (unsigned k = 0; k < sizeof offs / sizeof offs[0]; k++) {
+        uint32_t addr = DATA_ADDR + offs[k];
+        fpu_clean();
+        cpu->gpr[R_EDI] = addr;
+        phys_write(&fx->pm, addr, (uint32_t)dbl, 4);
+        phys_write(&fx->pm, addr + 4, (uint32_t)(dbl >> 32), 4);
+        ck_assert_int_eq(run(&fld64), NO_FAULT);
+        ck_assert_uint_eq(cpu->fpu.r[7].sign_exp, 0xC000);
+        ck_assert_uint_eq(cpu->fpu.r[7].mant, UINT64_C(0xC90FDAA22168C000));
+        ck_assert_uint_eq(cpu->fpu.tw, 0x3FFF);
+        ck_assert_uint_eq(cpu->fpu.fdp, addr);
+        phys_write(&fx->pm, addr, 0, 4);
+        phys_write(&fx->pm, addr + 4, 0, 4);
+        ck_assert_int_eq(run(&fstp64), NO_FAULT);
+        ck_assert_uint_eq(phys_read(&fx->pm, addr, 4), (uint32_t)dbl);
+        ck_assert_uint_eq(phys_read(&fx->pm, addr + 4, 4), (uint32_t)(dbl >> 32));
+        ck_assert_uint_eq(cpu->fpu.tw, 0xFFFF);
+        push_value(0xC009, UINT64_C(0x9A50000000000000));   /* -1234.5: rounds to even, -1234 */
+        ck_assert_int_eq(run(&fistp64), NO_FAULT);
+        ck_assert_uint_eq(phys_read(&fx->pm, addr, 4), (uint32_t)-1234);
+        ck_assert_uint_eq(phys_read(&fx->pm, addr + 4, 4), 0xFFFFFFFFu);
+        ck_assert_uint_eq(cpu->fpu.sw & 0x3F, 0x20);            /* PE */
+        ck_assert_int_eq(run(&fild32), NO_FAULT);
+        ck_assert_int_eq(run(&fistp32), NO_FAULT);
+        ck_assert_uint_eq(phys_read(&fx->pm, addr, 4), (uint32_t)-1234);
+    }
+    fpu_clean();
+    push_value(0x3FFF, UINT64_C(1) << 63);
+    cpu->seg[SEG_DS].limit = DATA_ADDR + 5;      /* the first half fits, the second does not */
+    cpu->gpr[R_EDI] = DATA_ADDR;
+    phys_write(&fx->pm, DATA_ADDR, 0x11223344, 4);
+    struct fpu before = cpu->fpu;
+    ck_assert_int_eq(run(&fistp64), EXC_GP);
+    ck_assert_int_eq(run(&fstp64), EXC_GP);
+    ck_assert_mem_eq(&cpu->fpu, &before, sizeof before);
+    ck_assert_uint_eq(phys_read(&fx->pm, DATA_ADDR, 4), 0x11223344);
+}
+END_TEST
+
 START_TEST(test_last_instruction_pointers)
 {
     struct insn in;
@@ -859,6 +912,7 @@ static Suite *fpu_suite(void)
     tcase_add_test(tc, test_pending_exception_mf_and_ferr);
     tcase_add_test(tc, test_fault_before_commit);
     tcase_add_test(tc, test_last_instruction_pointers);
+    tcase_add_test(tc, test_memory_operand_alignments);
     tcase_add_test(tc, test_environment_layouts);
     tcase_add_test(tc, test_fnsave_frstor_round_trip);
     tcase_add_test(tc, test_fxam_empty_and_fnstsw);
