@@ -5,7 +5,7 @@
 # prints the top host symbols, then the emulator's --stats at exit (which
 # cover the whole run, boot included).
 #
-#   bench/profile.sh [BUILD_DIR] WORKLOAD [--quick] [--accel ACCEL] [--top N]
+#   bench/profile.sh [BUILD_DIR] WORKLOAD [--quick] [--accel ACCEL] [--top N] [-- FOX86_ARGS...]
 #
 # WORKLOAD: xz gzip openssl lua forkexec pingpong script. --accel defaults to
 # tcg (the default engine). The perf data stays in $PROFILE_DATA (default
@@ -13,12 +13,13 @@
 # or perf are missing.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-build=build workload="" quick=0 accel=tcg top=40
+build=build workload="" quick=0 accel=tcg top=40 extra=()
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) quick=1 ;;
         --accel) accel=$2; shift ;;
         --top) top=$2; shift ;;
+        --) shift; extra=("$@"); break ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         -*) echo "profile: unknown option $1"; exit 2 ;;
         *) if [ -z "$workload" ] && [ ! -d "$1" ]; then workload=$1; else build=$1; fi ;;
@@ -58,7 +59,7 @@ esac
 initrd_with "$work/initrd.img" "$work/p.cpio"
 
 mkdir -p "$work/run"
-console_boot "$work/run" "$fox86" -accel "$accel" --stats -m 256 -nographic -kernel "$guest/vmlinuz" \
+console_boot "$work/run" "$fox86" -accel "$accel" --stats "${extra[@]}" -m 256 -nographic -kernel "$guest/vmlinuz" \
     -initrd "$work/initrd.img" -append "$(cat "$guest/cmdline")" || exit 1
 data=${PROFILE_DATA:-${TMPDIR:-/tmp}/fox86-profile.$$.data}
 send 'm() { echo "@@$1@@ $2"; }; m R\n'
