@@ -57,6 +57,9 @@ _Static_assert(offsetof(struct native_jc, entry) == 32 && offsetof(struct native
                offsetof(struct native_jc, gen_key) == 8,
                "native_emit.c reads the generations, misses and hits at entry - 32, -24, -16, -8");
 
+_Static_assert(sizeof(struct native_jc_entry) == 32 && offsetof(struct native_jc_entry, code) == 8,
+               "native_emit.c indexes the indirect-branch cache as 32-byte entries, code at +8");
+
 static void jc_reset(struct native_jc *jc);
 _Static_assert(sizeof(struct tlb_entry) == 16 && offsetof(struct tlb_entry, host) == 8,
                "native_emit.c indexes the TLB as 16-byte entries with host at +8");
@@ -114,6 +117,9 @@ static bool emit_trampolines(struct native *nt)
     x64_jmp_r(&a, X64_R11);
 
     x64_nop(&a, (int)((16 - (uintptr_t)a.cur % 16) % 16));
+    /* exit_r10: the indirect-branch cache's entry for an empty block */
+    uint8_t *exit_r10 = a.cur;
+    x64_mov_mr(&a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(eip)), X64_R10);
     uint8_t *exit = a.cur;
     emit_spill(&a);
     emit_flags_to_eflags(&a, X64_R8, X64_R9);
@@ -172,6 +178,7 @@ static bool emit_trampolines(struct native *nt)
     codebuf_commit(cb, x64_offset(&a));
     nt->enter = (void (*)(struct cpu *, const void *))codebuf_to_rx(cb, enter);
     nt->exit_rw = exit;
+    nt->exit_r10_rw = exit_r10;
     nt->exit_spilled_rw = exit_spilled;
     nt->call_saved_rw = call_saved;
     nt->call_mem_rw = call_mem;
@@ -396,6 +403,49 @@ bool native_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b
     return false;
 }
 
+/* Clear the indirect-branch cache if a TLB flush or code write happened
+ * since it was filled. */
+static void jc_sync(struct native *nt, const struct cpu *cpu)
+{
+    if (nt->jc_tlb_epoch != cpu->tlb_epoch || nt->jc_code_epoch != cpu->mem->code_epoch) {
+        jc_clear(nt, nt->jc_global_epoch != cpu->tlb_global_epoch ||
+                     nt->jc_code_epoch != cpu->mem->code_epoch);
+        nt->jc_tlb_epoch = cpu->tlb_epoch;
+        nt->jc_global_epoch = cpu->tlb_global_epoch;
+        nt->jc_code_epoch = cpu->mem->code_epoch;
+    }
+}
+
+/* The block for CS:EIP from the indirect-branch cache, or NULL: a hit is
+ * current (no TLB flush, code write or cache flush since it was entered)
+ * and spares tcache_find's TLB, generation and hash-chain loads, cache
+ * misses all (the run loop is entered millions of times while processes
+ * fork and fault). */
+static struct tblock *jc_probe(struct tcache *tc, const struct cpu *cpu, uint32_t mode)
+{
+    struct native *nt = tc->native;
+    if (!(mode & TMODE_FLAT4G) || tc->lockstep || tc->map_generation != cpu->mem->generation)
+        return NULL;
+    jc_sync(nt, cpu);
+    const struct native_jc_entry *e = &nt->jc->entry[native_jc_index(cpu->eip)];
+    uint64_t key = cpu->eip | (uint64_t)mode << 32;
+    if (e->key == (key | nt->jc->gen_key) || e->key == (key | nt->jc->global_key))
+        return e->block;
+    return NULL;
+}
+
+/* Enter b, just found for CS:EIP, in the indirect-branch cache with the
+ * host code to run for it (flat modes). */
+static void jc_enter(struct tcache *tc, const struct cpu *cpu, struct tblock *b, const void *code)
+{
+    struct native *nt = tc->native;
+    jc_sync(nt, cpu);
+    if ((b->mode & TMODE_FLAT4G) && !tc->lockstep)
+        nt->jc->entry[native_jc_index(b->eip)] = (struct native_jc_entry){
+            .key = b->eip | (uint64_t)b->mode << 32 | jc_key_of(nt->jc, cpu, b->eip),
+            .code = code, .block = b };
+}
+
 static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
 {
     struct tcache *tc = opaque;
@@ -411,7 +461,13 @@ static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
             chainable = false;
             continue;
         }
-        struct tblock *b = tcache_find(tc, cpu, NULL, mode);
+        struct tblock *b = jc_probe(tc, cpu, mode);
+        if (!b)
+            b = tcache_find(tc, cpu, NULL, mode);
+        if (b && b->n == 0) {   /* the interpreter's instruction: host code leaves for it */
+            jc_enter(tc, cpu, b, codebuf_to_rx(tc->native->cb, tc->native->exit_r10_rw));
+            b = NULL;
+        }
         if (!b) {
             tc->stats.interp_steps++;
             cpu_engine_step(cpu);
@@ -431,18 +487,7 @@ static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
             portable_run_block(tc, cpu, b, end);
             chainable = false;
         } else {
-            struct native *nt = tc->native;
-            if (nt->jc_tlb_epoch != cpu->tlb_epoch || nt->jc_code_epoch != cpu->mem->code_epoch) {
-                jc_clear(nt, nt->jc_global_epoch != cpu->tlb_global_epoch ||
-                             nt->jc_code_epoch != cpu->mem->code_epoch);
-                nt->jc_tlb_epoch = cpu->tlb_epoch;
-                nt->jc_global_epoch = cpu->tlb_global_epoch;
-                nt->jc_code_epoch = cpu->mem->code_epoch;
-            }
-            if ((b->mode & TMODE_FLAT4G) && !tc->lockstep)
-                nt->jc->entry[native_jc_index(b->eip)] = (struct native_jc_entry){
-                    .key = b->eip | (uint64_t)b->mode << 32 | jc_key_of(nt->jc, cpu, b->eip),
-                    .code = b->code };
+            jc_enter(tc, cpu, b, b->code);
             if (chainable && !tc->lockstep)
                 try_chain(tc, cpu, b, flushes);
             flushes = tc->flush_count;

@@ -66,6 +66,8 @@ struct native_jc_entry {
     uint64_t key;              /* eip | mode << 32 | a generation key (0: empty, never
                                   matches) */
     const void *code;          /* run-view entry */
+    struct tblock *block;      /* its block: the run loop looks here before the hash table */
+    uint64_t unused;           /* (32 bytes: host code indexes with a shift) */
 };
 struct native_jc {
     uint64_t global_key;       /* global pages: their generation << 48 | NATIVE_JC_GLOBAL;
@@ -86,6 +88,7 @@ struct native {
      * callee-saved registers, loads the guest registers, jumps to code. */
     void (*enter)(struct cpu *cpu, const void *code);
     uint8_t *exit_rw;          /* stores registers, flags and icount, then exit_spilled_rw */
+    uint8_t *exit_r10_rw;      /* stores R10D to cpu->eip, then exit_rw */
     uint8_t *exit_spilled_rw;  /* restores the host registers and returns from enter (after
                                   an interpreter call, which left everything in struct cpu) */
     uint8_t *call_saved_rw;    /* the interpreter-call thunks (native.c, emit_trampolines): */

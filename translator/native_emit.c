@@ -249,7 +249,7 @@ static void emit_indirect(struct emitter *e)
     x64_alu_rr(a, X64_OR, 64, X64_R8, X64_R11);
     x64_imul_rri(a, 32, X64_R9, X64_R10, (int32_t)NATIVE_JC_HASH);
     x64_shift_ri(a, X64_SHR, 32, X64_R9, 32 - NATIVE_JC_BITS);
-    x64_shift_ri(a, X64_SHL, 32, X64_R9, 4);
+    x64_shift_ri(a, X64_SHL, 32, X64_R9, 5);
     x64_mov_ri(a, 64, X64_R11, (int64_t)(intptr_t)jc->entry);
     /* the non-global generation, then the global one (native.h) */
     struct x64_label hit;

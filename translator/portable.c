@@ -312,6 +312,8 @@ static enum cpu_stop portable_run(struct cpu *cpu, uint64_t end, void *opaque)
             b = jump_cache_find(tc, cpu, mode);
         if (!b) {
             b = tcache_find(tc, cpu, prev, mode);
+            if (b && b->n == 0)
+                b = NULL;   /* the interpreter's */
             if (b)
                 jump_cache_enter(tc, cpu, b, mode);
         }

@@ -14,7 +14,8 @@
  * interpreter step or an interrupt.
  *
  * Memory: blocks are bump-allocated from one arena of the configured
- * budget; the hash buckets are extra (one pointer per 512 budget bytes).
+ * budget; the hash buckets are extra (one pointer per 128 arena bytes:
+ * a chain step is a cache miss, so chains are kept short).
  * When the arena is full every block is dropped at once (a flush): no
  * block is freed alone, so links between blocks never dangle while the
  * arena lives. A stale block (its page written) is unlinked from its
@@ -94,7 +95,11 @@ void tcache_flush(struct tcache *tc, bool budget)
 }
 
 /* Scan and build the block at phys (CS:EIP, TLB entry host page) and enter
- * it in the table; NULL when not even one instruction can be in it. */
+ * it in the table. When not even one instruction can be in it (the first
+ * crosses the page, or cannot run), an empty block (n == 0) says so: hot
+ * kernel code has page-crossing instructions, and each visit scanned and
+ * failed again. Its instruction always runs in the interpreter, which
+ * fetches it afresh, so it needs no code marking. NULL: no memory. */
 static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const uint8_t *page,
                                        uint32_t phys, uint32_t mode)
 {
@@ -104,10 +109,6 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
     uint32_t bytes;
     bool code32 = mode & TMODE_CODE32;
     int n = scan_block(page, phys & 0xFFFu, cpu->eip, code32, insns, SCAN_MAX_INSNS, &why, &bytes);
-    if (n == 0) {
-        tc->stats.translate_ns += host_ns() - started;
-        return NULL;
-    }
     size_t size = (sizeof(struct tblock) + (size_t)n * sizeof(struct tb_insn) + 15u) & ~(size_t)15u;
     if (size > tc->arena_size - tc->arena_used ||
         (tc->native && native_code_size(tc->native) - native_code_used(tc->native) <
@@ -122,7 +123,8 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
 
     /* Mark the page as code first: from now on every write to it bumps
      * the generation recorded here. */
-    cpu_tlb_protect_code(cpu, phys, bytes);
+    if (n > 0)
+        cpu_tlb_protect_code(cpu, phys, bytes);
     *b = (struct tblock){
         .phys = phys, .mode = mode, .gen = phys_code_gen(cpu->mem, phys),
         .eip = cpu->eip, .eip_mask = code32 ? 0xFFFFFFFFu : 0xFFFFu,
@@ -134,13 +136,16 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
         if (op_info[insns[i].op].cls & IO)
             b->has_io = true;
     }
-    const struct insn *last = &insns[n - 1];
-    b->sync = (op_info[last->op].cls & ~CTRL) != 0;
-    b->callout = (insn_class(last) & (SENS | PRIV | IOPL | IO)) != 0;
-    portable_prepare_block(b);
-
-    if (tc->native)
-        native_translate(tc, cpu, b);
+    if (n > 0) {
+        const struct insn *last = &insns[n - 1];
+        b->sync = (op_info[last->op].cls & ~CTRL) != 0;
+        b->callout = (insn_class(last) & (SENS | PRIV | IOPL | IO)) != 0;
+        portable_prepare_block(b);
+        if (tc->native)
+            native_translate(tc, cpu, b);
+    } else {
+        tc->stats.empty_blocks++;
+    }
 
     uint32_t k = bucket_of(tc, phys, mode, b->eip);
     b->hash_next = tc->buckets[k];
@@ -206,14 +211,14 @@ struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *pr
             if (flushes != tc->flush_count)
                 prev = NULL;   /* it went with the flush */
         }
-        if (prev)
+        if (prev && b->n > 0)
             prev->link[phys != prev->phys + prev->bytes] = b;
     }
     /* The CS limit, once for the whole block (the interpreter checks it
      * per instruction: a block that leaves the limit runs there). */
     if ((uint64_t)eip + b->bytes - 1 > cs->limit)
         return NULL;
-    return b;
+    return b;   /* (an empty block too: see tcache_translate) */
 }
 
 struct tcache *tcache_create(const struct tcache_config *cfg)
@@ -228,7 +233,7 @@ struct tcache *tcache_create(const struct tcache_config *cfg)
     bool native = tc->cfg.backend == TCACHE_NATIVE;
     tc->arena_size = native ? tc->cfg.budget_bytes / 2 : tc->cfg.budget_bytes;
     tc->nbuckets = 1024;
-    while (tc->nbuckets < tc->arena_size / 512 && tc->nbuckets < (1u << 24))
+    while (tc->nbuckets < tc->arena_size / 128 && tc->nbuckets < (1u << 24))
         tc->nbuckets <<= 1;
     tc->arena = malloc(tc->arena_size);
     tc->buckets = calloc(tc->nbuckets, sizeof(*tc->buckets));
@@ -344,6 +349,8 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
         PUT("  early block exits      %llu\n", (unsigned long long)s->early_exits);
     }
     PUT("  SMC invalidations      %llu\n", (unsigned long long)s->smc_invalidations);
+    PUT("  empty blocks           %llu (the first instruction crosses the page or cannot run: "
+        "the interpreter runs it)\n", (unsigned long long)s->empty_blocks);
     PUT("  cache flushes          %llu (budget), %llu (memory map)\n",
         (unsigned long long)s->flushes, (unsigned long long)s->map_flushes);
     PUT("  cache memory           %.2f MiB used of %.2f MiB (+%.2f MiB hash)\n",

@@ -119,6 +119,7 @@ struct tcache_stats {
     uint64_t flushes;           /* budget full */
     uint64_t map_flushes;       /* the physical map changed */
     uint64_t smc_invalidations; /* a block found stale (its page was written) */
+    uint64_t empty_blocks;      /* blocks of no instruction (n == 0: the interpreter's) */
     uint64_t early_exits;       /* a block left before its end (SMC, TLB flush, budget, branch) */
     uint64_t translate_ns;      /* host time spent scanning and building blocks */
     uint64_t lockstep_blocks;   /* blocks compared by the lock-step checker */
@@ -170,9 +171,10 @@ uint32_t tcache_mode(const struct cpu *cpu);
 
 /* The current block for CS:EIP: found through prev's links (prev may be
  * NULL), the hash table, or translated now. NULL when no block can start
- * here (TLB miss, not directly readable, first instruction crosses the
- * page or is undecodable, CS limit): the caller runs one instruction in
- * the interpreter. Links prev to the result. */
+ * here (TLB miss, not directly readable, CS limit), and an empty block
+ * (n == 0) when its first instruction crosses the page or is undecodable:
+ * either way the caller runs one instruction in the interpreter. Links
+ * prev to a non-empty result. */
 struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *prev, uint32_t mode);
 
 /* Forget every block (counted as a budget flush when budget is true). */

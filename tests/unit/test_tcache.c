@@ -235,6 +235,43 @@ START_TEST(test_mode_key)
 }
 END_TEST
 
+/* A first instruction that crosses the page: an empty block, remembered
+ * (the second lookup is a hash hit, not another scan), and the interpreter
+ * runs the instruction. */
+START_TEST(test_empty_block)
+{
+    static const uint8_t code[] = { 0x40 };
+    struct fixture *fx = machine_with(code, sizeof code);
+    struct cpu *cpu = &fx->cpu;
+    /* mov ax, 0x1234 at 0x1FFE: B8 34 | 12 on the next page, then HLT */
+    static const uint8_t crossing[] = { 0xB8, 0x34, 0x12, 0xF4 };
+    phys_load(&fx->pm, 0x1FFE, crossing, sizeof crossing);
+    cpu->eip = 0x1FFE;
+    struct tcache *tc = tcache_create(&(struct tcache_config){ 0 });
+    jmp_buf env;
+    cpu->fault_env = &env;
+    if (setjmp(env) != 0)
+        ck_abort_msg("fault");
+    uint8_t buf[2];
+    cpu_fetch_code(cpu, cpu->eip, buf, sizeof buf);
+    uint32_t mode = tcache_mode(cpu);
+    struct tblock *a = tcache_find(tc, cpu, NULL, mode);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_uint_eq(a->n, 0);
+    ck_assert_ptr_eq(tcache_find(tc, cpu, NULL, mode), a);
+    ck_assert_uint_eq(tcache_stats(tc)->hits, 1);
+    ck_assert_uint_eq(tcache_stats(tc)->empty_blocks, 1);
+    ck_assert_uint_eq(tcache_stats(tc)->blocks_translated, 1);
+    cpu->fault_env = NULL;
+    cpu->engine = tcache_engine(tc);
+    cpu_run(cpu, 100);
+    ck_assert_uint_eq(cpu->gpr[R_EAX] & 0xFFFF, 0x1234);
+    ck_assert(cpu->halted);
+    tcache_destroy(tc);
+    fixture_free(fx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tcache");
@@ -245,6 +282,7 @@ int main(void)
     tcase_add_test(tc, test_data_near_code);
     tcase_add_test(tc, test_budget_flush);
     tcase_add_test(tc, test_mode_key);
+    tcase_add_test(tc, test_empty_block);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
