@@ -133,6 +133,13 @@ static void tlb_drop_direct_writes(struct cpu *cpu, uint32_t phys_page)
             cpu->tlb[i].lin_page &= ~(uint32_t)TLB_KIND_WRITES;
 }
 
+uint32_t cpu_tlb_space_version(const struct cpu *cpu)
+{
+    if (!cpu->shadow || !cpu->shadow->current || !(cpu->cr0 & CR0_PG))
+        return 0;
+    return cpu->shadow->current->version;
+}
+
 void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys, uint32_t len)
 {
     bool was_code = phys_code_marked(cpu->mem, phys);

@@ -74,6 +74,13 @@ void cpu_tlb_sync(struct cpu *cpu);
  * the write kinds back once the page holds no code. */
 void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys, uint32_t len);
 
+/* The current address space's version (mmu/shadow.h): while it stays the
+ * same, every non-global linear mapping the TLB was filled with in this
+ * space still holds, CR3 switches away and back included. 0 when not
+ * known (paging off, -mmu tlb, an untracked space): then only the TLB
+ * epoch tells. */
+uint32_t cpu_tlb_space_version(const struct cpu *cpu);
+
 /* The TLB (struct tlb_entry in cpu.h), for fast paths in the run loop and
  * the translator.
  *   tlb[(lin >> 12) % TLB_SIZE] caches linear page lin & TLB_PAGE_MASK;

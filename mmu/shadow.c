@@ -71,11 +71,22 @@ static void unwatch_if_unused(struct shadow_mmu *sm, uint32_t page)
     }
 }
 
+/* A mapping of sp may have changed: a new version (see shadow.h). */
+static void space_changed(struct shadow_mmu *sm, struct shadow_space *sp)
+{
+    if (sp->version == 0)
+        return;   /* untracked stays untracked */
+    if (++sm->version_clock == 0)
+        sm->version_clock = 1;
+    sp->version = sm->version_clock;
+}
+
 static void drop_slot(struct shadow_mmu *sm, struct shadow_space *sp, uint32_t slot)
 {
     struct shadow_table *t = sp->dir[slot];
     if (!t)
         return;
+    space_changed(sm, sp);
     sp->dir[slot] = NULL;
     if (t->pt_page != SHADOW_NO_PT) {
         struct shadow_table **link = &sm->rmap[rmap_hash(t->pt_page)];
@@ -183,6 +194,7 @@ static void shadow_page_written(void *opaque, uint32_t paddr, uint32_t len)
             continue;
         for (uint32_t i = first; i <= last; i++)
             t->entry[i] = 0;
+        space_changed(sm, t->space);
         if (++t->writes > SHADOW_FLOOD_WRITES) {
             sm->stats->tables_flooded++;
             drop_slot(sm, t->space, t->slot);
@@ -269,6 +281,8 @@ bool shadow_activate(struct shadow_mmu *sm, uint32_t cr0, uint32_t cr3, uint32_t
             sp->mode = mode;
             sp->ntables = 0;
             sp->pd_writes = 0;
+            sp->version = 1;   /* tracked; then a version no other space has */
+            space_changed(sm, sp);
             sm->stats->spaces_created++;
             sm->stats->spaces_now++;
         }
@@ -313,22 +327,28 @@ bool shadow_walk(struct shadow_mmu *sm, uint32_t cr0, uint32_t cr3, uint32_t cr4
         return true;
     uint32_t slot = lin >> 22;
     uint32_t pd_page = cr3 & pm->a20_mask & SHADOW_PAGE_MASK;
-    if (!plain_ram(pm, pd_page))
+    if (!plain_ram(pm, pd_page)) {
+        sp->version = 0;   /* used, not recorded, not watched */
         return true;
+    }
     uint32_t pt_page = SHADOW_NO_PT;
     if (!large) {
         uint32_t pde = phys_read(pm, pd_page | (slot << 2), 4);
         pt_page = pde & pm->a20_mask & SHADOW_PAGE_MASK;
-        if (!plain_ram(pm, pt_page))
+        if (!plain_ram(pm, pt_page)) {
+            sp->version = 0;
             return true;
+        }
     }
     struct shadow_table *t = sp->dir[slot];
     if (t && t->pt_page != pt_page) {
         drop_slot(sm, sp, slot);
         t = NULL;
     }
-    if (!t && (t = table_alloc(sm, sp, slot, pt_page)) == NULL)
+    if (!t && (t = table_alloc(sm, sp, slot, pt_page)) == NULL) {
+        sp->version = 0;
         return true;
+    }
     t->entry[(lin >> 12) & (SHADOW_SLOTS - 1)] = *entry;
     t->writes = 0;
     sp->pd_writes = 0;

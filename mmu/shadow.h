@@ -110,6 +110,12 @@ struct shadow_space {
     uint32_t ntables;
     uint32_t pd_writes;            /* trapped directory writes since last filled */
     struct shadow_table *dir[SHADOW_SLOTS];
+    /* Changes whenever a mapping cached here may have changed (entries
+     * dropped), unique among all spaces: caches keyed by linear address
+     * (the translator's indirect-branch cache) stay valid across CR3
+     * switches while it holds. 0: not tracked (a mapping was used without
+     * being recorded here, so its changes would go unseen). */
+    uint32_t version;
 };
 
 /* key bits (values of the CR0/CR4 bits they stand for) */
@@ -125,6 +131,7 @@ struct shadow_mmu {
     size_t   max_tables;           /* from the byte cap */
     size_t   ntables;
     uint64_t clock;
+    uint32_t version_clock;        /* the last shadow_space.version handed out */
     bool     walking;              /* the walker's own A/D writes are not traps */
     bool     cap_hit;              /* the cap forced an eviction at least once */
     struct shadow_table *free_tables;

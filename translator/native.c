@@ -53,12 +53,14 @@ bool native_supported(void)
 
 #if defined(__x86_64__)
 
-_Static_assert(offsetof(struct native_jc, entry) == 32 && offsetof(struct native_jc, hits) == 24 &&
-               offsetof(struct native_jc, gen_key) == 8,
-               "native_emit.c reads the generations, misses and hits at entry - 32, -24, -16, -8");
+_Static_assert(offsetof(struct native_jc, entry) == 40 && offsetof(struct native_jc, hits) == 32 &&
+               offsetof(struct native_jc, gen_key) == 16 && offsetof(struct native_jc, global_key) == 8,
+               "native_emit.c reads the space, generations, misses and hits at entry - 40 .. -8");
 
-_Static_assert(sizeof(struct native_jc_entry) == 32 && offsetof(struct native_jc_entry, code) == 8,
-               "native_emit.c indexes the indirect-branch cache as 32-byte entries, code at +8");
+_Static_assert(sizeof(struct native_jc_entry) == 32 && offsetof(struct native_jc_entry, code) == 8 &&
+               offsetof(struct native_jc_entry, space) == 24,
+               "native_emit.c indexes the indirect-branch cache as 32-byte entries, code at +8, "
+               "space at +24");
 
 static void jc_reset(struct native_jc *jc);
 _Static_assert(sizeof(struct tlb_entry) == 16 && offsetof(struct tlb_entry, host) == 8,
@@ -408,8 +410,12 @@ bool native_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b
 static void jc_sync(struct native *nt, const struct cpu *cpu)
 {
     if (nt->jc_tlb_epoch != cpu->tlb_epoch || nt->jc_code_epoch != cpu->mem->code_epoch) {
-        jc_clear(nt, nt->jc_global_epoch != cpu->tlb_global_epoch ||
-                     nt->jc_code_epoch != cpu->mem->code_epoch);
+        uint32_t space = cpu_tlb_space_version(cpu);
+        bool all = nt->jc_global_epoch != cpu->tlb_global_epoch ||
+                   nt->jc_code_epoch != cpu->mem->code_epoch;
+        if (all || space == 0)
+            jc_clear(nt, all);
+        nt->jc->space = space;
         nt->jc_tlb_epoch = cpu->tlb_epoch;
         nt->jc_global_epoch = cpu->tlb_global_epoch;
         nt->jc_code_epoch = cpu->mem->code_epoch;
@@ -429,8 +435,11 @@ static struct tblock *jc_probe(struct tcache *tc, const struct cpu *cpu, uint32_
     jc_sync(nt, cpu);
     const struct native_jc_entry *e = &nt->jc->entry[native_jc_index(cpu->eip)];
     uint64_t key = cpu->eip | (uint64_t)mode << 32;
-    if (e->key == (key | nt->jc->gen_key) || e->key == (key | nt->jc->global_key))
+    if ((e->key == (key | nt->jc->gen_key) && e->space == nt->jc->space) ||
+        e->key == (key | nt->jc->global_key)) {
+        tc->stats.native_probe_hits++;
         return e->block;
+    }
     return NULL;
 }
 
@@ -443,7 +452,7 @@ static void jc_enter(struct tcache *tc, const struct cpu *cpu, struct tblock *b,
     if ((b->mode & TMODE_FLAT4G) && !tc->lockstep)
         nt->jc->entry[native_jc_index(b->eip)] = (struct native_jc_entry){
             .key = b->eip | (uint64_t)b->mode << 32 | jc_key_of(nt->jc, cpu, b->eip),
-            .code = code, .block = b };
+            .code = code, .block = b, .space = nt->jc->space };
 }
 
 static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)

@@ -51,7 +51,11 @@ static const int8_t native_hreg[8] = {
  * the EIP is the linear address. Blocks on global pages (the kernel's)
  * carry their own generation, which a CR3 switch leaves alone: Linux
  * switches thousands of times a second, and each time every kernel path
- * went back through the run loop once. */
+ * went back through the run loop once. The others carry the address
+ * space's version (cpu_tlb_space_version) when there is one: then a TLB
+ * flush does not clear them, since the version changes with any mapping
+ * of the space, and a process's blocks are found again when it runs
+ * again. */
 #define NATIVE_JC_BITS 14
 #define NATIVE_JC_ENTRIES (1u << NATIVE_JC_BITS)
 #define NATIVE_JC_HASH 0x9E3779B1u
@@ -67,11 +71,12 @@ struct native_jc_entry {
                                   matches) */
     const void *code;          /* run-view entry */
     struct tblock *block;      /* its block: the run loop looks here before the hash table */
-    uint64_t unused;           /* (32 bytes: host code indexes with a shift) */
+    uint64_t space;            /* non-global entries: the address space version they hold in */
 };
 struct native_jc {
+    uint64_t space;            /* the current space's version; host code reads it at entry - 40 */
     uint64_t global_key;       /* global pages: their generation << 48 | NATIVE_JC_GLOBAL;
-                                  host code reads it at entry - 32 */
+                                  at entry - 32 */
     uint64_t gen_key;          /* the others: their generation << 48; clearing bumps it (a
                                   memset only when it wraps); at entry - 24 */
     uint64_t misses;           /* counted by host code: at entry - 16 and entry - 8 */

@@ -254,9 +254,16 @@ static void emit_indirect(struct emitter *e)
     /* the non-global generation, then the global one (native.h) */
     struct x64_label hit;
     x64_label_init(&hit);
+    struct x64_label global;
+    x64_label_init(&global);
     x64_alu_rm(a, X64_OR, 64, X64_R8, x64_mem_b(X64_R11, -24));
     x64_alu_rm(a, X64_CMP, 64, X64_R8, x64_mem_bis(X64_R11, X64_R9, 1, 0));
+    x64_jcc_label(a, X64_CC_NE, &global, true);
+    x64_mov_rm(a, 64, X64_R8, x64_mem_b(X64_R11, -40));   /* and the space's version */
+    x64_alu_rm(a, X64_CMP, 64, X64_R8, x64_mem_bis(X64_R11, X64_R9, 1, 24));
     x64_jcc_label(a, X64_CC_E, &hit, true);
+    x64_jmp_label(a, &miss, true);
+    x64_bind(a, &global);
     x64_alu_rm(a, X64_XOR, 64, X64_R8, x64_mem_b(X64_R11, -24));
     x64_alu_rm(a, X64_OR, 64, X64_R8, x64_mem_b(X64_R11, -32));
     x64_alu_rm(a, X64_CMP, 64, X64_R8, x64_mem_bis(X64_R11, X64_R9, 1, 0));

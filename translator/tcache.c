@@ -366,8 +366,9 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
             "interpreter calls\n", (unsigned long long)s->native_insns,
             insns ? 100.0 * (double)s->native_insns / (double)insns : 0.0,
             (unsigned long long)s->native_calls);
-        PUT("  host code entries      %llu from the run loop, %llu jumps chained by patching\n",
-            (unsigned long long)s->native_enters, (unsigned long long)s->native_patches);
+        PUT("  host code entries      %llu from the run loop (%llu blocks found in the indirect-branch "
+            "cache), %llu jumps chained by patching\n", (unsigned long long)s->native_enters,
+            (unsigned long long)s->native_probe_hits, (unsigned long long)s->native_patches);
         uint64_t jc_hits, jc_misses, jc_clears;
         native_jc_stats(tc->native, &jc_hits, &jc_misses, &jc_clears);
         PUT("  indirect lookups       %llu, hits %llu (%.2f%%), cache cleared %llu times\n",

@@ -128,6 +128,7 @@ struct tcache_stats {
     uint64_t native_insns;      /* instructions of those emitted as host instructions */
     uint64_t native_calls;      /* ... and as calls to their interpreter handler */
     uint64_t native_enters;     /* entries into host code from the run loop */
+    uint64_t native_probe_hits; /* run-loop lookups served by the indirect-branch cache */
     uint64_t native_patches;    /* direct jumps patched to chain two blocks */
     uint64_t native_code_overflows; /* blocks left to the portable path for lack of code space */
     uint64_t callouts[OP_COUNT];
