@@ -453,6 +453,42 @@ static bool operands_ok(const struct insn *in)
     return true;
 }
 
+/* Whether the flags in `written`, as the current instruction leaves them,
+ * can never be seen: a later instruction of the block overwrites all six
+ * before anything could look (a flags reader, an access that may fault, an
+ * interpreter call, the block's end). Only register and immediate forms
+ * that always become host code are looked through. Then the instruction
+ * may leave those flags wrong, and skip the work of getting them right
+ * (rotates, INC/DEC: a PUSHFQ and a merge each; SHA-256 and friends are
+ * rotates followed by XOR). */
+static bool flags_dead_after(const struct emitter *e, uint32_t written)
+{
+    (void)written;   /* the killers below write every arithmetic flag */
+    const struct tblock *b = e->b;
+    for (uint32_t j = e->i + 1; j < b->n; j++) {
+        const struct insn *in = &b->insn[j].insn;
+        if ((in->prefixes & (PFX_REP | PFX_REPNE)) || !operands_ok(in))
+            return false;
+        for (int k = 0; k < in->nopnd; k++)
+            if (in->opnd[k].kind == OPND_MEM && in->op != OP_LEA)
+                return false;
+        switch (in->op) {
+        case OP_ADD: case OP_OR: case OP_AND: case OP_SUB: case OP_XOR: case OP_CMP:
+        case OP_TEST:
+            return true;   /* all six written, none read */
+        case OP_MOV: case OP_NOT:
+            continue;      /* no flags, no fault */
+        case OP_LEA:
+            if (in->opnd[0].kind != OPND_REG || in->addrsize != 4)
+                return false;
+            continue;
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
 static bool emit_alu(struct emitter *e, const struct insn *in)
 {
     struct x64_asm *a = &e->a;
@@ -618,6 +654,14 @@ static bool emit_unary(struct emitter *e, const struct insn *in)
     switch (in->op) {
     case OP_INC:
     case OP_DEC: {
+        if (e->fs != FS_HOST && flags_dead_after(e, FL_ARITH & ~FL_CF)) {
+            /* CF stays where it is; the others are unseen */
+            if (in->op == OP_INC)
+                mem ? x64_inc_m(a, bits, HOSTMEM) : x64_inc_r(a, bits, hreg(d));
+            else
+                mem ? x64_dec_m(a, bits, HOSTMEM) : x64_dec_r(a, bits, hreg(d));
+            break;
+        }
         int fs = partial_begin(e);   /* CF survives */
         if (in->op == OP_INC)
             mem ? x64_inc_m(a, bits, HOSTMEM) : x64_inc_r(a, bits, hreg(d));
@@ -646,11 +690,13 @@ static bool emit_rotate_n(struct emitter *e, const struct insn *in, enum x64_shi
 {
     struct x64_asm *a = &e->a;
     const struct opnd *d = &in->opnd[0];
-    bool mem = d->kind == OPND_MEM;
-    if (mem) {
-        if (!mem_native(e, in))
-            return false;
-        mem_operand(e, in, 4, true);
+    bool mem = d->kind == OPND_MEM;   /* (emit_shift checked it) */
+    if (flags_dead_after(e, FL_CF | FL_OF)) {
+        if (mem)
+            x64_shift_mi(a, op, 32, HOSTMEM, count);
+        else
+            x64_shift_ri(a, op, 32, hreg(d), count);
+        return true;   /* SF ZF AF PF wherever they were; CF, OF unseen */
     }
     fl_save(e);
     partial_begin(e);   /* now FS_SAVED */
@@ -716,6 +762,10 @@ static bool emit_shift(struct emitter *e, const struct insn *in)
         return false;   /* OF for counts above 1: see emit_rotate_n */
     if (rotate && count > 1)
         return emit_rotate_n(e, in, op, count);
+    if (rotate && e->fs != FS_HOST && flags_dead_after(e, FL_CF | FL_OF)) {
+        mem ? x64_shift_mi(a, op, bits, HOSTMEM, count) : x64_shift_ri(a, op, bits, hreg(d), count);
+        return true;   /* as in emit_rotate_n */
+    }
     if (by_cl)
         fl_host(e);   /* a zero count keeps every flag */
     int fs = rotate && !by_cl ? partial_begin(e) : FS_HOST;
