@@ -116,7 +116,9 @@ struct tlb_entry {
     uint32_t lin_page;    /* linear page number | direct TLB_KIND_* bits (mem.h) */
     uint32_t phys_rights; /* physical page base | TLB_* rights (low 8 bits): 16 bytes an
                              entry, so that host code indexes the TLB with a shift */
-    uint8_t *host;        /* host pointer to the page for plain RAM, else NULL */
+    uintptr_t addend;     /* with a host page (plain RAM, ROM): the host address of
+                             linear address lin is addend + lin (tlb_host_of in mem.h),
+                             so host code adds it to the whole address */
 };
 /* 4096 entries cover 16 MiB: with 256, xz's 4 MiB dictionary missed the
  * TLB 30 times as often. Flushes stay cheap through the fill log. */

@@ -62,7 +62,7 @@ static void tlb_clear(struct tlb_entry *e)
 {
     e->lin_page = 0;
     e->phys_rights = 0;
-    e->host = NULL;
+    e->addend = 0;
 }
 
 void cpu_tlb_flush(struct cpu *cpu, bool include_global)
@@ -248,7 +248,7 @@ static struct tlb_entry *tlb_fill(struct cpu *cpu, struct tlb_entry *e, uint32_t
     }
     e->lin_page = (lin & TLB_PAGE_MASK) | direct;
     e->phys_rights = phys | rights;
-    e->host = host;
+    e->addend = host ? (uintptr_t)host - (lin & TLB_PAGE_MASK) : 0;
     if (rights & TLB_GLOBAL) {
         cpu->tlb_global_chunks[lin >> 21] |= 1u << ((lin >> 16) % 32);
     } else {
@@ -281,7 +281,7 @@ static uint64_t entry_read(struct cpu *cpu, const struct tlb_entry *e, uint32_t 
     uint32_t off = lin & ~TLB_PAGE_MASK;
     uint64_t v = 0;
     if (e->lin_page & kind) {
-        memcpy(&v, e->host + off, n);
+        memcpy(&v, tlb_host_of(e, lin), n);
         return v;
     }
     uint32_t paddr = tlb_phys(e) | off;
@@ -298,7 +298,7 @@ static void entry_write(struct cpu *cpu, struct tlb_entry *e, uint32_t lin,
 {
     uint32_t off = lin & ~TLB_PAGE_MASK;
     if (e->lin_page & kind) {
-        memcpy(e->host + off, &v, n);
+        memcpy(tlb_host_of(e, lin), &v, n);
         return;
     }
     if (tlb_rights(e) & TLB_RAM) {
@@ -306,7 +306,7 @@ static void entry_write(struct cpu *cpu, struct tlb_entry *e, uint32_t lin,
          * logging: invalidate the code, write, mark dirty, report to the
          * shadows; direct again once none applies */
         phys_code_written_range(cpu->mem, tlb_phys(e) | off, n);
-        memcpy(e->host + off, &v, n);
+        memcpy(tlb_host_of(e, lin), &v, n);
         phys_mark_dirty(cpu->mem, tlb_phys(e));
         phys_watch_written(cpu->mem, tlb_phys(e) | off, n);
         if (!(phys_page_flags(cpu->mem, tlb_phys(e)) & PHYS_PAGE_NO_DIRECT_WRITE))

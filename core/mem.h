@@ -107,6 +107,13 @@ enum {
     TLB_RIGHTS_MASK     = 0xFFu,     /* where the rights live in phys_rights */
 };
 
+/* The host address of lin through e, which has a host page and maps lin's
+ * page (struct tlb_entry in cpu.h). */
+static inline uint8_t *tlb_host_of(const struct tlb_entry *e, uint32_t lin)
+{
+    return (uint8_t *)(e->addend + lin);
+}
+
 /* An entry's physical page and its rights (struct tlb_entry in cpu.h). */
 static inline uint32_t tlb_phys(const struct tlb_entry *e)
 {
@@ -134,7 +141,7 @@ static inline uint8_t *tlb_host(struct cpu *cpu, uint32_t lin, uint32_t len, uns
     const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
     uint32_t last = lin + len - 1;
     if ((e->lin_page & (TLB_PAGE_MASK | kind)) == ((last & TLB_PAGE_MASK) | kind))
-        return e->host + (lin & ~TLB_PAGE_MASK);
+        return tlb_host_of(e, lin);
     return NULL;
 }
 
@@ -158,7 +165,7 @@ static inline uint8_t *cpu_host_ptr(struct cpu *cpu, int seg, uint32_t off, uint
     if (__builtin_expect(s->valid && (s->flags & (SEGF_CODE | SEGF_DC | SEGF_RW)) == SEGF_RW &&
                          (uint64_t)off + (len - 1) <= s->limit && (lin & (len - 1)) == 0 &&
                          (e->lin_page & (TLB_PAGE_MASK | kind)) == ((lin & TLB_PAGE_MASK) | kind), 1))
-        return e->host + (lin & ~TLB_PAGE_MASK);
+        return tlb_host_of(e, lin);
     return NULL;
 }
 

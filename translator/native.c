@@ -63,8 +63,8 @@ _Static_assert(sizeof(struct native_jc_entry) == 32 && offsetof(struct native_jc
                "space at +24");
 
 static void jc_reset(struct native_jc *jc);
-_Static_assert(sizeof(struct tlb_entry) == 16 && offsetof(struct tlb_entry, host) == 8,
-               "native_emit.c indexes the TLB as 16-byte entries with host at +8");
+_Static_assert(sizeof(struct tlb_entry) == 16 && offsetof(struct tlb_entry, addend) == 8,
+               "native_emit.c indexes the TLB as 16-byte entries with the addend at +8");
 
 /* Stores / loads the guest registers between host registers and cpu->gpr. */
 static void emit_spill(struct x64_asm *a)

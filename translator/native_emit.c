@@ -346,8 +346,9 @@ static void open_stub(struct emitter *e)
 }
 
 /* The linear address in R8D is checked against the TLB for size bytes of
- * this kind of access; on a hit [R9 + R8] is the host address. Opens the
- * instruction's stub (the miss path). Clobbers RFLAGS (saved first). */
+ * this kind of access; on a hit [R9 + R8] is the host address (R9: the
+ * entry's addend). Opens the instruction's stub (the miss path). Clobbers
+ * RFLAGS (saved first). */
 static void tlb_check(struct emitter *e, unsigned size, bool write)
 {
     struct x64_asm *a = &e->a;
@@ -369,7 +370,6 @@ static void tlb_check(struct emitter *e, unsigned size, bool write)
     x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
     x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
     x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
-    x64_alu_ri(a, X64_AND, 32, X64_R8, 0xFFF);
 }
 
 static const struct x64_mem HOSTMEM = { X64_R9, X64_R8, 1, 0 };

@@ -169,8 +169,8 @@ struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *pr
     uint32_t lin = cs->base + eip;
     const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
     unsigned kind = tlb_kind(cpu, MEM_READ);
-    if ((e->lin_page & (TLB_PAGE_MASK | kind)) != ((lin & TLB_PAGE_MASK) | kind) || !e->host)
-        return NULL;
+    if ((e->lin_page & (TLB_PAGE_MASK | kind)) != ((lin & TLB_PAGE_MASK) | kind))
+        return NULL;   /* (a direct kind implies a host page) */
     uint32_t phys = tlb_phys(e) | (lin & ~TLB_PAGE_MASK);
     uint32_t gen = phys_code_gen(pm, phys);
 
@@ -205,7 +205,7 @@ struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *pr
         }
         if (!b) {
             uint64_t flushes = tc->flush_count;
-            b = tcache_translate(tc, cpu, e->host, phys, mode);
+            b = tcache_translate(tc, cpu, tlb_host_of(e, lin & TLB_PAGE_MASK), phys, mode);
             if (!b)
                 return NULL;
             if (flushes != tc->flush_count)
