@@ -20,8 +20,8 @@
  *
  * Memory operands (flat 4 GiB segments, mode TMODE_FLAT4G, 32-bit
  * addressing, no alignment checking) inline the TLB fast path of mem.h:
- * index the 256-entry TLB by the linear page, compare the tag of the
- * access's last byte with this access kind, and use the entry's host page.
+ * index the 4096-entry TLB by the linear page, compare the tag of the
+ * access's last byte with this access kind, and add the entry's addend.
  * A miss jumps to an out-of-line stub that runs the whole instruction in
  * the interpreter (which walks, faults, handles MMIO, ROM, code pages and
  * page-crossing accesses) and comes back, or leaves the block when the
