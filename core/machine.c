@@ -583,6 +583,7 @@ void machine_format_mmu_stats(const struct machine *m, char *buf, size_t len)
              "  page walks             %llu\n"
              "  page-table write traps %llu\n"
              "  CR3 switches           %llu (%llu reused a shadow: %.1f%%)\n"
+             "  TLB prefills           %llu (entries refilled from a reused shadow)\n"
              "  shadows created        %llu, evicted %llu (by the memory cap %llu)\n"
              "  shadow tables flooded  %llu\n"
              "  full TLB flushes       %llu\n"
@@ -594,6 +595,7 @@ void machine_format_mmu_stats(const struct machine *m, char *buf, size_t len)
              (unsigned long long)st->pt_write_traps,
              (unsigned long long)st->cr3_switches, (unsigned long long)st->cr3_reuses,
              percent(st->cr3_reuses, st->cr3_switches),
+             (unsigned long long)st->tlb_prefills,
              (unsigned long long)st->spaces_created, (unsigned long long)st->spaces_evicted,
              (unsigned long long)st->cap_evictions,
              (unsigned long long)st->tables_flooded,

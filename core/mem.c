@@ -58,6 +58,91 @@ _Static_assert((unsigned)SHADOW_READ_SUP == (unsigned)TLB_KIND_READ_SUP &&
 
 /* ---- TLB maintenance ---- */
 
+/* Make e translate lin's page to guest-physical phys with rights (TLB_KIND_*
+ * with TLB_GLOBAL, TLB_LARGE), host access as RAM or ROM allow. */
+static struct tlb_entry *tlb_install(struct cpu *cpu, struct tlb_entry *e, uint32_t lin,
+                                     uint32_t phys, unsigned rights)
+{
+    phys &= cpu->mem->a20_mask;
+    unsigned direct = 0;
+    uint8_t *host = phys_ram_page(cpu->mem, phys);
+    if (host) {
+        rights |= TLB_RAM;
+        direct = rights & TLB_KIND_ALL;
+        if (phys_page_flags(cpu->mem, phys) & PHYS_PAGE_NO_DIRECT_WRITE)
+            direct &= ~(unsigned)TLB_KIND_WRITES;
+    } else if ((host = (uint8_t *)phys_readable_page(cpu->mem, phys)) != NULL) {
+        direct = rights & (TLB_KIND_READ_SUP | TLB_KIND_READ_USER);
+    }
+    e->lin_page = (lin & TLB_PAGE_MASK) | direct;
+    e->phys_rights = phys | rights;
+    e->addend = host ? (uintptr_t)host - (lin & TLB_PAGE_MASK) : 0;
+    if (rights & TLB_GLOBAL) {
+        cpu->tlb_global_chunks[lin >> 21] |= 1u << ((lin >> 16) % 32);
+    } else {
+        if (cpu->tlb_fill_count < TLB_SIZE)
+            cpu->tlb_fill_log[cpu->tlb_fill_count] = (uint16_t)(e - cpu->tlb);
+        if (cpu->tlb_fill_count <= TLB_SIZE)
+            cpu->tlb_fill_count++;
+    }
+    if (rights & TLB_LARGE)
+        cpu->tlb_large_regions[lin >> 27] |= 1u << ((lin >> 22) % 32);
+    return e;
+}
+
+/* The TLB rights of shadow entry se. */
+static unsigned tlb_rights_of_shadow(const struct cpu *cpu, uint32_t se)
+{
+    unsigned rights = se & TLB_KIND_ALL;
+    if ((se & SHADOW_GLOBAL) && (cpu->cr4 & CR4_PGE))
+        rights |= TLB_GLOBAL;
+    if (se & SHADOW_LARGE)
+        rights |= TLB_LARGE;
+    return rights;
+}
+
+/* Switching away from the shadow space sp: remember the linear pages of
+ * the non-global entries filled under it that are still in the TLB (the
+ * most recent SHADOW_HOT_PAGES; the fill log lists them, duplicates and
+ * overwritten entries included). */
+static void tlb_remember_hot(struct cpu *cpu, struct shadow_space *sp)
+{
+    uint32_t n = cpu->tlb_fill_count, first = 0, nhot = 0;
+    if (n > TLB_SIZE)
+        n = 0;   /* the log overflowed: remember nothing */
+    if (n > SHADOW_HOT_PAGES)
+        first = n - SHADOW_HOT_PAGES;
+    for (uint32_t k = first; k < n; k++) {
+        struct tlb_entry *e = &cpu->tlb[cpu->tlb_fill_log[k]];
+        unsigned rights = tlb_rights(e);
+        /* marked so a page logged twice is remembered once (the flush
+         * that follows clears the entry anyway) */
+        if ((rights & TLB_KIND_ALL) && !(rights & (TLB_GLOBAL | TLB_HOT_SEEN))) {
+            sp->hot[nhot++] = e->lin_page & TLB_PAGE_MASK;
+            e->phys_rights |= TLB_HOT_SEEN;
+        }
+    }
+    sp->nhot = nhot;
+}
+
+/* Switched back to a shadow space: refill the TLB with the pages it used
+ * last time, as far as the shadow still maps them (the shadow is kept
+ * coherent with the guest's tables, so this is what a walk would give;
+ * the A and D bits were set by the walks that made these entries). */
+static void tlb_refill_hot(struct cpu *cpu, const struct shadow_space *sp)
+{
+    for (uint32_t i = 0; i < sp->nhot; i++) {
+        uint32_t lin = sp->hot[i];
+        uint32_t se = shadow_lookup(cpu->shadow, lin);
+        if (!(se & SHADOW_KINDS))
+            continue;
+        tlb_install(cpu, &cpu->tlb[TLB_INDEX(lin)], lin, se & TLB_PAGE_MASK,
+                    tlb_rights_of_shadow(cpu, se));
+        cpu->mmu_stats.tlb_prefills++;
+    }
+}
+
+
 static void tlb_clear(struct tlb_entry *e)
 {
     e->lin_page = 0;
@@ -68,6 +153,9 @@ static void tlb_clear(struct tlb_entry *e)
 void cpu_tlb_flush(struct cpu *cpu, bool include_global)
 {
     cpu->tlb_epoch++;
+    bool cr3_changed = ((cpu->cr3 ^ cpu->tlb_cr3) & TLB_PAGE_MASK) != 0;
+    if (cr3_changed && !include_global && cpu->shadow && cpu->shadow->current)
+        tlb_remember_hot(cpu, cpu->shadow->current);
     if (include_global) {
         cpu->tlb_global_epoch++;
         memset(cpu->tlb, 0, sizeof(cpu->tlb));
@@ -86,7 +174,6 @@ void cpu_tlb_flush(struct cpu *cpu, bool include_global)
                 tlb_clear(&cpu->tlb[i]);
     }
     cpu->tlb_fill_count = 0;
-    bool cr3_changed = ((cpu->cr3 ^ cpu->tlb_cr3) & TLB_PAGE_MASK) != 0;
     if (cr3_changed)
         cpu->mmu_stats.cr3_switches++;
     cpu->tlb_cr3 = cpu->cr3;
@@ -98,8 +185,11 @@ void cpu_tlb_flush(struct cpu *cpu, bool include_global)
         cpu->tlb_cr4 = cpu->cr4 & (CR4_PSE | CR4_PGE);
         cpu->tlb_generation = cpu->mem->generation;
     }
-    if (cpu->shadow && shadow_activate(cpu->shadow, cpu->cr0, cpu->cr3, cpu->cr4) && cr3_changed)
+    if (cpu->shadow && shadow_activate(cpu->shadow, cpu->cr0, cpu->cr3, cpu->cr4) && cr3_changed) {
         cpu->mmu_stats.cr3_reuses++;
+        if (!include_global)
+            tlb_refill_hot(cpu, cpu->shadow->current);
+    }
 }
 
 void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin)
@@ -206,11 +296,7 @@ static struct tlb_entry *tlb_fill(struct cpu *cpu, struct tlb_entry *e, uint32_t
                 tlb_drop_direct_writes(cpu, new_watch[i]);
         }
         phys = se & TLB_PAGE_MASK;
-        rights = se & TLB_KIND_ALL;
-        if ((se & SHADOW_GLOBAL) && (cpu->cr4 & CR4_PGE))
-            rights |= TLB_GLOBAL;
-        if (se & SHADOW_LARGE)
-            rights |= TLB_LARGE;
+        rights = tlb_rights_of_shadow(cpu, se);
     } else {
         cpu->mmu_stats.walks++;
         unsigned access = ((kind & (TLB_KIND_WRITE_SUP | TLB_KIND_WRITE_USER)) ? WALK_WRITE : 0) |
@@ -235,31 +321,7 @@ static struct tlb_entry *tlb_fill(struct cpu *cpu, struct tlb_entry *e, uint32_t
         if (w.page_size == WALK_PAGE_4M)
             rights |= TLB_LARGE;
     }
-    phys &= cpu->mem->a20_mask;
-    unsigned direct = 0;
-    uint8_t *host = phys_ram_page(cpu->mem, phys);
-    if (host) {
-        rights |= TLB_RAM;
-        direct = rights & TLB_KIND_ALL;
-        if (phys_page_flags(cpu->mem, phys) & PHYS_PAGE_NO_DIRECT_WRITE)
-            direct &= ~(unsigned)TLB_KIND_WRITES;
-    } else if ((host = (uint8_t *)phys_readable_page(cpu->mem, phys)) != NULL) {
-        direct = rights & (TLB_KIND_READ_SUP | TLB_KIND_READ_USER);
-    }
-    e->lin_page = (lin & TLB_PAGE_MASK) | direct;
-    e->phys_rights = phys | rights;
-    e->addend = host ? (uintptr_t)host - (lin & TLB_PAGE_MASK) : 0;
-    if (rights & TLB_GLOBAL) {
-        cpu->tlb_global_chunks[lin >> 21] |= 1u << ((lin >> 16) % 32);
-    } else {
-        if (cpu->tlb_fill_count < TLB_SIZE)
-            cpu->tlb_fill_log[cpu->tlb_fill_count] = (uint16_t)(e - cpu->tlb);
-        if (cpu->tlb_fill_count <= TLB_SIZE)
-            cpu->tlb_fill_count++;
-    }
-    if (rights & TLB_LARGE)
-        cpu->tlb_large_regions[lin >> 27] |= 1u << ((lin >> 22) % 32);
-    return e;
+    return tlb_install(cpu, e, lin, phys, rights);
 }
 
 /* The entry translating lin for kind (from the TLB, or filled). */

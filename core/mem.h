@@ -104,6 +104,7 @@ enum {
     TLB_GLOBAL          = 1u << 4,   /* rights only: kept by a CR3 flush with CR4.PGE */
     TLB_LARGE           = 1u << 5,   /* rights only: part of a 4 MiB page (INVLPG drops all of it) */
     TLB_RAM             = 1u << 6,   /* rights only: host is plain RAM (writable when not code) */
+    TLB_HOT_SEEN        = 1u << 7,   /* rights only, inside a CR3 flush (mem.c): page remembered */
     TLB_RIGHTS_MASK     = 0xFFu,     /* where the rights live in phys_rights */
 };
 

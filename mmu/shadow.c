@@ -115,6 +115,7 @@ static void free_space(struct shadow_mmu *sm, struct shadow_space *sp)
 {
     empty_space(sm, sp);
     sp->in_use = false;
+    sp->nhot = 0;
     sm->stats->spaces_now--;
     if (sm->current == sp)
         sm->current = NULL;
@@ -281,6 +282,7 @@ bool shadow_activate(struct shadow_mmu *sm, uint32_t cr0, uint32_t cr3, uint32_t
             sp->mode = mode;
             sp->ntables = 0;
             sp->pd_writes = 0;
+            sp->nhot = 0;
             sp->version = 1;   /* tracked; then a version no other space has */
             space_changed(sm, sp);
             sm->stats->spaces_created++;

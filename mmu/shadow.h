@@ -60,6 +60,7 @@ struct mmu_stats {
     uint64_t cap_evictions;    /* spaces or tables dropped because of the memory cap */
     uint64_t tables_flooded;   /* shadow tables dropped after many writes without use */
     uint64_t full_flushes;     /* whole-TLB flushes (CR0/CR4 paging bits, memory map, reset) */
+    uint64_t tlb_prefills;     /* TLB entries refilled from a reused shadow on a CR3 switch */
     uint32_t watched_pages;    /* guest pages being watched now */
     uint32_t spaces_now;       /* shadows alive now */
     uint32_t tables_now;       /* shadow tables allocated now */
@@ -87,6 +88,7 @@ enum {
 #define SHADOW_DEFAULT_SPACES 64
 #define SHADOW_DEFAULT_BYTES  (32u << 20)
 #define SHADOW_RMAP_BUCKETS   4096
+#define SHADOW_HOT_PAGES      512          /* TLB pages remembered per space */
 
 struct shadow_space;
 
@@ -116,6 +118,12 @@ struct shadow_space {
      * switches while it holds. 0: not tracked (a mapping was used without
      * being recorded here, so its changes would go unseen). */
     uint32_t version;
+    /* Linear pages the CPU's TLB held for this space when it was last
+     * switched away from (core/mem.c records them): on the switch back
+     * they are refilled from this shadow at once, as hardware walking the
+     * shadow directly would find them, instead of missing one by one. */
+    uint32_t hot[SHADOW_HOT_PAGES];
+    uint32_t nhot;
 };
 
 /* key bits (values of the CR0/CR4 bits they stand for) */

@@ -393,11 +393,44 @@ START_TEST(shadow_cr3_switch_reuses)
     ck_assert_uint_eq(STATS(f)->cr3_switches, 7);
     ck_assert_uint_eq(STATS(f)->cr3_reuses, 6);
     ck_assert_uint_eq(STATS(f)->walks, 2);
-    ck_assert_uint_eq(STATS(f)->shadow_hits, 6);
+    /* each switch back refilled the TLB from the shadow: no miss at all */
+    ck_assert_uint_eq(STATS(f)->tlb_prefills, 6);
+    ck_assert_uint_eq(STATS(f)->l1_misses, 2);
+    ck_assert_uint_eq(STATS(f)->shadow_hits, 0);
     /* a PT write in the other space is seen after switching back */
     wr32(&f->pm, PT + 0x10 * 4, DATA(0x11) | PRW);
     load_cr3(f, PD);
+    ck_assert_uint_eq(STATS(f)->tlb_prefills, 6);
     ck_assert_uint_eq(read_lin(f, 0x10000), 0x11);
+    fixture_free(f);
+}
+END_TEST
+
+/* The pages a space's TLB held are refilled on the switch back only as the
+ * guest's tables map them now, with A/D semantics intact. */
+START_TEST(shadow_cr3_switch_refill_is_coherent)
+{
+    struct fixture *f = fixture_new(8, 1u << 20);
+    wr32(&f->pm, PD2, PT2 | PRW);
+    wr32(&f->pm, PT2 + 0x10 * 4, DATA(0x3F) | PRW);
+    for (uint32_t n = 0x10; n < 0x14; n++)
+        ck_assert_uint_eq(read_lin(f, n << 12), n);      /* A: four clean pages */
+    load_cr3(f, PD2);
+    ck_assert_uint_eq(read_lin(f, 0x10000), 0x3F);
+    /* while B runs: A's 0x11 unmapped, 0x12 moved */
+    wr32(&f->pm, PT + 0x11 * 4, 0);
+    wr32(&f->pm, PT + 0x12 * 4, DATA(0x30) | PRW);
+    load_cr3(f, PD);
+    ck_assert_uint_eq(STATS(f)->tlb_prefills, 2);       /* 0x10 and 0x13 */
+    ck_assert_int_eq(FAULT_OF(f, cpu_read32(&f->cpu, SEG_DS, 0x11000)), EXC_PF);
+    ck_assert_uint_eq(read_lin(f, 0x12000), 0x30);
+    /* a refilled clean page is not writable directly: the first write
+     * walks and sets D */
+    uint64_t walks = STATS(f)->walks;
+    write_lin(f, 0x13000, 0x77);
+    ck_assert_uint_eq(STATS(f)->walks, walks + 1);
+    ck_assert_uint_eq(rd32(&f->pm, PT + 0x13 * 4), DATA(0x13) | PRW | PTE_A | PTE_D);
+    ck_assert_uint_eq(read_lin(f, 0x10000), 0x10);
     fixture_free(f);
 }
 END_TEST
@@ -626,6 +659,7 @@ static Suite *shadow_suite(void)
     tcase_add_test(tc, shadow_dma_write_invalidates);
     tcase_add_test(tc, shadow_unwatch_and_flood);
     tcase_add_test(tc, shadow_cr3_switch_reuses);
+    tcase_add_test(tc, shadow_cr3_switch_refill_is_coherent);
     tcase_add_test(tc, shadow_global_pages_survive_cr3_switch);
     tcase_add_test(tc, shadow_lru_eviction);
     tcase_add_test(tc, shadow_memory_cap);
