@@ -2,8 +2,9 @@
  *
  * Decodes from one byte offset of a guest page until an instruction whose
  * class (core/ops.def) is not zero (included: it is the block's last, a
- * control transfer, a callout or something with mode effects; RDTSC, a
- * callout without any, is the one exception and may be inside), the end of
+ * control transfer, a callout or something with mode effects; callouts
+ * that only read state or clear IF, scan_callout_continues, may be inside:
+ * kernel code's PUSHF/CLI pairs and delay loops' RDTSC), the end of
  * the page, an instruction that cannot run (not included: the interpreter
  * raises its #UD / #GP when it gets there), a 16-bit EIP wrap, or the
  * length limit.
@@ -18,6 +19,21 @@
  * Usage: see tcache.h (scan_block).
  */
 #include "tcache.h"
+
+bool scan_callout_continues(unsigned op)
+{
+    switch (op) {
+    /* they only read state (the virtual CPU's included) or clear IF:
+     * nothing the block's translation depends on, no interrupt to take */
+    case OP_RDTSC: case OP_CPUID: case OP_PUSHF: case OP_CLI:
+    case OP_PUSH_SREG: case OP_MOV_FROM_SREG: case OP_SMSW: case OP_STR:
+    case OP_SGDT: case OP_SIDT: case OP_SLDT: case OP_LAR: case OP_LSL:
+    case OP_VERR: case OP_VERW:
+        return true;
+    default:
+        return false;
+    }
+}
 
 int scan_block(const uint8_t *page, uint32_t offset, uint32_t eip, bool code32,
                struct insn *out, int max, enum scan_end *why, uint32_t *bytes)
@@ -51,9 +67,7 @@ int scan_block(const uint8_t *page, uint32_t offset, uint32_t eip, bool code32,
         off += in->len;
         eip = (eip + in->len) & eip_mask;
         n++;
-        /* RDTSC is sensitive (a callout) but changes no mode: the block
-         * goes on after it (delay loops spin on it) */
-        if (op_info[in->op].cls != 0 && in->op != OP_RDTSC) {
+        if (op_info[in->op].cls != 0 && !scan_callout_continues(in->op)) {
             *why = SCAN_END_CLASS;
             break;
         }

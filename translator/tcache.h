@@ -58,6 +58,10 @@ enum scan_end {
 int scan_block(const uint8_t *page, uint32_t offset, uint32_t eip, bool code32,
                struct insn *out, int max, enum scan_end *why, uint32_t *bytes);
 
+/* Whether a callout (an instruction of non-zero class) with operation op
+ * may be followed by more instructions of its block. */
+bool scan_callout_continues(unsigned op);
+
 /* ---- blocks and the cache (tcache.c) ---- */
 
 /* Mode key bits (tcache_mode). */

@@ -33,10 +33,15 @@ START_TEST(test_scan_ends)
     static const uint8_t out[] = { 0x90, 0xE6, 0x80, 0x90 };           /* nop; out 0x80, al */
     ck_assert_int_eq(scan(out, sizeof out, 0, false, &why), 2);
     ck_assert_int_eq(why, SCAN_END_CLASS);
-    static const uint8_t cli[] = { 0xFA, 0x90 };                       /* cli (IOPL) */
-    ck_assert_int_eq(scan(cli, sizeof cli, 0, true, &why), 1);
-    static const uint8_t cpuid[] = { 0x0F, 0xA2 };                     /* cpuid (SENS) */
-    ck_assert_int_eq(scan(cpuid, sizeof cpuid, 0, true, &why), 1);
+    static const uint8_t sti[] = { 0xFB, 0x90 };                       /* sti (IOPL|END) */
+    ck_assert_int_eq(scan(sti, sizeof sti, 0, true, &why), 1);
+    /* callouts that only read state or clear IF go on to the length limit */
+    static const uint8_t cli[] = { 0xFA, 0x9C, 0x0F, 0x31, 0x0F, 0xA2, 0x0F, 0x01, 0xE0 };
+    ck_assert_int_eq(scan(cli, sizeof cli, 0, true, &why), SCAN_MAX_INSNS); /* cli pushf rdtsc cpuid smsw */
+    ck_assert_int_eq(why, SCAN_END_LIMIT);
+    static const uint8_t lds[] = { 0x90, 0xC5, 0x06 };                 /* lds eax, [esi] (loads DS) */
+    ck_assert_int_eq(scan(lds, sizeof lds, 0, true, &why), 2);
+    ck_assert_int_eq(why, SCAN_END_CLASS);
     static const uint8_t movcr[] = { 0x90, 0x0F, 0x22, 0xD8 };         /* mov cr3, eax (PRIV) */
     ck_assert_int_eq(scan(movcr, sizeof movcr, 0, true, &why), 2);
     static const uint8_t popf[] = { 0x9D };                            /* popf (SENS|END) */
