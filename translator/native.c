@@ -355,7 +355,9 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
     bool last = i + 1 == b->n;
     struct tcache *tc = cpu->engine->opaque;
     tc->stats.native_calls_run[ti->insn.op]++;
-    if ((last && b->callout) || (!last && scan_callout_continues(ti->insn.op)))
+    if ((last && b->callout) ||
+        (!last && (op_info[ti->insn.op].cls & (SENS | PRIV | IOPL | IO)) &&
+         scan_callout_continues(ti->insn.op)))
         tc->stats.callouts[ti->insn.op]++;
     ti->fn(cpu, &ti->insn);
     cpu->eip = cpu->next_eip;
