@@ -43,6 +43,8 @@
 
 #include <string.h>
 
+#include "core/exec.h"
+#include "core/flags.h"
 #include "core/mem.h"
 #include "mmu/phys.h"
 
@@ -96,13 +98,267 @@ enum {
     PK_STRING,   /* MOVS ... SCAS: may repeat (next_eip = eip) and charge icount */
 };
 
+/* ---- micro-ops: the frequent forms run inline ---------------------------
+ *
+ * tb_insn.kind beyond the three classes above names a form that
+ * run_block_body executes inline instead of calling its handler: 32-bit
+ * register and immediate forms (pure), and 32-bit-addressed memory forms
+ * whose access goes through the TLB's direct entry (cpu_host_ptr: aligned,
+ * inside the segment, a direct page; a direct write entry is never given
+ * for a page holding code, so such a store cannot be SMC). When the direct
+ * path does not apply, the micro-op falls back to the impure path: state
+ * committed, the interpreter's handler (ti->fn) for the same form. Each
+ * computes what that handler computes (lazy flags included). */
+#define UOP_ALU_OPS(X) X(ADD, a + b, LF_ADD, 1) X(OR, a | b, LF_LOGIC, 1) \
+    X(AND, a & b, LF_LOGIC, 1) X(SUB, a - b, LF_SUB, 1) X(XOR, a ^ b, LF_LOGIC, 1) \
+    X(CMP, a - b, LF_SUB, 0) X(TEST, a & b, LF_LOGIC, 0)
+
+enum {
+    PK_UOP_FIRST = 8,
+    /* pure: registers and immediates */
+    U_MOV_RR32 = PK_UOP_FIRST, U_MOV_RI32, U_LEA_R32, U_INC_R32, U_DEC_R32,
+    U_MOVZX_R32_R8, U_SHL_R32, U_SHR_R32, U_SAR_R32,
+#define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RR32, U_##NAME##_RI32,
+    UOP_ALU_OPS(X)
+#undef X
+    U_PURE_LAST,
+    /* memory: the direct path inline, else the handler */
+    U_MOV_RM32 = U_PURE_LAST, U_MOV_MR32, U_MOV_MI32, U_MOVZX_R32_M8, U_MOV_RM8, U_MOV_MR8,
+    U_CMP_R8M8, U_CMP_M8R8, U_PUSH_R32, U_POP_R32,
+#define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RM32, U_##NAME##_MR32, U_##NAME##_MI32,
+    UOP_ALU_OPS(X)
+#undef X
+    U_COUNT
+};
+
+static inline bool opnd_is_reg(const struct opnd *o, int size) { return o->kind == OPND_REG && o->size == size; }
+static inline bool opnd_is_mem(const struct opnd *o, int size) { return o->kind == OPND_MEM && o->size == size; }
+static inline bool opnd_is_imm32(const struct opnd *o) { return o->kind == OPND_IMM && o->size == 4 && o->reg == 0; }
+
+/* The micro-op for in, or 0 (none: its handler runs). The handler chosen by
+ * cpu_engine_handler for these forms is their exec_select_int /
+ * exec_select_flow one, which is the fallback. */
+static unsigned uop_of(const struct insn *in, uint32_t mode)
+{
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    if ((in->prefixes & PFX_LOCK) || in->addrsize != 4)
+        return 0;
+    int form = -1;   /* 0 rr, 1 ri, 2 rm, 3 mr, 4 mi */
+    if (in->nopnd == 2) {
+        if (opnd_is_reg(d, 4) && opnd_is_reg(s, 4)) form = 0;
+        else if (opnd_is_reg(d, 4) && opnd_is_imm32(s)) form = 1;
+        else if (opnd_is_reg(d, 4) && opnd_is_mem(s, 4)) form = 2;
+        else if (opnd_is_mem(d, 4) && opnd_is_reg(s, 4)) form = 3;
+        else if (opnd_is_mem(d, 4) && opnd_is_imm32(s)) form = 4;
+    }
+    switch (in->op) {
+#define X(NAME, EXPR, LAZY, WRITES) \
+    case OP_##NAME: \
+        return form < 0 ? 0u : (unsigned[]){ U_##NAME##_RR32, U_##NAME##_RI32, U_##NAME##_RM32, \
+                                             U_##NAME##_MR32, U_##NAME##_MI32 }[form];
+    UOP_ALU_OPS(X)
+#undef X
+    case OP_MOV:
+        if (in->nopnd != 2)
+            return 0;
+        if (form >= 0)
+            return (unsigned[]){ U_MOV_RR32, U_MOV_RI32, U_MOV_RM32, U_MOV_MR32, U_MOV_MI32 }[form];
+        if (opnd_is_reg(d, 1) && opnd_is_mem(s, 1)) return U_MOV_RM8;
+        if (opnd_is_mem(d, 1) && opnd_is_reg(s, 1)) return U_MOV_MR8;
+        return 0;
+    case OP_MOVZX:
+        if (in->nopnd == 2 && opnd_is_reg(d, 4) && opnd_is_mem(s, 1)) return U_MOVZX_R32_M8;
+        if (in->nopnd == 2 && opnd_is_reg(d, 4) && opnd_is_reg(s, 1)) return U_MOVZX_R32_R8;
+        return 0;
+    case OP_LEA:
+        return in->nopnd == 2 && opnd_is_reg(d, 4) && s->kind == OPND_MEM ? U_LEA_R32 : 0;
+    case OP_INC:
+    case OP_DEC:
+        if (in->nopnd == 1 && opnd_is_reg(d, 4))
+            return in->op == OP_INC ? U_INC_R32 : U_DEC_R32;
+        return 0;
+    case OP_SHL: case OP_SHR: case OP_SAR:
+        if (in->nopnd != 2 || !opnd_is_reg(d, 4) ||
+            !(s->kind == OPND_IMM || (s->kind == OPND_REG && s->size == 1 && s->reg == R_ECX)))
+            return 0;
+        return in->op == OP_SHL ? U_SHL_R32 : in->op == OP_SHR ? U_SHR_R32 : U_SAR_R32;
+    case OP_PUSH:
+        return (mode & TMODE_STACK32) && in->nopnd == 1 && opnd_is_reg(d, 4) && in->opsize == 4
+               ? U_PUSH_R32 : 0;
+    case OP_POP:
+        return (mode & TMODE_STACK32) && in->nopnd == 1 && opnd_is_reg(d, 4) && in->opsize == 4
+               ? U_POP_R32 : 0;
+    default:
+        return 0;
+    }
+}
+
+/* The effective address of a 32-bit-addressed memory operand. */
+static inline __attribute__((always_inline)) uint32_t uop_ea(const struct cpu *cpu,
+                                                             const struct insn *in)
+{
+    uint32_t ea = (uint32_t)in->disp;
+    if (in->ea_base != EA_NONE)
+        ea += cpu->gpr[in->ea_base];
+    if (in->ea_index != EA_NONE)
+        ea += cpu->gpr[in->ea_index] << in->ea_scale;
+    return ea;
+}
+
+/* Run micro-op ti inline; false when its direct path does not apply (the
+ * caller runs its handler on the impure path, nothing having changed). */
+static inline __attribute__((always_inline)) bool run_uop(struct cpu *cpu,
+                                                          const struct tb_insn *ti)
+{
+    const struct insn *in = &ti->insn;
+    uint32_t *gpr = cpu->gpr;
+    uint8_t *p;
+    switch (ti->kind) {
+    case U_MOV_RR32: gpr[in->opnd[0].reg] = gpr[in->opnd[1].reg]; return true;
+    case U_MOV_RI32: gpr[in->opnd[0].reg] = in->imm; return true;
+    case U_LEA_R32:  gpr[in->opnd[0].reg] = uop_ea(cpu, in); return true;
+    case U_INC_R32:
+    case U_DEC_R32: {
+        bool inc = ti->kind == U_INC_R32;
+        uint32_t a = gpr[in->opnd[0].reg], r = inc ? a + 1 : a - 1;
+        uint32_t carry = lf_carry(cpu);
+        gpr[in->opnd[0].reg] = r;
+        lf_set(cpu, inc ? LF_INC : LF_DEC, r, a, carry, 4);
+        return true;
+    }
+    case U_MOVZX_R32_R8: gpr[in->opnd[0].reg] = cpu_reg8(cpu, in->opnd[1].reg); return true;
+    case U_SHL_R32:
+    case U_SHR_R32:
+    case U_SAR_R32: {
+        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31;
+        if (count == 0)
+            return true;
+        uint32_t a = gpr[in->opnd[0].reg];
+        uint32_t r = ti->kind == U_SHL_R32 ? a << count
+                   : ti->kind == U_SHR_R32 ? a >> count : (uint32_t)((int32_t)a >> count);
+        gpr[in->opnd[0].reg] = r;
+        lf_set(cpu, ti->kind == U_SHL_R32 ? LF_SHL : ti->kind == U_SHR_R32 ? LF_SHR : LF_SAR,
+               r, a, count, 4);
+        return true;
+    }
+#define X(NAME, EXPR, LAZY, WRITES)                                              \
+    case U_##NAME##_RR32: {                                                      \
+        uint32_t a = gpr[in->opnd[0].reg], b = gpr[in->opnd[1].reg];             \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            gpr[in->opnd[0].reg] = r;                                            \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        return true;                                                             \
+    }                                                                            \
+    case U_##NAME##_RI32: {                                                      \
+        uint32_t a = gpr[in->opnd[0].reg], b = in->imm;                          \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            gpr[in->opnd[0].reg] = r;                                            \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        return true;                                                             \
+    }                                                                            \
+    case U_##NAME##_RM32: {                                                      \
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);            \
+        if (!p)                                                                  \
+            return false;                                                        \
+        uint32_t a = gpr[in->opnd[0].reg], b = host_load(p, 4);                  \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            gpr[in->opnd[0].reg] = r;                                            \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        return true;                                                             \
+    }                                                                            \
+    case U_##NAME##_MR32:                                                        \
+    case U_##NAME##_MI32: {                                                      \
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4,                       \
+                         WRITES ? MEM_WRITE : MEM_READ);                         \
+        if (!p)                                                                  \
+            return false;                                                        \
+        uint32_t a = host_load(p, 4);                                            \
+        uint32_t b = ti->kind == U_##NAME##_MI32 ? in->imm : gpr[in->opnd[1].reg]; \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            host_store(p, r, 4);                                                 \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        return true;                                                             \
+    }
+    UOP_ALU_OPS(X)
+#undef X
+    case U_MOV_RM32:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);
+        if (!p)
+            return false;
+        gpr[in->opnd[0].reg] = host_load(p, 4);
+        return true;
+    case U_MOV_MR32:
+    case U_MOV_MI32:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_WRITE);
+        if (!p)
+            return false;
+        host_store(p, ti->kind == U_MOV_MI32 ? in->imm : gpr[in->opnd[1].reg], 4);
+        return true;
+    case U_MOVZX_R32_M8:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
+        if (!p)
+            return false;
+        gpr[in->opnd[0].reg] = *p;
+        return true;
+    case U_MOV_RM8:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
+        if (!p)
+            return false;
+        cpu_set_reg8(cpu, in->opnd[0].reg, *p);
+        return true;
+    case U_MOV_MR8:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_WRITE);
+        if (!p)
+            return false;
+        *p = cpu_reg8(cpu, in->opnd[1].reg);
+        return true;
+    case U_CMP_R8M8:
+    case U_CMP_M8R8: {
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
+        if (!p)
+            return false;
+        bool reg_first = ti->kind == U_CMP_R8M8;
+        uint32_t reg = cpu_reg8(cpu, in->opnd[reg_first ? 0 : 1].reg);
+        uint32_t a = reg_first ? reg : *p, b = reg_first ? *p : reg;
+        lf_set(cpu, LF_SUB, (a - b) & 0xFFu, a, b, 1);
+        return true;
+    }
+    case U_PUSH_R32: {
+        uint32_t esp = gpr[R_ESP] - 4;
+        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_WRITE);
+        if (!p)
+            return false;
+        host_store(p, gpr[in->opnd[0].reg], 4);   /* PUSH ESP: the old value */
+        gpr[R_ESP] = esp;
+        return true;
+    }
+    case U_POP_R32: {
+        uint32_t esp = gpr[R_ESP];
+        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_READ);
+        if (!p)
+            return false;
+        uint32_t value = host_load(p, 4);
+        gpr[R_ESP] = esp + 4;
+        gpr[in->opnd[0].reg] = value;   /* POP ESP: the popped value wins */
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
 void portable_prepare_block(struct tblock *b)
 {
     uint32_t offset = 0;
     for (int i = 0; i < b->n; i++) {
         struct tb_insn *ti = &b->insn[i];
         unsigned op = ti->insn.op;
-        ti->kind = insn_is_pure(&ti->insn) ? PK_PURE
+        unsigned uop = uop_of(&ti->insn, b->mode);
+        ti->kind = uop ? uop : insn_is_pure(&ti->insn) ? PK_PURE
                  : op == OP_MOVS || op == OP_CMPS || op == OP_STOS || op == OP_LODS ||
                    op == OP_SCAS ? PK_STRING : PK_PLAIN;
         ti->index = (uint8_t)i;
@@ -156,7 +412,11 @@ run_block_body(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint6
     /* icount before instruction ti is icount_base + ti->index */
     uint64_t icount_base = cpu->icount;
     for (; ti != last; ti++) {
-        if (likely(ti->kind == PK_PURE)) {
+        unsigned kind = ti->kind;
+        if (likely(kind >= PK_UOP_FIRST)) {
+            if (likely(run_uop(cpu, ti)))
+                continue;
+        } else if (kind == PK_PURE) {
             ti->fn(cpu, &ti->insn);
             continue;
         }
@@ -167,7 +427,7 @@ run_block_body(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint6
         cpu->next_eip = next;
         ti->fn(cpu, &ti->insn);
         bool stop = cpu->next_eip != next || *page_gen != b->gen || epoch != cpu->tlb_epoch;
-        if (ti->kind == PK_STRING) {
+        if (kind == PK_STRING) {
             /* the rest of the block must still fit the budget after the
              * iterations it charged, or the loop goes on from the next one */
             icount_base = cpu->icount - ti->index;
