@@ -96,6 +96,10 @@ enum {
     PK_PURE,     /* insn_is_pure: only the handler runs, EIP and icount stay in locals */
     PK_PLAIN,    /* may fault or access memory: state committed before, checks after */
     PK_STRING,   /* MOVS ... SCAS: may repeat (next_eip = eip) and charge icount */
+    /* the last instruction of a block (run by run_block, after the body) */
+    PK_END,      /* its handler */
+    PK_END_JCC,  /* Jcc rel32 (the jcc32 handler's form), inline */
+    PK_END_JMP,  /* JMP rel32, inline */
 };
 
 /* ---- micro-ops: the frequent forms run inline ---------------------------
@@ -205,151 +209,6 @@ static inline __attribute__((always_inline)) uint32_t uop_ea(const struct cpu *c
     return ea;
 }
 
-/* Run micro-op ti inline; false when its direct path does not apply (the
- * caller runs its handler on the impure path, nothing having changed). */
-static inline __attribute__((always_inline)) bool run_uop(struct cpu *cpu,
-                                                          const struct tb_insn *ti)
-{
-    const struct insn *in = &ti->insn;
-    uint32_t *gpr = cpu->gpr;
-    uint8_t *p;
-    switch (ti->kind) {
-    case U_MOV_RR32: gpr[in->opnd[0].reg] = gpr[in->opnd[1].reg]; return true;
-    case U_MOV_RI32: gpr[in->opnd[0].reg] = in->imm; return true;
-    case U_LEA_R32:  gpr[in->opnd[0].reg] = uop_ea(cpu, in); return true;
-    case U_INC_R32:
-    case U_DEC_R32: {
-        bool inc = ti->kind == U_INC_R32;
-        uint32_t a = gpr[in->opnd[0].reg], r = inc ? a + 1 : a - 1;
-        uint32_t carry = lf_carry(cpu);
-        gpr[in->opnd[0].reg] = r;
-        lf_set(cpu, inc ? LF_INC : LF_DEC, r, a, carry, 4);
-        return true;
-    }
-    case U_MOVZX_R32_R8: gpr[in->opnd[0].reg] = cpu_reg8(cpu, in->opnd[1].reg); return true;
-    case U_SHL_R32:
-    case U_SHR_R32:
-    case U_SAR_R32: {
-        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31;
-        if (count == 0)
-            return true;
-        uint32_t a = gpr[in->opnd[0].reg];
-        uint32_t r = ti->kind == U_SHL_R32 ? a << count
-                   : ti->kind == U_SHR_R32 ? a >> count : (uint32_t)((int32_t)a >> count);
-        gpr[in->opnd[0].reg] = r;
-        lf_set(cpu, ti->kind == U_SHL_R32 ? LF_SHL : ti->kind == U_SHR_R32 ? LF_SHR : LF_SAR,
-               r, a, count, 4);
-        return true;
-    }
-#define X(NAME, EXPR, LAZY, WRITES)                                              \
-    case U_##NAME##_RR32: {                                                      \
-        uint32_t a = gpr[in->opnd[0].reg], b = gpr[in->opnd[1].reg];             \
-        uint32_t r = (EXPR);                                                     \
-        if (WRITES)                                                              \
-            gpr[in->opnd[0].reg] = r;                                            \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
-        return true;                                                             \
-    }                                                                            \
-    case U_##NAME##_RI32: {                                                      \
-        uint32_t a = gpr[in->opnd[0].reg], b = in->imm;                          \
-        uint32_t r = (EXPR);                                                     \
-        if (WRITES)                                                              \
-            gpr[in->opnd[0].reg] = r;                                            \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
-        return true;                                                             \
-    }                                                                            \
-    case U_##NAME##_RM32: {                                                      \
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);            \
-        if (!p)                                                                  \
-            return false;                                                        \
-        uint32_t a = gpr[in->opnd[0].reg], b = host_load(p, 4);                  \
-        uint32_t r = (EXPR);                                                     \
-        if (WRITES)                                                              \
-            gpr[in->opnd[0].reg] = r;                                            \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
-        return true;                                                             \
-    }                                                                            \
-    case U_##NAME##_MR32:                                                        \
-    case U_##NAME##_MI32: {                                                      \
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4,                       \
-                         WRITES ? MEM_WRITE : MEM_READ);                         \
-        if (!p)                                                                  \
-            return false;                                                        \
-        uint32_t a = host_load(p, 4);                                            \
-        uint32_t b = ti->kind == U_##NAME##_MI32 ? in->imm : gpr[in->opnd[1].reg]; \
-        uint32_t r = (EXPR);                                                     \
-        if (WRITES)                                                              \
-            host_store(p, r, 4);                                                 \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
-        return true;                                                             \
-    }
-    UOP_ALU_OPS(X)
-#undef X
-    case U_MOV_RM32:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);
-        if (!p)
-            return false;
-        gpr[in->opnd[0].reg] = host_load(p, 4);
-        return true;
-    case U_MOV_MR32:
-    case U_MOV_MI32:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_WRITE);
-        if (!p)
-            return false;
-        host_store(p, ti->kind == U_MOV_MI32 ? in->imm : gpr[in->opnd[1].reg], 4);
-        return true;
-    case U_MOVZX_R32_M8:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
-        if (!p)
-            return false;
-        gpr[in->opnd[0].reg] = *p;
-        return true;
-    case U_MOV_RM8:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
-        if (!p)
-            return false;
-        cpu_set_reg8(cpu, in->opnd[0].reg, *p);
-        return true;
-    case U_MOV_MR8:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_WRITE);
-        if (!p)
-            return false;
-        *p = cpu_reg8(cpu, in->opnd[1].reg);
-        return true;
-    case U_CMP_R8M8:
-    case U_CMP_M8R8: {
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
-        if (!p)
-            return false;
-        bool reg_first = ti->kind == U_CMP_R8M8;
-        uint32_t reg = cpu_reg8(cpu, in->opnd[reg_first ? 0 : 1].reg);
-        uint32_t a = reg_first ? reg : *p, b = reg_first ? *p : reg;
-        lf_set(cpu, LF_SUB, (a - b) & 0xFFu, a, b, 1);
-        return true;
-    }
-    case U_PUSH_R32: {
-        uint32_t esp = gpr[R_ESP] - 4;
-        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_WRITE);
-        if (!p)
-            return false;
-        host_store(p, gpr[in->opnd[0].reg], 4);   /* PUSH ESP: the old value */
-        gpr[R_ESP] = esp;
-        return true;
-    }
-    case U_POP_R32: {
-        uint32_t esp = gpr[R_ESP];
-        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_READ);
-        if (!p)
-            return false;
-        uint32_t value = host_load(p, 4);
-        gpr[R_ESP] = esp + 4;
-        gpr[in->opnd[0].reg] = value;   /* POP ESP: the popped value wins */
-        return true;
-    }
-    default:
-        return false;
-    }
-}
 
 void portable_prepare_block(struct tblock *b)
 {
@@ -361,6 +220,12 @@ void portable_prepare_block(struct tblock *b)
         ti->kind = uop ? uop : insn_is_pure(&ti->insn) ? PK_PURE
                  : op == OP_MOVS || op == OP_CMPS || op == OP_STOS || op == OP_LODS ||
                    op == OP_SCAS ? PK_STRING : PK_PLAIN;
+        if (i == b->n - 1) {
+            const struct insn *in = &ti->insn;
+            bool rel32 = in->opsize == 4 && in->opnd[0].kind == OPND_REL;
+            ti->kind = op == OP_JCC && rel32 ? PK_END_JCC : op == OP_JMP && rel32 ? PK_END_JMP
+                     : PK_END;
+        }
         ti->index = (uint8_t)i;
         ti->offset = (uint16_t)offset;
         offset += ti->insn.len;
@@ -390,88 +255,6 @@ static __attribute__((noinline)) bool run_block_stepwise(struct tcache *tc, stru
         }
     }
     return true;
-}
-
-/* All but the last instruction of b, the budget allowing all of them
- * (icount + n <= end); false on an early exit, with the interpreter's
- * state after the instruction that caused it. Before each impure
- * instruction the interpreter's eip, next_eip and icount are stored from
- * the block's start values and the instruction's offset and index, so
- * pure instructions in between cost nothing but their handler. Only a
- * string instruction changes icount besides the retirement (REP charges
- * its iterations) or can leave next_eip elsewhere (a REP interrupted). */
-static inline __attribute__((always_inline)) bool
-run_block_body(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
-{
-    const struct tb_insn *ti = b->insn;
-    const struct tb_insn *last = b->insn + b->n - 1;
-    const uint32_t *page_gen = &cpu->mem->code_gen[b->phys >> 12];
-    uint32_t epoch = cpu->tlb_epoch;
-    uint32_t eip_mask = b->eip_mask;
-    uint32_t first_eip = cpu->eip;
-    /* icount before instruction ti is icount_base + ti->index */
-    uint64_t icount_base = cpu->icount;
-    for (; ti != last; ti++) {
-        unsigned kind = ti->kind;
-        if (likely(kind >= PK_UOP_FIRST)) {
-            if (likely(run_uop(cpu, ti)))
-                continue;
-        } else if (kind == PK_PURE) {
-            ti->fn(cpu, &ti->insn);
-            continue;
-        }
-        uint32_t eip = first_eip + ti->offset;
-        uint32_t next = (eip + ti->insn.len) & eip_mask;
-        cpu->eip = eip & eip_mask;
-        cpu->icount = icount_base + ti->index;
-        cpu->next_eip = next;
-        ti->fn(cpu, &ti->insn);
-        bool stop = cpu->next_eip != next || *page_gen != b->gen || epoch != cpu->tlb_epoch;
-        if (kind == PK_STRING) {
-            /* the rest of the block must still fit the budget after the
-             * iterations it charged, or the loop goes on from the next one */
-            icount_base = cpu->icount - ti->index;
-            stop |= cpu->icount + (uint64_t)(b->n - ti->index) > end;
-        }
-        if (unlikely(stop)) {
-            cpu->eip = cpu->next_eip;
-            cpu->icount++;
-            tc->stats.insns_run += (uint64_t)ti->index + 1;
-            tc->stats.early_exits++;
-            return false;
-        }
-    }
-    cpu->eip = (first_eip + last->offset) & eip_mask;
-    cpu->icount = icount_base + last->index;
-    return true;
-}
-
-static inline __attribute__((always_inline)) bool
-run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
-{
-    const struct tb_insn *last = b->insn + b->n - 1;
-    tc->stats.blocks_run++;
-    if (likely(cpu->icount + b->n <= end)) {
-        if (b->n > 1 && !run_block_body(tc, cpu, b, end))
-            return false;
-    } else if (!run_block_stepwise(tc, cpu, b, end)) {
-        return false;
-    }
-    if (b->callout)
-        tc->stats.callouts[last->insn.op]++;
-    cpu->next_eip = (cpu->eip + last->insn.len) & b->eip_mask;
-    last->fn(cpu, &last->insn);
-    cpu->eip = cpu->next_eip;
-    cpu->icount++;
-    if (b->sync)
-        cpu_engine_retire_sync(cpu, &last->insn);
-    tc->stats.insns_run += b->n;
-    return true;
-}
-
-bool portable_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
-{
-    return run_block(tc, cpu, b, end);
 }
 
 /* The successor of prev, a block that completed without a mode-affecting
@@ -550,23 +333,329 @@ static inline void jump_cache_enter(struct tcache *tc, struct cpu *cpu, struct t
     tc->jump[jump_index(lin)] = (struct tb_jump){ .lin = lin, .mode = mode, .b = b };
 }
 
+/* The last instruction of b, the body done (cpu->eip and icount at it):
+ * a Jcc or JMP rel32 inline (the jcc32 / jmp_rel32 handlers' work; a target
+ * past the CS limit: the handler raises #GP), else its handler. */
+static inline __attribute__((always_inline)) void run_last(struct tcache *tc, struct cpu *cpu,
+                                                           const struct tblock *b)
+{
+    const struct tb_insn *last = b->insn + b->n - 1;
+    if (b->callout)
+        tc->stats.callouts[last->insn.op]++;
+    uint32_t next = (cpu->eip + last->insn.len) & b->eip_mask;
+    cpu->next_eip = next;
+    if (last->kind == PK_END_JCC) {
+        if (cpu_cond_inline(cpu, last->insn.cond & 15)) {
+            uint32_t target = next + last->insn.imm;
+            if (likely(target <= cpu->seg[SEG_CS].limit))
+                cpu->next_eip = target;
+            else
+                last->fn(cpu, &last->insn);
+        }
+    } else if (last->kind == PK_END_JMP) {
+        uint32_t target = next + last->insn.imm;
+        if (likely(target <= cpu->seg[SEG_CS].limit))
+            cpu->next_eip = target;
+        else
+            last->fn(cpu, &last->insn);
+    } else {
+        last->fn(cpu, &last->insn);
+    }
+    cpu->eip = cpu->next_eip;
+    cpu->icount++;
+    if (b->sync)
+        cpu_engine_retire_sync(cpu, &last->insn);
+    tc->stats.insns_run += b->n;
+}
+
+/* All but the last instruction of b (its kind is an end kind), the budget
+ * allowing all of them (icount + n <= end); false on an early exit, with
+ * the interpreter's state after the instruction that caused it.
+ *
+ * Token threading: each micro-op ends with its own jump through the table
+ * of labels indexed by the next instruction's kind, so the host's branch
+ * predictor sees one indirect jump per form rather than one for all.
+ * Before each impure instruction the interpreter's eip, next_eip and
+ * icount are stored from the block's start values and the instruction's
+ * offset and index, so pure instructions and micro-ops whose direct path
+ * applies cost nothing but their work. Only a string instruction changes
+ * icount besides the retirement (REP charges its iterations) or can leave
+ * next_eip elsewhere (a REP interrupted). (Not inlined: GCC does not inline
+ * a function holding a table of label addresses.) */
+static __attribute__((noinline)) struct tblock *
+run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, uint32_t mode,
+           bool single, struct tblock **pending, uint32_t *last_lin, uint32_t *last_epoch)
+{
+    static const void *const labels[U_COUNT] = {
+        [PK_PURE] = &&pure, [PK_PLAIN] = &&impure, [PK_STRING] = &&impure,
+        [PK_END] = &&done, [PK_END_JCC] = &&done, [PK_END_JMP] = &&done,
+        [U_MOV_RR32] = &&L_U_MOV_RR32, [U_MOV_RI32] = &&L_U_MOV_RI32,
+        [U_LEA_R32] = &&L_U_LEA_R32, [U_INC_R32] = &&L_U_INC_R32, [U_DEC_R32] = &&L_U_DEC_R32,
+        [U_MOVZX_R32_R8] = &&L_U_MOVZX_R32_R8, [U_SHL_R32] = &&L_U_SHL_R32,
+        [U_SHR_R32] = &&L_U_SHR_R32, [U_SAR_R32] = &&L_U_SAR_R32,
+        [U_MOV_RM32] = &&L_U_MOV_RM32, [U_MOV_MR32] = &&L_U_MOV_MR32,
+        [U_MOV_MI32] = &&L_U_MOV_MI32, [U_MOVZX_R32_M8] = &&L_U_MOVZX_R32_M8,
+        [U_MOV_RM8] = &&L_U_MOV_RM8, [U_MOV_MR8] = &&L_U_MOV_MR8,
+        [U_CMP_R8M8] = &&L_U_CMP_R8M8, [U_CMP_M8R8] = &&L_U_CMP_M8R8,
+        [U_PUSH_R32] = &&L_U_PUSH_R32, [U_POP_R32] = &&L_U_POP_R32,
+#define X(NAME, EXPR, LAZY, WRITES)                                            \
+        [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32, \
+        [U_##NAME##_RM32] = &&L_U_##NAME##_RM32, [U_##NAME##_MR32] = &&L_U_##NAME##_MR32, \
+        [U_##NAME##_MI32] = &&L_U_##NAME##_MI32,
+        UOP_ALU_OPS(X)
+#undef X
+    };
+    uint32_t *gpr = cpu->gpr;
+    uint8_t *p;
+    const struct tb_insn *ti;
+    const struct insn *in;
+    const uint32_t *page_gen;
+    uint32_t epoch, eip_mask, first_eip, block_lin;
+    uint64_t icount_base;   /* icount before instruction ti is icount_base + ti->index */
+#define NEXT do { ti++; in = &ti->insn; goto *labels[ti->kind]; } while (0)
+
+enter:
+    tc->stats.blocks_run++;
+    ti = b->insn;
+    in = &ti->insn;
+    page_gen = &cpu->mem->code_gen[b->phys >> 12];
+    epoch = cpu->tlb_epoch;
+    eip_mask = b->eip_mask;
+    first_eip = cpu->eip;
+    block_lin = cpu->seg[SEG_CS].base + first_eip;
+    icount_base = cpu->icount;
+    goto *labels[ti->kind];
+
+pure:
+    ti->fn(cpu, in);
+    NEXT;
+
+impure: {
+        uint32_t eip = first_eip + ti->offset;
+        uint32_t next = (eip + in->len) & eip_mask;
+        cpu->eip = eip & eip_mask;
+        cpu->icount = icount_base + ti->index;
+        cpu->next_eip = next;
+        ti->fn(cpu, in);
+        bool stop = cpu->next_eip != next || *page_gen != b->gen || epoch != cpu->tlb_epoch;
+        if (ti->kind == PK_STRING) {
+            /* the rest of the block must still fit the budget after the
+             * iterations it charged, or the loop goes on from the next one */
+            icount_base = cpu->icount - ti->index;
+            stop |= cpu->icount + (uint64_t)(b->n - ti->index) > end;
+        }
+        if (unlikely(stop)) {
+            cpu->eip = cpu->next_eip;
+            cpu->icount++;
+            tc->stats.insns_run += (uint64_t)ti->index + 1;
+            tc->stats.early_exits++;
+            return NULL;
+        }
+        NEXT;
+    }
+
+done:
+    cpu->eip = (first_eip + ti->offset) & eip_mask;
+    cpu->icount = icount_base + ti->index;
+    run_last(tc, cpu, b);
+    *last_lin = block_lin;
+    *last_epoch = epoch;
+    if (single || b->sync)
+        return b;
+    /* the next block without going back to the run loop: the boundary,
+     * then the links or the jump cache; anything else is the loop's */
+    if (unlikely(cpu_engine_needs_attention(cpu)) || cpu->icount >= end)
+        return b;
+    {
+        struct tblock *next = portable_chain(tc, cpu, b, block_lin, epoch, mode);
+        if (!next)
+            next = jump_cache_find(tc, cpu, mode);
+        if (!next)
+            return b;
+        if (unlikely(cpu->icount + next->n > end)) {
+            *pending = next;
+            return b;
+        }
+        b = next;
+    }
+    goto enter;
+
+    /* the micro-ops: the direct path, else impure (nothing changed yet) */
+    L_U_MOV_RR32: gpr[in->opnd[0].reg] = gpr[in->opnd[1].reg]; NEXT;
+    L_U_MOV_RI32: gpr[in->opnd[0].reg] = in->imm; NEXT;
+    L_U_LEA_R32:  gpr[in->opnd[0].reg] = uop_ea(cpu, in); NEXT;
+    L_U_INC_R32:
+    L_U_DEC_R32: {
+        bool inc = ti->kind == U_INC_R32;
+        uint32_t a = gpr[in->opnd[0].reg], r = inc ? a + 1 : a - 1;
+        uint32_t carry = lf_carry(cpu);
+        gpr[in->opnd[0].reg] = r;
+        lf_set(cpu, inc ? LF_INC : LF_DEC, r, a, carry, 4);
+        NEXT;
+    }
+    L_U_MOVZX_R32_R8: gpr[in->opnd[0].reg] = cpu_reg8(cpu, in->opnd[1].reg); NEXT;
+    L_U_SHL_R32:
+    L_U_SHR_R32:
+    L_U_SAR_R32: {
+        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31;
+        if (count == 0)
+            NEXT;
+        uint32_t a = gpr[in->opnd[0].reg];
+        uint32_t r = ti->kind == U_SHL_R32 ? a << count
+                   : ti->kind == U_SHR_R32 ? a >> count : (uint32_t)((int32_t)a >> count);
+        gpr[in->opnd[0].reg] = r;
+        lf_set(cpu, ti->kind == U_SHL_R32 ? LF_SHL : ti->kind == U_SHR_R32 ? LF_SHR : LF_SAR,
+               r, a, count, 4);
+        NEXT;
+    }
+#define X(NAME, EXPR, LAZY, WRITES)                                              \
+    L_U_##NAME##_RR32: {                                                      \
+        uint32_t a = gpr[in->opnd[0].reg], b = gpr[in->opnd[1].reg];             \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            gpr[in->opnd[0].reg] = r;                                            \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        NEXT;                                                             \
+    }                                                                            \
+    L_U_##NAME##_RI32: {                                                      \
+        uint32_t a = gpr[in->opnd[0].reg], b = in->imm;                          \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            gpr[in->opnd[0].reg] = r;                                            \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        NEXT;                                                             \
+    }                                                                            \
+    L_U_##NAME##_RM32: {                                                      \
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);            \
+        if (!p)                                                                  \
+            goto impure;                                                        \
+        uint32_t a = gpr[in->opnd[0].reg], b = host_load(p, 4);                  \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            gpr[in->opnd[0].reg] = r;                                            \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        NEXT;                                                             \
+    }                                                                            \
+    L_U_##NAME##_MR32:                                                        \
+    L_U_##NAME##_MI32: {                                                      \
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4,                       \
+                         WRITES ? MEM_WRITE : MEM_READ);                         \
+        if (!p)                                                                  \
+            goto impure;                                                        \
+        uint32_t a = host_load(p, 4);                                            \
+        uint32_t b = ti->kind == U_##NAME##_MI32 ? in->imm : gpr[in->opnd[1].reg]; \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            host_store(p, r, 4);                                                 \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        NEXT;                                                             \
+    }
+    UOP_ALU_OPS(X)
+#undef X
+    L_U_MOV_RM32:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);
+        if (!p)
+            goto impure;
+        gpr[in->opnd[0].reg] = host_load(p, 4);
+        NEXT;
+    L_U_MOV_MR32:
+    L_U_MOV_MI32:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_WRITE);
+        if (!p)
+            goto impure;
+        host_store(p, ti->kind == U_MOV_MI32 ? in->imm : gpr[in->opnd[1].reg], 4);
+        NEXT;
+    L_U_MOVZX_R32_M8:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
+        if (!p)
+            goto impure;
+        gpr[in->opnd[0].reg] = *p;
+        NEXT;
+    L_U_MOV_RM8:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
+        if (!p)
+            goto impure;
+        cpu_set_reg8(cpu, in->opnd[0].reg, *p);
+        NEXT;
+    L_U_MOV_MR8:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_WRITE);
+        if (!p)
+            goto impure;
+        *p = cpu_reg8(cpu, in->opnd[1].reg);
+        NEXT;
+    L_U_CMP_R8M8:
+    L_U_CMP_M8R8: {
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
+        if (!p)
+            goto impure;
+        bool reg_first = ti->kind == U_CMP_R8M8;
+        uint32_t reg = cpu_reg8(cpu, in->opnd[reg_first ? 0 : 1].reg);
+        uint32_t a = reg_first ? reg : *p, b = reg_first ? *p : reg;
+        lf_set(cpu, LF_SUB, (a - b) & 0xFFu, a, b, 1);
+        NEXT;
+    }
+    L_U_PUSH_R32: {
+        uint32_t esp = gpr[R_ESP] - 4;
+        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_WRITE);
+        if (!p)
+            goto impure;
+        host_store(p, gpr[in->opnd[0].reg], 4);   /* PUSH ESP: the old value */
+        gpr[R_ESP] = esp;
+        NEXT;
+    }
+    L_U_POP_R32: {
+        uint32_t esp = gpr[R_ESP];
+        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_READ);
+        if (!p)
+            goto impure;
+        uint32_t value = host_load(p, 4);
+        gpr[R_ESP] = esp + 4;
+        gpr[in->opnd[0].reg] = value;   /* POP ESP: the popped value wins */
+        NEXT;
+    }
+#undef NEXT
+}
+
+
+/* One block: through run_blocks when the budget allows all of it, else
+ * instruction by instruction; true when it completed. */
+static bool run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
+{
+    struct tblock *pending = NULL;
+    uint32_t lin, epoch;
+    if (likely(cpu->icount + b->n <= end))
+        return run_blocks(tc, cpu, (struct tblock *)b, end, 0, true, &pending, &lin, &epoch) != NULL;
+    tc->stats.blocks_run++;
+    if (!run_block_stepwise(tc, cpu, b, end))
+        return false;
+    run_last(tc, cpu, b);
+    return true;
+}
+
+bool portable_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
+{
+    return run_block(tc, cpu, b, end);
+}
+
 static enum cpu_stop portable_run(struct cpu *cpu, uint64_t end, void *opaque)
 {
     struct tcache *tc = opaque;
     struct tblock *prev = NULL;
+    struct tblock *pending = NULL;   /* found by run_blocks, beyond its budget */
     uint32_t prev_lin = 0, prev_epoch = 0;
     uint32_t mode = tcache_mode(cpu);
     while (cpu->icount < end) {
-        int r = cpu_engine_boundary(cpu);
+        int r = likely(!cpu_engine_needs_attention(cpu)) ? -1 : cpu_engine_boundary(cpu);
         if (unlikely(r != -1)) {
             if (r >= 0)
                 return (enum cpu_stop)r;
-            prev = NULL;   /* an interrupt was delivered, or one instruction ran */
+            prev = pending = NULL;   /* an interrupt was delivered, or one instruction ran */
             mode = tcache_mode(cpu);
             continue;
         }
-        struct tblock *b = NULL;
-        if (prev && !prev->sync)
+        struct tblock *b = pending;
+        pending = NULL;
+        if (!b && prev && !prev->sync)
             b = portable_chain(tc, cpu, prev, prev_lin, prev_epoch, mode);
         if (!b)
             b = jump_cache_find(tc, cpu, mode);
@@ -582,6 +671,13 @@ static enum cpu_stop portable_run(struct cpu *cpu, uint64_t end, void *opaque)
             cpu_engine_step(cpu);
             prev = NULL;
             mode = tcache_mode(cpu);
+            continue;
+        }
+        if (likely(!tc->lockstep) && likely(cpu->icount + b->n <= end)) {
+            /* b and its successors while they chain (no block needs the loop) */
+            prev = run_blocks(tc, cpu, b, end, mode, false, &pending, &prev_lin, &prev_epoch);
+            if (!prev || prev->sync)
+                mode = tcache_mode(cpu);
             continue;
         }
         prev_lin = cpu->seg[SEG_CS].base + cpu->eip;
