@@ -98,8 +98,9 @@ enum {
     PK_STRING,   /* MOVS ... SCAS: may repeat (next_eip = eip) and charge icount */
     /* the last instruction of a block (run by run_block, after the body) */
     PK_END,      /* its handler */
-    PK_END_JCC,  /* Jcc rel32 (the jcc32 handler's form), inline */
     PK_END_JMP,  /* JMP rel32, inline */
+    PK_END_JCC,  /* + cc: Jcc rel32 (the jcc32 handlers' form), inline, 16 kinds */
+    PK_END_JCC_LAST = PK_END_JCC + 15,
 };
 
 /* ---- micro-ops: the frequent forms run inline ---------------------------
@@ -118,7 +119,7 @@ enum {
     X(CMP, a - b, LF_SUB, 0) X(TEST, a & b, LF_LOGIC, 0)
 
 enum {
-    PK_UOP_FIRST = 8,
+    PK_UOP_FIRST = 32,
     /* pure: registers and immediates */
     U_MOV_RR32 = PK_UOP_FIRST, U_MOV_RI32, U_LEA_R32, U_INC_R32, U_DEC_R32,
     U_MOVZX_R32_R8, U_SHL_R32, U_SHR_R32, U_SAR_R32,
@@ -128,7 +129,7 @@ enum {
     U_PURE_LAST,
     /* memory: the direct path inline, else the handler */
     U_MOV_RM32 = U_PURE_LAST, U_MOV_MR32, U_MOV_MI32, U_MOVZX_R32_M8, U_MOV_RM8, U_MOV_MR8,
-    U_CMP_R8M8, U_CMP_M8R8, U_PUSH_R32, U_POP_R32,
+    U_CMP_R8M8, U_CMP_M8R8, U_PUSH_R32, U_POP_R32, U_MOVZX_R32_M16, U_CMP_R16M16, U_CMP_M16R16,
 #define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RM32, U_##NAME##_MR32, U_##NAME##_MI32,
     UOP_ALU_OPS(X)
 #undef X
@@ -155,6 +156,12 @@ static unsigned uop_of(const struct insn *in, uint32_t mode)
         else if (opnd_is_mem(d, 4) && opnd_is_reg(s, 4)) form = 3;
         else if (opnd_is_mem(d, 4) && opnd_is_imm32(s)) form = 4;
     }
+    if (in->op == OP_CMP && in->nopnd == 2) {
+        if (opnd_is_reg(d, 1) && opnd_is_mem(s, 1)) return U_CMP_R8M8;
+        if (opnd_is_mem(d, 1) && opnd_is_reg(s, 1)) return U_CMP_M8R8;
+        if (opnd_is_reg(d, 2) && opnd_is_mem(s, 2)) return U_CMP_R16M16;
+        if (opnd_is_mem(d, 2) && opnd_is_reg(s, 2)) return U_CMP_M16R16;
+    }
     switch (in->op) {
 #define X(NAME, EXPR, LAZY, WRITES) \
     case OP_##NAME: \
@@ -173,6 +180,7 @@ static unsigned uop_of(const struct insn *in, uint32_t mode)
     case OP_MOVZX:
         if (in->nopnd == 2 && opnd_is_reg(d, 4) && opnd_is_mem(s, 1)) return U_MOVZX_R32_M8;
         if (in->nopnd == 2 && opnd_is_reg(d, 4) && opnd_is_reg(s, 1)) return U_MOVZX_R32_R8;
+        if (in->nopnd == 2 && opnd_is_reg(d, 4) && opnd_is_mem(s, 2)) return U_MOVZX_R32_M16;
         return 0;
     case OP_LEA:
         return in->nopnd == 2 && opnd_is_reg(d, 4) && s->kind == OPND_MEM ? U_LEA_R32 : 0;
@@ -223,8 +231,8 @@ void portable_prepare_block(struct tblock *b)
         if (i == b->n - 1) {
             const struct insn *in = &ti->insn;
             bool rel32 = in->opsize == 4 && in->opnd[0].kind == OPND_REL;
-            ti->kind = op == OP_JCC && rel32 ? PK_END_JCC : op == OP_JMP && rel32 ? PK_END_JMP
-                     : PK_END;
+            ti->kind = op == OP_JCC && rel32 ? PK_END_JCC + (in->cond & 15)
+                     : op == OP_JMP && rel32 ? PK_END_JMP : PK_END;
         }
         ti->index = (uint8_t)i;
         ti->offset = (uint16_t)offset;
@@ -344,7 +352,7 @@ static inline __attribute__((always_inline)) void run_last(struct tcache *tc, st
         tc->stats.callouts[last->insn.op]++;
     uint32_t next = (cpu->eip + last->insn.len) & b->eip_mask;
     cpu->next_eip = next;
-    if (last->kind == PK_END_JCC) {
+    if (last->kind >= PK_END_JCC && last->kind <= PK_END_JCC_LAST) {
         if (cpu_cond_inline(cpu, last->insn.cond & 15)) {
             uint32_t target = next + last->insn.imm;
             if (likely(target <= cpu->seg[SEG_CS].limit))
@@ -388,7 +396,14 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
 {
     static const void *const labels[U_COUNT] = {
         [PK_PURE] = &&pure, [PK_PLAIN] = &&impure, [PK_STRING] = &&impure,
-        [PK_END] = &&done, [PK_END_JCC] = &&done, [PK_END_JMP] = &&done,
+        [PK_END] = &&end_handler, [PK_END_JMP] = &&end_jmp,
+        [PK_END_JCC + 0] = &&end_jcc0, [PK_END_JCC + 1] = &&end_jcc1, [PK_END_JCC + 2] = &&end_jcc2,
+        [PK_END_JCC + 3] = &&end_jcc3, [PK_END_JCC + 4] = &&end_jcc4, [PK_END_JCC + 5] = &&end_jcc5,
+        [PK_END_JCC + 6] = &&end_jcc6, [PK_END_JCC + 7] = &&end_jcc7, [PK_END_JCC + 8] = &&end_jcc8,
+        [PK_END_JCC + 9] = &&end_jcc9, [PK_END_JCC + 10] = &&end_jcc10,
+        [PK_END_JCC + 11] = &&end_jcc11, [PK_END_JCC + 12] = &&end_jcc12,
+        [PK_END_JCC + 13] = &&end_jcc13, [PK_END_JCC + 14] = &&end_jcc14,
+        [PK_END_JCC + 15] = &&end_jcc15,
         [U_MOV_RR32] = &&L_U_MOV_RR32, [U_MOV_RI32] = &&L_U_MOV_RI32,
         [U_LEA_R32] = &&L_U_LEA_R32, [U_INC_R32] = &&L_U_INC_R32, [U_DEC_R32] = &&L_U_DEC_R32,
         [U_MOVZX_R32_R8] = &&L_U_MOVZX_R32_R8, [U_SHL_R32] = &&L_U_SHL_R32,
@@ -398,6 +413,8 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         [U_MOV_RM8] = &&L_U_MOV_RM8, [U_MOV_MR8] = &&L_U_MOV_MR8,
         [U_CMP_R8M8] = &&L_U_CMP_R8M8, [U_CMP_M8R8] = &&L_U_CMP_M8R8,
         [U_PUSH_R32] = &&L_U_PUSH_R32, [U_POP_R32] = &&L_U_POP_R32,
+        [U_MOVZX_R32_M16] = &&L_U_MOVZX_R32_M16, [U_CMP_R16M16] = &&L_U_CMP_R16M16,
+        [U_CMP_M16R16] = &&L_U_CMP_M16R16,
 #define X(NAME, EXPR, LAZY, WRITES)                                            \
         [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32, \
         [U_##NAME##_RM32] = &&L_U_##NAME##_RM32, [U_##NAME##_MR32] = &&L_U_##NAME##_MR32, \
@@ -454,10 +471,42 @@ impure: {
         NEXT;
     }
 
-done:
+    /* the last instruction: EIP and icount committed (it may fault), then a
+     * Jcc or JMP rel32 inline, each condition with its own label so its
+     * test folds; a target past the CS limit: the handler raises #GP */
+#define END_JCC(CC)                                                            \
+end_jcc##CC:                                                                   \
+    cpu->eip = (first_eip + ti->offset) & eip_mask;                            \
+    cpu->icount = icount_base + ti->index;                                     \
+    cpu->next_eip = (cpu->eip + in->len) & eip_mask;                           \
+    if (cpu_cond_inline(cpu, CC))                                              \
+        goto taken;                                                            \
+    goto retired;
+    END_JCC(0) END_JCC(1) END_JCC(2) END_JCC(3) END_JCC(4) END_JCC(5) END_JCC(6) END_JCC(7)
+    END_JCC(8) END_JCC(9) END_JCC(10) END_JCC(11) END_JCC(12) END_JCC(13) END_JCC(14) END_JCC(15)
+#undef END_JCC
+end_jmp:
+    cpu->eip = (first_eip + ti->offset) & eip_mask;
+    cpu->icount = icount_base + ti->index;
+    cpu->next_eip = (cpu->eip + in->len) & eip_mask;
+taken: {
+        uint32_t target = cpu->next_eip + in->imm;
+        if (likely(target <= cpu->seg[SEG_CS].limit))
+            cpu->next_eip = target;
+        else
+            ti->fn(cpu, in);
+    }
+retired:
+    cpu->eip = cpu->next_eip;
+    cpu->icount++;
+    tc->stats.insns_run += b->n;
+    goto next_block;
+
+end_handler:
     cpu->eip = (first_eip + ti->offset) & eip_mask;
     cpu->icount = icount_base + ti->index;
     run_last(tc, cpu, b);
+next_block:
     *last_lin = block_lin;
     *last_epoch = epoch;
     if (single || b->sync)
@@ -592,6 +641,23 @@ done:
         uint32_t reg = cpu_reg8(cpu, in->opnd[reg_first ? 0 : 1].reg);
         uint32_t a = reg_first ? reg : *p, b = reg_first ? *p : reg;
         lf_set(cpu, LF_SUB, (a - b) & 0xFFu, a, b, 1);
+        NEXT;
+    }
+    L_U_MOVZX_R32_M16:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 2, MEM_READ);
+        if (!p)
+            goto impure;
+        gpr[in->opnd[0].reg] = host_load(p, 2);
+        NEXT;
+    L_U_CMP_R16M16:
+    L_U_CMP_M16R16: {
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 2, MEM_READ);
+        if (!p)
+            goto impure;
+        bool reg_first = ti->kind == U_CMP_R16M16;
+        uint32_t reg = gpr[in->opnd[reg_first ? 0 : 1].reg] & 0xFFFFu, mem = host_load(p, 2);
+        uint32_t a = reg_first ? reg : mem, b = reg_first ? mem : reg;
+        lf_set(cpu, LF_SUB, (a - b) & 0xFFFFu, a, b, 2);
         NEXT;
     }
     L_U_PUSH_R32: {
