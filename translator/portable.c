@@ -122,7 +122,7 @@ enum {
     PK_UOP_FIRST = 32,
     /* pure: registers and immediates */
     U_MOV_RR32 = PK_UOP_FIRST, U_MOV_RI32, U_LEA_R32, U_INC_R32, U_DEC_R32,
-    U_MOVZX_R32_R8, U_SHL_R32, U_SHR_R32, U_SAR_R32,
+    U_MOVZX_R32_R8, U_SHL_R32, U_SHR_R32, U_SAR_R32, U_IMUL_RR32, U_IMUL_RRI32,
 #define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RR32, U_##NAME##_RI32,
     UOP_ALU_OPS(X)
 #undef X
@@ -130,6 +130,7 @@ enum {
     /* memory: the direct path inline, else the handler */
     U_MOV_RM32 = U_PURE_LAST, U_MOV_MR32, U_MOV_MI32, U_MOVZX_R32_M8, U_MOV_RM8, U_MOV_MR8,
     U_CMP_R8M8, U_CMP_M8R8, U_PUSH_R32, U_POP_R32, U_MOVZX_R32_M16, U_CMP_R16M16, U_CMP_M16R16,
+    U_INC_M32, U_DEC_M32,
 #define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RM32, U_##NAME##_MR32, U_##NAME##_MI32,
     UOP_ALU_OPS(X)
 #undef X
@@ -188,6 +189,16 @@ static unsigned uop_of(const struct insn *in, uint32_t mode)
     case OP_DEC:
         if (in->nopnd == 1 && opnd_is_reg(d, 4))
             return in->op == OP_INC ? U_INC_R32 : U_DEC_R32;
+        if (in->nopnd == 1 && opnd_is_mem(d, 4))
+            return in->op == OP_INC ? U_INC_M32 : U_DEC_M32;
+        return 0;
+    case OP_IMUL:
+        if (in->nopnd == 2 && form == 0)
+            return U_IMUL_RR32;
+        if (in->nopnd == 3 && opnd_is_reg(d, 4) && opnd_is_reg(s, 4) &&
+            in->opnd[2].kind == OPND_IMM && in->opnd[2].reg == 0 &&
+            (in->opnd[2].size == 4 || in->opnd[2].size == 1))
+            return U_IMUL_RRI32;
         return 0;
     case OP_SHL: case OP_SHR: case OP_SAR:
         if (in->nopnd != 2 || !opnd_is_reg(d, 4) ||
@@ -414,7 +425,9 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         [U_CMP_R8M8] = &&L_U_CMP_R8M8, [U_CMP_M8R8] = &&L_U_CMP_M8R8,
         [U_PUSH_R32] = &&L_U_PUSH_R32, [U_POP_R32] = &&L_U_POP_R32,
         [U_MOVZX_R32_M16] = &&L_U_MOVZX_R32_M16, [U_CMP_R16M16] = &&L_U_CMP_R16M16,
-        [U_CMP_M16R16] = &&L_U_CMP_M16R16,
+        [U_CMP_M16R16] = &&L_U_CMP_M16R16, [U_INC_M32] = &&L_U_INC_M32,
+        [U_DEC_M32] = &&L_U_DEC_M32, [U_IMUL_RR32] = &&L_U_IMUL_RR32,
+        [U_IMUL_RRI32] = &&L_U_IMUL_RRI32,
 #define X(NAME, EXPR, LAZY, WRITES)                                            \
         [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32, \
         [U_##NAME##_RM32] = &&L_U_##NAME##_RM32, [U_##NAME##_MR32] = &&L_U_##NAME##_MR32, \
@@ -516,7 +529,25 @@ next_block:
     if (unlikely(cpu_engine_needs_attention(cpu)) || cpu->icount >= end)
         return b;
     {
-        struct tblock *next = portable_chain(tc, cpu, b, block_lin, epoch, mode);
+        /* b's links: the successor on b's linear page, with no TLB flush
+         * since b started, is on b's physical page, whose generation is
+         * *page_gen (portable_chain without the lookups) */
+        struct tblock *next = NULL;
+        const struct seg_cache *cs = &cpu->seg[SEG_CS];
+        uint32_t eip = cpu->eip, lin = cs->base + eip;
+        if (((lin ^ block_lin) & TLB_PAGE_MASK) == 0 && epoch == cpu->tlb_epoch &&
+            tc->map_generation == cpu->mem->generation) {
+            uint32_t phys = (b->phys & TLB_PAGE_MASK) | (lin & ~TLB_PAGE_MASK);
+            for (int k = 0; k < 2; k++) {
+                struct tblock *c = b->link[k];
+                if (c && c->phys == phys && c->mode == mode && c->gen == *page_gen &&
+                    (uint64_t)eip + c->bytes - 1 <= cs->limit) {
+                    tc->stats.chained++;
+                    next = c;
+                    break;
+                }
+            }
+        }
         if (!next)
             next = jump_cache_find(tc, cpu, mode);
         if (!next)
@@ -641,6 +672,29 @@ next_block:
         uint32_t reg = cpu_reg8(cpu, in->opnd[reg_first ? 0 : 1].reg);
         uint32_t a = reg_first ? reg : *p, b = reg_first ? *p : reg;
         lf_set(cpu, LF_SUB, (a - b) & 0xFFu, a, b, 1);
+        NEXT;
+    }
+    L_U_INC_M32:
+    L_U_DEC_M32: {
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_WRITE);
+        if (!p)
+            goto impure;
+        bool inc = ti->kind == U_INC_M32;
+        uint32_t a = host_load(p, 4), r = inc ? a + 1 : a - 1;
+        host_store(p, r, 4);
+        lf_set(cpu, inc ? LF_INC : LF_DEC, r, a, lf_carry(cpu), 4);
+        NEXT;
+    }
+    L_U_IMUL_RR32:
+    L_U_IMUL_RRI32: {
+        /* exec_imul's 32-bit forms (an imm8 is sign-extended) */
+        int64_t a = (int32_t)gpr[in->opnd[ti->kind == U_IMUL_RRI32 ? 1 : 0].reg];
+        int64_t m = ti->kind == U_IMUL_RR32 ? (int32_t)gpr[in->opnd[1].reg]
+                  : in->opnd[2].size == 1 ? (int8_t)in->imm : (int32_t)in->imm;
+        int64_t product = a * m;
+        uint32_t low = (uint32_t)product;
+        gpr[in->opnd[0].reg] = low;
+        lf_set(cpu, LF_MUL, low, 0, product != (int32_t)low ? FL_CF | FL_OF : 0, 4);
         NEXT;
     }
     L_U_MOVZX_R32_M16:
