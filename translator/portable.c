@@ -2,16 +2,30 @@
  *
  * A block is the array of its pre-decoded instructions, each with the
  * interpreter's handler for its form (the specialised one of
- * exec_select_int/exec_select_flow, or exec_table[op]); running it calls
- * them in order with the interpreter's EIP discipline wherever it can be
- * observed: before an instruction that may fault, touch memory, branch or
- * read EIP, cpu->eip, next_eip and icount hold exactly what the
- * interpreter would have there, so a fault (cpu_raise unwinds with longjmp
- * to cpu_run) leaves the interpreter's state. "Pure" instructions
- * (register and immediate forms of ALU, MOV, shifts, LEA ...: tb_insn.pure,
- * set by portable_prepare_block) can do none of that, so between them the
- * EIP and the count stay in locals and are committed before the next
- * impure instruction and at the end.
+ * exec_select_int/exec_select_flow, or exec_table[op]) and a kind
+ * (tb_insn.kind, set by portable_prepare_block): a micro-op for the
+ * frequent forms (32-bit MOV/ALU/CMP/TEST/INC/DEC/LEA/IMUL/shifts on
+ * registers and immediates; the same with a 32-bit-addressed memory
+ * operand, MOVZX, PUSH/POP, 8- and 16-bit CMP with memory), which
+ * run_blocks executes inline, memory through the TLB's direct entry
+ * (cpu_host_ptr), falling back to the handler when that does not apply;
+ * otherwise pure (other register forms: the handler, nothing committed) or
+ * impure (the handler with the state committed). The last instruction has
+ * an end kind: Jcc rel32 (one kind per condition) and JMP rel32 inline,
+ * else its handler. Dispatch is token threading with computed goto (GCC and
+ * Clang, any host): each micro-op jumps through the label table by the
+ * next kind, so every form has its own indirect jump for the predictor.
+ *
+ * Precise state: before an instruction that may fault, touch memory the
+ * slow way, branch or read EIP, cpu->eip, next_eip and icount hold exactly
+ * what the interpreter would have there, so a fault (cpu_raise unwinds with
+ * longjmp to cpu_run) leaves the interpreter's state. A micro-op's direct
+ * path cannot fault (the TLB entry and segment checks of cpu_host_ptr
+ * passed, the access is aligned and inside the segment) and its stores
+ * cannot hit code (a direct write entry is never given for a code page),
+ * so micro-ops and pure instructions keep EIP and the count in locals;
+ * they are committed from the block's start values and the instruction's
+ * offset and index before the next impure instruction and at the end.
  *
  * Only the last instruction of a block can have a non-zero class (but
  * RDTSC, see scan.c): callouts (SENS/PRIV/IOPL/IO) are that instruction's
@@ -21,13 +35,16 @@
  * (REP), that its page's code generation did not move (the instruction
  * wrote its own code: the rest is re-translated), that no TLB flush
  * happened, and the budget; any of them ends it early. A pure instruction
- * cannot change any of these. A block that the budget may cut (icount + n
- * past end) runs instruction by instruction with every check.
+ * or micro-op cannot change any of these. A block that the budget may cut
+ * (icount + n past end) runs instruction by instruction with every check.
  *
  * The run loop: the instruction boundary (interrupts, NMI, HLT, stop
  * requests, single step: cpu_engine_boundary) before every block, so an
  * interrupt waits at most one block (64 instructions); then the block for
- * CS:EIP: after a block that completed, a successor on the same linear
+ * CS:EIP. run_blocks goes from a completed block (not sync) to the next
+ * one itself, the boundary test and the lookups below inline, while they
+ * find one that fits the budget; the loop does the rest. After a block
+ * that completed, a successor on the same linear
  * page with no TLB flush since the block started is on the same physical
  * page, so its links are checked by key and code generation without a TLB
  * lookup (portable_chain); otherwise from the jump cache (linear EIP and
@@ -105,8 +122,8 @@ enum {
 
 /* ---- micro-ops: the frequent forms run inline ---------------------------
  *
- * tb_insn.kind beyond the three classes above names a form that
- * run_block_body executes inline instead of calling its handler: 32-bit
+ * tb_insn.kind from PK_UOP_FIRST on names a form that
+ * run_blocks executes inline instead of calling its handler: 32-bit
  * register and immediate forms (pure), and 32-bit-addressed memory forms
  * whose access goes through the TLB's direct entry (cpu_host_ptr: aligned,
  * inside the segment, a direct page; a direct write entry is never given
@@ -387,9 +404,14 @@ static inline __attribute__((always_inline)) void run_last(struct tcache *tc, st
     tc->stats.insns_run += b->n;
 }
 
-/* All but the last instruction of b (its kind is an end kind), the budget
- * allowing all of them (icount + n <= end); false on an early exit, with
- * the interpreter's state after the instruction that caused it.
+/* Block b, which the budget allows entirely (icount + n <= end), and then
+ * (unless single) its successors while each is found by its links or the
+ * jump cache, fits the budget and needs no boundary handling. Returns the
+ * last block that completed, its start's linear address and TLB epoch in
+ * *last_lin and *last_epoch (the loop's prev for its lookups), or NULL
+ * after an early exit, with the interpreter's state after the instruction
+ * that caused it. *pending: a successor found but beyond the budget (the
+ * loop runs it stepwise).
  *
  * Token threading: each micro-op ends with its own jump through the table
  * of labels indexed by the next instruction's kind, so the host's branch
