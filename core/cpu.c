@@ -354,10 +354,7 @@ void cpu_engine_step(struct cpu *cpu)
 
 static inline bool cpu_needs_attention(const struct cpu *cpu)
 {
-    return (cpu->stop_requested | cpu->halted | (cpu->irq_inhibit != 0) |
-            (cpu->nmi_pending & !cpu->nmi_blocked) |
-            (cpu->intr & ((cpu->eflags & FL_IF) != 0))) ||
-           (cpu->eflags & (FL_TF | FL_RF)) || (cpu->dr[7] & 0xFF);
+    return cpu_engine_needs_attention(cpu);
 }
 
 /* DR0-3 instruction breakpoints (R/W = 00) matching CS:EIP raise #DB (fault). */

@@ -267,6 +267,15 @@ void cpu_raise_nmi(struct cpu *cpu);
  * cpu_engine_retire_sync: what the interpreter does after an instruction
  *   of a class other than 0 or plain CTRL (TLB sync, IRET unblocks NMIs). */
 int  cpu_engine_boundary(struct cpu *cpu);
+/* The common-case test of cpu_engine_boundary, inline: false when nothing
+ * needs attention (then cpu_engine_boundary would return -1). */
+static inline bool cpu_engine_needs_attention(const struct cpu *cpu)
+{
+    return (cpu->stop_requested | cpu->halted | (cpu->irq_inhibit != 0) |
+            (cpu->nmi_pending & !cpu->nmi_blocked) |
+            (cpu->intr & ((cpu->eflags & FL_IF) != 0))) ||
+           (cpu->eflags & (FL_TF | FL_RF)) || (cpu->dr[7] & 0xFF);
+}
 void cpu_engine_step(struct cpu *cpu);
 void (*cpu_engine_handler(const struct insn *in))(struct cpu *, const struct insn *);
 void cpu_engine_retire_sync(struct cpu *cpu, const struct insn *in);

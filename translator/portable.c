@@ -2,16 +2,30 @@
  *
  * A block is the array of its pre-decoded instructions, each with the
  * interpreter's handler for its form (the specialised one of
- * exec_select_int/exec_select_flow, or exec_table[op]); running it calls
- * them in order with the interpreter's EIP discipline wherever it can be
- * observed: before an instruction that may fault, touch memory, branch or
- * read EIP, cpu->eip, next_eip and icount hold exactly what the
- * interpreter would have there, so a fault (cpu_raise unwinds with longjmp
- * to cpu_run) leaves the interpreter's state. "Pure" instructions
- * (register and immediate forms of ALU, MOV, shifts, LEA ...: tb_insn.pure,
- * set by portable_prepare_block) can do none of that, so between them the
- * EIP and the count stay in locals and are committed before the next
- * impure instruction and at the end.
+ * exec_select_int/exec_select_flow, or exec_table[op]) and a kind
+ * (tb_insn.kind, set by portable_prepare_block): a micro-op for the
+ * frequent forms (32-bit MOV/ALU/CMP/TEST/INC/DEC/LEA/IMUL/shifts on
+ * registers and immediates; the same with a 32-bit-addressed memory
+ * operand, MOVZX, PUSH/POP, 8- and 16-bit CMP with memory), which
+ * run_blocks executes inline, memory through the TLB's direct entry
+ * (cpu_host_ptr), falling back to the handler when that does not apply;
+ * otherwise pure (other register forms: the handler, nothing committed) or
+ * impure (the handler with the state committed). The last instruction has
+ * an end kind: Jcc rel32 (one kind per condition) and JMP rel32 inline,
+ * else its handler. Dispatch is token threading with computed goto (GCC and
+ * Clang, any host): each micro-op jumps through the label table by the
+ * next kind, so every form has its own indirect jump for the predictor.
+ *
+ * Precise state: before an instruction that may fault, touch memory the
+ * slow way, branch or read EIP, cpu->eip, next_eip and icount hold exactly
+ * what the interpreter would have there, so a fault (cpu_raise unwinds with
+ * longjmp to cpu_run) leaves the interpreter's state. A micro-op's direct
+ * path cannot fault (the TLB entry and segment checks of cpu_host_ptr
+ * passed, the access is aligned and inside the segment) and its stores
+ * cannot hit code (a direct write entry is never given for a code page),
+ * so micro-ops and pure instructions keep EIP and the count in locals;
+ * they are committed from the block's start values and the instruction's
+ * offset and index before the next impure instruction and at the end.
  *
  * Only the last instruction of a block can have a non-zero class (but
  * RDTSC, see scan.c): callouts (SENS/PRIV/IOPL/IO) are that instruction's
@@ -21,13 +35,16 @@
  * (REP), that its page's code generation did not move (the instruction
  * wrote its own code: the rest is re-translated), that no TLB flush
  * happened, and the budget; any of them ends it early. A pure instruction
- * cannot change any of these. A block that the budget may cut (icount + n
- * past end) runs instruction by instruction with every check.
+ * or micro-op cannot change any of these. A block that the budget may cut
+ * (icount + n past end) runs instruction by instruction with every check.
  *
  * The run loop: the instruction boundary (interrupts, NMI, HLT, stop
  * requests, single step: cpu_engine_boundary) before every block, so an
  * interrupt waits at most one block (64 instructions); then the block for
- * CS:EIP: after a block that completed, a successor on the same linear
+ * CS:EIP. run_blocks goes from a completed block (not sync) to the next
+ * one itself, the boundary test and the lookups below inline, while they
+ * find one that fits the budget; the loop does the rest. After a block
+ * that completed, a successor on the same linear
  * page with no TLB flush since the block started is on the same physical
  * page, so its links are checked by key and code generation without a TLB
  * lookup (portable_chain); otherwise from the jump cache (linear EIP and
@@ -43,6 +60,8 @@
 
 #include <string.h>
 
+#include "core/exec.h"
+#include "core/flags.h"
 #include "core/mem.h"
 #include "mmu/phys.h"
 
@@ -94,7 +113,138 @@ enum {
     PK_PURE,     /* insn_is_pure: only the handler runs, EIP and icount stay in locals */
     PK_PLAIN,    /* may fault or access memory: state committed before, checks after */
     PK_STRING,   /* MOVS ... SCAS: may repeat (next_eip = eip) and charge icount */
+    /* the last instruction of a block (run by run_block, after the body) */
+    PK_END,      /* its handler */
+    PK_END_JMP,  /* JMP rel32, inline */
+    PK_END_JCC,  /* + cc: Jcc rel32 (the jcc32 handlers' form), inline, 16 kinds */
+    PK_END_JCC_LAST = PK_END_JCC + 15,
 };
+
+/* ---- micro-ops: the frequent forms run inline ---------------------------
+ *
+ * tb_insn.kind from PK_UOP_FIRST on names a form that
+ * run_blocks executes inline instead of calling its handler: 32-bit
+ * register and immediate forms (pure), and 32-bit-addressed memory forms
+ * whose access goes through the TLB's direct entry (cpu_host_ptr: aligned,
+ * inside the segment, a direct page; a direct write entry is never given
+ * for a page holding code, so such a store cannot be SMC). When the direct
+ * path does not apply, the micro-op falls back to the impure path: state
+ * committed, the interpreter's handler (ti->fn) for the same form. Each
+ * computes what that handler computes (lazy flags included). */
+#define UOP_ALU_OPS(X) X(ADD, a + b, LF_ADD, 1) X(OR, a | b, LF_LOGIC, 1) \
+    X(AND, a & b, LF_LOGIC, 1) X(SUB, a - b, LF_SUB, 1) X(XOR, a ^ b, LF_LOGIC, 1) \
+    X(CMP, a - b, LF_SUB, 0) X(TEST, a & b, LF_LOGIC, 0)
+
+enum {
+    PK_UOP_FIRST = 32,
+    /* pure: registers and immediates */
+    U_MOV_RR32 = PK_UOP_FIRST, U_MOV_RI32, U_LEA_R32, U_INC_R32, U_DEC_R32,
+    U_MOVZX_R32_R8, U_SHL_R32, U_SHR_R32, U_SAR_R32, U_IMUL_RR32, U_IMUL_RRI32,
+#define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RR32, U_##NAME##_RI32,
+    UOP_ALU_OPS(X)
+#undef X
+    U_PURE_LAST,
+    /* memory: the direct path inline, else the handler */
+    U_MOV_RM32 = U_PURE_LAST, U_MOV_MR32, U_MOV_MI32, U_MOVZX_R32_M8, U_MOV_RM8, U_MOV_MR8,
+    U_CMP_R8M8, U_CMP_M8R8, U_PUSH_R32, U_POP_R32, U_MOVZX_R32_M16, U_CMP_R16M16, U_CMP_M16R16,
+    U_INC_M32, U_DEC_M32,
+#define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RM32, U_##NAME##_MR32, U_##NAME##_MI32,
+    UOP_ALU_OPS(X)
+#undef X
+    U_COUNT
+};
+
+static inline bool opnd_is_reg(const struct opnd *o, int size) { return o->kind == OPND_REG && o->size == size; }
+static inline bool opnd_is_mem(const struct opnd *o, int size) { return o->kind == OPND_MEM && o->size == size; }
+static inline bool opnd_is_imm32(const struct opnd *o) { return o->kind == OPND_IMM && o->size == 4 && o->reg == 0; }
+
+/* The micro-op for in, or 0 (none: its handler runs). The handler chosen by
+ * cpu_engine_handler for these forms is their exec_select_int /
+ * exec_select_flow one, which is the fallback. */
+static unsigned uop_of(const struct insn *in, uint32_t mode)
+{
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    if ((in->prefixes & PFX_LOCK) || in->addrsize != 4)
+        return 0;
+    int form = -1;   /* 0 rr, 1 ri, 2 rm, 3 mr, 4 mi */
+    if (in->nopnd == 2) {
+        if (opnd_is_reg(d, 4) && opnd_is_reg(s, 4)) form = 0;
+        else if (opnd_is_reg(d, 4) && opnd_is_imm32(s)) form = 1;
+        else if (opnd_is_reg(d, 4) && opnd_is_mem(s, 4)) form = 2;
+        else if (opnd_is_mem(d, 4) && opnd_is_reg(s, 4)) form = 3;
+        else if (opnd_is_mem(d, 4) && opnd_is_imm32(s)) form = 4;
+    }
+    if (in->op == OP_CMP && in->nopnd == 2) {
+        if (opnd_is_reg(d, 1) && opnd_is_mem(s, 1)) return U_CMP_R8M8;
+        if (opnd_is_mem(d, 1) && opnd_is_reg(s, 1)) return U_CMP_M8R8;
+        if (opnd_is_reg(d, 2) && opnd_is_mem(s, 2)) return U_CMP_R16M16;
+        if (opnd_is_mem(d, 2) && opnd_is_reg(s, 2)) return U_CMP_M16R16;
+    }
+    switch (in->op) {
+#define X(NAME, EXPR, LAZY, WRITES) \
+    case OP_##NAME: \
+        return form < 0 ? 0u : (unsigned[]){ U_##NAME##_RR32, U_##NAME##_RI32, U_##NAME##_RM32, \
+                                             U_##NAME##_MR32, U_##NAME##_MI32 }[form];
+    UOP_ALU_OPS(X)
+#undef X
+    case OP_MOV:
+        if (in->nopnd != 2)
+            return 0;
+        if (form >= 0)
+            return (unsigned[]){ U_MOV_RR32, U_MOV_RI32, U_MOV_RM32, U_MOV_MR32, U_MOV_MI32 }[form];
+        if (opnd_is_reg(d, 1) && opnd_is_mem(s, 1)) return U_MOV_RM8;
+        if (opnd_is_mem(d, 1) && opnd_is_reg(s, 1)) return U_MOV_MR8;
+        return 0;
+    case OP_MOVZX:
+        if (in->nopnd == 2 && opnd_is_reg(d, 4) && opnd_is_mem(s, 1)) return U_MOVZX_R32_M8;
+        if (in->nopnd == 2 && opnd_is_reg(d, 4) && opnd_is_reg(s, 1)) return U_MOVZX_R32_R8;
+        if (in->nopnd == 2 && opnd_is_reg(d, 4) && opnd_is_mem(s, 2)) return U_MOVZX_R32_M16;
+        return 0;
+    case OP_LEA:
+        return in->nopnd == 2 && opnd_is_reg(d, 4) && s->kind == OPND_MEM ? U_LEA_R32 : 0;
+    case OP_INC:
+    case OP_DEC:
+        if (in->nopnd == 1 && opnd_is_reg(d, 4))
+            return in->op == OP_INC ? U_INC_R32 : U_DEC_R32;
+        if (in->nopnd == 1 && opnd_is_mem(d, 4))
+            return in->op == OP_INC ? U_INC_M32 : U_DEC_M32;
+        return 0;
+    case OP_IMUL:
+        if (in->nopnd == 2 && form == 0)
+            return U_IMUL_RR32;
+        if (in->nopnd == 3 && opnd_is_reg(d, 4) && opnd_is_reg(s, 4) &&
+            in->opnd[2].kind == OPND_IMM && in->opnd[2].reg == 0 &&
+            (in->opnd[2].size == 4 || in->opnd[2].size == 1))
+            return U_IMUL_RRI32;
+        return 0;
+    case OP_SHL: case OP_SHR: case OP_SAR:
+        if (in->nopnd != 2 || !opnd_is_reg(d, 4) ||
+            !(s->kind == OPND_IMM || (s->kind == OPND_REG && s->size == 1 && s->reg == R_ECX)))
+            return 0;
+        return in->op == OP_SHL ? U_SHL_R32 : in->op == OP_SHR ? U_SHR_R32 : U_SAR_R32;
+    case OP_PUSH:
+        return (mode & TMODE_STACK32) && in->nopnd == 1 && opnd_is_reg(d, 4) && in->opsize == 4
+               ? U_PUSH_R32 : 0;
+    case OP_POP:
+        return (mode & TMODE_STACK32) && in->nopnd == 1 && opnd_is_reg(d, 4) && in->opsize == 4
+               ? U_POP_R32 : 0;
+    default:
+        return 0;
+    }
+}
+
+/* The effective address of a 32-bit-addressed memory operand. */
+static inline __attribute__((always_inline)) uint32_t uop_ea(const struct cpu *cpu,
+                                                             const struct insn *in)
+{
+    uint32_t ea = (uint32_t)in->disp;
+    if (in->ea_base != EA_NONE)
+        ea += cpu->gpr[in->ea_base];
+    if (in->ea_index != EA_NONE)
+        ea += cpu->gpr[in->ea_index] << in->ea_scale;
+    return ea;
+}
+
 
 void portable_prepare_block(struct tblock *b)
 {
@@ -102,9 +252,16 @@ void portable_prepare_block(struct tblock *b)
     for (int i = 0; i < b->n; i++) {
         struct tb_insn *ti = &b->insn[i];
         unsigned op = ti->insn.op;
-        ti->kind = insn_is_pure(&ti->insn) ? PK_PURE
+        unsigned uop = uop_of(&ti->insn, b->mode);
+        ti->kind = uop ? uop : insn_is_pure(&ti->insn) ? PK_PURE
                  : op == OP_MOVS || op == OP_CMPS || op == OP_STOS || op == OP_LODS ||
                    op == OP_SCAS ? PK_STRING : PK_PLAIN;
+        if (i == b->n - 1) {
+            const struct insn *in = &ti->insn;
+            bool rel32 = in->opsize == 4 && in->opnd[0].kind == OPND_REL;
+            ti->kind = op == OP_JCC && rel32 ? PK_END_JCC + (in->cond & 15)
+                     : op == OP_JMP && rel32 ? PK_END_JMP : PK_END;
+        }
         ti->index = (uint8_t)i;
         ti->offset = (uint16_t)offset;
         offset += ti->insn.len;
@@ -134,84 +291,6 @@ static __attribute__((noinline)) bool run_block_stepwise(struct tcache *tc, stru
         }
     }
     return true;
-}
-
-/* All but the last instruction of b, the budget allowing all of them
- * (icount + n <= end); false on an early exit, with the interpreter's
- * state after the instruction that caused it. Before each impure
- * instruction the interpreter's eip, next_eip and icount are stored from
- * the block's start values and the instruction's offset and index, so
- * pure instructions in between cost nothing but their handler. Only a
- * string instruction changes icount besides the retirement (REP charges
- * its iterations) or can leave next_eip elsewhere (a REP interrupted). */
-static inline __attribute__((always_inline)) bool
-run_block_body(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
-{
-    const struct tb_insn *ti = b->insn;
-    const struct tb_insn *last = b->insn + b->n - 1;
-    const uint32_t *page_gen = &cpu->mem->code_gen[b->phys >> 12];
-    uint32_t epoch = cpu->tlb_epoch;
-    uint32_t eip_mask = b->eip_mask;
-    uint32_t first_eip = cpu->eip;
-    /* icount before instruction ti is icount_base + ti->index */
-    uint64_t icount_base = cpu->icount;
-    for (; ti != last; ti++) {
-        if (likely(ti->kind == PK_PURE)) {
-            ti->fn(cpu, &ti->insn);
-            continue;
-        }
-        uint32_t eip = first_eip + ti->offset;
-        uint32_t next = (eip + ti->insn.len) & eip_mask;
-        cpu->eip = eip & eip_mask;
-        cpu->icount = icount_base + ti->index;
-        cpu->next_eip = next;
-        ti->fn(cpu, &ti->insn);
-        bool stop = cpu->next_eip != next || *page_gen != b->gen || epoch != cpu->tlb_epoch;
-        if (ti->kind == PK_STRING) {
-            /* the rest of the block must still fit the budget after the
-             * iterations it charged, or the loop goes on from the next one */
-            icount_base = cpu->icount - ti->index;
-            stop |= cpu->icount + (uint64_t)(b->n - ti->index) > end;
-        }
-        if (unlikely(stop)) {
-            cpu->eip = cpu->next_eip;
-            cpu->icount++;
-            tc->stats.insns_run += (uint64_t)ti->index + 1;
-            tc->stats.early_exits++;
-            return false;
-        }
-    }
-    cpu->eip = (first_eip + last->offset) & eip_mask;
-    cpu->icount = icount_base + last->index;
-    return true;
-}
-
-static inline __attribute__((always_inline)) bool
-run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
-{
-    const struct tb_insn *last = b->insn + b->n - 1;
-    tc->stats.blocks_run++;
-    if (likely(cpu->icount + b->n <= end)) {
-        if (b->n > 1 && !run_block_body(tc, cpu, b, end))
-            return false;
-    } else if (!run_block_stepwise(tc, cpu, b, end)) {
-        return false;
-    }
-    if (b->callout)
-        tc->stats.callouts[last->insn.op]++;
-    cpu->next_eip = (cpu->eip + last->insn.len) & b->eip_mask;
-    last->fn(cpu, &last->insn);
-    cpu->eip = cpu->next_eip;
-    cpu->icount++;
-    if (b->sync)
-        cpu_engine_retire_sync(cpu, &last->insn);
-    tc->stats.insns_run += b->n;
-    return true;
-}
-
-bool portable_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
-{
-    return run_block(tc, cpu, b, end);
 }
 
 /* The successor of prev, a block that completed without a mode-affecting
@@ -290,23 +369,435 @@ static inline void jump_cache_enter(struct tcache *tc, struct cpu *cpu, struct t
     tc->jump[jump_index(lin)] = (struct tb_jump){ .lin = lin, .mode = mode, .b = b };
 }
 
+/* The last instruction of b, the body done (cpu->eip and icount at it):
+ * a Jcc or JMP rel32 inline (the jcc32 / jmp_rel32 handlers' work; a target
+ * past the CS limit: the handler raises #GP), else its handler. */
+static inline __attribute__((always_inline)) void run_last(struct tcache *tc, struct cpu *cpu,
+                                                           const struct tblock *b)
+{
+    const struct tb_insn *last = b->insn + b->n - 1;
+    if (b->callout)
+        tc->stats.callouts[last->insn.op]++;
+    uint32_t next = (cpu->eip + last->insn.len) & b->eip_mask;
+    cpu->next_eip = next;
+    if (last->kind >= PK_END_JCC && last->kind <= PK_END_JCC_LAST) {
+        if (cpu_cond_inline(cpu, last->insn.cond & 15)) {
+            uint32_t target = next + last->insn.imm;
+            if (likely(target <= cpu->seg[SEG_CS].limit))
+                cpu->next_eip = target;
+            else
+                last->fn(cpu, &last->insn);
+        }
+    } else if (last->kind == PK_END_JMP) {
+        uint32_t target = next + last->insn.imm;
+        if (likely(target <= cpu->seg[SEG_CS].limit))
+            cpu->next_eip = target;
+        else
+            last->fn(cpu, &last->insn);
+    } else {
+        last->fn(cpu, &last->insn);
+    }
+    cpu->eip = cpu->next_eip;
+    cpu->icount++;
+    if (b->sync)
+        cpu_engine_retire_sync(cpu, &last->insn);
+    tc->stats.insns_run += b->n;
+}
+
+/* Block b, which the budget allows entirely (icount + n <= end), and then
+ * (unless single) its successors while each is found by its links or the
+ * jump cache, fits the budget and needs no boundary handling. Returns the
+ * last block that completed, its start's linear address and TLB epoch in
+ * *last_lin and *last_epoch (the loop's prev for its lookups), or NULL
+ * after an early exit, with the interpreter's state after the instruction
+ * that caused it. *pending: a successor found but beyond the budget (the
+ * loop runs it stepwise).
+ *
+ * Token threading: each micro-op ends with its own jump through the table
+ * of labels indexed by the next instruction's kind, so the host's branch
+ * predictor sees one indirect jump per form rather than one for all.
+ * Before each impure instruction the interpreter's eip, next_eip and
+ * icount are stored from the block's start values and the instruction's
+ * offset and index, so pure instructions and micro-ops whose direct path
+ * applies cost nothing but their work. Only a string instruction changes
+ * icount besides the retirement (REP charges its iterations) or can leave
+ * next_eip elsewhere (a REP interrupted). (Not inlined: GCC does not inline
+ * a function holding a table of label addresses.) */
+static __attribute__((noinline)) struct tblock *
+run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, uint32_t mode,
+           bool single, struct tblock **pending, uint32_t *last_lin, uint32_t *last_epoch)
+{
+    static const void *const labels[U_COUNT] = {
+        [PK_PURE] = &&pure, [PK_PLAIN] = &&impure, [PK_STRING] = &&impure,
+        [PK_END] = &&end_handler, [PK_END_JMP] = &&end_jmp,
+        [PK_END_JCC + 0] = &&end_jcc0, [PK_END_JCC + 1] = &&end_jcc1, [PK_END_JCC + 2] = &&end_jcc2,
+        [PK_END_JCC + 3] = &&end_jcc3, [PK_END_JCC + 4] = &&end_jcc4, [PK_END_JCC + 5] = &&end_jcc5,
+        [PK_END_JCC + 6] = &&end_jcc6, [PK_END_JCC + 7] = &&end_jcc7, [PK_END_JCC + 8] = &&end_jcc8,
+        [PK_END_JCC + 9] = &&end_jcc9, [PK_END_JCC + 10] = &&end_jcc10,
+        [PK_END_JCC + 11] = &&end_jcc11, [PK_END_JCC + 12] = &&end_jcc12,
+        [PK_END_JCC + 13] = &&end_jcc13, [PK_END_JCC + 14] = &&end_jcc14,
+        [PK_END_JCC + 15] = &&end_jcc15,
+        [U_MOV_RR32] = &&L_U_MOV_RR32, [U_MOV_RI32] = &&L_U_MOV_RI32,
+        [U_LEA_R32] = &&L_U_LEA_R32, [U_INC_R32] = &&L_U_INC_R32, [U_DEC_R32] = &&L_U_DEC_R32,
+        [U_MOVZX_R32_R8] = &&L_U_MOVZX_R32_R8, [U_SHL_R32] = &&L_U_SHL_R32,
+        [U_SHR_R32] = &&L_U_SHR_R32, [U_SAR_R32] = &&L_U_SAR_R32,
+        [U_MOV_RM32] = &&L_U_MOV_RM32, [U_MOV_MR32] = &&L_U_MOV_MR32,
+        [U_MOV_MI32] = &&L_U_MOV_MI32, [U_MOVZX_R32_M8] = &&L_U_MOVZX_R32_M8,
+        [U_MOV_RM8] = &&L_U_MOV_RM8, [U_MOV_MR8] = &&L_U_MOV_MR8,
+        [U_CMP_R8M8] = &&L_U_CMP_R8M8, [U_CMP_M8R8] = &&L_U_CMP_M8R8,
+        [U_PUSH_R32] = &&L_U_PUSH_R32, [U_POP_R32] = &&L_U_POP_R32,
+        [U_MOVZX_R32_M16] = &&L_U_MOVZX_R32_M16, [U_CMP_R16M16] = &&L_U_CMP_R16M16,
+        [U_CMP_M16R16] = &&L_U_CMP_M16R16, [U_INC_M32] = &&L_U_INC_M32,
+        [U_DEC_M32] = &&L_U_DEC_M32, [U_IMUL_RR32] = &&L_U_IMUL_RR32,
+        [U_IMUL_RRI32] = &&L_U_IMUL_RRI32,
+#define X(NAME, EXPR, LAZY, WRITES)                                            \
+        [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32, \
+        [U_##NAME##_RM32] = &&L_U_##NAME##_RM32, [U_##NAME##_MR32] = &&L_U_##NAME##_MR32, \
+        [U_##NAME##_MI32] = &&L_U_##NAME##_MI32,
+        UOP_ALU_OPS(X)
+#undef X
+    };
+    uint32_t *gpr = cpu->gpr;
+    uint8_t *p;
+    const struct tb_insn *ti;
+    const struct insn *in;
+    const uint32_t *page_gen;
+    uint32_t epoch, eip_mask, first_eip, block_lin;
+    uint64_t icount_base;   /* icount before instruction ti is icount_base + ti->index */
+#define NEXT do { ti++; in = &ti->insn; goto *labels[ti->kind]; } while (0)
+
+enter:
+    tc->stats.blocks_run++;
+    ti = b->insn;
+    in = &ti->insn;
+    page_gen = &cpu->mem->code_gen[b->phys >> 12];
+    epoch = cpu->tlb_epoch;
+    eip_mask = b->eip_mask;
+    first_eip = cpu->eip;
+    block_lin = cpu->seg[SEG_CS].base + first_eip;
+    icount_base = cpu->icount;
+    goto *labels[ti->kind];
+
+pure:
+    ti->fn(cpu, in);
+    NEXT;
+
+impure: {
+        uint32_t eip = first_eip + ti->offset;
+        uint32_t next = (eip + in->len) & eip_mask;
+        cpu->eip = eip & eip_mask;
+        cpu->icount = icount_base + ti->index;
+        cpu->next_eip = next;
+        ti->fn(cpu, in);
+        bool stop = cpu->next_eip != next || *page_gen != b->gen || epoch != cpu->tlb_epoch;
+        if (ti->kind == PK_STRING) {
+            /* the rest of the block must still fit the budget after the
+             * iterations it charged, or the loop goes on from the next one */
+            icount_base = cpu->icount - ti->index;
+            stop |= cpu->icount + (uint64_t)(b->n - ti->index) > end;
+        }
+        if (unlikely(stop)) {
+            cpu->eip = cpu->next_eip;
+            cpu->icount++;
+            tc->stats.insns_run += (uint64_t)ti->index + 1;
+            tc->stats.early_exits++;
+            return NULL;
+        }
+        NEXT;
+    }
+
+    /* the last instruction: EIP and icount committed (it may fault), then a
+     * Jcc or JMP rel32 inline, each condition with its own label so its
+     * test folds; a target past the CS limit: the handler raises #GP */
+#define END_JCC(CC)                                                            \
+end_jcc##CC:                                                                   \
+    cpu->eip = (first_eip + ti->offset) & eip_mask;                            \
+    cpu->icount = icount_base + ti->index;                                     \
+    cpu->next_eip = (cpu->eip + in->len) & eip_mask;                           \
+    if (cpu_cond_inline(cpu, CC))                                              \
+        goto taken;                                                            \
+    goto retired;
+    END_JCC(0) END_JCC(1) END_JCC(2) END_JCC(3) END_JCC(4) END_JCC(5) END_JCC(6) END_JCC(7)
+    END_JCC(8) END_JCC(9) END_JCC(10) END_JCC(11) END_JCC(12) END_JCC(13) END_JCC(14) END_JCC(15)
+#undef END_JCC
+end_jmp:
+    cpu->eip = (first_eip + ti->offset) & eip_mask;
+    cpu->icount = icount_base + ti->index;
+    cpu->next_eip = (cpu->eip + in->len) & eip_mask;
+taken: {
+        uint32_t target = cpu->next_eip + in->imm;
+        if (likely(target <= cpu->seg[SEG_CS].limit))
+            cpu->next_eip = target;
+        else
+            ti->fn(cpu, in);
+    }
+retired:
+    cpu->eip = cpu->next_eip;
+    cpu->icount++;
+    tc->stats.insns_run += b->n;
+    goto next_block;
+
+end_handler:
+    cpu->eip = (first_eip + ti->offset) & eip_mask;
+    cpu->icount = icount_base + ti->index;
+    run_last(tc, cpu, b);
+next_block:
+    *last_lin = block_lin;
+    *last_epoch = epoch;
+    if (single || b->sync)
+        return b;
+    /* the next block without going back to the run loop: the boundary,
+     * then the links or the jump cache; anything else is the loop's */
+    if (unlikely(cpu_engine_needs_attention(cpu)) || cpu->icount >= end)
+        return b;
+    {
+        /* b's links: the successor on b's linear page, with no TLB flush
+         * since b started, is on b's physical page, whose generation is
+         * *page_gen (portable_chain without the lookups) */
+        struct tblock *next = NULL;
+        const struct seg_cache *cs = &cpu->seg[SEG_CS];
+        uint32_t eip = cpu->eip, lin = cs->base + eip;
+        if (((lin ^ block_lin) & TLB_PAGE_MASK) == 0 && epoch == cpu->tlb_epoch &&
+            tc->map_generation == cpu->mem->generation) {
+            uint32_t phys = (b->phys & TLB_PAGE_MASK) | (lin & ~TLB_PAGE_MASK);
+            for (int k = 0; k < 2; k++) {
+                struct tblock *c = b->link[k];
+                if (c && c->phys == phys && c->mode == mode && c->gen == *page_gen &&
+                    (uint64_t)eip + c->bytes - 1 <= cs->limit) {
+                    tc->stats.chained++;
+                    next = c;
+                    break;
+                }
+            }
+        }
+        if (!next)
+            next = jump_cache_find(tc, cpu, mode);
+        if (!next)
+            return b;
+        if (unlikely(cpu->icount + next->n > end)) {
+            *pending = next;
+            return b;
+        }
+        b = next;
+    }
+    goto enter;
+
+    /* the micro-ops: the direct path, else impure (nothing changed yet) */
+    L_U_MOV_RR32: gpr[in->opnd[0].reg] = gpr[in->opnd[1].reg]; NEXT;
+    L_U_MOV_RI32: gpr[in->opnd[0].reg] = in->imm; NEXT;
+    L_U_LEA_R32:  gpr[in->opnd[0].reg] = uop_ea(cpu, in); NEXT;
+    L_U_INC_R32:
+    L_U_DEC_R32: {
+        bool inc = ti->kind == U_INC_R32;
+        uint32_t a = gpr[in->opnd[0].reg], r = inc ? a + 1 : a - 1;
+        uint32_t carry = lf_carry(cpu);
+        gpr[in->opnd[0].reg] = r;
+        lf_set(cpu, inc ? LF_INC : LF_DEC, r, a, carry, 4);
+        NEXT;
+    }
+    L_U_MOVZX_R32_R8: gpr[in->opnd[0].reg] = cpu_reg8(cpu, in->opnd[1].reg); NEXT;
+    L_U_SHL_R32:
+    L_U_SHR_R32:
+    L_U_SAR_R32: {
+        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31;
+        if (count == 0)
+            NEXT;
+        uint32_t a = gpr[in->opnd[0].reg];
+        uint32_t r = ti->kind == U_SHL_R32 ? a << count
+                   : ti->kind == U_SHR_R32 ? a >> count : (uint32_t)((int32_t)a >> count);
+        gpr[in->opnd[0].reg] = r;
+        lf_set(cpu, ti->kind == U_SHL_R32 ? LF_SHL : ti->kind == U_SHR_R32 ? LF_SHR : LF_SAR,
+               r, a, count, 4);
+        NEXT;
+    }
+#define X(NAME, EXPR, LAZY, WRITES)                                              \
+    L_U_##NAME##_RR32: {                                                      \
+        uint32_t a = gpr[in->opnd[0].reg], b = gpr[in->opnd[1].reg];             \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            gpr[in->opnd[0].reg] = r;                                            \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        NEXT;                                                             \
+    }                                                                            \
+    L_U_##NAME##_RI32: {                                                      \
+        uint32_t a = gpr[in->opnd[0].reg], b = in->imm;                          \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            gpr[in->opnd[0].reg] = r;                                            \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        NEXT;                                                             \
+    }                                                                            \
+    L_U_##NAME##_RM32: {                                                      \
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);            \
+        if (!p)                                                                  \
+            goto impure;                                                        \
+        uint32_t a = gpr[in->opnd[0].reg], b = host_load(p, 4);                  \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            gpr[in->opnd[0].reg] = r;                                            \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        NEXT;                                                             \
+    }                                                                            \
+    L_U_##NAME##_MR32:                                                        \
+    L_U_##NAME##_MI32: {                                                      \
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4,                       \
+                         WRITES ? MEM_WRITE : MEM_READ);                         \
+        if (!p)                                                                  \
+            goto impure;                                                        \
+        uint32_t a = host_load(p, 4);                                            \
+        uint32_t b = ti->kind == U_##NAME##_MI32 ? in->imm : gpr[in->opnd[1].reg]; \
+        uint32_t r = (EXPR);                                                     \
+        if (WRITES)                                                              \
+            host_store(p, r, 4);                                                 \
+        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        NEXT;                                                             \
+    }
+    UOP_ALU_OPS(X)
+#undef X
+    L_U_MOV_RM32:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);
+        if (!p)
+            goto impure;
+        gpr[in->opnd[0].reg] = host_load(p, 4);
+        NEXT;
+    L_U_MOV_MR32:
+    L_U_MOV_MI32:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_WRITE);
+        if (!p)
+            goto impure;
+        host_store(p, ti->kind == U_MOV_MI32 ? in->imm : gpr[in->opnd[1].reg], 4);
+        NEXT;
+    L_U_MOVZX_R32_M8:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
+        if (!p)
+            goto impure;
+        gpr[in->opnd[0].reg] = *p;
+        NEXT;
+    L_U_MOV_RM8:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
+        if (!p)
+            goto impure;
+        cpu_set_reg8(cpu, in->opnd[0].reg, *p);
+        NEXT;
+    L_U_MOV_MR8:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_WRITE);
+        if (!p)
+            goto impure;
+        *p = cpu_reg8(cpu, in->opnd[1].reg);
+        NEXT;
+    L_U_CMP_R8M8:
+    L_U_CMP_M8R8: {
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
+        if (!p)
+            goto impure;
+        bool reg_first = ti->kind == U_CMP_R8M8;
+        uint32_t reg = cpu_reg8(cpu, in->opnd[reg_first ? 0 : 1].reg);
+        uint32_t a = reg_first ? reg : *p, b = reg_first ? *p : reg;
+        lf_set(cpu, LF_SUB, (a - b) & 0xFFu, a, b, 1);
+        NEXT;
+    }
+    L_U_INC_M32:
+    L_U_DEC_M32: {
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_WRITE);
+        if (!p)
+            goto impure;
+        bool inc = ti->kind == U_INC_M32;
+        uint32_t a = host_load(p, 4), r = inc ? a + 1 : a - 1;
+        host_store(p, r, 4);
+        lf_set(cpu, inc ? LF_INC : LF_DEC, r, a, lf_carry(cpu), 4);
+        NEXT;
+    }
+    L_U_IMUL_RR32:
+    L_U_IMUL_RRI32: {
+        /* exec_imul's 32-bit forms (an imm8 is sign-extended) */
+        int64_t a = (int32_t)gpr[in->opnd[ti->kind == U_IMUL_RRI32 ? 1 : 0].reg];
+        int64_t m = ti->kind == U_IMUL_RR32 ? (int32_t)gpr[in->opnd[1].reg]
+                  : in->opnd[2].size == 1 ? (int8_t)in->imm : (int32_t)in->imm;
+        int64_t product = a * m;
+        uint32_t low = (uint32_t)product;
+        gpr[in->opnd[0].reg] = low;
+        lf_set(cpu, LF_MUL, low, 0, product != (int32_t)low ? FL_CF | FL_OF : 0, 4);
+        NEXT;
+    }
+    L_U_MOVZX_R32_M16:
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 2, MEM_READ);
+        if (!p)
+            goto impure;
+        gpr[in->opnd[0].reg] = host_load(p, 2);
+        NEXT;
+    L_U_CMP_R16M16:
+    L_U_CMP_M16R16: {
+        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 2, MEM_READ);
+        if (!p)
+            goto impure;
+        bool reg_first = ti->kind == U_CMP_R16M16;
+        uint32_t reg = gpr[in->opnd[reg_first ? 0 : 1].reg] & 0xFFFFu, mem = host_load(p, 2);
+        uint32_t a = reg_first ? reg : mem, b = reg_first ? mem : reg;
+        lf_set(cpu, LF_SUB, (a - b) & 0xFFFFu, a, b, 2);
+        NEXT;
+    }
+    L_U_PUSH_R32: {
+        uint32_t esp = gpr[R_ESP] - 4;
+        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_WRITE);
+        if (!p)
+            goto impure;
+        host_store(p, gpr[in->opnd[0].reg], 4);   /* PUSH ESP: the old value */
+        gpr[R_ESP] = esp;
+        NEXT;
+    }
+    L_U_POP_R32: {
+        uint32_t esp = gpr[R_ESP];
+        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_READ);
+        if (!p)
+            goto impure;
+        uint32_t value = host_load(p, 4);
+        gpr[R_ESP] = esp + 4;
+        gpr[in->opnd[0].reg] = value;   /* POP ESP: the popped value wins */
+        NEXT;
+    }
+#undef NEXT
+}
+
+
+/* One block: through run_blocks when the budget allows all of it, else
+ * instruction by instruction; true when it completed. */
+static bool run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
+{
+    struct tblock *pending = NULL;
+    uint32_t lin, epoch;
+    if (likely(cpu->icount + b->n <= end))
+        return run_blocks(tc, cpu, (struct tblock *)b, end, 0, true, &pending, &lin, &epoch) != NULL;
+    tc->stats.blocks_run++;
+    if (!run_block_stepwise(tc, cpu, b, end))
+        return false;
+    run_last(tc, cpu, b);
+    return true;
+}
+
+bool portable_run_block(struct tcache *tc, struct cpu *cpu, const struct tblock *b, uint64_t end)
+{
+    return run_block(tc, cpu, b, end);
+}
+
 static enum cpu_stop portable_run(struct cpu *cpu, uint64_t end, void *opaque)
 {
     struct tcache *tc = opaque;
     struct tblock *prev = NULL;
+    struct tblock *pending = NULL;   /* found by run_blocks, beyond its budget */
     uint32_t prev_lin = 0, prev_epoch = 0;
     uint32_t mode = tcache_mode(cpu);
     while (cpu->icount < end) {
-        int r = cpu_engine_boundary(cpu);
+        int r = likely(!cpu_engine_needs_attention(cpu)) ? -1 : cpu_engine_boundary(cpu);
         if (unlikely(r != -1)) {
             if (r >= 0)
                 return (enum cpu_stop)r;
-            prev = NULL;   /* an interrupt was delivered, or one instruction ran */
+            prev = pending = NULL;   /* an interrupt was delivered, or one instruction ran */
             mode = tcache_mode(cpu);
             continue;
         }
-        struct tblock *b = NULL;
-        if (prev && !prev->sync)
+        struct tblock *b = pending;
+        pending = NULL;
+        if (!b && prev && !prev->sync)
             b = portable_chain(tc, cpu, prev, prev_lin, prev_epoch, mode);
         if (!b)
             b = jump_cache_find(tc, cpu, mode);
@@ -322,6 +813,13 @@ static enum cpu_stop portable_run(struct cpu *cpu, uint64_t end, void *opaque)
             cpu_engine_step(cpu);
             prev = NULL;
             mode = tcache_mode(cpu);
+            continue;
+        }
+        if (likely(!tc->lockstep) && likely(cpu->icount + b->n <= end)) {
+            /* b and its successors while they chain (no block needs the loop) */
+            prev = run_blocks(tc, cpu, b, end, mode, false, &pending, &prev_lin, &prev_epoch);
+            if (!prev || prev->sync)
+                mode = tcache_mode(cpu);
             continue;
         }
         prev_lin = cpu->seg[SEG_CS].base + cpu->eip;
