@@ -27,10 +27,11 @@
  * they are committed from the block's start values and the instruction's
  * offset and index before the next impure instruction and at the end.
  *
- * Only the last instruction of a block can have a non-zero class (but
- * RDTSC, see scan.c): callouts (SENS/PRIV/IOPL/IO) are that instruction's
- * ordinary handler, which consults the virtual CPU state, counted by
- * operation (a mid-block RDTSC is not counted here). After each impure
+ * Only the last instruction of a block can have a non-zero class, but for
+ * the callouts that only read state or clear IF (scan_callout_continues in
+ * scan.c): callouts (SENS/PRIV/IOPL/IO) are the instruction's ordinary
+ * handler, which consults the virtual CPU state, counted by operation
+ * wherever they are in the block. After each impure
  * instruction but the last the block checks that control fell through
  * (REP), that its page's code generation did not move (the instruction
  * wrote its own code: the rest is re-translated), that no TLB flush
@@ -113,6 +114,7 @@ enum {
     PK_PURE,     /* insn_is_pure: only the handler runs, EIP and icount stay in locals */
     PK_PLAIN,    /* may fault or access memory: state committed before, checks after */
     PK_STRING,   /* MOVS ... SCAS: may repeat (next_eip = eip) and charge icount */
+    PK_CALLOUT,  /* a callout inside the block (scan_callout_continues): PK_PLAIN, counted */
     /* the last instruction of a block (run by run_block, after the body) */
     PK_END,      /* its handler */
     PK_END_JMP,  /* JMP rel32, inline */
@@ -255,7 +257,8 @@ void portable_prepare_block(struct tblock *b)
         unsigned uop = uop_of(&ti->insn, b->mode);
         ti->kind = uop ? uop : insn_is_pure(&ti->insn) ? PK_PURE
                  : op == OP_MOVS || op == OP_CMPS || op == OP_STOS || op == OP_LODS ||
-                   op == OP_SCAS ? PK_STRING : PK_PLAIN;
+                   op == OP_SCAS ? PK_STRING
+                 : (op_info[op].cls & (SENS | PRIV | IOPL | IO)) ? PK_CALLOUT : PK_PLAIN;
         if (i == b->n - 1) {
             const struct insn *in = &ti->insn;
             bool rel32 = in->opsize == 4 && in->opnd[0].kind == OPND_REL;
@@ -280,6 +283,8 @@ static __attribute__((noinline)) bool run_block_stepwise(struct tcache *tc, stru
     for (; ti != last; ti++) {
         uint32_t next = (cpu->eip + ti->insn.len) & b->eip_mask;
         cpu->next_eip = next;
+        if (ti->kind == PK_CALLOUT)
+            tc->stats.callouts[ti->insn.op]++;
         ti->fn(cpu, &ti->insn);
         cpu->eip = cpu->next_eip;
         cpu->icount++;
@@ -428,7 +433,7 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
            bool single, struct tblock **pending, uint32_t *last_lin, uint32_t *last_epoch)
 {
     static const void *const labels[U_COUNT] = {
-        [PK_PURE] = &&pure, [PK_PLAIN] = &&impure, [PK_STRING] = &&impure,
+        [PK_PURE] = &&pure, [PK_PLAIN] = &&impure, [PK_STRING] = &&impure, [PK_CALLOUT] = &&callout,
         [PK_END] = &&end_handler, [PK_END_JMP] = &&end_jmp,
         [PK_END_JCC + 0] = &&end_jcc0, [PK_END_JCC + 1] = &&end_jcc1, [PK_END_JCC + 2] = &&end_jcc2,
         [PK_END_JCC + 3] = &&end_jcc3, [PK_END_JCC + 4] = &&end_jcc4, [PK_END_JCC + 5] = &&end_jcc5,
@@ -481,6 +486,10 @@ enter:
 pure:
     ti->fn(cpu, in);
     NEXT;
+
+callout:
+    tc->stats.callouts[in->op]++;
+    goto impure;
 
 impure: {
         uint32_t eip = first_eip + ti->offset;

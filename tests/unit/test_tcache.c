@@ -145,6 +145,35 @@ START_TEST(test_smc_next_insn)
 }
 END_TEST
 
+/* callouts inside a block run and are counted like those that end one */
+static const uint8_t mid_callouts[] = {
+    0xB8, 0x34, 0x12,               /* 1000 mov ax, 0x1234 */
+    0xFA,                           /* 1003 cli */
+    0x9C,                           /* 1004 pushf */
+    0x5B,                           /* 1005 pop bx */
+    0x0F, 0x01, 0xE1,               /* 1006 smsw cx */
+    0x40,                           /* 1009 inc ax */
+    0xF4,                           /* 100A hlt */
+};
+
+START_TEST(test_callouts_inside_block)
+{
+    struct tcache *tc = tcache_create(&(struct tcache_config){ 0 });
+    struct result interp = run(mid_callouts, sizeof mid_callouts, NULL, 2);
+    struct result port = run(mid_callouts, sizeof mid_callouts, tc, 2);
+    ck_assert_uint_eq(interp.gpr[R_EAX] & 0xFFFF, 0x1235);
+    ck_assert_uint_eq(interp.gpr[R_EBX] & 0x0200, 0);   /* IF clear in the pushed flags */
+    same(&interp, &port);
+    const struct tcache_stats *s = tcache_stats(tc);
+    ck_assert_uint_eq(s->blocks_translated, 2);         /* one block, HLT its end, per run (reloaded) */
+    ck_assert_uint_eq(s->callouts[OP_CLI], 2);
+    ck_assert_uint_eq(s->callouts[OP_PUSHF], 2);
+    ck_assert_uint_eq(s->callouts[OP_SMSW], 2);
+    ck_assert_uint_eq(s->callouts[OP_HLT], 2);
+    tcache_destroy(tc);
+}
+END_TEST
+
 START_TEST(test_smc_later_block)
 {
     struct tcache *tc = tcache_create(&(struct tcache_config){ 0 });
@@ -284,6 +313,7 @@ int main(void)
     tcase_add_test(tc, test_scan_ends);
     tcase_add_test(tc, test_smc_next_insn);
     tcase_add_test(tc, test_smc_later_block);
+    tcase_add_test(tc, test_callouts_inside_block);
     tcase_add_test(tc, test_data_near_code);
     tcase_add_test(tc, test_budget_flush);
     tcase_add_test(tc, test_mode_key);
