@@ -5,7 +5,14 @@
 # prints the top host symbols, then the emulator's --stats at exit (which
 # cover the whole run, boot included).
 #
-#   bench/profile.sh [BUILD_DIR] WORKLOAD [--quick] [--accel ACCEL] [--top N] [-- FOX86_ARGS...]
+#   bench/profile.sh [BUILD_DIR] WORKLOAD [--quick] [--accel ACCEL] [--top N] [--jit]
+#                    [-- FOX86_ARGS...]
+#
+# --jit (native backend): fox86 runs with -d perfmap, and the samples in
+# translated code are resolved to the guest blocks they ran (the newest
+# block at a host address wins: the code cache reuses addresses after a
+# flush): the shares of host code, guest user and guest kernel blocks, and
+# the top blocks by guest EIP (for their code: -d out_asm with -D FILE).
 #
 # WORKLOAD: xz gzip openssl lua forkexec pingpong script. --accel defaults to
 # tcg (the default engine). The perf data stays in $PROFILE_DATA (default
@@ -13,12 +20,13 @@
 # or perf are missing.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-build=build workload="" quick=0 accel=tcg top=40 extra=()
+build=build workload="" quick=0 accel=tcg top=40 jit=0 extra=()
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) quick=1 ;;
         --accel) accel=$2; shift ;;
         --top) top=$2; shift ;;
+        --jit) jit=1 ;;
         --) shift; extra=("$@"); break ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         -*) echo "profile: unknown option $1"; exit 2 ;;
@@ -59,6 +67,7 @@ esac
 initrd_with "$work/initrd.img" "$work/p.cpio"
 
 mkdir -p "$work/run"
+[ "$jit" = 1 ] && extra=(-d perfmap "${extra[@]}")
 console_boot "$work/run" "$fox86" -accel "$accel" --stats "${extra[@]}" -m 256 -nographic -kernel "$guest/vmlinuz" \
     -initrd "$work/initrd.img" -append "$(cat "$guest/cmdline")" || exit 1
 data=${PROFILE_DATA:-${TMPDIR:-/tmp}/fox86-profile.$$.data}
@@ -78,6 +87,14 @@ printf 'workload %s on -accel %s: %.2f CPU seconds\n' "$workload" "$accel" "$(ca
 perf report -i "$data" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' |
     grep -E '^ +[0-9]' | head -"$top"
 console_poweroff
+if [ "$jit" = 1 ]; then
+    echo "--- translated code: samples by guest block (-d perfmap) ---"
+    if [ -s "/tmp/perf-$emu_pid.map" ] && command -v python3 >/dev/null; then
+        python3 bench/jitblocks.py "$data" "/tmp/perf-$emu_pid.map" "$top"
+    else
+        echo "  no /tmp/perf-$emu_pid.map (not the native backend?) or no python3"
+    fi
+fi
 echo "perf data: $data"
 echo "--- fox86 --stats (whole run) ---"
 cat "$work/run/stderr"
