@@ -186,6 +186,8 @@ struct cpu {
                                       flushes, INVLPG of a page filled global or large): the
                                       translator's indirect-branch cache keeps global pages'
                                       blocks across the others */
+    uint32_t tlb_rights_epoch;     /* bumped when direct write access is taken from entries
+                                      (mem.c): host code that kept an addend re-checks */
     uint32_t tlb_clean_epoch;      /* phys_mem.clean_epoch last seen (dirty logging, mem.c) */
     struct shadow_mmu *shadow;     /* shadow page tables behind the TLB; NULL: walk on every
                                       miss (-mmu tlb). Not owned (the machine creates it) */
@@ -199,6 +201,8 @@ struct cpu {
         uint8_t *exit_site;        /* the unchained jump the last block left through, or NULL */
         const void *exit_block;    /* the block that jump belongs to */
         uint32_t scratch;          /* a value host code keeps across a memory check */
+        uint8_t force_leave;       /* set by host code: leave after this interpreter call */
+        uint64_t group_addend;     /* the TLB addend a group of memory operands shares */
     } jit;
 
     /* interrupt inputs, driven by devices */

@@ -218,6 +218,7 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin)
 /* Take the direct write kinds away from every entry mapping phys_page. */
 static void tlb_drop_direct_writes(struct cpu *cpu, uint32_t phys_page)
 {
+    cpu->tlb_rights_epoch++;
     for (int i = 0; i < TLB_SIZE; i++)
         if (tlb_phys(&cpu->tlb[i]) == phys_page)
             cpu->tlb[i].lin_page &= ~(uint32_t)TLB_KIND_WRITES;
@@ -243,6 +244,7 @@ void cpu_tlb_protect_code(struct cpu *cpu, uint32_t phys, uint32_t len)
 static __attribute__((noinline)) void tlb_drop_clean_writes(struct cpu *cpu)
 {
     cpu->tlb_clean_epoch = cpu->mem->clean_epoch;
+    cpu->tlb_rights_epoch++;
     for (int i = 0; i < TLB_SIZE; i++) {
         struct tlb_entry *e = &cpu->tlb[i];
         if ((e->lin_page & TLB_KIND_WRITES) &&

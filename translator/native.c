@@ -349,6 +349,7 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
     const struct tb_insn *ti = &b->insn[i];
     uint32_t epoch = cpu->tlb_epoch;
     uint32_t code_epoch = cpu->mem->code_epoch;
+    uint32_t rights_epoch = cpu->tlb_rights_epoch;
     uint32_t next = (eip + ti->insn.len) & b->eip_mask;
     cpu->eip = eip;
     cpu->next_eip = next;
@@ -369,8 +370,13 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
             cpu_engine_retire_sync(cpu, &ti->insn);
         return 1;
     }
+    if (cpu->jit.force_leave) {   /* a group leader's miss: its members have no addend */
+        cpu->jit.force_leave = 0;
+        return 1;
+    }
     return cpu->eip != next || cpu->mem->code_epoch != code_epoch ||
-           cpu->tlb_epoch != epoch || needs_attention(cpu);
+           cpu->tlb_epoch != epoch || cpu->tlb_rights_epoch != rights_epoch ||
+           needs_attention(cpu);
 }
 
 /* Chain the jump the last block left through to b when that is sound (see

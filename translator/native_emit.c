@@ -51,6 +51,7 @@ struct stub {
     struct x64_label back;     /* the instruction after, in the main path */
     uint32_t i, eip;
     uint8_t fs_in, fs_out;     /* flags state at the jump / expected back */
+    bool leave;                /* leave the block after the call (a group leader's miss) */
 };
 
 struct emitter {
@@ -63,6 +64,13 @@ struct emitter {
     struct stub *stub;         /* the current instruction's stub, if it has one */
     struct stub stubs[SCAN_MAX_INSNS];
     int nstubs;
+    /* memory operands sharing one TLB check (plan_groups): for each
+     * instruction the index of its group's leader, or -1; for a leader the
+     * group's span of displacements [lo, hi) and whether a member writes */
+    int8_t group_of[SCAN_MAX_INSNS];
+    int32_t group_lo[SCAN_MAX_INSNS], group_hi[SCAN_MAX_INSNS];
+    bool group_write[SCAN_MAX_INSNS];
+    int group_active;          /* the leader whose addend is in cpu->jit.group_addend, or -1 */
 };
 
 /* ---- flags ---- */
@@ -341,6 +349,7 @@ static void open_stub(struct emitter *e)
         s->i = e->i;
         s->eip = e->eip;
         s->fs_in = (uint8_t)e->fs;
+        s->leave = false;
         e->stub = s;
     }
 }
@@ -374,16 +383,50 @@ static void tlb_check(struct emitter *e, unsigned size, bool write)
 
 static const struct x64_mem HOSTMEM = { X64_R9, X64_R8, 1, 0 };
 
-/* The memory operand's host address ([R9 + R8]) after all checks. */
-static void mem_operand(struct emitter *e, const struct insn *in, unsigned size, bool write)
+/* The linear address of in's memory operand with displacement disp into
+ * R8D (no flags touched unless FS/GS add their base). */
+static void ea_to_r8(struct emitter *e, const struct insn *in, int32_t disp)
 {
-    fl_save(e);
     int base = in->ea_base == EA_NONE ? X64_NOREG : native_hreg[in->ea_base];
     int index = in->ea_index == EA_NONE ? X64_NOREG : native_hreg[in->ea_index];
     if (base == X64_NOREG && index == X64_NOREG)
-        x64_mov_ri(&e->a, 32, X64_R8, (uint32_t)in->disp);
+        x64_mov_ri(&e->a, 32, X64_R8, (uint32_t)disp);
     else
-        x64_lea(&e->a, 32, X64_R8, x64_mem_bis(base, index, 1 << in->ea_scale, in->disp));
+        x64_lea(&e->a, 32, X64_R8, x64_mem_bis(base, index, 1 << in->ea_scale, disp));
+}
+
+/* The memory operand's host address ([R9 + R8]) after all checks. A group
+ * member (plan_groups) needs none: its leader checked the group's whole
+ * span, and the addend waits in cpu->jit.group_addend; it leaves RFLAGS
+ * alone. A leader checks that span for the strongest kind of the group;
+ * its miss runs it in the interpreter and leaves the block. */
+static void mem_operand(struct emitter *e, const struct insn *in, unsigned size, bool write)
+{
+    int g = e->group_of[e->i];
+    struct x64_mem slot = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.group_addend));
+    bool covered = g >= 0 && in->disp >= e->group_lo[g] &&
+                   (int64_t)in->disp + size <= e->group_hi[g] && (!write || e->group_write[g]);
+    if (!covered)
+        g = -1;
+    if (g >= 0 && g != (int)e->i && e->group_active == g) {
+        ea_to_r8(e, in, in->disp);
+        x64_mov_rm(&e->a, 64, X64_R9, slot);
+        e->stats->native_shared_checks++;
+        return;
+    }
+    fl_save(e);
+    if (g == (int)e->i) {
+        int32_t lo = e->group_lo[g];
+        ea_to_r8(e, in, lo);
+        tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
+        e->stub->leave = true;
+        x64_mov_mr(&e->a, 64, slot, X64_R9);
+        if (in->disp != lo)
+            x64_lea(&e->a, 32, X64_R8, x64_mem_b(X64_R8, in->disp - lo));
+        e->group_active = g;
+        return;
+    }
+    ea_to_r8(e, in, in->disp);
     if (in->seg == SEG_FS || in->seg == SEG_GS)   /* the base as loaded now (mem_native) */
         x64_alu_rm(&e->a, X64_ADD, 32, X64_R8,
                    x64_mem_b(NATIVE_CPU, CPU_OFF(seg) + in->seg * (int32_t)sizeof(struct seg_cache) +
@@ -420,7 +463,7 @@ static int hreg(const struct opnd *o)
  * RFLAGS: only with the flags saved (after mem_operand). */
 static void high8_get(struct emitter *e, const struct opnd *o, int r)
 {
-    assert(e->fs != FS_HOST);
+    fl_save(e);   /* (a grouped memory operand left them in RFLAGS) */
     x64_mov_rr(&e->a, 32, r, native_hreg[o->reg - 4]);
     x64_shift_ri(&e->a, X64_SHR, 32, r, 8);
 }
@@ -431,7 +474,7 @@ static void high8_put(struct emitter *e, const struct opnd *o, int r)
 {
     struct x64_asm *a = &e->a;
     int h = native_hreg[o->reg - 4];
-    assert(e->fs != FS_HOST);
+    fl_save(e);
     x64_movzx_rr(a, 32, r, 8, r);
     x64_shift_ri(a, X64_SHL, 32, r, 8);
     x64_alu_ri(a, X64_AND, 32, h, (int32_t)0xFFFF00FF);
@@ -1294,12 +1337,116 @@ static bool emit_native(struct emitter *e, const struct insn *in)
     }
 }
 
+/* ---- groups of memory operands (mem_operand) ---- */
+
+#define GROUP_SPAN_MAX 64    /* bytes: a longer span crosses pages too often */
+
+/* The memory operand of an instruction that may join a group (the plain
+ * forms of MOV, MOVZX/MOVSX, the ALU group and TEST, emitted through
+ * mem_operand with the operand's own size): its index, or -1. */
+static int group_operand(const struct emitter *e, const struct insn *in, bool *write)
+{
+    switch (in->op) {
+    case OP_MOV: case OP_MOVZX: case OP_MOVSX: case OP_ADD: case OP_OR: case OP_ADC:
+    case OP_SBB: case OP_AND: case OP_SUB: case OP_XOR: case OP_CMP: case OP_TEST:
+        break;
+    default:
+        return -1;
+    }
+    if (in->nopnd != 2 || (in->prefixes & PFX_LOCK) || !mem_native(e, in) ||
+        in->seg == SEG_FS || in->seg == SEG_GS)
+        return -1;
+    int m = in->opnd[0].kind == OPND_MEM ? 0 : in->opnd[1].kind == OPND_MEM ? 1 : -1;
+    if (m < 0 || in->opnd[1 - m].kind == OPND_MEM)
+        return -1;
+    *write = m == 0 && in->op != OP_CMP && in->op != OP_TEST;
+    return m;
+}
+
+/* The guest register an instruction writes: -1 none, -2 any (unknown). */
+static int written_gpr(const struct insn *in)
+{
+    switch (in->op) {
+    case OP_CMP: case OP_TEST: case OP_BT: case OP_NOP:
+        return -1;
+    case OP_MOV: case OP_MOVZX: case OP_MOVSX: case OP_LEA: case OP_ADD: case OP_OR:
+    case OP_ADC: case OP_SBB: case OP_AND: case OP_SUB: case OP_XOR: case OP_INC:
+    case OP_DEC: case OP_NEG: case OP_NOT: case OP_SHL: case OP_SHR: case OP_SAR:
+    case OP_ROL: case OP_ROR: case OP_SETCC: case OP_CMOVCC: case OP_BSWAP: case OP_IMUL:
+        break;
+    default:
+        return -2;
+    }
+    if (in->nopnd < 1 || (in->op == OP_IMUL && in->nopnd < 2))
+        return -2;
+    const struct opnd *d = &in->opnd[0];
+    if (d->kind == OPND_MEM)
+        return -1;
+    if (d->kind != OPND_REG)
+        return -2;
+    return d->size == 1 ? (d->reg & 3) : d->reg;   /* AH..BH are EAX..EBX */
+}
+
+/* Find the groups: memory operands through the same base and index
+ * registers, neither written from the first to the last, within
+ * GROUP_SPAN_MAX bytes; a group needs two members or more. */
+static void plan_groups(struct emitter *e)
+{
+    const struct tblock *b = e->b;
+    int leader = -1, members = 0;
+    for (uint32_t i = 0; i < b->n; i++)
+        e->group_of[i] = -1;
+    for (uint32_t i = 0; i < b->n; i++) {
+        const struct insn *in = &b->insn[i].insn;
+        bool write = false;
+        int m = group_operand(e, in, &write);
+        if (m >= 0) {
+            const struct insn *l = leader >= 0 ? &b->insn[leader].insn : NULL;
+            int32_t lo = in->disp, hi = in->disp + (int32_t)in->opnd[m].size;
+            if (l && l->ea_base == in->ea_base && l->ea_index == in->ea_index &&
+                (in->ea_index == EA_NONE || l->ea_scale == in->ea_scale) &&
+                (hi > e->group_hi[leader] ? hi : e->group_hi[leader]) -
+                (lo < e->group_lo[leader] ? lo : e->group_lo[leader]) <= GROUP_SPAN_MAX) {
+                e->group_of[i] = (int8_t)leader;
+                e->group_lo[leader] = lo < e->group_lo[leader] ? lo : e->group_lo[leader];
+                e->group_hi[leader] = hi > e->group_hi[leader] ? hi : e->group_hi[leader];
+                e->group_write[leader] |= write;
+                members++;
+            } else {
+                if (leader >= 0 && members < 2)
+                    e->group_of[leader] = -1;
+                leader = (int)i;
+                members = 1;
+                e->group_of[i] = (int8_t)i;
+                e->group_lo[i] = lo;
+                e->group_hi[i] = hi;
+                e->group_write[i] = write;
+            }
+        }
+        /* after instruction i: the group ends if it wrote its registers */
+        if (leader >= 0) {
+            const struct insn *l = &b->insn[leader].insn;
+            int w = written_gpr(in);
+            if (w == -2 || (w >= 0 && (w == l->ea_base || w == l->ea_index))) {
+                if (members < 2)
+                    e->group_of[leader] = -1;
+                leader = -1;
+                members = 0;
+            }
+        }
+    }
+    if (leader >= 0 && members < 2)
+        e->group_of[leader] = -1;
+}
+
 static void emit_stub(struct emitter *e, struct stub *s)
 {
     struct x64_asm *a = &e->a;
     x64_bind(a, &s->slow);
+    if (s->leave && s->i + 1 < e->b->n)
+        x64_mov_mi(a, 8, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.force_leave)), 1);
     emit_call_insn(e, s->fs_in, s->i, s->eip);
-    if (s->i + 1 == e->b->n)
+    if (s->i + 1 == e->b->n || s->leave)
         return;   /* the call left the block */
     if (s->fs_out == FS_HOST)
         flags_to_host(e, FS_MEM);
@@ -1313,9 +1460,10 @@ static void emit_stub(struct emitter *e, struct stub *s)
 void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tblock *b)
 {
     struct codebuf *cb = nt->cb;
-    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED };
+    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED, .group_active = -1 };
     x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
     struct x64_asm *a = &e.a;
+    plan_groups(&e);
 
     /* entry: leave unless the budget left covers the whole block */
     struct x64_label budget_exit;
@@ -1331,7 +1479,8 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         e.eip = eip;
         e.stub = NULL;
         uint8_t *mark = a->cur;
-        int fs = e.fs, nstubs = e.nstubs;
+        int fs = e.fs, nstubs = e.nstubs, group_active = e.group_active;
+        uint64_t shared = stats->native_shared_checks;
         if (emit_native(&e, in)) {
             stats->native_insns++;
             if (e.stub) {
@@ -1343,6 +1492,8 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             a->cur = mark;   /* drop whatever a partial attempt wrote */
             e.fs = fs;
             e.nstubs = nstubs;
+            e.group_active = group_active;
+            stats->native_shared_checks = shared;
             stats->native_calls++;
             stats->native_calls_by_op[in->op]++;
             emit_call_insn(&e, e.fs, i, eip);

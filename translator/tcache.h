@@ -134,6 +134,8 @@ struct tcache_stats {
     uint64_t native_enters;     /* entries into host code from the run loop */
     uint64_t native_probe_hits; /* run-loop lookups served by the indirect-branch cache */
     uint64_t native_patches;    /* direct jumps patched to chain two blocks */
+    uint64_t native_shared_checks; /* memory operands emitted without a TLB check of their
+                                      own (a group's leader checked for them) */
     uint64_t native_code_overflows; /* blocks left to the portable path for lack of code space */
     uint64_t callouts[OP_COUNT];
     uint64_t native_calls_by_op[OP_COUNT]; /* native_calls by operation (translated, not run) */
