@@ -19,7 +19,11 @@
  *     without a BIOS, so nothing common lies at 0xF0000);
  *   - 16-bit protected-mode code whose IP wraps from 0xFFFF to 0;
  *   - the same bytes run as 32-bit and as 16-bit code in turn;
- *   - a 16-bit instruction whose last byte is past the CS limit.
+ *   - a 16-bit instruction whose last byte is past the CS limit;
+ *   - data accesses through one base register (the native backend checks
+ *     them together): inside a page, across a page boundary, and with the
+ *     second page not present (#PF at the first access there, CR2 = that
+ *     page, the sum so far in EAX).
  *
  * Every check prints a line with the value expected, so fox86's transcript
  * equals QEMU's when both are right. */
@@ -32,6 +36,7 @@
 extern uint8_t ovl_mid_a[], ovl_mid_b[], ovl_chain[], ovl_chain_mid[];
 extern uint8_t ovl_pages[], ovl_end_exact[], ovl_cross[];
 extern uint8_t vga_fn[], vga_fn_end[], vga_fn_add[];
+extern uint8_t grp_sum[], grp_add8[];
 
 asm(
     ".text\n"
@@ -71,6 +76,18 @@ asm(
     "  .balign 4096, 0xcc\n"
 
     ".text\n"
+    /* EAX = p: returns p[0] + p[1] + p[2] + p[3] (dwords), also stored at p[4] */
+    ".globl grp_sum, grp_add8\n"
+    "grp_sum:\n"
+    "  mov %eax, %edx\n"
+    "  mov (%edx), %eax\n"
+    "  add 4(%edx), %eax\n"
+    "grp_add8:\n"
+    "  add 8(%edx), %eax\n"
+    "  add 12(%edx), %eax\n"
+    "  mov %eax, 16(%edx)\n"
+    "  ret\n"
+
     /* position-independent: sum of n..1 (n in EAX), copied to the VGA window */
     ".globl vga_fn, vga_fn_end, vga_fn_add\n"
     "vga_fn:\n"
@@ -163,6 +180,46 @@ static void page_ends(void)
               "its imm32 patched on the second page: eax %x", 0x33220044u + ((0x55u + i) << 8));
     }
     imm_hi[0] = 0x11;
+    exc_handlers[14] = 0;
+    paging_off();
+}
+
+static uint8_t grp_pages[8192] __attribute__((aligned(4096)));
+
+static void call_grp(void *p)
+{
+    called_eax = call_with_eax(grp_sum, (uint32_t)p);
+}
+
+static void data_groups(void)
+{
+    uint32_t p1 = (uint32_t)grp_pages + 4096;
+    paging_identity();
+    exc_handlers[14] = record_eax;
+    for (int round = 0; round < 2; round++) {
+        static const uint32_t offsets[] = { 100, 4096 - 8, 4096 - 12, 4096 - 20 };
+        for (unsigned k = 0; k < sizeof offsets / sizeof offsets[0]; k++) {
+            volatile uint32_t *p = (volatile uint32_t *)(grp_pages + offsets[k]);
+            for (uint32_t j = 0; j < 5; j++)
+                p[j] = (j + 1) * (k + 2);
+            uint32_t sum = 10 * (k + 2);
+            CHECK(call_with_eax(grp_sum, (uint32_t)p) == sum && p[4] == sum,
+                  "dwords through one base at page offset %u: sum %u, stored", offsets[k] % 4096, sum);
+        }
+        volatile uint32_t *p = (volatile uint32_t *)(p1 - 8);
+        p[0] = 5;
+        p[1] = 6;
+        set_present(p1, false);
+        fault_eax = 0xDEAD;
+        int v = run_catching(call_grp, (void *)p);
+        bool ok = v == 14 && exc_last.cr2 == p1 && exc_last.eip == (uint32_t)grp_add8 &&
+                  exc_last.error == 0 && fault_eax == 11;
+        CHECK(ok, "the third dword on a page not present: #PF there, eax 11");
+        if (!ok)
+            printf_e9("     got vector %d cr2 %x eip %x error %x eax %u\n", v, exc_last.cr2,
+                      exc_last.eip, exc_last.error, fault_eax);
+        set_present(p1, true);
+    }
     exc_handlers[14] = 0;
     paging_off();
 }
@@ -285,4 +342,5 @@ void test_main(void)
     ip_wrap16();
     two_modes();
     straddle16();
+    data_groups();
 }
