@@ -1339,7 +1339,7 @@ static bool emit_native(struct emitter *e, const struct insn *in)
 
 /* ---- groups of memory operands (mem_operand) ---- */
 
-#define GROUP_SPAN_MAX 64    /* bytes: a longer span crosses pages too often */
+#define GROUP_SPAN_MAX 128   /* bytes: a longer span crosses pages too often */
 
 /* The memory operand of an instruction that may join a group (the plain
  * forms of MOV, MOVZX/MOVSX, the ALU group and TEST, emitted through
