@@ -37,6 +37,7 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "core/cpu.h"
 #include "core/mem.h"
@@ -44,6 +45,9 @@
 #if defined(__x86_64__)
 
 enum { FS_MEM, FS_HOST, FS_SAVED };
+
+/* groups of memory operands open at once (plan_groups), one addend each */
+#define GROUP_SLOTS ((int)(sizeof(((struct cpu *)0)->jit.group_addend) / sizeof(uint64_t)))
 
 /* An out-of-line slow path: instruction i through the interpreter. */
 struct stub {
@@ -70,7 +74,8 @@ struct emitter {
     int8_t group_of[SCAN_MAX_INSNS];
     int32_t group_lo[SCAN_MAX_INSNS], group_hi[SCAN_MAX_INSNS];
     bool group_write[SCAN_MAX_INSNS];
-    int group_active;          /* the leader whose addend is in cpu->jit.group_addend, or -1 */
+    uint8_t group_slot[SCAN_MAX_INSNS];   /* a leader's cpu->jit.group_addend slot */
+    int group_active[GROUP_SLOTS];        /* the leader whose addend a slot holds, or -1 */
 };
 
 /* ---- flags ---- */
@@ -397,18 +402,19 @@ static void ea_to_r8(struct emitter *e, const struct insn *in, int32_t disp)
 
 /* The memory operand's host address ([R9 + R8]) after all checks. A group
  * member (plan_groups) needs none: its leader checked the group's whole
- * span, and the addend waits in cpu->jit.group_addend; it leaves RFLAGS
+ * span, and the addend waits in a cpu->jit.group_addend slot; it leaves RFLAGS
  * alone. A leader checks that span for the strongest kind of the group;
  * its miss runs it in the interpreter and leaves the block. */
 static void mem_operand(struct emitter *e, const struct insn *in, unsigned size, bool write)
 {
     int g = e->group_of[e->i];
-    struct x64_mem slot = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.group_addend));
     bool covered = g >= 0 && in->disp >= e->group_lo[g] &&
                    (int64_t)in->disp + size <= e->group_hi[g] && (!write || e->group_write[g]);
     if (!covered)
         g = -1;
-    if (g >= 0 && g != (int)e->i && e->group_active == g) {
+    int k = g >= 0 ? e->group_slot[g] : 0;
+    struct x64_mem slot = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.group_addend) + 8 * k);
+    if (g >= 0 && g != (int)e->i && e->group_active[k] == g) {
         ea_to_r8(e, in, in->disp);
         x64_mov_rm(&e->a, 64, X64_R9, slot);
         e->stats->native_shared_checks++;
@@ -423,7 +429,7 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
         x64_mov_mr(&e->a, 64, slot, X64_R9);
         if (in->disp != lo)
             x64_lea(&e->a, 32, X64_R8, x64_mem_b(X64_R8, in->disp - lo));
-        e->group_active = g;
+        e->group_active[k] = g;
         return;
     }
     ea_to_r8(e, in, in->disp);
@@ -1389,54 +1395,82 @@ static int written_gpr(const struct insn *in)
 
 /* Find the groups: memory operands through the same base and index
  * registers, neither written from the first to the last, within
- * GROUP_SPAN_MAX bytes; a group needs two members or more. */
+ * GROUP_SPAN_MAX bytes; a group needs two members or more. Up to
+ * GROUP_SLOTS groups are open at once (interleaved locals and arrays);
+ * a new one takes the slot of the oldest. */
 static void plan_groups(struct emitter *e)
 {
     const struct tblock *b = e->b;
-    int leader = -1, members = 0;
+    int open[GROUP_SLOTS], members[SCAN_MAX_INSNS];
+    for (int k = 0; k < GROUP_SLOTS; k++)
+        open[k] = -1;
     for (uint32_t i = 0; i < b->n; i++)
         e->group_of[i] = -1;
+#define CLOSE(k) do { if (open[k] >= 0 && members[open[k]] < 2) e->group_of[open[k]] = -1; \
+                      open[k] = -1; } while (0)
     for (uint32_t i = 0; i < b->n; i++) {
         const struct insn *in = &b->insn[i].insn;
         bool write = false;
         int m = group_operand(e, in, &write);
         if (m >= 0) {
-            const struct insn *l = leader >= 0 ? &b->insn[leader].insn : NULL;
             int32_t lo = in->disp, hi = in->disp + (int32_t)in->opnd[m].size;
-            if (l && l->ea_base == in->ea_base && l->ea_index == in->ea_index &&
-                (in->ea_index == EA_NONE || l->ea_scale == in->ea_scale) &&
-                (hi > e->group_hi[leader] ? hi : e->group_hi[leader]) -
-                (lo < e->group_lo[leader] ? lo : e->group_lo[leader]) <= GROUP_SPAN_MAX) {
-                e->group_of[i] = (int8_t)leader;
-                e->group_lo[leader] = lo < e->group_lo[leader] ? lo : e->group_lo[leader];
-                e->group_hi[leader] = hi > e->group_hi[leader] ? hi : e->group_hi[leader];
-                e->group_write[leader] |= write;
-                members++;
+            int k = 0, joined = -1;
+            for (; k < GROUP_SLOTS; k++) {
+                const struct insn *l = open[k] >= 0 ? &b->insn[open[k]].insn : NULL;
+                if (l && l->ea_base == in->ea_base && l->ea_index == in->ea_index &&
+                    (in->ea_index == EA_NONE || l->ea_scale == in->ea_scale))
+                    break;
+            }
+            if (k < GROUP_SLOTS) {
+                int g = open[k];
+                int32_t glo = lo < e->group_lo[g] ? lo : e->group_lo[g];
+                int32_t ghi = hi > e->group_hi[g] ? hi : e->group_hi[g];
+                if (ghi - glo <= GROUP_SPAN_MAX) {
+                    e->group_of[i] = (int8_t)g;
+                    e->group_lo[g] = glo;
+                    e->group_hi[g] = ghi;
+                    e->group_write[g] |= write;
+                    members[g]++;
+                    joined = g;
+                } else {
+                    CLOSE(k);
+                }
             } else {
-                if (leader >= 0 && members < 2)
-                    e->group_of[leader] = -1;
-                leader = (int)i;
-                members = 1;
+                /* a free slot, or the oldest group's */
+                k = 0;
+                for (int j = 0; j < GROUP_SLOTS; j++) {
+                    if (open[j] < 0) {
+                        k = j;
+                        break;
+                    }
+                    if (open[j] < open[k])
+                        k = j;
+                }
+                CLOSE(k);
+            }
+            if (joined < 0) {
+                open[k] = (int)i;
+                members[i] = 1;
                 e->group_of[i] = (int8_t)i;
+                e->group_slot[i] = (uint8_t)k;
                 e->group_lo[i] = lo;
                 e->group_hi[i] = hi;
                 e->group_write[i] = write;
             }
         }
-        /* after instruction i: the group ends if it wrote its registers */
-        if (leader >= 0) {
-            const struct insn *l = &b->insn[leader].insn;
-            int w = written_gpr(in);
-            if (w == -2 || (w >= 0 && (w == l->ea_base || w == l->ea_index))) {
-                if (members < 2)
-                    e->group_of[leader] = -1;
-                leader = -1;
-                members = 0;
-            }
+        /* after instruction i: groups whose registers it wrote end */
+        int w = written_gpr(in);
+        for (int k = 0; k < GROUP_SLOTS; k++) {
+            if (open[k] < 0)
+                continue;
+            const struct insn *l = &b->insn[open[k]].insn;
+            if (w == -2 || (w >= 0 && (w == l->ea_base || w == l->ea_index)))
+                CLOSE(k);
         }
     }
-    if (leader >= 0 && members < 2)
-        e->group_of[leader] = -1;
+    for (int k = 0; k < GROUP_SLOTS; k++)
+        CLOSE(k);
+#undef CLOSE
 }
 
 static void emit_stub(struct emitter *e, struct stub *s)
@@ -1460,7 +1494,9 @@ static void emit_stub(struct emitter *e, struct stub *s)
 void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tblock *b)
 {
     struct codebuf *cb = nt->cb;
-    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED, .group_active = -1 };
+    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED };
+    for (int k = 0; k < GROUP_SLOTS; k++)
+        e.group_active[k] = -1;
     x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
     struct x64_asm *a = &e.a;
     plan_groups(&e);
@@ -1479,7 +1515,8 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         e.eip = eip;
         e.stub = NULL;
         uint8_t *mark = a->cur;
-        int fs = e.fs, nstubs = e.nstubs, group_active = e.group_active;
+        int fs = e.fs, nstubs = e.nstubs, group_active[GROUP_SLOTS];
+        memcpy(group_active, e.group_active, sizeof group_active);
         uint64_t shared = stats->native_shared_checks;
         if (emit_native(&e, in)) {
             stats->native_insns++;
@@ -1492,7 +1529,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             a->cur = mark;   /* drop whatever a partial attempt wrote */
             e.fs = fs;
             e.nstubs = nstubs;
-            e.group_active = group_active;
+            memcpy(e.group_active, group_active, sizeof group_active);
             stats->native_shared_checks = shared;
             stats->native_calls++;
             stats->native_calls_by_op[in->op]++;
