@@ -27,6 +27,15 @@
  * page-crossing accesses) and comes back, or leaves the block when the
  * helper says so. Since a stub runs the instruction from its start, the
  * fast path performs every check before it changes any guest state.
+ * Memory operands through the same base and index registers share one
+ * check (plan_groups, mem_operand): the group's first operand checks the
+ * span of all their displacements for the strongest access kind among
+ * them and keeps the entry's addend in a cpu->jit slot; the others just
+ * add it, without touching RFLAGS. That is exact because nothing in
+ * between can change the entry's meaning without leaving the block: the
+ * registers are not written, an interpreter call leaves when the TLB was
+ * flushed or direct write access was taken away (tlb_rights_epoch), and a
+ * first operand whose check misses leaves after the interpreter ran it.
  *
  * Budget: the block's first instructions check that R14, the budget left,
  * covers its n instructions; every exit that completes the block takes n
