@@ -202,6 +202,7 @@ struct cpu {
         const void *exit_block;    /* the block that jump belongs to */
         uint32_t scratch;          /* a value host code keeps across a memory check */
         uint8_t force_leave;       /* set by host code: leave after this interpreter call */
+        uint8_t mode_changed;      /* an interpreter call left the block: the mode may differ */
         uint64_t group_addend[4];  /* TLB addends groups of memory operands share */
     } jit;
 

@@ -368,15 +368,16 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
     if (last) {
         if (b->sync)
             cpu_engine_retire_sync(cpu, &ti->insn);
+        cpu->jit.mode_changed = 1;
         return 1;
     }
-    if (cpu->jit.force_leave) {   /* a group leader's miss: its members have no addend */
-        cpu->jit.force_leave = 0;
-        return 1;
-    }
-    return cpu->eip != next || cpu->mem->code_epoch != code_epoch ||
-           cpu->tlb_epoch != epoch || cpu->tlb_rights_epoch != rights_epoch ||
-           needs_attention(cpu);
+    bool leave = cpu->jit.force_leave ||   /* a group leader's miss: no addend for the rest */
+                 cpu->eip != next || cpu->mem->code_epoch != code_epoch ||
+                 cpu->tlb_epoch != epoch || cpu->tlb_rights_epoch != rights_epoch ||
+                 needs_attention(cpu);
+    cpu->jit.force_leave = 0;
+    cpu->jit.mode_changed |= leave;
+    return leave;
 }
 
 /* Chain the jump the last block left through to b when that is sound (see
@@ -508,8 +509,13 @@ static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
             if (chainable && !tc->lockstep)
                 try_chain(tc, cpu, b, flushes);
             flushes = tc->flush_count;
+            cpu->jit.mode_changed = 0;
             enter_block(tc, cpu, b, end);
             chainable = cpu->jit.exit_site != NULL;
+            /* host code changes no mode itself: only an interpreter call
+             * that made it leave can have (faults unwind past this loop) */
+            if (!cpu->jit.mode_changed)
+                continue;
         }
         mode = tcache_mode(cpu);
     }
