@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHADOW_FLOOD_WRITES 16
+#define SHADOW_FLOOD_WRITES 4   /* KVM drops a shadow page after 3 such writes */
 
 static unsigned rmap_hash(uint32_t page)
 {
