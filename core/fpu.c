@@ -290,6 +290,18 @@ static inline void fpu_note(struct cpu *cpu, const struct insn *in) { fpu_note_m
 
 /* ---- memory operands --------------------------------------------------------- */
 
+/* A 2-, 4- or 8-byte store to a checked host address (fpu_fast). */
+static inline void store_host(uint8_t *host, uint64_t bits, int size)
+{
+    uint32_t v32 = (uint32_t)bits;
+    uint16_t v16 = (uint16_t)bits;
+    switch (size) {
+    case 2:  __builtin_memcpy(host, &v16, 2); break;
+    case 4:  __builtin_memcpy(host, &v32, 4); break;
+    default: __builtin_memcpy(host, &bits, 8); break;
+    }
+}
+
 /* Offset of byte k of the memory operand (wrapping with 16-bit addressing). */
 static inline uint32_t mem_off(const struct cpu *cpu, const struct insn *in, uint32_t k)
 {
@@ -373,10 +385,15 @@ static void write_bytes(struct cpu *cpu, const struct insn *in, const uint8_t *b
  * the interpreter's accessors. */
 FPU_INLINE uint64_t load_m(struct cpu *cpu, const struct insn *in, const struct fpu_mem *m, int size)
 {
-    if (m) {
-        uint64_t v = 0;
-        __builtin_memcpy(&v, m->host, (size_t)size);   /* little-endian host */
-        return v;
+    if (m) {   /* constant sizes: a variable-size memcpy is a call or REP MOVS */
+        uint64_t v;
+        uint32_t v32;
+        uint16_t v16;
+        switch (size) {
+        case 2:  __builtin_memcpy(&v16, m->host, 2); return v16;
+        case 4:  __builtin_memcpy(&v32, m->host, 4); return v32;
+        default: __builtin_memcpy(&v, m->host, 8); return v;
+        }
     }
     uint32_t off = mem_off(cpu, in, 0);
     switch (size) {
@@ -569,7 +586,7 @@ FPU_INLINE void fst_m(struct cpu *cpu, const struct insn *in, const struct fpu_m
     if (unmasked & (SW_IE | SW_DE | SW_ZE | SW_OE | SW_UE))
         store = false;
     if (store && m) {
-        __builtin_memcpy(m->host, &bits, (size_t)size);   /* m32/m64 only (fpu_fast) */
+        store_host(m->host, bits, size);   /* m32/m64 only (fpu_fast) */
     } else if (store) {
         if (size == 4)
             cpu_write_sized(cpu, in->seg, off, (uint32_t)bits, 4);
@@ -626,7 +643,7 @@ FPU_INLINE void fist_m(struct cpu *cpu, const struct insn *in, const struct fpu_
     else
         store = !(env.exceptions & ~f->cw & (SW_IE | SW_DE | SW_ZE | SW_OE | SW_UE));
     if (store && m) {
-        __builtin_memcpy(m->host, &bits, (size_t)size);   /* not FBSTP (fpu_fast) */
+        store_host(m->host, bits, size);   /* not FBSTP (fpu_fast) */
     } else if (store && !bcd_form && in->addrsize == 4 && !(cpu->eflags & FL_AC)) {
         /* one access (cpu_write* never stores partly); AC set: the
          * byte-wise path, which raises no #AC, as before */
@@ -1468,7 +1485,7 @@ int fpu_fast(struct cpu *cpu, const struct insn *in, void *host, uint32_t eip, u
         es_recompute(cpu, false);
         break;
     case OP_FNSTCW:
-        __builtin_memcpy(host, &cpu->fpu.cw, 2);
+        store_host(host, cpu->fpu.cw, 2);
         break;
     case OP_FXCH:  exec_fxch(cpu, in); break;
     case OP_FTST:  exec_ftst(cpu, in); break;

@@ -8,8 +8,9 @@
  * under the lock-step checker (baremetal_x87_fox86_native_lockstep: every
  * block translated and interpreted from the same state, stopping at the
  * first difference). The transcript checks that #NM came exactly once per
- * CR0.TS round. (The unmasked phase takes no #MF yet, on QEMU neither:
- * to be looked into.)
+ * CR0.TS round. The random control words unmask exceptions, which fox86
+ * delivers as #MF (CR0.NE = 1); QEMU takes none there, so the count is not
+ * part of the transcript.
  */
 #include "runtime.h"
 
@@ -120,7 +121,7 @@ void test_main(void)
 
     /* masked: stack faults included (the rounds leave values behind) */
     asm volatile("fninit");
-    for (int n = 0; n < 3000; n++) {
+    for (int n = 0; n < 600; n++) {
         fill();
         round_of_forms();
         if (n % 7 == 0)
@@ -128,7 +129,7 @@ void test_main(void)
     }
     /* CR0.TS: #NM on the first x87 instruction, once per round */
     uint32_t nm_rounds = 0;
-    for (int n = 0; n < 200; n++) {
+    for (int n = 0; n < 50; n++) {
         fill();
         write_cr0(read_cr0() | 0x8u);
         nm_rounds++;
@@ -136,7 +137,7 @@ void test_main(void)
     }
     CHECK(nm_count == nm_rounds, "#NM once per CR0.TS round: %u of %u", (unsigned)nm_count, (unsigned)nm_rounds);
     /* random masks, rounding and precision */
-    for (int n = 0; n < 2000; n++) {
+    for (int n = 0; n < 400; n++) {
         fill();
         uint16_t cw = (uint16_t)(0x0340 | (next_rand() & 0x0C3F));
         asm volatile("fninit\n fldcw %0" :: "m"(cw));
