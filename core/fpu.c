@@ -1502,3 +1502,53 @@ int fpu_fast(struct cpu *cpu, const struct insn *in, void *host, uint32_t eip, u
     }
     return 0;
 }
+
+/* fpu_fast's cases as entries of their own, each specialised for a memory
+ * or a register operand: host code calls them directly (no dispatch on the
+ * opcode, no indirect branch). */
+#define FPU_FAST_ENTRY(name, mem_form, body)                                                   \
+    static int name(struct cpu *cpu, const struct insn *in, void *host, uint32_t eip, uint32_t ea) \
+    {                                                                                          \
+        if ((cpu->cr0 & (CR0_EM | CR0_TS)) || (cpu->fpu.sw & SW_ES))                           \
+            return 1;                                                                          \
+        struct fpu_mem mem = { host, ea };                                                     \
+        const struct fpu_mem *m = (mem_form) ? &mem : NULL;                                    \
+        (void)m;                                                                               \
+        cpu->eip = eip;                                                                        \
+        body;                                                                                  \
+        return 0;                                                                              \
+    }
+
+FPU_FAST_ENTRY(fast_fld_mem, true, fld_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fld_reg, false, fld_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fst_mem, true, fst_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fst_reg, false, fst_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fild, true, fild_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fist, true, fist_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_arith_mem, true, farith_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_arith_reg, false, farith_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_compare_mem, true, fcompare_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_compare_reg, false, fcompare_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fxch, false, exec_fxch(cpu, in))
+
+fpu_fast_fn *fpu_fast_entry(const struct insn *in)
+{
+    if (!fpu_fast_ok(in))
+        return NULL;
+    bool mem = has_mem_operand(in);
+    switch (in->op) {
+    case OP_FLD:   return mem ? fast_fld_mem : fast_fld_reg;
+    case OP_FST: case OP_FSTP: return mem ? fast_fst_mem : fast_fst_reg;
+    case OP_FILD:  return fast_fild;
+    case OP_FIST: case OP_FISTP: return fast_fist;
+    case OP_FIADD: case OP_FISUB: case OP_FISUBR: case OP_FIMUL: case OP_FIDIV: case OP_FIDIVR:
+    case OP_FADD: case OP_FADDP: case OP_FSUB: case OP_FSUBP: case OP_FSUBR: case OP_FSUBRP:
+    case OP_FMUL: case OP_FMULP: case OP_FDIV: case OP_FDIVP: case OP_FDIVR: case OP_FDIVRP:
+        return mem ? fast_arith_mem : fast_arith_reg;
+    case OP_FCOM: case OP_FCOMP: case OP_FCOMPP: case OP_FUCOM: case OP_FUCOMP: case OP_FUCOMPP:
+    case OP_FCOMI: case OP_FCOMIP: case OP_FUCOMI: case OP_FUCOMIP: case OP_FICOM: case OP_FICOMP:
+        return mem ? fast_compare_mem : fast_compare_reg;
+    case OP_FXCH:  return fast_fxch;
+    default:       return fpu_fast;
+    }
+}

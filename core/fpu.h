@@ -53,5 +53,9 @@ bool fpu_check_pending(struct cpu *cpu);
 struct insn;
 bool fpu_fast_ok(const struct insn *in);
 int fpu_fast(struct cpu *cpu, const struct insn *in, void *host, uint32_t eip, uint32_t ea);
+/* The same, specialised for in's form (the common ones have their own
+ * entry, without fpu_fast's dispatch); NULL when !fpu_fast_ok(in). */
+typedef int fpu_fast_fn(struct cpu *cpu, const struct insn *in, void *host, uint32_t eip, uint32_t ea);
+fpu_fast_fn *fpu_fast_entry(const struct insn *in);
 
 #endif

@@ -1283,7 +1283,8 @@ static bool emit_x87(struct emitter *e, const struct insn *in)
         x64_mov_rm(a, 16, native_hreg[R_EAX], x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.sw)));
         return true;
     }
-    if (!fpu_fast_ok(in))
+    fpu_fast_fn *entry = fpu_fast_entry(in);
+    if (!entry)
         return false;
     if (mem) {
         if (!mem_native(e, in) || in->seg == SEG_FS || in->seg == SEG_GS)
@@ -1304,7 +1305,7 @@ static bool emit_x87(struct emitter *e, const struct insn *in)
     x64_mov_rr(a, 64, X64_RDI, NATIVE_CPU);
     x64_mov_ri(a, 64, X64_RSI, (int64_t)(intptr_t)in);
     x64_mov_ri(a, 32, X64_RCX, e->eip);
-    x64_call_abs(a, (const void *)fpu_fast);
+    x64_call_abs(a, (const void *)entry);
     x64_test_rr(a, 32, X64_RAX, X64_RAX);
     x64_lea(a, 64, X64_RSP, x64_mem_b(X64_RSP, 8));   /* LEA: the test's flags stay */
     for (int k = 4; k >= 0; k--)
