@@ -717,7 +717,7 @@ struct arith_form {
     bool integer;      /* FIADD ...: integer memory operand */
 };
 
-static inline struct arith_form arith_form_of(uint16_t op)
+FPU_INLINE struct arith_form arith_form_of(uint16_t op)
 {
     switch (op) {
     case OP_FADD:   return (struct arith_form){ AR_ADD, false, false };
@@ -813,7 +813,7 @@ struct compare_form {
     uint8_t pops;
 };
 
-static struct compare_form compare_form_of(uint16_t op)
+FPU_INLINE struct compare_form compare_form_of(uint16_t op)
 {
     switch (op) {
     case OP_FCOM:    return (struct compare_form){ false, false, false, 0 };
