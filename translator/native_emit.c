@@ -4,7 +4,10 @@
  * thing (the common integer forms: MOV, the ALU group, LEA, INC/DEC,
  * shifts, PUSH/POP, Jcc, JMP, CALL, RET ...) or a call to its interpreter
  * handler through native_exec_insn (everything else, and the block's
- * callout). Guest registers stay in host registers (native.h).
+ * callout). The common x87 forms are direct calls to core/fpu.c's
+ * fpu_fast entries (emit_x87), which run them as the interpreter would but
+ * with the memory operand from the inline TLB path. Guest registers stay in
+ * host registers (native.h).
  *
  * Flags: host arithmetic on the guest registers leaves exactly the guest's
  * arithmetic flags in RFLAGS, so they stay there (FS_HOST) until something
