@@ -264,19 +264,43 @@ static inline bool has_mem_operand(const struct insn *in)
 
 /* Step 4: the last-instruction pointers of a non-control instruction.
  * Called once the instruction can no longer fault. */
-static inline void fpu_note(struct cpu *cpu, const struct insn *in)
+/* A memory operand the caller already checked and translated (fpu_fast):
+ * its host address and effective address. Handlers take NULL for the
+ * interpreter's own path (segment checks, TLB, faults). */
+struct fpu_mem {
+    uint8_t *host;
+    uint32_t ea;
+};
+
+static inline void fpu_note_m(struct cpu *cpu, const struct insn *in, const struct fpu_mem *m)
 {
     struct fpu *f = &cpu->fpu;
     f->fop = (uint16_t)(((in->opcode & 7u) << 8) | in->modrm);
     f->fip = cpu->eip;
     f->fcs = cpu->seg[SEG_CS].sel;
     if (has_mem_operand(in)) {
-        f->fdp = insn_ea(cpu, in);
+        f->fdp = m ? m->ea : insn_ea(cpu, in);
         f->fds = cpu->seg[in->seg].sel;
     }
 }
 
+static inline void fpu_note(struct cpu *cpu, const struct insn *in) { fpu_note_m(cpu, in, NULL); }
+
+#define FPU_INLINE static inline __attribute__((always_inline))
+
 /* ---- memory operands --------------------------------------------------------- */
+
+/* A 2-, 4- or 8-byte store to a checked host address (fpu_fast). */
+static inline void store_host(uint8_t *host, uint64_t bits, int size)
+{
+    uint32_t v32 = (uint32_t)bits;
+    uint16_t v16 = (uint16_t)bits;
+    switch (size) {
+    case 2:  __builtin_memcpy(host, &v16, 2); break;
+    case 4:  __builtin_memcpy(host, &v32, 4); break;
+    default: __builtin_memcpy(host, &bits, 8); break;
+    }
+}
 
 /* Offset of byte k of the memory operand (wrapping with 16-bit addressing). */
 static inline uint32_t mem_off(const struct cpu *cpu, const struct insn *in, uint32_t k)
@@ -357,21 +381,43 @@ static void write_bytes(struct cpu *cpu, const struct insn *in, const uint8_t *b
  * for arithmetic and compares. NaNs are widened as they are (a signalling
  * NaN stays signalling for the operation to report); *denormal tells that
  * an m32/m64 source was denormal (DE is the operation's to raise). */
-static struct fx80 read_source(struct cpu *cpu, const struct insn *in, bool integer, bool *denormal)
+/* A 2-, 4- or 8-byte memory operand: from m's host address, else through
+ * the interpreter's accessors. */
+FPU_INLINE uint64_t load_m(struct cpu *cpu, const struct insn *in, const struct fpu_mem *m, int size)
 {
+    if (m) {   /* constant sizes: a variable-size memcpy is a call or REP MOVS */
+        uint64_t v;
+        uint32_t v32;
+        uint16_t v16;
+        switch (size) {
+        case 2:  __builtin_memcpy(&v16, m->host, 2); return v16;
+        case 4:  __builtin_memcpy(&v32, m->host, 4); return v32;
+        default: __builtin_memcpy(&v, m->host, 8); return v;
+        }
+    }
     uint32_t off = mem_off(cpu, in, 0);
+    switch (size) {
+    case 2:  return cpu_read16(cpu, in->seg, off);
+    case 4:  return cpu_read_sized(cpu, in->seg, off, 4);
+    default: return read_m64(cpu, in->seg, off);
+    }
+}
+
+FPU_INLINE struct fx80 read_source_m(struct cpu *cpu, const struct insn *in, bool integer, bool *denormal,
+                                     const struct fpu_mem *m)
+{
     int size = in->opnd[0].size;
     struct fx80_env scratch = { 0 };
     *denormal = false;
     if (integer) {
         switch (size) {
-        case 2:  return fx80_from_i16((int16_t)cpu_read16(cpu, in->seg, off));
-        case 4:  return fx80_from_i32((int32_t)cpu_read_sized(cpu, in->seg, off, 4));
-        default: return fx80_from_i64((int64_t)read_m64(cpu, in->seg, off));
+        case 2:  return fx80_from_i16((int16_t)load_m(cpu, in, m, 2));
+        case 4:  return fx80_from_i32((int32_t)load_m(cpu, in, m, 4));
+        default: return fx80_from_i64((int64_t)load_m(cpu, in, m, 8));
         }
     }
     if (size == 4) {
-        uint32_t bits = cpu_read_sized(cpu, in->seg, off, 4);
+        uint32_t bits = (uint32_t)load_m(cpu, in, m, 4);
         uint32_t exp = (bits >> 23) & 0xFF;
         if (exp - 1 < 0xFE)   /* normal: exact, as fx80_from_f32 does it */
             return (struct fx80){ .mant = UINT64_C(0x8000000000000000) | (uint64_t)(bits & 0x007FFFFFu) << 40,
@@ -383,7 +429,7 @@ static struct fx80 read_source(struct cpu *cpu, const struct insn *in, bool inte
         return v;
     }
     if (size == 8) {
-        uint64_t bits = read_m64(cpu, in->seg, off);
+        uint64_t bits = load_m(cpu, in, m, 8);
         uint64_t frac = bits & UINT64_C(0x000FFFFFFFFFFFFF);
         uint32_t exp = (uint32_t)(bits >> 52) & 0x7FF;
         if (exp - 1 < 0x7FE)   /* normal: exact, as fx80_from_f64 does it */
@@ -424,7 +470,7 @@ static inline void push_checked(struct fpu *f, struct fx80 v, const struct fx80_
     fpu_push(f, v);
 }
 
-static void exec_fld(struct cpu *cpu, const struct insn *in)
+FPU_INLINE void fld_m(struct cpu *cpu, const struct insn *in, const struct fpu_mem *m)
 {
     struct fpu *f = &cpu->fpu;
     fpu_begin(cpu, FPU_WAITING);
@@ -441,15 +487,14 @@ static void exec_fld(struct cpu *cpu, const struct insn *in)
     }
     struct fx80_env env = fx80_env_from_cw(f->cw);
     struct fx80 v;
-    uint32_t off = mem_off(cpu, in, 0);
     if (in->opnd[0].size == 8) {
-        uint64_t bits = read_m64(cpu, in->seg, off);
+        uint64_t bits = load_m(cpu, in, m, 8);
         unsigned top = (fpu_top(f) - 1) & 7;
         uint32_t exp = (uint32_t)(bits >> 52) & 0x7FF;
         if (exp - 1 < 0x7FE && tag_of_phys(f, top) == TAG_EMPTY) {
             /* the common case: a normal double onto a free register, which
              * is exact and raises nothing (push_checked's work, inline) */
-            fpu_note(cpu, in);
+            fpu_note_m(cpu, in, m);
             f->r[top] = (struct fpu_reg){
                 .mant = UINT64_C(0x8000000000000000) | (bits & UINT64_C(0x000FFFFFFFFFFFFF)) << 11,
                 .sign_exp = (uint16_t)((bits >> 63) << 15 | (exp - 1023 + 16383)),
@@ -459,27 +504,30 @@ static void exec_fld(struct cpu *cpu, const struct insn *in)
             return;
         }
         v = fx80_from_f64(&env, bits);
-        fpu_note(cpu, in);
+        fpu_note_m(cpu, in, m);
         push_checked(f, v, &env);
         return;
     }
-    switch (in->opnd[0].size) {
-    case 4:  v = fx80_from_f32(&env, cpu_read_sized(cpu, in->seg, off, 4)); break;
-    case 8:  v = fx80_from_f64(&env, read_m64(cpu, in->seg, off)); break;
-    default: v = read_m80(cpu, in); break;
-    }
-    fpu_note(cpu, in);
+    if (in->opnd[0].size == 4)
+        v = fx80_from_f32(&env, (uint32_t)load_m(cpu, in, m, 4));
+    else
+        v = read_m80(cpu, in);
+    fpu_note_m(cpu, in, m);
     push_checked(f, v, &env);
 }
 
-static void exec_fild(struct cpu *cpu, const struct insn *in)
+static void exec_fld(struct cpu *cpu, const struct insn *in) { fld_m(cpu, in, NULL); }
+
+FPU_INLINE void fild_m(struct cpu *cpu, const struct insn *in, const struct fpu_mem *m)
 {
     bool unused;
     fpu_begin(cpu, FPU_WAITING);
-    struct fx80 v = read_source(cpu, in, true, &unused);
-    fpu_note(cpu, in);
+    struct fx80 v = read_source_m(cpu, in, true, &unused, m);
+    fpu_note_m(cpu, in, m);
     push_checked(&cpu->fpu, v, NULL);
 }
+
+static void exec_fild(struct cpu *cpu, const struct insn *in) { fild_m(cpu, in, NULL); }
 
 static void exec_fbld(struct cpu *cpu, const struct insn *in)
 {
@@ -491,7 +539,7 @@ static void exec_fbld(struct cpu *cpu, const struct insn *in)
 }
 
 /* FST/FSTP: to ST(i) (a raw copy) or to m32/m64/m80. */
-static void exec_fst(struct cpu *cpu, const struct insn *in)
+FPU_INLINE void fst_m(struct cpu *cpu, const struct insn *in, const struct fpu_mem *m)
 {
     struct fpu *f = &cpu->fpu;
     bool pop = in->op == OP_FSTP;
@@ -522,7 +570,7 @@ static void exec_fst(struct cpu *cpu, const struct insn *in)
 
     /* memory: decide what to store, store it, then commit the x87 state */
     struct fx80_env env = fx80_env_from_cw(f->cw);
-    uint32_t off = mem_off(cpu, in, 0);
+    uint32_t off = m ? 0 : mem_off(cpu, in, 0);
     bool store = true;
     uint64_t bits = 0;
     int size = in->opnd[0].size;
@@ -537,7 +585,9 @@ static void exec_fst(struct cpu *cpu, const struct insn *in)
     unsigned unmasked = env.exceptions & ~f->cw & SW_EXCEPTIONS;
     if (unmasked & (SW_IE | SW_DE | SW_ZE | SW_OE | SW_UE))
         store = false;
-    if (store) {
+    if (store && m) {
+        store_host(m->host, bits, size);   /* m32/m64 only (fpu_fast) */
+    } else if (store) {
         if (size == 4)
             cpu_write_sized(cpu, in->seg, off, (uint32_t)bits, 4);
         else if (size == 8)
@@ -545,7 +595,7 @@ static void exec_fst(struct cpu *cpu, const struct insn *in)
         else
             write_m80(cpu, in, v);
     }
-    fpu_note(cpu, in);
+    fpu_note_m(cpu, in, m);
     if (empty) {
         if (stack_fault(f, false) && pop)
             fpu_pop(f);
@@ -557,8 +607,10 @@ static void exec_fst(struct cpu *cpu, const struct insn *in)
         fpu_pop(f);
 }
 
+static void exec_fst(struct cpu *cpu, const struct insn *in) { fst_m(cpu, in, NULL); }
+
 /* FIST m16/m32, FISTP m16/m32/m64, FBSTP m80. */
-static void exec_fist(struct cpu *cpu, const struct insn *in)
+FPU_INLINE void fist_m(struct cpu *cpu, const struct insn *in, const struct fpu_mem *m)
 {
     struct fpu *f = &cpu->fpu;
     bool pop = in->op != OP_FIST;
@@ -590,7 +642,9 @@ static void exec_fist(struct cpu *cpu, const struct insn *in)
         store = f->cw & CW_IM;
     else
         store = !(env.exceptions & ~f->cw & (SW_IE | SW_DE | SW_ZE | SW_OE | SW_UE));
-    if (store && !bcd_form && in->addrsize == 4 && !(cpu->eflags & FL_AC)) {
+    if (store && m) {
+        store_host(m->host, bits, size);   /* not FBSTP (fpu_fast) */
+    } else if (store && !bcd_form && in->addrsize == 4 && !(cpu->eflags & FL_AC)) {
         /* one access (cpu_write* never stores partly); AC set: the
          * byte-wise path, which raises no #AC, as before */
         uint32_t off = insn_ea(cpu, in);
@@ -603,7 +657,7 @@ static void exec_fist(struct cpu *cpu, const struct insn *in)
             image[k] = (uint8_t)(bits >> (8 * k));
         write_bytes(cpu, in, image, bcd_form ? 10u : (uint32_t)size);
     }
-    fpu_note(cpu, in);
+    fpu_note_m(cpu, in, m);
     if (empty) {
         if (stack_fault(f, false) && pop)
             fpu_pop(f);
@@ -614,6 +668,8 @@ static void exec_fist(struct cpu *cpu, const struct insn *in)
     if (store && pop)
         fpu_pop(f);
 }
+
+static void exec_fist(struct cpu *cpu, const struct insn *in) { fist_m(cpu, in, NULL); }
 
 static void exec_fxch(struct cpu *cpu, const struct insn *in)
 {
@@ -661,7 +717,7 @@ struct arith_form {
     bool integer;      /* FIADD ...: integer memory operand */
 };
 
-static inline struct arith_form arith_form_of(uint16_t op)
+FPU_INLINE struct arith_form arith_form_of(uint16_t op)
 {
     switch (op) {
     case OP_FADD:   return (struct arith_form){ AR_ADD, false, false };
@@ -700,7 +756,7 @@ static inline struct fx80 arith_compute(enum arith_kind kind, struct fx80_env *e
 /* All 18 arithmetic ops: dst = dst op src. Register forms come in Intel
  * order (opnd[0] destination, opnd[1] source); memory forms have the
  * memory source as their only operand and ST(0) as destination. */
-static void exec_farith(struct cpu *cpu, const struct insn *in)
+FPU_INLINE void farith_m(struct cpu *cpu, const struct insn *in, const struct fpu_mem *m)
 {
     struct fpu *f = &cpu->fpu;
     struct arith_form form = arith_form_of(in->op);
@@ -713,9 +769,9 @@ static void exec_farith(struct cpu *cpu, const struct insn *in)
         src_empty = st_empty(f, in->opnd[1].reg);
         src = st_get(f, in->opnd[1].reg);
     } else {
-        src = read_source(cpu, in, form.integer, &src_denormal);
+        src = read_source_m(cpu, in, form.integer, &src_denormal, m);
     }
-    fpu_note(cpu, in);
+    fpu_note_m(cpu, in, m);
     if (src_empty || st_empty(f, dst)) {
         if (stack_fault(f, false)) {
             st_put(f, dst, fx80_indefinite());
@@ -746,6 +802,8 @@ static void exec_farith(struct cpu *cpu, const struct insn *in)
         fpu_pop(f);
 }
 
+static void exec_farith(struct cpu *cpu, const struct insn *in) { farith_m(cpu, in, NULL); }
+
 /* ---- compares --------------------------------------------------------------------- */
 
 struct compare_form {
@@ -755,7 +813,7 @@ struct compare_form {
     uint8_t pops;
 };
 
-static struct compare_form compare_form_of(uint16_t op)
+FPU_INLINE struct compare_form compare_form_of(uint16_t op)
 {
     switch (op) {
     case OP_FCOM:    return (struct compare_form){ false, false, false, 0 };
@@ -788,7 +846,7 @@ static void compare_result(struct cpu *cpu, bool to_eflags, uint16_t cc)
 
 /* All compares. The result (unordered after an invalid operation) is
  * written even when IE is unmasked; only the pops are then skipped. */
-static void exec_fcompare(struct cpu *cpu, const struct insn *in)
+FPU_INLINE void fcompare_m(struct cpu *cpu, const struct insn *in, const struct fpu_mem *m)
 {
     struct fpu *f = &cpu->fpu;
     struct compare_form form = compare_form_of(in->op);
@@ -803,9 +861,9 @@ static void exec_fcompare(struct cpu *cpu, const struct insn *in)
         src_empty = st_empty(f, i);
         src = st_get(f, i);
     } else {
-        src = read_source(cpu, in, form.integer, &src_denormal);
+        src = read_source_m(cpu, in, form.integer, &src_denormal, m);
     }
-    fpu_note(cpu, in);
+    fpu_note_m(cpu, in, m);
     const uint16_t unordered = SW_C0 | SW_C2 | SW_C3;
     if (src_empty || st_empty(f, 0)) {
         bool masked = stack_fault(f, false);
@@ -823,6 +881,8 @@ static void exec_fcompare(struct cpu *cpu, const struct insn *in)
     for (unsigned k = 0; !(unmasked & (SW_IE | SW_DE)) && k < form.pops; k++)
         fpu_pop(f);
 }
+
+static void exec_fcompare(struct cpu *cpu, const struct insn *in) { fcompare_m(cpu, in, NULL); }
 
 static void exec_ftst(struct cpu *cpu, const struct insn *in)
 {
@@ -1362,4 +1422,133 @@ void exec_register_fpu(exec_fn *table)
     table[OP_FRSTOR] = exec_fldenv_frstor;
     table[OP_FNSTENV] = exec_fnstenv_fnsave;
     table[OP_FNSAVE] = exec_fnstenv_fnsave;
+}
+
+/* ---- the translator's fast path ------------------------------------------------------------ */
+
+/* Register forms whose handler can raise nothing but #NM and #MF, and the
+ * m16/m32/m64 forms whose handler reads or writes that one operand once. */
+bool fpu_fast_ok(const struct insn *in)
+{
+    bool mem = has_mem_operand(in);
+    int size = mem ? in->opnd[0].size : 0;
+    if (mem && in->addrsize != 4)
+        return false;
+    switch (in->op) {
+    case OP_FLD: case OP_FST: case OP_FSTP:
+        return !mem || size == 4 || size == 8;
+    case OP_FILD: case OP_FIST: case OP_FISTP:
+        return size == 2 || size == 4 || size == 8;
+    case OP_FADD: case OP_FADDP: case OP_FSUB: case OP_FSUBP: case OP_FSUBR: case OP_FSUBRP:
+    case OP_FMUL: case OP_FMULP: case OP_FDIV: case OP_FDIVP: case OP_FDIVR: case OP_FDIVRP:
+    case OP_FCOM: case OP_FCOMP: case OP_FCOMPP: case OP_FUCOM: case OP_FUCOMP: case OP_FUCOMPP:
+    case OP_FCOMI: case OP_FCOMIP: case OP_FUCOMI: case OP_FUCOMIP:
+        return !mem || size == 4 || size == 8;
+    case OP_FIADD: case OP_FISUB: case OP_FISUBR: case OP_FIMUL: case OP_FIDIV: case OP_FIDIVR:
+    case OP_FICOM: case OP_FICOMP:
+        return size == 2 || size == 4;
+    case OP_FLDCW: case OP_FNSTCW:
+        return size == 2;
+    case OP_FXCH: case OP_FTST: case OP_FXAM: case OP_FCHS: case OP_FABS:
+    case OP_FLD1: case OP_FLDL2T: case OP_FLDL2E: case OP_FLDPI: case OP_FLDLG2: case OP_FLDLN2: case OP_FLDZ:
+    case OP_FSQRT: case OP_FRNDINT: case OP_FFREE: case OP_FFREEP: case OP_FINCSTP: case OP_FDECSTP:
+        return !mem;
+    default:
+        return false;
+    }
+}
+
+int fpu_fast(struct cpu *cpu, const struct insn *in, void *host, uint32_t eip, uint32_t ea)
+{
+    /* #NM, or a pending error (#MF, FERR#): the interpreter's business */
+    if ((cpu->cr0 & (CR0_EM | CR0_TS)) || (cpu->fpu.sw & SW_ES))
+        return 1;
+    struct fpu_mem mem = { host, ea };
+    const struct fpu_mem *m = has_mem_operand(in) ? &mem : NULL;
+    cpu->eip = eip;   /* FIP; host code keeps no EIP of its own in cpu */
+    switch (in->op) {
+    case OP_FLD:   fld_m(cpu, in, m); break;
+    case OP_FST: case OP_FSTP: fst_m(cpu, in, m); break;
+    case OP_FILD:  fild_m(cpu, in, m); break;
+    case OP_FIST: case OP_FISTP: fist_m(cpu, in, m); break;
+    case OP_FIADD: case OP_FISUB: case OP_FISUBR: case OP_FIMUL: case OP_FIDIV: case OP_FIDIVR:
+    case OP_FADD: case OP_FADDP: case OP_FSUB: case OP_FSUBP: case OP_FSUBR: case OP_FSUBRP:
+    case OP_FMUL: case OP_FMULP: case OP_FDIV: case OP_FDIVP: case OP_FDIVR: case OP_FDIVRP:
+        farith_m(cpu, in, m);
+        break;
+    case OP_FCOM: case OP_FCOMP: case OP_FCOMPP: case OP_FUCOM: case OP_FUCOMP: case OP_FUCOMPP:
+    case OP_FCOMI: case OP_FCOMIP: case OP_FUCOMI: case OP_FUCOMIP: case OP_FICOM: case OP_FICOMP:
+        fcompare_m(cpu, in, m);
+        break;
+    case OP_FLDCW:   /* exec_fldcw with nothing pending */
+        cpu->fpu.cw = (uint16_t)(((uint16_t)load_m(cpu, in, m, 2) & CW_STORED) | CW_ONE);
+        es_recompute(cpu, false);
+        break;
+    case OP_FNSTCW:
+        store_host(host, cpu->fpu.cw, 2);
+        break;
+    case OP_FXCH:  exec_fxch(cpu, in); break;
+    case OP_FTST:  exec_ftst(cpu, in); break;
+    case OP_FXAM:  exec_fxam(cpu, in); break;
+    case OP_FCHS: case OP_FABS: exec_fchs_fabs(cpu, in); break;
+    case OP_FSQRT: case OP_FRNDINT: exec_funary(cpu, in); break;
+    case OP_FFREE: case OP_FFREEP: exec_ffree(cpu, in); break;
+    case OP_FINCSTP: case OP_FDECSTP: exec_fincdecstp(cpu, in); break;
+    case OP_FLD1: case OP_FLDL2T: case OP_FLDL2E: case OP_FLDPI: case OP_FLDLG2: case OP_FLDLN2: case OP_FLDZ:
+        exec_fldconst(cpu, in);
+        break;
+    default:
+        return 1;
+    }
+    return 0;
+}
+
+/* fpu_fast's cases as entries of their own, each specialised for a memory
+ * or a register operand: host code calls them directly (no dispatch on the
+ * opcode, no indirect branch). */
+#define FPU_FAST_ENTRY(name, mem_form, body)                                                   \
+    static int name(struct cpu *cpu, const struct insn *in, void *host, uint32_t eip, uint32_t ea) \
+    {                                                                                          \
+        if ((cpu->cr0 & (CR0_EM | CR0_TS)) || (cpu->fpu.sw & SW_ES))                           \
+            return 1;                                                                          \
+        struct fpu_mem mem = { host, ea };                                                     \
+        const struct fpu_mem *m = (mem_form) ? &mem : NULL;                                    \
+        (void)m;                                                                               \
+        cpu->eip = eip;                                                                        \
+        body;                                                                                  \
+        return 0;                                                                              \
+    }
+
+FPU_FAST_ENTRY(fast_fld_mem, true, fld_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fld_reg, false, fld_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fst_mem, true, fst_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fst_reg, false, fst_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fild, true, fild_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fist, true, fist_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_arith_mem, true, farith_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_arith_reg, false, farith_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_compare_mem, true, fcompare_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_compare_reg, false, fcompare_m(cpu, in, m))
+FPU_FAST_ENTRY(fast_fxch, false, exec_fxch(cpu, in))
+
+fpu_fast_fn *fpu_fast_entry(const struct insn *in)
+{
+    if (!fpu_fast_ok(in))
+        return NULL;
+    bool mem = has_mem_operand(in);
+    switch (in->op) {
+    case OP_FLD:   return mem ? fast_fld_mem : fast_fld_reg;
+    case OP_FST: case OP_FSTP: return mem ? fast_fst_mem : fast_fst_reg;
+    case OP_FILD:  return fast_fild;
+    case OP_FIST: case OP_FISTP: return fast_fist;
+    case OP_FIADD: case OP_FISUB: case OP_FISUBR: case OP_FIMUL: case OP_FIDIV: case OP_FIDIVR:
+    case OP_FADD: case OP_FADDP: case OP_FSUB: case OP_FSUBP: case OP_FSUBR: case OP_FSUBRP:
+    case OP_FMUL: case OP_FMULP: case OP_FDIV: case OP_FDIVP: case OP_FDIVR: case OP_FDIVRP:
+        return mem ? fast_arith_mem : fast_arith_reg;
+    case OP_FCOM: case OP_FCOMP: case OP_FCOMPP: case OP_FUCOM: case OP_FUCOMP: case OP_FUCOMPP:
+    case OP_FCOMI: case OP_FCOMIP: case OP_FUCOMI: case OP_FUCOMIP: case OP_FICOM: case OP_FICOMP:
+        return mem ? fast_compare_mem : fast_compare_reg;
+    case OP_FXCH:  return fast_fxch;
+    default:       return fpu_fast;
+    }
 }

@@ -40,4 +40,22 @@ struct fpu {
  * exec_wait: if ((cr0 & (MP|TS)) == (MP|TS)) #NM; then fpu_check_pending(cpu). */
 bool fpu_check_pending(struct cpu *cpu);
 
+/* The translator's direct path for the common x87 forms, without the
+ * interpreter's dispatch and memory accessors. fpu_fast_ok(in): in is a
+ * form fpu_fast handles (register forms that can fault only with #NM/#MF;
+ * m16/m32/m64 forms with 32-bit addressing). fpu_fast(cpu, in, host, eip,
+ * ea) runs in exactly as its handler would, with the memory operand at
+ * host (already checked for this access and size; ea its offset, for FDP)
+ * and eip the instruction's first byte; it returns nonzero, having changed
+ * nothing, when the handler would raise #NM or see a pending error, and
+ * the caller runs the handler instead. Sets cpu->eip to eip.
+ *   if (fpu_fast(cpu, in, host, eip, ea)) interpret(in); */
+struct insn;
+bool fpu_fast_ok(const struct insn *in);
+int fpu_fast(struct cpu *cpu, const struct insn *in, void *host, uint32_t eip, uint32_t ea);
+/* The same, specialised for in's form (the common ones have their own
+ * entry, without fpu_fast's dispatch); NULL when !fpu_fast_ok(in). */
+typedef int fpu_fast_fn(struct cpu *cpu, const struct insn *in, void *host, uint32_t eip, uint32_t ea);
+fpu_fast_fn *fpu_fast_entry(const struct insn *in);
+
 #endif

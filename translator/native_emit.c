@@ -4,7 +4,10 @@
  * thing (the common integer forms: MOV, the ALU group, LEA, INC/DEC,
  * shifts, PUSH/POP, Jcc, JMP, CALL, RET ...) or a call to its interpreter
  * handler through native_exec_insn (everything else, and the block's
- * callout). Guest registers stay in host registers (native.h).
+ * callout). The common x87 forms are direct calls to core/fpu.c's
+ * fpu_fast entries (emit_x87), which run them as the interpreter would but
+ * with the memory operand from the inline TLB path. Guest registers stay in
+ * host registers (native.h).
  *
  * Flags: host arithmetic on the guest registers leaves exactly the guest's
  * arithmetic flags in RFLAGS, so they stay there (FS_HOST) until something
@@ -49,6 +52,7 @@
 #include <string.h>
 
 #include "core/cpu.h"
+#include "core/fpu.h"
 #include "core/mem.h"
 
 #if defined(__x86_64__)
@@ -1278,6 +1282,63 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
 
 /* Host instructions for in; false (and nothing kept) when this form is
  * left to the interpreter. */
+/* x87: FNSTSW AX inline; the forms fpu_fast takes (core/fpu.h) as a direct
+ * call to it, with the memory operand through the inline TLB path. The
+ * guest registers in caller-saved host registers are kept on the host
+ * stack across the call (R8-R11 are scratch, the flags are in R13); on a
+ * nonzero return (#NM, a pending x87 error: nothing changed) the stub runs
+ * the instruction in the interpreter. FCOMI* leaves the flags in
+ * cpu->eflags. */
+static bool emit_x87(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    bool mem = in->nopnd > 0 && in->opnd[0].kind == OPND_MEM;
+    if (in->op == OP_FNSTSW && !mem) {
+        fl_save(e);
+        open_stub(e);
+        x64_test_mi(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(cr0)), CR0_EM | CR0_TS);
+        x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+        x64_mov_rm(a, 16, native_hreg[R_EAX], x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.sw)));
+        return true;
+    }
+    fpu_fast_fn *entry = fpu_fast_entry(in);
+    if (!entry)
+        return false;
+    if (mem) {
+        if (!mem_native(e, in) || in->seg == SEG_FS || in->seg == SEG_GS)
+            return false;   /* flat DS/SS/ES: R8 is the offset too */
+        bool write = in->op == OP_FST || in->op == OP_FSTP || in->op == OP_FIST || in->op == OP_FISTP ||
+                     in->op == OP_FNSTCW;
+        mem_operand(e, in, (unsigned)in->opnd[0].size, write);
+    } else {
+        fl_save(e);
+        open_stub(e);
+    }
+    static const int kept[] = { X64_RAX, X64_RCX, X64_RDX, X64_RSI, X64_RDI };
+    for (int k = 0; k < 5; k++)
+        x64_push_r(a, kept[k]);
+    x64_alu_ri(a, X64_SUB, 64, X64_RSP, 8);   /* 16-byte alignment for C */
+    if (mem)
+        x64_lea(a, 64, X64_RDX, x64_mem_bis(X64_R9, X64_R8, 1, 0));
+    x64_mov_rr(a, 64, X64_RDI, NATIVE_CPU);
+    x64_mov_ri(a, 64, X64_RSI, (int64_t)(intptr_t)in);
+    x64_mov_ri(a, 32, X64_RCX, e->eip);
+    x64_call_abs(a, (const void *)entry);
+    x64_test_rr(a, 32, X64_RAX, X64_RAX);
+    x64_lea(a, 64, X64_RSP, x64_mem_b(X64_RSP, 8));   /* LEA: the test's flags stay */
+    for (int k = 4; k >= 0; k--)
+        x64_pop_r(a, kept[k]);
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    switch (in->op) {
+    case OP_FCOMI: case OP_FCOMIP: case OP_FUCOMI: case OP_FUCOMIP:
+        e->fs = FS_MEM;
+        break;
+    default:
+        break;
+    }
+    return true;
+}
+
 static bool emit_native(struct emitter *e, const struct insn *in)
 {
     /* LOCK: the decoder accepts it only on lockable memory forms, and one
@@ -1292,6 +1353,8 @@ static bool emit_native(struct emitter *e, const struct insn *in)
     default:
         break;
     }
+    if (in->op == OP_FNSTSW || fpu_fast_ok(in))
+        return emit_x87(e, in);
     if (insn_class(in) != 0 || !operands_ok(in))
         return false;
     switch (in->op) {
