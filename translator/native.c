@@ -344,6 +344,39 @@ static inline bool needs_attention(const struct cpu *cpu)
            (cpu->eflags & (FL_TF | FL_RF)) || (cpu->dr[7] & 0xFF);
 }
 
+/* A group leader's check covers its group's whole span; where that span
+ * crosses a page (a stack frame across a page boundary, say) it misses
+ * on every run, and each miss leaves the block: a loop would crawl
+ * through the run loop an instruction group at a time (openssl sha256:
+ * 0.9 MB/s against 40). A block whose leaders keep missing is
+ * translated again without groups, and its old entry jumps to the new
+ * code (chained jumps and the indirect-branch cache still hold the old
+ * address). Called from inside b's old code, which stays intact. */
+#define NATIVE_GROUP_MISS_LIMIT 8
+
+static void note_group_miss(struct tcache *tc, struct tblock *b)
+{
+    struct native *nt = tc->native;
+    if (b->no_groups || ++b->group_misses < NATIVE_GROUP_MISS_LIMIT ||
+        codebuf_free_space(nt->cb) < NATIVE_BLOCK_MAX_BYTES)
+        return;
+    void *old = b->code;
+    b->no_groups = true;
+    void *code = native_emit_block(nt, &tc->stats, b);
+    if (!code)
+        return;   /* (cannot happen: the space was checked) the old code stays */
+    uint8_t *entry = codebuf_to_rw(nt->cb, old);
+    int64_t rel = (uint8_t *)code - ((uint8_t *)old + 5);
+    uint8_t jmp[5] = { 0xE9 };
+    int32_t rel32 = (int32_t)rel;
+    memcpy(jmp + 1, &rel32, 4);
+    memcpy(entry, jmp, sizeof jmp);   /* over the entry's budget check (no other target) */
+    b->code = code;
+    tc->stats.native_group_retranslations++;
+    if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_PERF_MAP))
+        perf_map_block(nt, b);
+}
+
 uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, uint32_t eip)
 {
     const struct tb_insn *ti = &b->insn[i];
@@ -371,8 +404,9 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
         cpu->jit.mode_changed = 1;
         return 1;
     }
-    bool leave = cpu->jit.force_leave ||   /* a group leader's miss: no addend for the rest */
-                 cpu->eip != next || cpu->mem->code_epoch != code_epoch ||
+    if (cpu->jit.force_leave)   /* a group leader's miss: no addend for the rest */
+        note_group_miss(tc, (struct tblock *)b);
+    bool leave = cpu->jit.force_leave || cpu->eip != next || cpu->mem->code_epoch != code_epoch ||
                  cpu->tlb_epoch != epoch || cpu->tlb_rights_epoch != rights_epoch ||
                  needs_attention(cpu);
     cpu->jit.force_leave = 0;

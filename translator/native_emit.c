@@ -1571,7 +1571,10 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         e.group_active[k] = -1;
     x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
     struct x64_asm *a = &e.a;
-    plan_groups(&e);
+    if (b->no_groups)
+        memset(e.group_of, -1, sizeof e.group_of);
+    else
+        plan_groups(&e);
 
     /* entry: leave unless the budget left covers the whole block */
     struct x64_label budget_exit;

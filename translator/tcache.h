@@ -102,6 +102,8 @@ struct tblock {
                                   the interpreter's post-instruction sync */
     bool     callout;          /* last instruction is a callout (SENS/PRIV/IOPL/IO) */
     bool     has_io;           /* contains port I/O (lock-step cannot repeat it) */
+    bool     no_groups;        /* native: every memory operand checks its own TLB entry */
+    uint8_t  group_misses;     /* native: exits through a memory-check group leader's miss */
     struct tblock *link[2];    /* successors: [0] fall-through, [1] last other one */
     void    *code;             /* native backend: entry of its host code (run view); NULL:
                                   the block runs on the portable path */
@@ -134,6 +136,8 @@ struct tcache_stats {
     uint64_t native_enters;     /* entries into host code from the run loop */
     uint64_t native_probe_hits; /* run-loop lookups served by the indirect-branch cache */
     uint64_t native_patches;    /* direct jumps patched to chain two blocks */
+    uint64_t native_group_retranslations; /* blocks whose group leaders kept missing,
+                                     translated again without groups */
     uint64_t native_shared_checks; /* memory operands emitted without a TLB check of their
                                       own (a group's leader checked for them) */
     uint64_t native_code_overflows; /* blocks left to the portable path for lack of code space */
