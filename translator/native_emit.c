@@ -342,9 +342,8 @@ static bool mem_native(const struct emitter *e, const struct insn *in)
     if (!(mode & TMODE_FLAT4G) || (mode & TMODE_ALIGN) || in->addrsize != 4)
         return false;
     switch (in->seg) {
-    case SEG_DS: case SEG_SS: case SEG_ES: return true;
-    case SEG_FS: return mode & TMODE_FS4G;
-    case SEG_GS: return mode & TMODE_GS4G;
+    case SEG_DS: case SEG_SS: case SEG_ES:
+    case SEG_FS: case SEG_GS: return true;   /* FS, GS: checked as they are now (mem_operand) */
     default:     return false;
     }
 }
@@ -413,6 +412,29 @@ static void ea_to_r8(struct emitter *e, const struct insn *in, int32_t disp)
         x64_lea(&e->a, 32, X64_R8, x64_mem_bis(base, index, 1 << in->ea_scale, disp));
 }
 
+/* FS or GS as it is now (not as at translation: the user's GS stays
+ * loaded while Linux runs kernel code, and a mode key holding it split
+ * every kernel block in two, one per kind of process): an expand-up
+ * writable data segment with a 4 GiB limit, where only the base add
+ * remains; else the instruction's stub (the interpreter). Clobbers R10
+ * and RFLAGS (saved first). */
+static void fs_gs_flat_check(struct emitter *e, int seg)
+{
+    struct x64_asm *a = &e->a;
+    int32_t at = CPU_OFF(seg) + seg * (int32_t)sizeof(struct seg_cache);
+    open_stub(e);
+    x64_alu_mi(a, X64_CMP, 32, x64_mem_b(NATIVE_CPU, at + (int32_t)offsetof(struct seg_cache, limit)),
+               -1);
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    /* flags and valid in one load: flags is 16 bits, valid the byte after */
+    x64_mov_rm(a, 32, X64_R10, x64_mem_b(NATIVE_CPU, at + (int32_t)offsetof(struct seg_cache, flags)));
+    x64_alu_ri(a, X64_AND, 32, X64_R10, 0xFF0000 | SEGF_CODE | SEGF_DC | SEGF_RW);
+    x64_alu_ri(a, X64_CMP, 32, X64_R10, 0x010000 | SEGF_RW);
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+}
+_Static_assert(offsetof(struct seg_cache, valid) == offsetof(struct seg_cache, flags) + 2 &&
+               sizeof(bool) == 1, "fs_gs_flat_check loads flags and valid together");
+
 /* The memory operand's host address ([R9 + R8]) after all checks. A group
  * member (plan_groups) needs none: its leader checked the group's whole
  * span, and the addend waits in a cpu->jit.group_addend slot; it leaves RFLAGS
@@ -445,6 +467,8 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
         e->group_active[k] = g;
         return;
     }
+    if (in->seg == SEG_FS || in->seg == SEG_GS)
+        fs_gs_flat_check(e, in->seg);
     ea_to_r8(e, in, in->disp);
     if (in->seg == SEG_FS || in->seg == SEG_GS)   /* the base as loaded now (mem_native) */
         x64_alu_rm(&e->a, X64_ADD, 32, X64_R8,

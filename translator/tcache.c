@@ -64,10 +64,6 @@ uint32_t tcache_mode(const struct cpu *cpu)
         mode |= TMODE_FLAT4G;
     if ((cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC) && cpu->cpl == 3)
         mode |= TMODE_ALIGN;
-    if (flat_data(cpu, SEG_FS))
-        mode |= TMODE_FS4G;
-    if (flat_data(cpu, SEG_GS))
-        mode |= TMODE_GS4G;
     return mode;
 }
 

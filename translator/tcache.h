@@ -75,8 +75,8 @@ enum {
     TMODE_FLAT4G  = 1u << 7,   /* and DS, ES, SS expand-up writable data, CS and they with
                                   limit 4 GiB: no segment check can fail (native fast paths) */
     TMODE_ALIGN   = 1u << 8,   /* CR0.AM, EFLAGS.AC and CPL 3: misaligned accesses raise #AC */
-    TMODE_FS4G    = 1u << 9,   /* FS, GS: expand-up writable data with limit 4 GiB, any */
-    TMODE_GS4G    = 1u << 10,  /*   base (per-CPU data, TLS): only the base add remains */
+    /* (FS and GS are not in the key: host code checks them where it uses
+     * them, native_emit.c's fs_gs_flat_check) */
 };
 
 struct tb_insn {

@@ -37,6 +37,7 @@ extern uint8_t ovl_mid_a[], ovl_mid_b[], ovl_chain[], ovl_chain_mid[];
 extern uint8_t ovl_pages[], ovl_end_exact[], ovl_cross[];
 extern uint8_t vga_fn[], vga_fn_end[], vga_fn_add[];
 extern uint8_t grp_sum[], grp_add8[];
+extern uint8_t gs_read[], gs_write[], fs_read[];
 
 asm(
     ".text\n"
@@ -76,6 +77,19 @@ asm(
     "  .balign 4096, 0xcc\n"
 
     ".text\n"
+    /* EAX = offset: returns the dword at GS:offset (FS:offset); gs_write
+     * stores EDX there */
+    ".globl gs_read, gs_write, fs_read\n"
+    "gs_read:\n"
+    "  mov %gs:(%eax), %eax\n"
+    "  ret\n"
+    "gs_write:\n"
+    "  mov %edx, %gs:(%eax)\n"
+    "  ret\n"
+    "fs_read:\n"
+    "  mov %fs:(%eax), %eax\n"
+    "  ret\n"
+
     /* EAX = p: returns p[0] + p[1] + p[2] + p[3] (dwords), also stored at p[4] */
     ".globl grp_sum, grp_add8\n"
     "grp_sum:\n"
@@ -224,6 +238,78 @@ static void data_groups(void)
     paging_off();
 }
 
+/* FS and GS are checked where translated code uses them, as they are
+ * then (translator/native_emit.c): the same block runs through a flat
+ * segment with a base, one with a small limit, a read-only one and a
+ * null selector, each change after the block ran hot. */
+#define SEL_GS_FLAT  ((GDT_FIRST_FREE + 1) << 3)
+#define SEL_GS_SMALL ((GDT_FIRST_FREE + 2) << 3)
+#define SEL_GS_RO    ((GDT_FIRST_FREE + 3) << 3)
+static uint32_t seg_data[64];
+static uint32_t seg_result;
+
+static void load_gs(uint16_t sel) { asm volatile("mov %0, %%gs" : : "r"(sel)); }
+static void load_fs(uint16_t sel) { asm volatile("mov %0, %%fs" : : "r"(sel)); }
+static void gs_read_at(void *offset) { seg_result = call_with_eax(gs_read, (uint32_t)offset); }
+static void gs_write_at(void *offset)
+{
+    asm volatile("call *%2" : "+a"(offset) : "d"(0x5A5A5A5Au), "r"(gs_write) : "memory", "cc");
+}
+
+/* QEMU (TCG) checks no data segment limit, type or null selector: there
+ * these accesses just run. Its CPUs name themselves in the brand string. */
+static bool on_qemu(void)
+{
+    uint32_t r[12], max, b, c, d;
+    asm volatile("cpuid" : "=a"(max), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u));
+    if (max < 0x80000004u)
+        return false;
+    for (uint32_t i = 0; i < 3; i++)
+        asm volatile("cpuid" : "=a"(r[4 * i]), "=b"(r[4 * i + 1]), "=c"(r[4 * i + 2]), "=d"(r[4 * i + 3])
+                     : "a"(0x80000002u + i));
+    const char *brand = (const char *)r;
+    return brand[0] == 'Q' && brand[1] == 'E' && brand[2] == 'M' && brand[3] == 'U';
+}
+
+static void fs_gs_segments(void)
+{
+    bool qemu = on_qemu();
+    uint32_t base = (uint32_t)seg_data;
+    gdt_set_seg(GDT_FIRST_FREE + 1, base, 0xFFFFF, ACC_P | ACC_DATA, FLG_G | FLG_DB);
+    gdt_set_seg(GDT_FIRST_FREE + 2, base, 0xFF, ACC_P | ACC_DATA, FLG_DB);
+    gdt_set_seg(GDT_FIRST_FREE + 3, base, 0xFFFFF, ACC_P | ACC_S, FLG_G | FLG_DB);   /* read-only */
+    for (uint32_t i = 0; i < 64; i++)
+        seg_data[i] = 0x1000 + i;
+    for (int round = 0; round < 3; round++) {
+        load_gs(SEL_GS_FLAT);
+        uint32_t sum = 0;
+        for (uint32_t i = 0; i < 50; i++)
+            sum += call_with_eax(gs_read, 4 * (i % 64));
+        CHECK(sum == 50 * 0x1000 + 49 * 50 / 2, "GS flat with a base, 50 reads: sum %x", sum);
+        CHECK(run_catching(gs_write_at, (void *)8) == -1 && seg_data[2] == 0x5A5A5A5Au,
+              "GS flat: write");
+        seg_data[2] = 0x1002;
+        load_gs(SEL_GS_SMALL);
+        CHECK(run_catching(gs_read_at, (void *)0xFC) == -1 && seg_result == 0x103F,
+              "GS limit 0xFF: the last dword reads");
+        int v = run_catching(gs_read_at, (void *)0x100);
+        CHECK(v == 13 || (qemu && v == -1), "GS limit 0xFF: a read past it is #GP (QEMU: runs)");
+        load_gs(SEL_GS_RO);
+        CHECK(run_catching(gs_read_at, (void *)12) == -1 && seg_result == 0x1003, "GS read-only: read");
+        v = run_catching(gs_write_at, (void *)12);
+        CHECK((v == 13 && seg_data[3] == 0x1003) || (qemu && v == -1),
+              "GS read-only: a write is #GP (QEMU: runs)");
+        seg_data[3] = 0x1003;
+        load_gs(0);
+        v = run_catching(gs_read_at, (void *)0);
+        CHECK(v == 13 || (qemu && v == -1), "GS null: a read is #GP (QEMU: runs)");
+        load_fs(SEL_GS_SMALL);   /* (after run_catching: its handler reloads FS) */
+        CHECK(call_with_eax(fs_read, 0x10) == 0x1004, "FS limit 0xFF: read");
+        load_fs(SEL_KDATA);
+    }
+    load_gs(SEL_KDATA);
+}
+
 /* Mode 13h's memory layout: chain 4 (one byte per address at 0xA0000),
  * write mode 0 with no rotate, set/reset or masking, all planes enabled. */
 static void vga_chain4(void)
@@ -343,4 +429,5 @@ void test_main(void)
     two_modes();
     straddle16();
     data_groups();
+    fs_gs_segments();
 }
