@@ -250,7 +250,8 @@ static void jc_clear(struct native *nt, bool all)
 
 void native_flush(struct native *nt)
 {
-    jc_clear(nt, true);
+    jc_reset(nt->jc);   /* (not only new keys: jc_probe rechecks the blocks of old entries) */
+    nt->jc_clears++;
     codebuf_reset(nt->cb);
     if (!emit_trampolines(nt))
         abort();   /* cannot happen: an empty buffer holds a few hundred bytes */
@@ -465,6 +466,8 @@ static void jc_sync(struct native *nt, const struct cpu *cpu)
     }
 }
 
+static void jc_enter(struct tcache *tc, const struct cpu *cpu, struct tblock *b, const void *code);
+
 /* The block for CS:EIP from the indirect-branch cache, or NULL: a hit is
  * current (no TLB flush, code write or cache flush since it was entered)
  * and spares tcache_find's TLB, generation and hash-chain loads, cache
@@ -482,6 +485,17 @@ static struct tblock *jc_probe(struct tcache *tc, const struct cpu *cpu, uint32_
         e->key == (key | nt->jc->global_key)) {
         tc->stats.native_probe_hits++;
         return e->block;
+    }
+    /* The same EIP in another address space (a forked process running
+     * its parent's code), or from before a TLB flush: the block is still
+     * the right one when the TLB maps EIP to it now; that check spares
+     * the hash table's cache misses, and the entry is keyed anew. */
+    struct tblock *b = e->block;
+    if ((uint32_t)e->key == cpu->eip && b && tcache_block_current(tc, cpu, b, mode)) {
+        tc->stats.native_probe_hits++;
+        tc->stats.native_probe_rechecked++;
+        jc_enter(tc, cpu, b, e->code);
+        return b;
     }
     return NULL;
 }

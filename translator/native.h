@@ -56,7 +56,7 @@ static const int8_t native_hreg[8] = {
  * flush does not clear them, since the version changes with any mapping
  * of the space, and a process's blocks are found again when it runs
  * again. */
-#define NATIVE_JC_BITS 14
+#define NATIVE_JC_BITS 16
 #define NATIVE_JC_ENTRIES (1u << NATIVE_JC_BITS)
 #define NATIVE_JC_HASH 0x9E3779B1u
 /* An EIP's slot: a multiplicative hash (the low EIP bits alone put every

@@ -217,6 +217,23 @@ struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *pr
     return b;   /* (an empty block too: see tcache_translate) */
 }
 
+bool tcache_block_current(const struct tcache *tc, const struct cpu *cpu, const struct tblock *b,
+                          uint32_t mode)
+{
+    const struct phys_mem *pm = cpu->mem;
+    const struct seg_cache *cs = &cpu->seg[SEG_CS];
+    uint32_t eip = cpu->eip;
+    uint32_t lin = cs->base + eip;
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+    unsigned kind = tlb_kind(cpu, MEM_READ);
+    if (tc->map_generation != pm->generation || b->eip != eip || b->mode != mode ||
+        (e->lin_page & (TLB_PAGE_MASK | kind)) != ((lin & TLB_PAGE_MASK) | kind))
+        return false;
+    uint32_t phys = tlb_phys(e) | (lin & ~TLB_PAGE_MASK);
+    return phys == b->phys && phys_code_gen(pm, phys) == b->gen &&
+           (uint64_t)eip + b->bytes - 1 <= cs->limit;
+}
+
 struct tcache *tcache_create(const struct tcache_config *cfg)
 {
     struct tcache *tc = calloc(1, sizeof(*tc));
@@ -367,8 +384,10 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
             (unsigned long long)s->native_shared_checks,
             (unsigned long long)s->native_group_retranslations);
         PUT("  host code entries      %llu from the run loop (%llu blocks found in the indirect-branch "
-            "cache), %llu jumps chained by patching\n", (unsigned long long)s->native_enters,
-            (unsigned long long)s->native_probe_hits, (unsigned long long)s->native_patches);
+            "cache, %llu of them from another address space or TLB generation), %llu jumps chained "
+            "by patching\n", (unsigned long long)s->native_enters,
+            (unsigned long long)s->native_probe_hits, (unsigned long long)s->native_probe_rechecked,
+            (unsigned long long)s->native_patches);
         uint64_t jc_hits, jc_misses, jc_clears;
         native_jc_stats(tc->native, &jc_hits, &jc_misses, &jc_clears);
         PUT("  indirect lookups       %llu, hits %llu (%.2f%%), cache cleared %llu times\n",

@@ -135,6 +135,8 @@ struct tcache_stats {
     uint64_t native_calls;      /* ... and as calls to their interpreter handler */
     uint64_t native_enters;     /* entries into host code from the run loop */
     uint64_t native_probe_hits; /* run-loop lookups served by the indirect-branch cache */
+    uint64_t native_probe_rechecked; /* ... of them, entries of another address space or
+                                        generation found current (tcache_block_current) */
     uint64_t native_patches;    /* direct jumps patched to chain two blocks */
     uint64_t native_group_retranslations; /* blocks whose group leaders kept missing,
                                      translated again without groups */
@@ -187,6 +189,13 @@ uint32_t tcache_mode(const struct cpu *cpu);
  * either way the caller runs one instruction in the interpreter. Links
  * prev to a non-empty result. */
 struct tblock *tcache_find(struct tcache *tc, struct cpu *cpu, struct tblock *prev, uint32_t mode);
+
+/* Whether block b (found by other means than tcache_find: a cache keyed
+ * by linear address) is the one tcache_find would give for CS:EIP in
+ * mode: the TLB maps EIP to its physical address, its page was not
+ * written since, the CS limit covers it. */
+bool tcache_block_current(const struct tcache *tc, const struct cpu *cpu, const struct tblock *b,
+                          uint32_t mode);
 
 /* Forget every block (counted as a budget flush when budget is true). */
 void tcache_flush(struct tcache *tc, bool budget);

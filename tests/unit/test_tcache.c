@@ -263,6 +263,15 @@ START_TEST(test_mode_key)
     ck_assert_ptr_nonnull(c);
     ck_assert_uint_eq(c->insn[1].insn.op, OP_DEC);
     ck_assert_uint_eq(tcache_stats(tc)->smc_invalidations, 1);
+    /* tcache_block_current agrees: the new block is, the old one is not
+     * (its page was written), nor is the new one in another mode or at
+     * another EIP */
+    ck_assert(tcache_block_current(tc, cpu, c, m16));
+    ck_assert(!tcache_block_current(tc, cpu, a, m16));
+    ck_assert(!tcache_block_current(tc, cpu, c, m32));
+    cpu->eip++;
+    ck_assert(!tcache_block_current(tc, cpu, c, m16));
+    cpu->eip--;
     cpu->fault_env = NULL;
     tcache_destroy(tc);
     fixture_free(fx);
