@@ -73,6 +73,7 @@ console_boot "$work/run" "$fox86" -accel "$accel" --stats "${extra[@]}" -m 256 -
 data=${PROFILE_DATA:-${TMPDIR:-/tmp}/fox86-profile.$$.data}
 send 'm() { echo "@@$1@@ $2"; }; m R\n'
 wait_for '^@@R@@' 60 || { echo "profile: the guest shell does not answer"; exit 1; }
+profiled_pid=$emu_pid   # (console_poweroff forgets emu_pid)
 perf record -q -e cpu-clock -F 2000 -g -o "$data" -p "$emu_pid" 2>/dev/null &
 perf_pid=$!
 sleep 0.5
@@ -89,10 +90,10 @@ perf report -i "$data" --no-children --sort symbol --stdio 2>/dev/null | grep -v
 console_poweroff
 if [ "$jit" = 1 ]; then
     echo "--- translated code: samples by guest block (-d perfmap) ---"
-    if [ -s "/tmp/perf-$emu_pid.map" ] && command -v python3 >/dev/null; then
-        python3 bench/jitblocks.py "$data" "/tmp/perf-$emu_pid.map" "$top"
+    if [ -s "/tmp/perf-$profiled_pid.map" ] && command -v python3 >/dev/null; then
+        python3 bench/jitblocks.py "$data" "/tmp/perf-$profiled_pid.map" "$top"
     else
-        echo "  no /tmp/perf-$emu_pid.map (not the native backend?) or no python3"
+        echo "  no /tmp/perf-$profiled_pid.map (not the native backend?) or no python3"
     fi
 fi
 echo "perf data: $data"
