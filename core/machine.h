@@ -78,6 +78,11 @@ enum {
  * with a flush on every CR3 write, for comparison and testing. */
 enum mmu_mode { MMU_MODE_SHADOW = 0, MMU_MODE_TLB };
 
+/* -dfilter: the guest addresses (EIP) whose in_asm and out_asm lines are
+ * written; none: every address. */
+#define LOG_FILTER_MAX 8
+struct log_range { uint32_t first, last; };   /* inclusive */
+
 struct machine_config {
     uint32_t ram_size;            /* bytes of guest RAM from physical 0 */
     bool     no_reboot;           /* triple fault: stop (status 1) instead of resetting */
@@ -89,6 +94,8 @@ struct machine_config {
                                      slice boundary, save the machine, reset every device and the
                                      CPU, and load it back; the guest must not notice. 0: off */
     enum mmu_mode mmu_mode;       /* default (0): shadow page tables */
+    struct log_range log_filter[LOG_FILTER_MAX]; /* -dfilter ranges */
+    unsigned log_filter_count;    /* 0: no filter */
 };
 
 struct machine_device {
@@ -187,6 +194,18 @@ static inline bool machine_log_enabled(const struct machine *m, unsigned item)
 }
 void machine_log(struct machine *m, unsigned item, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Whether -dfilter lets the code at guest address addr (an EIP) be logged:
+ * [first, last] covers it, or [addr, addr + len - 1] meets a range. */
+static inline bool machine_log_address(const struct machine *m, uint32_t addr, uint32_t len)
+{
+    if (!m || m->cfg.log_filter_count == 0)
+        return true;
+    uint64_t last = (uint64_t)addr + (len ? len - 1 : 0);
+    for (unsigned i = 0; i < m->cfg.log_filter_count; i++)
+        if (addr <= m->cfg.log_filter[i].last && last >= m->cfg.log_filter[i].first)
+            return true;
+    return false;
+}
 
 /* Snapshots (format: core/savestate.h). machine_save appends a whole
  * snapshot to out (the clock, the CPU, every device with a state table,

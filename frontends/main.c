@@ -330,7 +330,9 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         .deterministic = o->deterministic,
         .savestate_check_every = o->savevm_check,
         .mmu_mode = o->mmu_tlb ? MMU_MODE_TLB : MMU_MODE_SHADOW,
+        .log_filter_count = o->log_filter_count,
     };
+    memcpy(cfg.log_filter, o->log_filter, sizeof cfg.log_filter);
     s->machine = machine_create(&cfg, err, errlen);
     if (!s->machine)
         return -1;

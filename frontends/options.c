@@ -177,6 +177,50 @@ static int parse_log_items(struct options *o, const char *arg, char *err, size_t
     return 0;
 }
 
+/* -dfilter RANGE[,RANGE...] as QEMU takes it: START+SIZE (START up to
+ * START+SIZE-1), START-SIZE (the SIZE bytes ending at START), START..LAST. */
+static int parse_log_filter(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    const char *p = arg;
+    if (!*p)
+        return fail(err, errlen, "-dfilter: no range given");
+    while (*p) {
+        if (o->log_filter_count == LOG_FILTER_MAX)
+            return fail(err, errlen, "-dfilter %s: at most %d ranges", arg, LOG_FILTER_MAX);
+        char *end;
+        errno = 0;
+        unsigned long long start = strtoull(p, &end, 0), other;
+        const char *kind = end;
+        bool ok = end != p && errno == 0 && start <= 0xFFFFFFFFu;
+        if (ok && (strncmp(kind, "..", 2) == 0 || *kind == '+' || *kind == '-')) {
+            const char *q = kind + (kind[0] == '.' ? 2 : 1);
+            other = strtoull(q, &end, 0);
+            ok = end != q && errno == 0 && (*end == ',' || *end == 0) && other <= 0xFFFFFFFFu;
+        } else {
+            ok = false;
+        }
+        uint64_t first = 0, last = 0;
+        if (ok) {
+            if (kind[0] == '.') {
+                first = start, last = other;
+            } else if (kind[0] == '+') {
+                first = start, last = start + other - 1;
+            } else {
+                first = start + 1 - other, last = start;
+            }
+            ok = other > 0 || kind[0] == '.';
+            ok = ok && first <= last && last <= 0xFFFFFFFFu && (kind[0] != '-' || other <= start + 1);
+        }
+        if (!ok)
+            return fail(err, errlen, "-dfilter %s: ranges are START+SIZE, START-SIZE or START..LAST", arg);
+        o->log_filter[o->log_filter_count++] = (struct log_range){ (uint32_t)first, (uint32_t)last };
+        if (*end == ',' && end[1] == 0)
+            return fail(err, errlen, "-dfilter %s: a range after the last comma is missing", arg);
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
 /* -accel tcg[,thread=single][,backend=native|portable|interp] | interp:
  * tcg alone is the default engine (the translator: native code on x86-64
  * hosts, portable elsewhere), as with QEMU. */
@@ -579,6 +623,7 @@ static const struct option_def option_defs[] = {
     { "no-reboot", false, set_no_reboot,   "",        "stop (exit status 1) on triple fault instead of resetting" },
     { "d",         true,  parse_log_items, "ITEMS",   "log items, comma separated (-d help lists them)" },
     { "D",         true,  set_log_file,    "FILE",    "write the -d log to FILE instead of stderr" },
+    { "dfilter",   true,  parse_log_filter, "RANGES", "in_asm and out_asm only for EIPs in START+SIZE, START-SIZE or START..LAST (comma separated)" },
     { "accel",     true,  parse_accel,     "ENGINE",  "tcg (the translator; default: native on x86-64, else portable), tcg,backend=native|portable, interp (the interpreter)" },
     { "tb-size",   true,  parse_tb_size,   "MB",      "translation cache budget (default 64); flushed whole when full" },
     { "lockstep",  false, set_lockstep,    "",        "debug: run each translated block also interpreted, stop at the first difference" },

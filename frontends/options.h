@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "core/machine.h"
 
 #define OPTIONS_DEFAULT_RAM_MB 128u
 #define OPTIONS_MAX_RAM_MB     3584u   /* below the PCI hole at 0xE0000000 */
@@ -68,6 +69,8 @@ struct options {
     bool        no_reboot;         /* -no-reboot */
     bool        nographic;         /* -nographic */
     unsigned    log_mask;          /* -d items (LOG_* of core/machine.h); --trace adds in_asm */
+    struct log_range log_filter[LOG_FILTER_MAX]; /* -dfilter */
+    unsigned    log_filter_count;
     const char *log_file;          /* -D FILE, or NULL: stderr */
     bool        stats;             /* --stats */
     uint64_t    savevm_check;      /* --savevm-check N: save/reset/load every N instructions (0 off) */

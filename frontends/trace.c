@@ -131,7 +131,7 @@ static void trace_step(struct machine *m, void *opaque)
                                  || strcmp(insn[0].mnemonic, "into") == 0
                                  || strcmp(insn[0].mnemonic, "int1") == 0);
 
-    if (machine_log_enabled(m, LOG_IN_ASM)) {
+    if (machine_log_enabled(m, LOG_IN_ASM) && machine_log_address(m, cpu->eip, 1)) {
         char sym[128], hex[3 * MAX_INSN_BYTES + 1] = "";
         format_symbol(t, lin, sym, sizeof(sym));
         size_t shown = count ? insn[0].size : (avail ? 1 : 0);

@@ -330,7 +330,8 @@ void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
         return;
     }
     tc->stats.native_blocks++;
-    if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_OUT_ASM))
+    if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_OUT_ASM) &&
+        machine_log_address(tc->cfg.machine, b->eip, b->bytes))
         log_block(nt, tc->cfg.machine, b);
     if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_PERF_MAP))
         perf_map_block(nt, b);

@@ -71,6 +71,36 @@ START_TEST(drive_errors)
 }
 END_TEST
 
+START_TEST(log_filter)
+{
+    struct options o;
+    PARSE_OK(&o, "-dfilter", "0x1000+0x100,0x2000-0x10,0xb7a06000..0xb7a06fff");
+    ck_assert_uint_eq(o.log_filter_count, 3);
+    ck_assert_uint_eq(o.log_filter[0].first, 0x1000);
+    ck_assert_uint_eq(o.log_filter[0].last, 0x10FF);
+    ck_assert_uint_eq(o.log_filter[1].first, 0x1FF1);
+    ck_assert_uint_eq(o.log_filter[1].last, 0x2000);
+    ck_assert_uint_eq(o.log_filter[2].first, 0xb7a06000u);
+    ck_assert_uint_eq(o.log_filter[2].last, 0xb7a06fffu);
+    options_free(&o);
+    struct machine m = { .cfg = { .log_filter = { { 0x1000, 0x10FF } }, .log_filter_count = 1 } };
+    ck_assert(machine_log_address(&m, 0x10FF, 1));
+    ck_assert(machine_log_address(&m, 0xFF0, 0x20));     /* a block reaching into it */
+    ck_assert(!machine_log_address(&m, 0x1100, 4));
+    ck_assert(!machine_log_address(&m, 0xF00, 0x100));
+    m.cfg.log_filter_count = 0;
+    ck_assert(machine_log_address(&m, 0, 1));
+    PARSE_ERR("-dfilter", "-dfilter", "0x1000");
+    PARSE_ERR("-dfilter", "-dfilter", "0x1000+0");
+    PARSE_ERR("-dfilter", "-dfilter", "0x10-0x20");
+    PARSE_ERR("-dfilter", "-dfilter", "0x2000..0x1000");
+    PARSE_ERR("-dfilter", "-dfilter", "0xffffffff+2");
+    PARSE_ERR("-dfilter", "-dfilter", "1+1,");
+    PARSE_ERR("-dfilter", "-dfilter", "zz+1");
+    PARSE_ERR("no range", "-dfilter", "");
+}
+END_TEST
+
 START_TEST(boot_order)
 {
     struct options o;
@@ -130,6 +160,7 @@ int main(void)
     tcase_add_test(tc, boot_order);
     tcase_add_test(tc, serial_and_monitor);
     tcase_add_test(tc, display_vga_icount_rtc);
+    tcase_add_test(tc, log_filter);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
