@@ -15,6 +15,12 @@
 #define FRAME_PERIOD_NS 16666667ull         /* pictures at most 60 a second */
 #define TITLE_PERIOD_NS 1000000000ull       /* the MIPS figure: once a second */
 #define SMALL_MODE_WIDTH 640                /* narrower modes start at twice the size */
+/* Key events reach the keyboard at most one per 10 ms (as QEMU's input
+ * layer paces them): the PS/2 keyboard holds 16 bytes and sends one per
+ * ms, so a burst from the host (X delivers events in batches) would
+ * overflow it; Print Screen and Pause alone are 18 bytes in set 2. */
+#define KEY_SPACING_NS 10000000ull
+#define KEY_QUEUE_SIZE 256                  /* pending key events; more are dropped */
 
 struct sdl_display {
     struct machine *machine;
@@ -27,7 +33,10 @@ struct sdl_display {
     bool grabbed;
     bool full_screen;
     unsigned buttons;                       /* INPUT_BUTTON_* held, as the guest saw them */
-    bool key_held[SDL_NUM_SCANCODES];       /* keys the guest has seen pressed and not released */
+    bool key_held[SDL_NUM_SCANCODES];       /* keys pressed for the guest and not released */
+    struct { uint16_t code; bool down; } key_queue[KEY_QUEUE_SIZE];  /* not yet sent */
+    unsigned key_head, key_count;
+    uint64_t last_key_ns;
     uint64_t last_events_ns, last_frame_ns, last_title_ns;
     uint64_t title_icount;                  /* cpu icount at last_title_ns */
     double mips;
@@ -154,13 +163,34 @@ static void set_full_screen(struct sdl_display *sd, bool on)
     sd->present_pending = true;
 }
 
+static void queue_key(struct sdl_display *sd, uint16_t code, bool down)
+{
+    if (sd->key_count == KEY_QUEUE_SIZE)    /* the guest reads no keys: drop */
+        return;
+    unsigned slot = (sd->key_head + sd->key_count++) % KEY_QUEUE_SIZE;
+    sd->key_queue[slot].code = code;
+    sd->key_queue[slot].down = down;
+}
+
+/* The next queued key event, if the previous one is old enough. */
+static void send_queued_key(struct sdl_display *sd, uint64_t now)
+{
+    if (!sd->key_count || now - sd->last_key_ns < KEY_SPACING_NS)
+        return;
+    input_key(&sd->machine->input, sd->key_queue[sd->key_head].code,
+              sd->key_queue[sd->key_head].down);
+    sd->key_head = (sd->key_head + 1) % KEY_QUEUE_SIZE;
+    sd->key_count--;
+    sd->last_key_ns = now;
+}
+
 /* Every key the guest holds is released (the window lost the keyboard). */
 static void release_keys(struct sdl_display *sd)
 {
     for (int sc = 0; sc < SDL_NUM_SCANCODES; sc++) {
         if (sd->key_held[sc]) {
             sd->key_held[sc] = false;
-            input_key(&sd->machine->input, key_codes[sc], false);
+            queue_key(sd, key_codes[sc], false);
         }
     }
 }
@@ -171,9 +201,11 @@ static void on_key(struct sdl_display *sd, const SDL_KeyboardEvent *ev)
     if (sc < 0 || sc >= SDL_NUM_SCANCODES || !key_codes[sc])
         return;
     bool down = ev->type == SDL_KEYDOWN;
-    SDL_Keymod mod = SDL_GetModState();
-    if (down && (mod & KMOD_CTRL) && (mod & KMOD_ALT)
-        && (sc == SDL_SCANCODE_G || sc == SDL_SCANCODE_F)) {
+    /* the modifiers as the guest sees them held, not SDL's modifier state:
+     * that follows the host layout's keysyms, which need not say Alt */
+    bool ctrl = sd->key_held[SDL_SCANCODE_LCTRL] || sd->key_held[SDL_SCANCODE_RCTRL];
+    bool alt = sd->key_held[SDL_SCANCODE_LALT] || sd->key_held[SDL_SCANCODE_RALT];
+    if (down && ctrl && alt && (sc == SDL_SCANCODE_G || sc == SDL_SCANCODE_F)) {
         if (!ev->repeat) {
             if (sc == SDL_SCANCODE_G)
                 set_grab(sd, !sd->grabbed);
@@ -185,7 +217,7 @@ static void on_key(struct sdl_display *sd, const SDL_KeyboardEvent *ev)
     if (!down && !sd->key_held[sc])         /* its press went to a hotkey */
         return;
     sd->key_held[sc] = down;
-    input_key(&sd->machine->input, key_codes[sc], down);  /* repeats: makes again */
+    queue_key(sd, key_codes[sc], down);     /* repeats: makes again */
 }
 
 static unsigned button_bit(uint8_t sdl_button)
@@ -385,6 +417,7 @@ void sdl_display_poll(struct sdl_display *sd)
     SDL_Event ev;
     while (SDL_PollEvent(&ev))
         on_event(sd, &ev);
+    send_queued_key(sd, now);
     if (now - sd->last_frame_ns >= FRAME_PERIOD_NS) {
         sd->last_frame_ns = now;
         refresh(sd);

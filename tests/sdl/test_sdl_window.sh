@@ -1,0 +1,131 @@
+#!/bin/sh
+# tests/sdl/test_sdl_window.sh: the SDL window (-display sdl) under Xvfb.
+#
+#   test_sdl_window.sh FOX86 KBD_ECHO_KERNEL OUTDIR
+#
+# Checks, with tests/baremetal/kbd_echo.c as the guest (it prints every
+# byte of the keyboard controller on port 0xE9 and exits with status 33 on
+# the break code of Esc):
+#   - without a display, -display sdl is one "fox86: ..." line and status 1,
+#     and the default display falls back to none (the guest runs);
+#   - under xvfb-run the window appears (xdotool search --name fox86) and
+#     its title gives the speed in MIPS;
+#   - keys typed with xdotool reach the guest as the right set-1 bytes
+#     (letters, extended keys, Print Screen, Pause, keypad Enter and /,
+#     Delete), Ctrl+Alt+G grabs (the title says so, G is not sent) and the
+#     mouse then moves the guest's PS/2 mouse;
+#   - Esc ends the guest and fox86 exits with its status.
+# Skips (exit 77) without xvfb-run or xdotool (Debian: xvfb, xdotool).
+set -u
+fox86=$1 kernel=$2 outdir=$3
+
+if [ "${SDL_TEST_INNER:-}" != 1 ]; then
+    for tool in xvfb-run xdotool; do
+        if ! command -v $tool >/dev/null 2>&1; then
+            echo "SKIP: $tool is not installed (apt-get install xvfb xdotool)"
+            exit 77
+        fi
+    done
+    mkdir -p "$outdir"
+    # without any display: -display sdl is an error, the default falls back
+    env -u DISPLAY -u WAYLAND_DISPLAY "$fox86" -kernel "$kernel" -display sdl \
+        >"$outdir/nodisplay.out" 2>"$outdir/nodisplay.err"
+    status=$?
+    if [ $status -ne 1 ] || [ "$(wc -l <"$outdir/nodisplay.err")" -ne 1 ] \
+       || ! grep -q '^fox86: -display sdl: no display available' "$outdir/nodisplay.err"; then
+        echo "FAIL: -display sdl without a display: status $status (want 1), stderr:"
+        cat "$outdir/nodisplay.err"
+        exit 1
+    fi
+    rm -f "$outdir/fallback.txt"
+    DISPLAY=:4242 timeout 5 "$fox86" -kernel "$kernel" -debugcon "file:$outdir/fallback.txt" \
+        >"$outdir/fallback.out" 2>"$outdir/fallback.err"
+    if ! grep -q '^ready' "$outdir/fallback.txt" 2>/dev/null; then
+        echo "FAIL: with an unreachable DISPLAY the default display did not fall back to none:"
+        cat "$outdir/fallback.err"
+        exit 1
+    fi
+    echo "ok: no display: -display sdl fails with one line, the default falls back"
+    SDL_TEST_INNER=1 exec xvfb-run -a -s "-screen 0 1280x1024x24" sh "$0" "$@"
+fi
+
+# ---- inside xvfb-run ----
+transcript=$outdir/kbd_echo.txt
+rm -f "$transcript"
+"$fox86" -kernel "$kernel" -display sdl -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -no-reboot -serial null -debugcon "file:$transcript" >"$outdir/fox86.out" 2>"$outdir/fox86.err" &
+pid=$!
+
+fail() {
+    echo "FAIL: $*"
+    echo "transcript:"; sed 's/^/  | /' "$transcript" 2>/dev/null | tr '\n' ' '; echo
+    echo "stderr:"; sed 's/^/  ! /' "$outdir/fox86.err"
+    kill $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    exit 1
+}
+
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds
+wait_for() {
+    limit=$(( $1 * 10 ))
+    shift
+    i=0
+    while ! "$@" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -ge $limit ] && return 1
+        sleep 0.1
+    done
+    return 0
+}
+
+wait_for 20 xdotool search --name '^fox86' || fail "no window named fox86 appeared"
+wid=$(xdotool search --name '^fox86' | head -n 1)
+wait_for 20 grep -q '^ready' "$transcript" || fail "the guest did not start"
+# the guest polls the controller: its speed shows within a second or two
+wait_for 5 sh -c "xdotool getwindowname $wid | grep -q -E '^fox86 - [1-9][0-9]*\.[0-9] MIPS'" \
+    || fail "the title has no MIPS figure: $(xdotool getwindowname $wid)"
+echo "ok: window $wid, title \"$(xdotool getwindowname $wid)\""
+xdotool windowfocus --sync "$wid" 2>/dev/null || xdotool windowfocus "$wid"
+sleep 0.3
+
+# keys: expected set-1 bytes (the controller translates as after reset)
+xdotool key --delay 60 a b Up Print Pause KP_Enter KP_Divide Delete
+expect_keys="1e 9e 30 b0 e0 48 e0 c8 e0 2a e0 37 e0 b7 e0 aa e1 1d 45 e1 9d c5 e0 1c e0 9c e0 35 e0 b5 e0 53 e0 d3"
+bytes() { grep -v -e '^ready' -e '^m' "$transcript" | tr '\n' ' '; }
+wait_for 5 sh -c "grep -v -e '^ready' -e '^m' '$transcript' | tr '\n' ' ' | grep -q '$expect_keys'" \
+    || fail "keys: want \"$expect_keys\", guest got \"$(bytes)\""
+echo "ok: keys reached the guest: $expect_keys"
+
+# Ctrl+Alt+G grabs: the title says so, and the guest sees no G (0x22)
+xdotool key ctrl+alt+g
+wait_for 5 sh -c "xdotool getwindowname $wid | grep -q 'releases the pointer'" \
+    || fail "Ctrl+Alt+G: the title does not show the grab: $(xdotool getwindowname $wid)"
+sleep 0.2
+bytes | grep -q -e ' 22 ' -e ' a2 ' && fail "Ctrl+Alt+G: the guest saw the G key"
+echo "ok: Ctrl+Alt+G grabbed: \"$(xdotool getwindowname $wid)\""
+
+# the grabbed mouse: motion and a click reach the PS/2 mouse (FA is the
+# answer to the kernel's enable; a packet follows)
+xdotool mousemove_relative -- 15 10
+sleep 0.2
+xdotool click 1
+wait_for 5 sh -c "grep '^m' '$transcript' | grep -v '^mfa' | grep -q ." \
+    || fail "mouse: no packet reached the guest (mouse bytes: $(grep '^m' "$transcript" | tr '\n' ' '))"
+echo "ok: mouse packets: $(grep '^m' "$transcript" | tr '\n' ' ')"
+
+# Ctrl+Alt+G again releases
+xdotool key ctrl+alt+g
+wait_for 5 sh -c "! xdotool getwindowname $wid | grep -q 'releases the pointer'" \
+    || fail "second Ctrl+Alt+G did not release the grab"
+
+# Esc: the guest exits (status 33) and the window goes away
+xdotool key Escape
+i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -0 $pid 2>/dev/null && fail "fox86 did not exit after Esc"
+wait $pid
+status=$?
+[ $status -eq 33 ] || fail "exit status $status, want 33"
+grep -q '^PASS' "$transcript" || fail "the guest did not finish"
+echo "PASS: SDL window, keys, grab, mouse and exit (status 33)"
+exit 0
