@@ -325,7 +325,31 @@ static bool resize_texture(struct sdl_display *sd, int w, int h)
     if (!sd->full_screen
         && !(SDL_GetWindowFlags(sd->window) & (SDL_WINDOW_MAXIMIZED | SDL_WINDOW_FULLSCREEN))) {
         int scale = w < SMALL_MODE_WIDTH ? 2 : 1;
-        SDL_SetWindowSize(sd->window, w * scale, h * scale);
+        int win_w = w * scale, win_h = h * scale;
+        /* never larger than the host screen (aspect kept), and all of it on
+         * screen: a big mode's window moves to the centre */
+        SDL_Rect usable;
+        int display_index = SDL_GetWindowDisplayIndex(sd->window);
+        if (display_index >= 0 && SDL_GetDisplayUsableBounds(display_index, &usable) == 0
+            && usable.w > 0 && usable.h > 0) {
+            if (win_w > usable.w) {
+                win_h = (int)((int64_t)win_h * usable.w / win_w);
+                win_w = usable.w;
+            }
+            if (win_h > usable.h) {
+                win_w = (int)((int64_t)win_w * usable.h / win_h);
+                win_h = usable.h;
+            }
+            SDL_SetWindowSize(sd->window, win_w, win_h);
+            int x, y;
+            SDL_GetWindowPosition(sd->window, &x, &y);
+            if (x < usable.x || y < usable.y || x + win_w > usable.x + usable.w
+                || y + win_h > usable.y + usable.h)
+                SDL_SetWindowPosition(sd->window, SDL_WINDOWPOS_CENTERED_DISPLAY(display_index),
+                                      SDL_WINDOWPOS_CENTERED_DISPLAY(display_index));
+        } else {
+            SDL_SetWindowSize(sd->window, win_w, win_h);
+        }
     }
     return true;
 }

@@ -6,7 +6,8 @@
  * reports changed (display_render_frame) and presented at most 60 times a
  * second, only when something changed; scaled to the window with the
  * guest's pixel aspect kept (black bars fill the rest). The window follows
- * the guest mode's size (doubled for modes narrower than 640 pixels).
+ * the guest mode's size (doubled for modes narrower than 640 pixels, shrunk
+ * to fit the host screen, centred when it would not fit where it is).
  *
  * Input: every key of a 105-key keyboard (sdl_display_key_code) goes to the
  * guest as a core/input.h key code, SDL's key repeats as repeated makes (the

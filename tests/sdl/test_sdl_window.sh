@@ -14,6 +14,9 @@
 #     (letters, extended keys, Print Screen, Pause, keypad Enter and /,
 #     Delete), Ctrl+Alt+G grabs (the title says so, G is not sent) and the
 #     mouse then moves the guest's PS/2 mouse;
+#   - V makes the guest set the Bochs VBE mode 1920x1080x32 and draw: the
+#     window takes that size and shows the picture (dumped with xwd, read
+#     by xwd_pixel.py; the pixel check needs xwd and python3);
 #   - Esc ends the guest and fox86 exits with its status.
 # Skips (exit 77) without xvfb-run or xdotool (Debian: xvfb, xdotool).
 set -u
@@ -46,7 +49,7 @@ if [ "${SDL_TEST_INNER:-}" != 1 ]; then
         exit 1
     fi
     echo "ok: no display: -display sdl fails with one line, the default falls back"
-    SDL_TEST_INNER=1 exec xvfb-run -a -s "-screen 0 1280x1024x24" sh "$0" "$@"
+    SDL_TEST_INNER=1 exec xvfb-run -a -s "-screen 0 2048x1280x24" sh "$0" "$@"
 fi
 
 # ---- inside xvfb-run ----
@@ -117,6 +120,24 @@ echo "ok: mouse packets: $(grep '^m' "$transcript" | tr '\n' ' ')"
 xdotool key ctrl+alt+g
 wait_for 5 sh -c "! xdotool getwindowname $wid | grep -q 'releases the pointer'" \
     || fail "second Ctrl+Alt+G did not release the grab"
+
+# V: the guest switches to VBE 1920x1080x32 and draws; the window follows
+# the mode's size and shows the picture (left red, right blue, white square)
+xdotool key v
+wait_for 20 grep -q '^vbe drawn' "$transcript" || fail "the guest did not draw the VBE picture"
+wait_for 5 sh -c "xdotool getwindowgeometry $wid | grep -q 'Geometry: 1920x1080'" \
+    || fail "the window did not follow the VBE mode: $(xdotool getwindowgeometry $wid | tr '\n' ' ')"
+if command -v python3 >/dev/null 2>&1; then
+    sleep 0.3                                # a frame is at most 1/60 s old
+    xwd -id "$wid" -silent >"$outdir/vbe.xwd" 2>/dev/null \
+        || fail "xwd could not dump the window (Debian: x11-apps)"
+    pixels=$(python3 "$(dirname "$0")/xwd_pixel.py" "$outdir/vbe.xwd" 10,10 500,500 1500,900 | tr '\n' ' ')
+    [ "$pixels" = "1920x1080 FFFFFF FF0000 0000FF " ] \
+        || fail "VBE picture: want \"1920x1080 FFFFFF FF0000 0000FF\", window shows \"$pixels\""
+    echo "ok: VBE 1920x1080x32 shown: $pixels"
+else
+    echo "ok: VBE 1920x1080x32: window resized (python3 missing: pixels not checked)"
+fi
 
 # Esc: the guest exits (status 33) and the window goes away
 xdotool key Escape
