@@ -413,8 +413,12 @@ struct sdl_display *sdl_display_create(struct machine *m, bool full_screen,
         return NULL;
     }
     sd->machine = m;
+    /* full screen from the start is a creation flag: switching a mapped
+     * window needs a window manager's help */
+    sd->full_screen = full_screen;
     sd->window = SDL_CreateWindow("fox86", SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED,
-                                  640, 480, SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
+                                  640, 480, SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI
+                                  | (full_screen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0));
     if (sd->window)
         sd->renderer = SDL_CreateRenderer(sd->window, -1, 0);   /* no vsync: never blocks */
     if (!sd->renderer) {
@@ -422,8 +426,6 @@ struct sdl_display *sdl_display_create(struct machine *m, bool full_screen,
         sdl_display_free(sd);
         return NULL;
     }
-    if (full_screen)
-        set_full_screen(sd, true);
     sd->blank = true;
     sd->present_pending = true;
     sd->last_title_ns = host_ns();
