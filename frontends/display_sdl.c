@@ -402,8 +402,20 @@ struct sdl_display *sdl_display_create(struct machine *m, bool full_screen,
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
     /* a guest's Alt+Tab and the like are the guest's while grabbed */
     SDL_SetHint(SDL_HINT_GRAB_KEYBOARD, "1");
+    /* Only the drivers of the display the environment names (SDL_VIDEODRIVER
+     * still wins): left alone, SDL would fall back to its invisible
+     * "offscreen" driver when the X server cannot be reached, and probing
+     * Wayland without one prints a libwayland error line. */
+    const char *wl = getenv("WAYLAND_DISPLAY");
+    SDL_SetHint(SDL_HINT_VIDEODRIVER, wl && *wl ? "wayland,x11" : "x11");
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
         snprintf(err, errlen, "SDL: %s", SDL_GetError());
+        return NULL;
+    }
+    const char *driver = SDL_GetCurrentVideoDriver();
+    if (!driver || strcmp(driver, "offscreen") == 0 || strcmp(driver, "dummy") == 0) {
+        snprintf(err, errlen, "SDL: no visible video driver (got %s)", driver ? driver : "none");
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
         return NULL;
     }
     struct sdl_display *sd = calloc(1, sizeof *sd);

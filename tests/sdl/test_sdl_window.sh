@@ -6,8 +6,9 @@
 # Checks, with tests/baremetal/kbd_echo.c as the guest (it prints every
 # byte of the keyboard controller on port 0xE9 and exits with status 33 on
 # the break code of Esc):
-#   - without a display, -display sdl is one "fox86: ..." line and status 1,
-#     and the default display falls back to none (the guest runs);
+#   - without a display (none set, or one that cannot be opened), -display
+#     sdl is one "fox86: ..." line and status 1, and the default display
+#     falls back to none (the guest runs);
 #   - under xvfb-run the window appears (xdotool search --name fox86) and
 #     its title gives the speed in MIPS;
 #   - keys typed with xdotool reach the guest as the right set-1 bytes
@@ -33,13 +34,23 @@ if [ "${SDL_TEST_INNER:-}" != 1 ]; then
     done
     mkdir -p "$outdir"
     # without any display: -display sdl is an error, the default falls back
-    env -u DISPLAY -u WAYLAND_DISPLAY "$fox86" -kernel "$kernel" -display sdl \
+    env -u DISPLAY -u WAYLAND_DISPLAY timeout 20 "$fox86" -kernel "$kernel" -display sdl \
         >"$outdir/nodisplay.out" 2>"$outdir/nodisplay.err"
     status=$?
     if [ $status -ne 1 ] || [ "$(wc -l <"$outdir/nodisplay.err")" -ne 1 ] \
        || ! grep -q '^fox86: -display sdl: no display available' "$outdir/nodisplay.err"; then
         echo "FAIL: -display sdl without a display: status $status (want 1), stderr:"
         cat "$outdir/nodisplay.err"
+        exit 1
+    fi
+    # a display that cannot be opened: also one line, status 1
+    DISPLAY=:4242 timeout 20 "$fox86" -kernel "$kernel" -display sdl \
+        >"$outdir/baddisplay.out" 2>"$outdir/baddisplay.err"
+    status=$?
+    if [ $status -ne 1 ] || [ "$(wc -l <"$outdir/baddisplay.err")" -ne 1 ] \
+       || ! grep -q '^fox86: -display sdl: cannot open a window: SDL: ' "$outdir/baddisplay.err"; then
+        echo "FAIL: -display sdl with an unreachable DISPLAY: status $status (want 1), stderr:"
+        cat "$outdir/baddisplay.err"
         exit 1
     fi
     rm -f "$outdir/fallback.txt"
