@@ -3,7 +3,8 @@
 #
 #   test_sdl_window.sh FOX86 KBD_ECHO_KERNEL OUTDIR
 #
-# Checks, with tests/baremetal/kbd_echo.c as the guest (it prints every
+# Checks, first that SeaBIOS's text screen shows in a 720x400 window (needs
+# xwd and python3), then with tests/baremetal/kbd_echo.c as the guest (it prints every
 # byte of the keyboard controller on port 0xE9 and exits with status 33 on
 # the break code of Esc):
 #   - without a display (none set, or one that cannot be opened), -display
@@ -65,7 +66,43 @@ if [ "${SDL_TEST_INNER:-}" != 1 ]; then
     SDL_TEST_INNER=1 exec xvfb-run -a -s "-screen 0 2048x1280x24" sh "$0" "$@"
 fi
 
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds
+wait_for() {
+    limit=$(( $1 * 10 ))
+    shift
+    i=0
+    while ! "$@" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -ge $limit ] && return 1
+        sleep 0.1
+    done
+    return 0
+}
+
 # ---- inside xvfb-run ----
+# A text mode: SeaBIOS's screen (no disk: "No bootable device") in a
+# 720x400 window with text on it
+if command -v python3 >/dev/null 2>&1 && command -v xwd >/dev/null 2>&1; then
+    timeout 60 "$fox86" -display sdl -m 32 -serial null >"$outdir/bios.out" 2>"$outdir/bios.err" &
+    bios_pid=$!
+    if ! wait_for 20 sh -c "xdotool search --name '^fox86' getwindowgeometry %1 | grep -q 'Geometry: 720x400'"; then
+        kill $bios_pid; wait $bios_pid
+        echo "FAIL: SeaBIOS: no 720x400 window"; exit 1
+    fi
+    bios_wid=$(xdotool search --name '^fox86' | head -n 1)
+    lit=0 i=0
+    while [ "$lit" -lt 1000 ] && [ $i -lt 40 ]; do   # until its messages are up
+        sleep 0.5
+        i=$((i + 1))
+        xwd -id "$bios_wid" -silent >"$outdir/bios.xwd" 2>/dev/null &&
+            lit=$(python3 "$(dirname "$0")/xwd_pixel.py" "$outdir/bios.xwd" lit | tail -n 1)
+    done
+    kill $bios_pid; wait $bios_pid
+    [ "$lit" -ge 1000 ] || { echo "FAIL: SeaBIOS text screen: $lit lit pixels"; exit 1; }
+    echo "ok: text mode: SeaBIOS in a 720x400 window, $lit lit pixels"
+    wait_for 10 sh -c "! xdotool search --name '^fox86'" || { echo "FAIL: SeaBIOS window stays"; exit 1; }
+fi
+
 transcript=$outdir/kbd_echo.txt
 rm -f "$transcript"
 "$fox86" -kernel "$kernel" -display sdl -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
@@ -79,19 +116,6 @@ fail() {
     kill $pid 2>/dev/null
     wait $pid 2>/dev/null
     exit 1
-}
-
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds
-wait_for() {
-    limit=$(( $1 * 10 ))
-    shift
-    i=0
-    while ! "$@" >/dev/null 2>&1; do
-        i=$((i + 1))
-        [ $i -ge $limit ] && return 1
-        sleep 0.1
-    done
-    return 0
 }
 
 wait_for 20 xdotool search --name '^fox86' || fail "no window named fox86 appeared"
