@@ -30,6 +30,7 @@
 #include "devices/device.h"
 #include "devices/fw_cfg.h"
 #include "devices/pc.h"
+#include "frontends/display_sdl.h"
 #include "frontends/display_text.h"
 #include "frontends/monitor.h"
 #include "frontends/options.h"
@@ -66,6 +67,7 @@ struct session {
     struct chardev *monitor_cd;
     struct monitor *monitor;
     struct text_display *text_display;
+    struct sdl_display *sdl_display;
     struct tcache *tcache;               /* -accel tcg,backend=portable: the translator */
 };
 
@@ -78,6 +80,8 @@ static void session_poll(struct machine *m, void *opaque)
         monitor_poll(s->monitor);
     if (s->text_display)
         text_display_poll(s->text_display);
+    if (s->sdl_display)
+        sdl_display_poll(s->sdl_display);
 }
 
 /* Open a backend spec; all "stdio" users share one chardev. */
@@ -215,6 +219,30 @@ static const char *basename_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
+}
+
+/* -display sdl, or the default display: the SDL window when the host has
+ * a display. Asked for and impossible: an error; by default: no window. */
+static int open_sdl_display(struct session *s, char *err, size_t errlen)
+{
+    const struct options *o = &s->opts;
+    bool asked = o->display == DISPLAY_SDL;
+    if (o->nographic || !(asked || (o->display == DISPLAY_DEFAULT && o->vga)))
+        return 0;
+    if (!sdl_display_host_has_display()) {
+        if (!asked)
+            return 0;
+        snprintf(err, errlen, "-display sdl: no display available (DISPLAY and "
+                 "WAYLAND_DISPLAY are unset; use -display none or -nographic)");
+        return -1;
+    }
+    char why[256];
+    s->sdl_display = sdl_display_create(s->machine, o->full_screen, why, sizeof why);
+    if (!s->sdl_display && asked) {
+        snprintf(err, errlen, "-display sdl: cannot open a window: %s", why);
+        return -1;
+    }
+    return 0;
 }
 
 /* Everything before the machine runs. Returns 0, or -1 with err set. */
@@ -370,6 +398,8 @@ static int session_setup(struct session *s, char *err, size_t errlen)
     if (o->display == DISPLAY_CURSES && !o->nographic
         && !(s->text_display = text_display_create(s->machine, err, errlen)))
         return -1;
+    if (open_sdl_display(s, err, errlen) != 0)
+        return -1;
     s->machine->poll_hook = session_poll;
     s->machine->poll_opaque = s;
     if (o->log_mask & (LOG_IN_ASM | LOG_INT)) {
@@ -386,6 +416,7 @@ static void session_teardown(struct session *s)
     trace_detach(s->trace);
     monitor_free(s->monitor);
     text_display_free(s->text_display);
+    sdl_display_free(s->sdl_display);
     machine_destroy(s->machine);
     tcache_destroy(s->tcache);
     /* After the devices are gone: closing flushes the guest's writes. */

@@ -291,8 +291,10 @@ static int parse_display(struct options *o, const char *arg, char *err, size_t e
         o->display = DISPLAY_NONE;
     else if (strcmp(arg, "curses") == 0)
         o->display = DISPLAY_CURSES;
+    else if (strcmp(arg, "sdl") == 0)
+        o->display = DISPLAY_SDL;
     else
-        return fail(err, errlen, "-display %s: not supported (none, curses)", arg);
+        return fail(err, errlen, "-display %s: not supported (sdl, none, curses)", arg);
     return 0;
 }
 
@@ -578,6 +580,7 @@ static int set_trace(struct options *o, const char *arg, char *err, size_t errle
     { o->field = true; return 0; }
 SET_FLAG(no_reboot)
 SET_FLAG(nographic)
+SET_FLAG(full_screen)
 SET_FLAG(stats)
 SET_FLAG(show_help)
 SET_FLAG(show_version)
@@ -611,7 +614,8 @@ static const struct option_def option_defs[] = {
     { "snapshot",  false, set_snapshot,    "",        "write to temporary overlays; images are never modified" },
     { "boot",      true,  parse_boot,      "ORDER",   "boot order: [order=]LETTERS (a floppy, c disk, d CD-ROM)[,menu=on]" },
     { "nographic", false, set_nographic,   "",        "no display; serial on stdio" },
-    { "display",   true,  parse_display,   "TYPE",    "none, or curses (VGA text screen in the terminal)" },
+    { "display",   true,  parse_display,   "TYPE",    "sdl (a window; the default when the host has a display), none, or curses (VGA text screen in the terminal)" },
+    { "full-screen", false, set_full_screen, "",      "start the SDL window full screen (Ctrl+Alt+F toggles)" },
     { "vga",       true,  parse_vga,       "TYPE",    "std (default) or none" },
     { "serial",    true,  parse_serial,    "DEV",     "COM1 (then COM2) backend: stdio, file:PATH, null, none" },
     { "monitor",   true,  parse_monitor,   "DEV",     "monitor on stdio (info registers, system_reset, quit...)" },

@@ -55,7 +55,9 @@ struct options {
     const char *boot_order;        /* -boot letters (a, c, d, n), or NULL: "cad" */
     bool        boot_menu;         /* -boot menu=on */
     const char *monitor;           /* -monitor stdio|none, or NULL */
-    enum { DISPLAY_DEFAULT, DISPLAY_NONE, DISPLAY_CURSES } display;
+    enum { DISPLAY_DEFAULT, DISPLAY_NONE, DISPLAY_CURSES, DISPLAY_SDL } display;  /* DEFAULT: sdl
+                                      when the host has a display, else none */
+    bool        full_screen;       /* -full-screen: the SDL window starts full screen */
     bool        vga;               /* -vga std (default) / none */
     bool        deterministic;     /* -icount ...,sleep=off or --deterministic */
     const char *rtc_base;          /* -rtc base=utc|localtime|DATE, or NULL: utc */

@@ -9,6 +9,7 @@ packages=(
   libcapstone-dev libelf-dev libsdl2-dev libslirp-dev check
   qemu-system-x86                                # reference machine for differential tests and bench
   seabios                                        # the default BIOS and VGA BIOS
+  xvfb xdotool x11-apps                          # the SDL window test (tests/sdl; x11-apps: xwd)
 )
 
 missing=()

@@ -145,7 +145,12 @@ START_TEST(display_vga_icount_rtc)
     ck_assert_int_eq(o.ndrives, 1);
     ck_assert(o.vga);
     options_free(&o);
-    PARSE_ERR("-display sdl", "-display", "sdl");
+    PARSE_OK(&o, "-display", "sdl", "-full-screen");
+    ck_assert_int_eq(o.display, DISPLAY_SDL);
+    ck_assert(o.full_screen);
+    ck_assert_str_eq(o.serial, "stdio");   /* the window shows the screen, the terminal COM1 */
+    options_free(&o);
+    PARSE_ERR("-display gtk", "-display", "gtk");
     PARSE_ERR("-vga cirrus", "-vga", "cirrus");
 }
 END_TEST
