@@ -59,6 +59,7 @@
  */
 #include "tcache_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/exec.h"
@@ -147,23 +148,29 @@ enum {
 #undef X
     U_PURE_LAST,
     /* memory: the direct path inline, else the handler */
-    U_MOV_RM32 = U_PURE_LAST, U_MOV_MR32, U_MOV_MI32, U_MOVZX_R32_M8, U_MOV_RM8, U_MOV_MR8,
-    U_CMP_R8M8, U_CMP_M8R8, U_PUSH_R32, U_POP_R32, U_MOVZX_R32_M16, U_CMP_R16M16, U_CMP_M16R16,
-    U_INC_M32, U_DEC_M32,
-#define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RM32, U_##NAME##_MR32, U_##NAME##_MI32,
-    UOP_ALU_OPS(X)
-#undef X
-    U_COUNT
+#define UOP_MEM_LIST(M) M(U_MOV_RM32) M(U_MOV_MR32) M(U_MOV_MI32) M(U_MOVZX_R32_M8)    \
+    M(U_MOV_RM8) M(U_MOV_MR8) M(U_CMP_R8M8) M(U_CMP_M8R8) M(U_PUSH_R32) M(U_POP_R32)     \
+    M(U_MOVZX_R32_M16) M(U_CMP_R16M16) M(U_CMP_M16R16) M(U_INC_M32) M(U_DEC_M32)
+#define UOP_MEM_ALU(NAME, EXPR, LAZY, WRITES) M(U_##NAME##_RM32) M(U_##NAME##_MR32) M(U_##NAME##_MI32)
+    U_MEM_FIRST = U_PURE_LAST,
+    U_MEM_BEFORE = U_MEM_FIRST - 1,
+#define M(K) K,
+    UOP_MEM_LIST(M)
+    UOP_ALU_OPS(UOP_MEM_ALU)
+#undef M
+    U_MEM_END,
+    /* then the same memory micro-ops with a base + displacement address
+     * (U_B: no tests for a missing base or index) */
+    U_COUNT = U_MEM_END + (U_MEM_END - U_MEM_FIRST)
 };
+#define U_B(K) ((K) + (U_MEM_END - U_MEM_FIRST))
 
 static inline bool opnd_is_reg(const struct opnd *o, int size) { return o->kind == OPND_REG && o->size == size; }
 static inline bool opnd_is_mem(const struct opnd *o, int size) { return o->kind == OPND_MEM && o->size == size; }
 static inline bool opnd_is_imm32(const struct opnd *o) { return o->kind == OPND_IMM && o->size == 4 && o->reg == 0; }
 
-/* The micro-op for in, or 0 (none: its handler runs). The handler chosen by
- * cpu_engine_handler for these forms is their exec_select_int /
- * exec_select_flow one, which is the fallback. */
-static unsigned uop_of(const struct insn *in, uint32_t mode)
+/* The micro-op form of in, or 0, whatever the segments. */
+static unsigned uop_form(const struct insn *in, uint32_t mode)
 {
     const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
     if ((in->prefixes & PFX_LOCK) || in->addrsize != 4)
@@ -235,6 +242,26 @@ static unsigned uop_of(const struct insn *in, uint32_t mode)
     }
 }
 
+/* lf_set with the operation and the size in one store (they are adjacent,
+ * the byte after them padding): the micro-ops set the lazy flags often. */
+static inline __attribute__((always_inline)) void uop_flags(struct cpu *cpu, enum lazy_op op,
+                                                            uint32_t result, uint32_t src1,
+                                                            uint32_t src2, int size)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    _Static_assert(offsetof(struct lazy_flags, size) == offsetof(struct lazy_flags, op) + 2 &&
+                   sizeof(struct lazy_flags) >= offsetof(struct lazy_flags, op) + 4,
+                   "lazy_flags: op, size and a padding byte in one word");
+    uint32_t op_size = (uint32_t)op | (uint32_t)size << 16;
+    cpu->lf.result = result;
+    cpu->lf.src1 = src1;
+    cpu->lf.src2 = src2;
+    memcpy((char *)&cpu->lf + offsetof(struct lazy_flags, op), &op_size, sizeof op_size);
+#else
+    lf_set(cpu, op, result, src1, src2, size);
+#endif
+}
+
 /* The effective address of a 32-bit-addressed memory operand. */
 static inline __attribute__((always_inline)) uint32_t uop_ea(const struct cpu *cpu,
                                                              const struct insn *in)
@@ -245,6 +272,55 @@ static inline __attribute__((always_inline)) uint32_t uop_ea(const struct cpu *c
     if (in->ea_index != EA_NONE)
         ea += cpu->gpr[in->ea_index] << in->ea_scale;
     return ea;
+}
+
+/* p = the host address of len bytes at lin when the TLB gives direct
+ * access of kind (kind_read / kind_write of run_blocks), else to the
+ * micro-op's fallback (impure): in a flat segment (seg_is_4g) nothing
+ * else can fail. (tlb_host as a jump: no NULL test after the add.) */
+#define UOP_MEM_AT(LIN, LEN, KIND)                                             \
+    do {                                                                       \
+        uint32_t lin_ = (LIN);                                                 \
+        const struct tlb_entry *e_ = &cpu->tlb[(lin_ >> 12) % TLB_SIZE];       \
+        if (unlikely((e_->lin_page & (TLB_PAGE_MASK | (KIND))) !=              \
+                     (((lin_ + (LEN) - 1) & TLB_PAGE_MASK) | (KIND))))         \
+            goto impure;                                                       \
+        p = tlb_host_of(e_, lin_);                                             \
+    } while (0)
+/* the same at the micro-op's effective address (UOP_EA: portable_mem.h) */
+#define UOP_MEM(LEN, KIND) UOP_MEM_AT(UOP_EA(), LEN, KIND)
+
+/* Whether the block's mode (tcache_mode) guarantees that no segment check
+ * can fail for an access through seg and that its base is 0: DS, ES or SS
+ * with TMODE_FLAT4G, and no #AC. Such an access is only the TLB lookup
+ * (tlb_host: a crossing of the page misses) at the offset. (FS and GS,
+ * with a base, take their handlers: rare enough not to cost every other
+ * access the base's load.) */
+static bool seg_is_4g(uint32_t mode, unsigned seg)
+{
+    if (mode & TMODE_ALIGN)
+        return false;
+    return (seg == SEG_DS || seg == SEG_ES || seg == SEG_SS) && (mode & TMODE_FLAT4G);
+}
+
+static bool uop_is_memory(unsigned uop) { return uop >= U_MEM_FIRST && uop < U_MEM_END; }
+
+/* The micro-op for in, or 0 (none: its handler runs). The handler chosen by
+ * cpu_engine_handler for these forms is their exec_select_int /
+ * exec_select_flow one, which is the fallback. A memory micro-op needs
+ * its segment to be 4 GiB flat in the block's mode (seg_is_4g). */
+static unsigned uop_of(const struct insn *in, uint32_t mode)
+{
+    unsigned uop = uop_form(in, mode);
+    if (uop_is_memory(uop)) {
+        unsigned seg = uop == U_PUSH_R32 || uop == U_POP_R32 ? SEG_SS : in->seg;
+        if (!seg_is_4g(mode, seg))
+            return 0;
+        if (uop != U_PUSH_R32 && uop != U_POP_R32 && in->ea_base != EA_NONE &&
+            in->ea_index == EA_NONE)
+            return U_B(uop);
+    }
+    return uop;
 }
 
 
@@ -446,41 +522,53 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         [U_LEA_R32] = &&L_U_LEA_R32, [U_INC_R32] = &&L_U_INC_R32, [U_DEC_R32] = &&L_U_DEC_R32,
         [U_MOVZX_R32_R8] = &&L_U_MOVZX_R32_R8, [U_SHL_R32] = &&L_U_SHL_R32,
         [U_SHR_R32] = &&L_U_SHR_R32, [U_SAR_R32] = &&L_U_SAR_R32,
-        [U_MOV_RM32] = &&L_U_MOV_RM32, [U_MOV_MR32] = &&L_U_MOV_MR32,
-        [U_MOV_MI32] = &&L_U_MOV_MI32, [U_MOVZX_R32_M8] = &&L_U_MOVZX_R32_M8,
-        [U_MOV_RM8] = &&L_U_MOV_RM8, [U_MOV_MR8] = &&L_U_MOV_MR8,
-        [U_CMP_R8M8] = &&L_U_CMP_R8M8, [U_CMP_M8R8] = &&L_U_CMP_M8R8,
-        [U_PUSH_R32] = &&L_U_PUSH_R32, [U_POP_R32] = &&L_U_POP_R32,
-        [U_MOVZX_R32_M16] = &&L_U_MOVZX_R32_M16, [U_CMP_R16M16] = &&L_U_CMP_R16M16,
-        [U_CMP_M16R16] = &&L_U_CMP_M16R16, [U_INC_M32] = &&L_U_INC_M32,
-        [U_DEC_M32] = &&L_U_DEC_M32, [U_IMUL_RR32] = &&L_U_IMUL_RR32,
-        [U_IMUL_RRI32] = &&L_U_IMUL_RRI32,
+        [U_IMUL_RR32] = &&L_U_IMUL_RR32, [U_IMUL_RRI32] = &&L_U_IMUL_RRI32,
 #define X(NAME, EXPR, LAZY, WRITES)                                            \
-        [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32, \
-        [U_##NAME##_RM32] = &&L_U_##NAME##_RM32, [U_##NAME##_MR32] = &&L_U_##NAME##_MR32, \
-        [U_##NAME##_MI32] = &&L_U_##NAME##_MI32,
+        [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32,
         UOP_ALU_OPS(X)
 #undef X
+#define M(K) [K] = &&L_##K, [U_B(K)] = &&LB_##K,
+        UOP_MEM_LIST(M)
+        UOP_ALU_OPS(UOP_MEM_ALU)
+#undef M
     };
     uint32_t *gpr = cpu->gpr;
     uint8_t *p;
     const struct tb_insn *ti;
     const struct insn *in;
     const uint32_t *page_gen;
-    uint32_t epoch, eip_mask, first_eip, block_lin;
+    uint32_t epoch, first_eip, target;
     uint64_t icount_base;   /* icount before instruction ti is icount_base + ti->index */
+    /* the TLB kinds of the micro-ops' accesses: every block run here has
+     * b's mode (the links and the jump cache compare it), so b's CPL */
+    unsigned kind_read = 1u << ((((b->mode >> TMODE_CPL_SHIFT) & 3) == 3) << 1);
+    unsigned kind_write = kind_read << 1;
+    /* a handler other than a pure one ran since the boundary was last
+     * checked: only a handler can raise an interrupt line, set a flag the
+     * boundary tests, move the TLB epoch or the physical map (the emulator
+     * is single-threaded), so until one runs, blocks chain without asking */
+    bool touched = single;   /* (single: never chain) */
+    /* counters kept here, added to tc->stats before a handler that may
+     * fault and on return */
+    uint64_t st_blocks = 0, st_insns = 0, st_chained = 0;
+#define STATS_FLUSH()                                                          \
+    do {                                                                       \
+        tc->stats.blocks_run += st_blocks;                                     \
+        tc->stats.insns_run += st_insns;                                       \
+        tc->stats.chained += st_chained;                                       \
+        st_blocks = st_insns = st_chained = 0;                                 \
+    } while (0)
 #define NEXT do { ti++; in = &ti->insn; goto *labels[ti->kind]; } while (0)
 
-enter:
-    tc->stats.blocks_run++;
-    ti = b->insn;
-    in = &ti->insn;
+    first_eip = cpu->eip;
+    icount_base = cpu->icount;
+enter_page:   /* b may be on another page: its page's generation, the epoch */
     page_gen = &cpu->mem->code_gen[b->phys >> 12];
     epoch = cpu->tlb_epoch;
-    eip_mask = b->eip_mask;
-    first_eip = cpu->eip;
-    block_lin = cpu->seg[SEG_CS].base + first_eip;
-    icount_base = cpu->icount;
+enter:        /* cpu->eip == first_eip, cpu->icount == icount_base */
+    st_blocks++;
+    ti = b->insn;
+    in = &ti->insn;
     goto *labels[ti->kind];
 
 pure:
@@ -493,12 +581,17 @@ callout:
 
 impure: {
         uint32_t eip = first_eip + ti->offset;
-        uint32_t next = (eip + in->len) & eip_mask;
-        cpu->eip = eip & eip_mask;
+        uint32_t next = (eip + in->len) & b->eip_mask;
+        cpu->eip = eip & b->eip_mask;
         cpu->icount = icount_base + ti->index;
         cpu->next_eip = next;
+        STATS_FLUSH();
+        touched = true;
         ti->fn(cpu, in);
-        bool stop = cpu->next_eip != next || *page_gen != b->gen || epoch != cpu->tlb_epoch;
+        /* (the map generation too: the fast chaining below trusts it
+         * after a Jcc or JMP end) */
+        bool stop = cpu->next_eip != next || *page_gen != b->gen || epoch != cpu->tlb_epoch ||
+                    tc->map_generation != cpu->mem->generation;
         if (ti->kind == PK_STRING) {
             /* the rest of the block must still fit the budget after the
              * iterations it charged, or the loop goes on from the next one */
@@ -515,14 +608,12 @@ impure: {
         NEXT;
     }
 
-    /* the last instruction: EIP and icount committed (it may fault), then a
-     * Jcc or JMP rel32 inline, each condition with its own label so its
-     * test folds; a target past the CS limit: the handler raises #GP */
+    /* the last instruction: a Jcc or JMP rel32 inline, each condition with
+     * its own label so its test folds; a target past the CS limit: state
+     * committed, the handler raises #GP */
 #define END_JCC(CC)                                                            \
 end_jcc##CC:                                                                   \
-    cpu->eip = (first_eip + ti->offset) & eip_mask;                            \
-    cpu->icount = icount_base + ti->index;                                     \
-    cpu->next_eip = (cpu->eip + in->len) & eip_mask;                           \
+    target = (first_eip + ti->offset + in->len) & b->eip_mask;                    \
     if (cpu_cond_inline(cpu, CC))                                              \
         goto taken;                                                            \
     goto retired;
@@ -530,28 +621,51 @@ end_jcc##CC:                                                                   \
     END_JCC(8) END_JCC(9) END_JCC(10) END_JCC(11) END_JCC(12) END_JCC(13) END_JCC(14) END_JCC(15)
 #undef END_JCC
 end_jmp:
-    cpu->eip = (first_eip + ti->offset) & eip_mask;
-    cpu->icount = icount_base + ti->index;
-    cpu->next_eip = (cpu->eip + in->len) & eip_mask;
-taken: {
-        uint32_t target = cpu->next_eip + in->imm;
-        if (likely(target <= cpu->seg[SEG_CS].limit))
-            cpu->next_eip = target;
-        else
-            ti->fn(cpu, in);
+    target = (first_eip + ti->offset + in->len) & b->eip_mask;
+taken:
+    target += in->imm;
+    if (unlikely(target > cpu->seg[SEG_CS].limit)) {
+        cpu->eip = (first_eip + ti->offset) & b->eip_mask;
+        cpu->icount = icount_base + ti->index;
+        cpu->next_eip = (cpu->eip + in->len) & b->eip_mask;
+        STATS_FLUSH();
+        ti->fn(cpu, in);   /* raises #GP */
+        target = cpu->next_eip;
     }
 retired:
-    cpu->eip = cpu->next_eip;
-    cpu->icount++;
-    tc->stats.insns_run += b->n;
+    cpu->eip = target;
+    icount_base += b->n;
+    cpu->icount = icount_base;
+    st_insns += b->n;
+    /* the fast chain: with no handler run since the boundary check, the
+     * TLB epoch, the map and the boundary are as they were; a successor on
+     * b's linear page (flat CS: EIP is linear) is then on b's physical
+     * page, whose generation is *page_gen, and a 4 GiB CS needs no limit
+     * check for it */
+    if (likely(!touched && (b->mode & TMODE_FLAT4G)) &&
+        ((target ^ first_eip) & TLB_PAGE_MASK) == 0) {
+        uint32_t phys = b->phys + (target - first_eip);
+        struct tblock *c = b->link[phys != b->phys + b->bytes];   /* (as tcache_find links) */
+        if (c && c->phys == phys && c->mode == b->mode && c->gen == *page_gen &&
+            likely(icount_base + c->n <= end)) {
+            st_chained++;
+            first_eip = target;
+            b = c;
+            goto enter;
+        }
+    }
     goto next_block;
 
 end_handler:
-    cpu->eip = (first_eip + ti->offset) & eip_mask;
+    cpu->eip = (first_eip + ti->offset) & b->eip_mask;
     cpu->icount = icount_base + ti->index;
+    STATS_FLUSH();
+    touched = true;
     run_last(tc, cpu, b);
+    icount_base = cpu->icount;
 next_block:
-    *last_lin = block_lin;
+    STATS_FLUSH();
+    *last_lin = cpu->seg[SEG_CS].base + first_eip;
     *last_epoch = epoch;
     if (single || b->sync)
         return b;
@@ -559,6 +673,7 @@ next_block:
      * then the links or the jump cache; anything else is the loop's */
     if (unlikely(cpu_engine_needs_attention(cpu)) || cpu->icount >= end)
         return b;
+    touched = false;
     {
         /* b's links: the successor on b's linear page, with no TLB flush
          * since b started, is on b's physical page, whose generation is
@@ -566,7 +681,7 @@ next_block:
         struct tblock *next = NULL;
         const struct seg_cache *cs = &cpu->seg[SEG_CS];
         uint32_t eip = cpu->eip, lin = cs->base + eip;
-        if (((lin ^ block_lin) & TLB_PAGE_MASK) == 0 && epoch == cpu->tlb_epoch &&
+        if (((lin ^ *last_lin) & TLB_PAGE_MASK) == 0 && epoch == cpu->tlb_epoch &&
             tc->map_generation == cpu->mem->generation) {
             uint32_t phys = (b->phys & TLB_PAGE_MASK) | (lin & ~TLB_PAGE_MASK);
             for (int k = 0; k < 2; k++) {
@@ -579,17 +694,23 @@ next_block:
                 }
             }
         }
-        if (!next)
+        if (!next) {
             next = jump_cache_find(tc, cpu, mode);
-        if (!next)
-            return b;
+            if (!next)
+                return b;
+            /* link it as tcache_find would have (the links are only set
+             * there), so that the fast chain finds it next time */
+            b->link[next->phys != b->phys + b->bytes] = next;
+        }
         if (unlikely(cpu->icount + next->n > end)) {
             *pending = next;
             return b;
         }
         b = next;
     }
-    goto enter;
+    first_eip = cpu->eip;
+    icount_base = cpu->icount;
+    goto enter_page;
 
     /* the micro-ops: the direct path, else impure (nothing changed yet) */
     L_U_MOV_RR32: gpr[in->opnd[0].reg] = gpr[in->opnd[1].reg]; NEXT;
@@ -601,7 +722,7 @@ next_block:
         uint32_t a = gpr[in->opnd[0].reg], r = inc ? a + 1 : a - 1;
         uint32_t carry = lf_carry(cpu);
         gpr[in->opnd[0].reg] = r;
-        lf_set(cpu, inc ? LF_INC : LF_DEC, r, a, carry, 4);
+        uop_flags(cpu, inc ? LF_INC : LF_DEC, r, a, carry, 4);
         NEXT;
     }
     L_U_MOVZX_R32_R8: gpr[in->opnd[0].reg] = cpu_reg8(cpu, in->opnd[1].reg); NEXT;
@@ -615,7 +736,7 @@ next_block:
         uint32_t r = ti->kind == U_SHL_R32 ? a << count
                    : ti->kind == U_SHR_R32 ? a >> count : (uint32_t)((int32_t)a >> count);
         gpr[in->opnd[0].reg] = r;
-        lf_set(cpu, ti->kind == U_SHL_R32 ? LF_SHL : ti->kind == U_SHR_R32 ? LF_SHR : LF_SAR,
+        uop_flags(cpu, ti->kind == U_SHL_R32 ? LF_SHL : ti->kind == U_SHR_R32 ? LF_SHR : LF_SAR,
                r, a, count, 4);
         NEXT;
     }
@@ -625,7 +746,7 @@ next_block:
         uint32_t r = (EXPR);                                                     \
         if (WRITES)                                                              \
             gpr[in->opnd[0].reg] = r;                                            \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        uop_flags(cpu, LAZY, r, a, b, 4);                                        \
         NEXT;                                                             \
     }                                                                            \
     L_U_##NAME##_RI32: {                                                      \
@@ -633,89 +754,11 @@ next_block:
         uint32_t r = (EXPR);                                                     \
         if (WRITES)                                                              \
             gpr[in->opnd[0].reg] = r;                                            \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
-        NEXT;                                                             \
-    }                                                                            \
-    L_U_##NAME##_RM32: {                                                      \
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);            \
-        if (!p)                                                                  \
-            goto impure;                                                        \
-        uint32_t a = gpr[in->opnd[0].reg], b = host_load(p, 4);                  \
-        uint32_t r = (EXPR);                                                     \
-        if (WRITES)                                                              \
-            gpr[in->opnd[0].reg] = r;                                            \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
-        NEXT;                                                             \
-    }                                                                            \
-    L_U_##NAME##_MR32:                                                        \
-    L_U_##NAME##_MI32: {                                                      \
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4,                       \
-                         WRITES ? MEM_WRITE : MEM_READ);                         \
-        if (!p)                                                                  \
-            goto impure;                                                        \
-        uint32_t a = host_load(p, 4);                                            \
-        uint32_t b = ti->kind == U_##NAME##_MI32 ? in->imm : gpr[in->opnd[1].reg]; \
-        uint32_t r = (EXPR);                                                     \
-        if (WRITES)                                                              \
-            host_store(p, r, 4);                                                 \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        uop_flags(cpu, LAZY, r, a, b, 4);                                        \
         NEXT;                                                             \
     }
     UOP_ALU_OPS(X)
 #undef X
-    L_U_MOV_RM32:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);
-        if (!p)
-            goto impure;
-        gpr[in->opnd[0].reg] = host_load(p, 4);
-        NEXT;
-    L_U_MOV_MR32:
-    L_U_MOV_MI32:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_WRITE);
-        if (!p)
-            goto impure;
-        host_store(p, ti->kind == U_MOV_MI32 ? in->imm : gpr[in->opnd[1].reg], 4);
-        NEXT;
-    L_U_MOVZX_R32_M8:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
-        if (!p)
-            goto impure;
-        gpr[in->opnd[0].reg] = *p;
-        NEXT;
-    L_U_MOV_RM8:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
-        if (!p)
-            goto impure;
-        cpu_set_reg8(cpu, in->opnd[0].reg, *p);
-        NEXT;
-    L_U_MOV_MR8:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_WRITE);
-        if (!p)
-            goto impure;
-        *p = cpu_reg8(cpu, in->opnd[1].reg);
-        NEXT;
-    L_U_CMP_R8M8:
-    L_U_CMP_M8R8: {
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
-        if (!p)
-            goto impure;
-        bool reg_first = ti->kind == U_CMP_R8M8;
-        uint32_t reg = cpu_reg8(cpu, in->opnd[reg_first ? 0 : 1].reg);
-        uint32_t a = reg_first ? reg : *p, b = reg_first ? *p : reg;
-        lf_set(cpu, LF_SUB, (a - b) & 0xFFu, a, b, 1);
-        NEXT;
-    }
-    L_U_INC_M32:
-    L_U_DEC_M32: {
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_WRITE);
-        if (!p)
-            goto impure;
-        bool inc = ti->kind == U_INC_M32;
-        uint32_t a = host_load(p, 4), r = inc ? a + 1 : a - 1;
-        host_store(p, r, 4);
-        lf_set(cpu, inc ? LF_INC : LF_DEC, r, a, lf_carry(cpu), 4);
-        NEXT;
-    }
     L_U_IMUL_RR32:
     L_U_IMUL_RRI32: {
         /* exec_imul's 32-bit forms (an imm8 is sign-extended) */
@@ -725,45 +768,25 @@ next_block:
         int64_t product = a * m;
         uint32_t low = (uint32_t)product;
         gpr[in->opnd[0].reg] = low;
-        lf_set(cpu, LF_MUL, low, 0, product != (int32_t)low ? FL_CF | FL_OF : 0, 4);
+        uop_flags(cpu, LF_MUL, low, 0, product != (int32_t)low ? FL_CF | FL_OF : 0, 4);
         NEXT;
     }
-    L_U_MOVZX_R32_M16:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 2, MEM_READ);
-        if (!p)
-            goto impure;
-        gpr[in->opnd[0].reg] = host_load(p, 2);
-        NEXT;
-    L_U_CMP_R16M16:
-    L_U_CMP_M16R16: {
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 2, MEM_READ);
-        if (!p)
-            goto impure;
-        bool reg_first = ti->kind == U_CMP_R16M16;
-        uint32_t reg = gpr[in->opnd[reg_first ? 0 : 1].reg] & 0xFFFFu, mem = host_load(p, 2);
-        uint32_t a = reg_first ? reg : mem, b = reg_first ? mem : reg;
-        lf_set(cpu, LF_SUB, (a - b) & 0xFFFFu, a, b, 2);
-        NEXT;
-    }
-    L_U_PUSH_R32: {
-        uint32_t esp = gpr[R_ESP] - 4;
-        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_WRITE);
-        if (!p)
-            goto impure;
-        host_store(p, gpr[in->opnd[0].reg], 4);   /* PUSH ESP: the old value */
-        gpr[R_ESP] = esp;
-        NEXT;
-    }
-    L_U_POP_R32: {
-        uint32_t esp = gpr[R_ESP];
-        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_READ);
-        if (!p)
-            goto impure;
-        uint32_t value = host_load(p, 4);
-        gpr[R_ESP] = esp + 4;
-        gpr[in->opnd[0].reg] = value;   /* POP ESP: the popped value wins */
-        NEXT;
-    }
+    /* the memory micro-ops twice: any 32-bit address, and base + disp
+     * (ML: the label, MK: the kind, UOP_EA: the effective address) */
+#define ML(K) L_##K
+#define MK(K) (K)
+#define UOP_EA() uop_ea(cpu, in)
+#include "portable_mem.h"
+#undef ML
+#undef MK
+#undef UOP_EA
+#define ML(K) LB_##K
+#define MK(K) U_B(K)
+#define UOP_EA() ((uint32_t)in->disp + gpr[in->ea_base])
+#include "portable_mem.h"
+#undef ML
+#undef MK
+#undef UOP_EA
 #undef NEXT
 }
 
