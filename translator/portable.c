@@ -7,21 +7,27 @@
  * frequent forms (32-bit MOV/ALU/CMP/TEST/INC/DEC/LEA/IMUL/shifts on
  * registers and immediates; the same with a 32-bit-addressed memory
  * operand, MOVZX, PUSH/POP, 8- and 16-bit CMP with memory), which
- * run_blocks executes inline, memory through the TLB's direct entry
- * (cpu_host_ptr), falling back to the handler when that does not apply;
- * otherwise pure (other register forms: the handler, nothing committed) or
- * impure (the handler with the state committed). The last instruction has
- * an end kind: Jcc rel32 (one kind per condition) and JMP rel32 inline,
- * else its handler. Dispatch is token threading with computed goto (GCC and
- * Clang, any host): each micro-op jumps through the label table by the
- * next kind, so every form has its own indirect jump for the predictor.
+ * run_blocks executes inline; otherwise pure (other register forms: the
+ * handler, nothing committed) or impure (the handler with the state
+ * committed). A memory micro-op exists only where the block's mode
+ * (tcache_mode: TMODE_FLAT4G, no TMODE_ALIGN) makes its segment (DS, ES,
+ * SS) flat with a 4 GiB limit, so its access is the TLB lookup alone
+ * (UOP_MEM_AT: tag and kind, the kinds from the block's CPL), falling back
+ * to the handler on a miss; each has a second copy for base + displacement
+ * addresses (portable_mem.h, included twice). The last instruction has an
+ * end kind: Jcc (one kind per condition) and JMP rel32 inline, else its
+ * handler; a register CMP/TEST/SUB/AND right before a Jcc is fused with it
+ * (U_F_*: the condition from the operands). Dispatch is token threading
+ * with computed goto (GCC and Clang, any host): each micro-op jumps through
+ * the label table by the next kind, so every form has its own indirect
+ * jump for the predictor.
  *
  * Precise state: before an instruction that may fault, touch memory the
  * slow way, branch or read EIP, cpu->eip, next_eip and icount hold exactly
  * what the interpreter would have there, so a fault (cpu_raise unwinds with
  * longjmp to cpu_run) leaves the interpreter's state. A micro-op's direct
- * path cannot fault (the TLB entry and segment checks of cpu_host_ptr
- * passed, the access is aligned and inside the segment) and its stores
+ * path cannot fault (a hit in the TLB for its kind, in a flat 4 GiB
+ * segment, within one page) and its stores
  * cannot hit code (a direct write entry is never given for a code page),
  * so micro-ops and pure instructions keep EIP and the count in locals;
  * they are committed from the block's start values and the instruction's
@@ -44,7 +50,16 @@
  * interrupt waits at most one block (64 instructions); then the block for
  * CS:EIP. run_blocks goes from a completed block (not sync) to the next
  * one itself, the boundary test and the lookups below inline, while they
- * find one that fits the budget; the loop does the rest. After a block
+ * find one that fits the budget; the loop does the rest. The fast chain:
+ * after a Jcc or JMP end in flat 4 GiB code, with no handler run since the
+ * boundary was last checked (only a handler can raise an interrupt, set a
+ * stop request, flush the TLB or change the physical map: the emulator is
+ * single-threaded), the successor on the same page is taken straight from
+ * the block's links (key, mode, code generation, budget), without the
+ * boundary test; cpu->eip and icount are stored only before a handler or
+ * an exit. Transitions served by the jump cache are linked for next time.
+ * Counters are kept in locals and added before a handler and on return.
+ * After a block
  * that completed, a successor on the same linear
  * page with no TLB flush since the block started is on the same physical
  * page, so its links are checked by key and code generation without a TLB
@@ -161,8 +176,17 @@ enum {
     U_MEM_END,
     /* then the same memory micro-ops with a base + displacement address
      * (U_B: no tests for a missing base or index) */
-    U_COUNT = U_MEM_END + (U_MEM_END - U_MEM_FIRST)
+    U_MEM_B_END = U_MEM_END + (U_MEM_END - U_MEM_FIRST),
+    /* a register CMP, TEST, SUB or AND right before the block's Jcc rel32,
+     * fused with it: one kind per form and condition, which tests the
+     * condition on the operands (the lazy flags are still set) */
+#define UOP_FUSED_FORMS(F) F(CMP_RR32) F(CMP_RI32) F(TEST_RR32) F(SUB_RI32) F(AND_RI32)
+#define F(FORM) U_F_##FORM, U_F_##FORM##_LAST = U_F_##FORM + 15,
+    UOP_FUSED_FORMS(F)
+#undef F
+    U_COUNT
 };
+_Static_assert(U_COUNT <= 256, "tb_insn.kind is a byte");
 #define U_B(K) ((K) + (U_MEM_END - U_MEM_FIRST))
 
 static inline bool opnd_is_reg(const struct opnd *o, int size) { return o->kind == OPND_REG && o->size == size; }
@@ -254,8 +278,10 @@ static inline __attribute__((always_inline)) void uop_flags(struct cpu *cpu, enu
                    "lazy_flags: op, size and a padding byte in one word");
     uint32_t op_size = (uint32_t)op | (uint32_t)size << 16;
     cpu->lf.result = result;
-    cpu->lf.src1 = src1;
-    cpu->lf.src2 = src2;
+    if (op != LF_LOGIC) {   /* (flags.h: a logic op's flags follow the result alone) */
+        cpu->lf.src1 = src1;
+        cpu->lf.src2 = src2;
+    }
     memcpy((char *)&cpu->lf + offsetof(struct lazy_flags, op), &op_size, sizeof op_size);
 #else
     lf_set(cpu, op, result, src1, src2, size);
@@ -278,17 +304,19 @@ static inline __attribute__((always_inline)) uint32_t uop_ea(const struct cpu *c
  * access of kind (kind_read / kind_write of run_blocks), else to the
  * micro-op's fallback (impure): in a flat segment (seg_is_4g) nothing
  * else can fail. (tlb_host as a jump: no NULL test after the add.) */
-#define UOP_MEM_AT(LIN, LEN, KIND)                                             \
+_Static_assert(sizeof(struct tlb_entry) == 16, "UOP_MEM_AT indexes the TLB by lin >> 8");
+#define UOP_MEM_AT(LIN, LEN, KIND, TAG)                                        \
     do {                                                                       \
         uint32_t lin_ = (LIN);                                                 \
-        const struct tlb_entry *e_ = &cpu->tlb[(lin_ >> 12) % TLB_SIZE];       \
-        if (unlikely((e_->lin_page & (TLB_PAGE_MASK | (KIND))) !=              \
+        const struct tlb_entry *e_ = (const struct tlb_entry *)                 \
+            ((const char *)cpu->tlb + ((lin_ >> (12 - 4)) & ((TLB_SIZE - 1) << 4))); \
+        if (unlikely((e_->lin_page & (TAG)) !=                                 \
                      (((lin_ + (LEN) - 1) & TLB_PAGE_MASK) | (KIND))))         \
             goto impure;                                                       \
         p = tlb_host_of(e_, lin_);                                             \
     } while (0)
 /* the same at the micro-op's effective address (UOP_EA: portable_mem.h) */
-#define UOP_MEM(LEN, KIND) UOP_MEM_AT(UOP_EA(), LEN, KIND)
+#define UOP_MEM(LEN, KIND) UOP_MEM_AT(UOP_EA(), LEN, KIND, KIND##_tag)
 
 /* Whether the block's mode (tcache_mode) guarantees that no segment check
  * can fail for an access through seg and that its base is 0: DS, ES or SS
@@ -340,6 +368,16 @@ void portable_prepare_block(struct tblock *b)
             bool rel32 = in->opsize == 4 && in->opnd[0].kind == OPND_REL;
             ti->kind = op == OP_JCC && rel32 ? PK_END_JCC + (in->cond & 15)
                      : op == OP_JMP && rel32 ? PK_END_JMP : PK_END;
+        }
+        if (i == b->n - 1 && i > 0 && ti->kind >= PK_END_JCC && ti->kind <= PK_END_JCC_LAST) {
+            struct tb_insn *prev = &b->insn[i - 1];
+            unsigned cc = ti->kind - PK_END_JCC;
+            switch (prev->kind) {
+#define F(FORM) case U_##FORM: prev->kind = (uint8_t)(U_F_##FORM + cc); break;
+            UOP_FUSED_FORMS(F)
+#undef F
+            default: break;
+            }
         }
         ti->index = (uint8_t)i;
         ti->offset = (uint16_t)offset;
@@ -504,6 +542,11 @@ static inline __attribute__((always_inline)) void run_last(struct tcache *tc, st
  * icount besides the retirement (REP charges its iterations) or can leave
  * next_eip elsewhere (a REP interrupted). (Not inlined: GCC does not inline
  * a function holding a table of label addresses.) */
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC's straight-line vectoriser packs the lazy-flag stores into vector
+ * shuffles, more work than the stores */
+__attribute__((optimize("no-tree-slp-vectorize")))
+#endif
 static __attribute__((noinline)) struct tblock *
 run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, uint32_t mode,
            bool single, struct tblock **pending, uint32_t *last_lin, uint32_t *last_epoch)
@@ -531,11 +574,20 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         UOP_MEM_LIST(M)
         UOP_ALU_OPS(UOP_MEM_ALU)
 #undef M
+#define FC(FORM, CC) [U_F_##FORM + CC] = &&L_F_##FORM##_##CC,
+#define F(FORM) FC(FORM, 0) FC(FORM, 1) FC(FORM, 2) FC(FORM, 3) FC(FORM, 4) FC(FORM, 5) \
+    FC(FORM, 6) FC(FORM, 7) FC(FORM, 8) FC(FORM, 9) FC(FORM, 10) FC(FORM, 11) FC(FORM, 12) \
+    FC(FORM, 13) FC(FORM, 14) FC(FORM, 15)
+        UOP_FUSED_FORMS(F)
+#undef F
+#undef FC
     };
     uint32_t *gpr = cpu->gpr;
     uint8_t *p;
     const struct tb_insn *ti;
-    const struct insn *in;
+    /* ti's decoded instruction, addressed through ti (no second pointer
+     * to keep in a register and advance) */
+#define in (&ti->insn)
     const uint32_t *page_gen;
     uint32_t epoch, first_eip, target;
     uint64_t icount_base;   /* icount before instruction ti is icount_base + ti->index */
@@ -543,6 +595,8 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
      * b's mode (the links and the jump cache compare it), so b's CPL */
     unsigned kind_read = 1u << ((((b->mode >> TMODE_CPL_SHIFT) & 3) == 3) << 1);
     unsigned kind_write = kind_read << 1;
+    uint32_t kind_read_tag = TLB_PAGE_MASK | kind_read;     /* what a tag is compared under */
+    uint32_t kind_write_tag = TLB_PAGE_MASK | kind_write;
     /* a handler other than a pure one ran since the boundary was last
      * checked: only a handler can raise an interrupt line, set a flag the
      * boundary tests, move the TLB epoch or the physical map (the emulator
@@ -558,17 +612,16 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         tc->stats.chained += st_chained;                                       \
         st_blocks = st_insns = st_chained = 0;                                 \
     } while (0)
-#define NEXT do { ti++; in = &ti->insn; goto *labels[ti->kind]; } while (0)
+#define NEXT do { ti++; goto *labels[ti->kind]; } while (0)
 
     first_eip = cpu->eip;
     icount_base = cpu->icount;
 enter_page:   /* b may be on another page: its page's generation, the epoch */
     page_gen = &cpu->mem->code_gen[b->phys >> 12];
     epoch = cpu->tlb_epoch;
-enter:        /* cpu->eip == first_eip, cpu->icount == icount_base */
+enter:        /* EIP first_eip, icount icount_base (in cpu after a slow transition) */
     st_blocks++;
     ti = b->insn;
-    in = &ti->insn;
     goto *labels[ti->kind];
 
 pure:
@@ -633,9 +686,7 @@ taken:
         target = cpu->next_eip;
     }
 retired:
-    cpu->eip = target;
     icount_base += b->n;
-    cpu->icount = icount_base;
     st_insns += b->n;
     /* the fast chain: with no handler run since the boundary check, the
      * TLB epoch, the map and the boundary are as they were; a successor on
@@ -648,12 +699,16 @@ retired:
         struct tblock *c = b->link[phys != b->phys + b->bytes];   /* (as tcache_find links) */
         if (c && c->phys == phys && c->mode == b->mode && c->gen == *page_gen &&
             likely(icount_base + c->n <= end)) {
+            /* (cpu->eip and icount are stored before the next handler
+             * or exit: nothing in between reads them) */
             st_chained++;
             first_eip = target;
             b = c;
             goto enter;
         }
     }
+    cpu->eip = target;
+    cpu->icount = icount_base;
     goto next_block;
 
 end_handler:
@@ -712,34 +767,83 @@ next_block:
     icount_base = cpu->icount;
     goto enter_page;
 
+    /* the fused forms: the flags as the unfused micro-op sets them, then
+     * the Jcc (ti moves to it) with its condition on the operands x, y and
+     * the result r (flags.h's meanings; parity from the stored flags) */
+#define COND_SUB(CC) ((CC) >> 1 == 0 ? (((x ^ y) & (x ^ r)) >> 31) != 0                  \
+                    : (CC) >> 1 == 1 ? x < y : (CC) >> 1 == 2 ? r == 0                   \
+                    : (CC) >> 1 == 3 ? x <= y : (CC) >> 1 == 4 ? (r >> 31) != 0          \
+                    : (CC) >> 1 == 5 ? cpu_cond_inline(cpu, (CC) & ~1)                   \
+                    : (CC) >> 1 == 6 ? (int32_t)x < (int32_t)y : (int32_t)x <= (int32_t)y)
+#define COND_LOGIC(CC) ((CC) >> 1 == 0 ? false : (CC) >> 1 == 1 ? false                  \
+                      : (CC) >> 1 == 2 ? r == 0 : (CC) >> 1 == 3 ? r == 0                \
+                      : (CC) >> 1 == 4 ? (r >> 31) != 0                                   \
+                      : (CC) >> 1 == 5 ? cpu_cond_inline(cpu, (CC) & ~1)                 \
+                      : (CC) >> 1 == 6 ? (int32_t)r < 0 : (int32_t)r <= 0)
+#define FUSED(FORM, CC, Y, EXPR, LAZY, WRITES, COND)                           \
+    L_F_##FORM##_##CC: {                                                       \
+        uint32_t x = gpr[in->opnd[0].reg], y = (Y), r = (EXPR);                \
+        if (WRITES)                                                            \
+            gpr[in->opnd[0].reg] = r;                                          \
+        uop_flags(cpu, LAZY, r, x, y, 4);                                      \
+        bool truth = COND(CC) ^ ((CC) & 1);                                    \
+        ti++;                                                                  \
+        target = (first_eip + ti->offset + in->len) & b->eip_mask;             \
+        if (truth)                                                             \
+            goto taken;                                                        \
+        goto retired;                                                          \
+    }
+#define FUSED16(FORM, Y, EXPR, LAZY, WRITES, COND)                             \
+    FUSED(FORM, 0, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 1, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 2, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 3, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 4, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 5, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 6, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 7, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 8, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 9, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 10, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 11, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 12, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 13, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 14, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 15, Y, EXPR, LAZY, WRITES, COND)
+    FUSED16(CMP_RR32, gpr[in->opnd[1].reg], x - y, LF_SUB, 0, COND_SUB)
+    FUSED16(CMP_RI32, in->imm, x - y, LF_SUB, 0, COND_SUB)
+    FUSED16(TEST_RR32, gpr[in->opnd[1].reg], x & y, LF_LOGIC, 0, COND_LOGIC)
+    FUSED16(SUB_RI32, in->imm, x - y, LF_SUB, 1, COND_SUB)
+    FUSED16(AND_RI32, in->imm, x & y, LF_LOGIC, 1, COND_LOGIC)
+#undef FUSED16
+#undef FUSED
+#undef COND_LOGIC
+#undef COND_SUB
+
     /* the micro-ops: the direct path, else impure (nothing changed yet) */
     L_U_MOV_RR32: gpr[in->opnd[0].reg] = gpr[in->opnd[1].reg]; NEXT;
     L_U_MOV_RI32: gpr[in->opnd[0].reg] = in->imm; NEXT;
     L_U_LEA_R32:  gpr[in->opnd[0].reg] = uop_ea(cpu, in); NEXT;
-    L_U_INC_R32:
-    L_U_DEC_R32: {
-        bool inc = ti->kind == U_INC_R32;
-        uint32_t a = gpr[in->opnd[0].reg], r = inc ? a + 1 : a - 1;
-        uint32_t carry = lf_carry(cpu);
-        gpr[in->opnd[0].reg] = r;
-        uop_flags(cpu, inc ? LF_INC : LF_DEC, r, a, carry, 4);
-        NEXT;
+    /* (each form its own copy: no tests of the kind inside) */
+#define INCDEC(LABEL, DELTA, LAZY)                                             \
+    LABEL: {                                                                   \
+        uint32_t a = gpr[in->opnd[0].reg], r = a + (DELTA);                    \
+        uint32_t carry = lf_carry(cpu);                                        \
+        gpr[in->opnd[0].reg] = r;                                              \
+        uop_flags(cpu, LAZY, r, a, carry, 4);                                  \
+        NEXT;                                                                  \
     }
+    INCDEC(L_U_INC_R32, 1u, LF_INC)
+    INCDEC(L_U_DEC_R32, 0xFFFFFFFFu, LF_DEC)
+#undef INCDEC
     L_U_MOVZX_R32_R8: gpr[in->opnd[0].reg] = cpu_reg8(cpu, in->opnd[1].reg); NEXT;
-    L_U_SHL_R32:
-    L_U_SHR_R32:
-    L_U_SAR_R32: {
-        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31;
-        if (count == 0)
-            NEXT;
-        uint32_t a = gpr[in->opnd[0].reg];
-        uint32_t r = ti->kind == U_SHL_R32 ? a << count
-                   : ti->kind == U_SHR_R32 ? a >> count : (uint32_t)((int32_t)a >> count);
-        gpr[in->opnd[0].reg] = r;
-        uop_flags(cpu, ti->kind == U_SHL_R32 ? LF_SHL : ti->kind == U_SHR_R32 ? LF_SHR : LF_SAR,
-               r, a, count, 4);
-        NEXT;
+#define SHIFT(LABEL, EXPR, LAZY)                                               \
+    LABEL: {                                                                   \
+        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31; \
+        if (count == 0)                                                        \
+            NEXT;                                                              \
+        uint32_t a = gpr[in->opnd[0].reg];                                     \
+        uint32_t r = (EXPR);                                                   \
+        gpr[in->opnd[0].reg] = r;                                              \
+        uop_flags(cpu, LAZY, r, a, count, 4);                                  \
+        NEXT;                                                                  \
     }
+    SHIFT(L_U_SHL_R32, a << count, LF_SHL)
+    SHIFT(L_U_SHR_R32, a >> count, LF_SHR)
+    SHIFT(L_U_SAR_R32, (uint32_t)((int32_t)a >> count), LF_SAR)
+#undef SHIFT
 #define X(NAME, EXPR, LAZY, WRITES)                                              \
     L_U_##NAME##_RR32: {                                                      \
         uint32_t a = gpr[in->opnd[0].reg], b = gpr[in->opnd[1].reg];             \
@@ -788,6 +892,7 @@ next_block:
 #undef MK
 #undef UOP_EA
 #undef NEXT
+#undef in
 }
 
 

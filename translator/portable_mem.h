@@ -17,7 +17,8 @@
         NEXT;                                                             \
     }                                                                            \
     ML(U_##NAME##_MR32): {                                                      \
-        UOP_MEM(4, WRITES ? kind_write : kind_read);                             \
+        UOP_MEM_AT(UOP_EA(), 4, WRITES ? kind_write : kind_read,                 \
+                   WRITES ? kind_write_tag : kind_read_tag);                     \
         uint32_t a = host_load(p, 4), b = gpr[in->opnd[1].reg];                  \
         uint32_t r = (EXPR);                                                     \
         if (WRITES)                                                              \
@@ -26,7 +27,8 @@
         NEXT;                                                                    \
     }                                                                            \
     ML(U_##NAME##_MI32): {                                                      \
-        UOP_MEM(4, WRITES ? kind_write : kind_read);                             \
+        UOP_MEM_AT(UOP_EA(), 4, WRITES ? kind_write : kind_read,                 \
+                   WRITES ? kind_write_tag : kind_read_tag);                     \
         uint32_t a = host_load(p, 4), b = in->imm;                               \
         uint32_t r = (EXPR);                                                     \
         if (WRITES)                                                              \
@@ -93,14 +95,14 @@
     }
     ML(U_PUSH_R32): {
         uint32_t esp = gpr[R_ESP] - 4;
-        UOP_MEM_AT(esp, 4, kind_write);   /* SS flat */
+        UOP_MEM_AT(esp, 4, kind_write, kind_write_tag);   /* SS flat */
         host_store(p, gpr[in->opnd[0].reg], 4);   /* PUSH ESP: the old value */
         gpr[R_ESP] = esp;
         NEXT;
     }
     ML(U_POP_R32): {
         uint32_t esp = gpr[R_ESP];
-        UOP_MEM_AT(esp, 4, kind_read);
+        UOP_MEM_AT(esp, 4, kind_read, kind_read_tag);
         uint32_t value = host_load(p, 4);
         gpr[R_ESP] = esp + 4;
         gpr[in->opnd[0].reg] = value;   /* POP ESP: the popped value wins */

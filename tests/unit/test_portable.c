@@ -203,6 +203,49 @@ static struct flat_state run_flat(const uint8_t *code, size_t len, bool translat
     return st;
 }
 
+/* Blocks ending in CMP, TEST, SUB or AND on registers and a Jcc, fused by
+ * the portable backend, with conditions of every kind (O, B, BE, E, S, P,
+ * L, LE and inverses) on operands that vary over 40 passes. */
+static const uint8_t fused_jcc[] = {
+    0xB9, 0x28, 0x00, 0x00, 0x00,         /* 1000 mov ecx, 40 */
+    0xB8, 0xF0, 0xFF, 0xFF, 0x7F,         /* 1005 mov eax, 0x7ffffff0 */
+    0xBB, 0x05, 0x00, 0x00, 0x80,         /* 100A mov ebx, 0x80000005 */
+    0x31, 0xFF,                           /* 100F xor edi, edi */
+    0x05, 0xFF, 0xFF, 0xFF, 0x3F,         /* 1011 add eax, 0x3fffffff */
+    0x31, 0xC3,                           /*      xor ebx, eax */
+    0x39, 0xD8,                           /*      cmp eax, ebx */
+    0x7C, 0x01,                           /*      jl +1 */
+    0x47,                                 /*      inc edi */
+    0x3D, 0x78, 0x56, 0x34, 0x12,         /*      cmp eax, 0x12345678 */
+    0x76, 0x03,                           /*      jbe +3 */
+    0x83, 0xC7, 0x02,                     /*      add edi, 2 */
+    0x85, 0xD8,                           /*      test eax, ebx */
+    0x78, 0x03,                           /*      js +3 */
+    0x83, 0xC7, 0x04,                     /*      add edi, 4 */
+    0x85, 0xD8,                           /*      test eax, ebx */
+    0x7A, 0x03,                           /*      jp +3 */
+    0x83, 0xC7, 0x08,                     /*      add edi, 8 */
+    0x81, 0xE3, 0x0F, 0xFF, 0x00, 0xFF,   /*      and ebx, 0xff00ff0f */
+    0x74, 0x03,                           /*      jz +3 */
+    0x83, 0xC7, 0x10,                     /*      add edi, 16 */
+    0x39, 0xD8,                           /*      cmp eax, ebx */
+    0x70, 0x03,                           /*      jo +3 */
+    0x83, 0xC7, 0x20,                     /*      add edi, 32 */
+    0x81, 0xFB, 0x00, 0x00, 0x00, 0x40,   /*      cmp ebx, 0x40000000 */
+    0x7F, 0x03,                           /*      jg +3 */
+    0x83, 0xC7, 0x40,                     /*      add edi, 64 */
+    0x39, 0xD8,                           /*      cmp eax, ebx */
+    0x73, 0x06,                           /*      jae +6 */
+    0x81, 0xC7, 0x80, 0x00, 0x00, 0x00,   /*      add edi, 128 */
+    0x85, 0xC0,                           /*      test eax, eax */
+    0x7E, 0x06,                           /*      jle +6 */
+    0x81, 0xC7, 0x00, 0x01, 0x00, 0x00,   /*      add edi, 256 */
+    0xC1, 0xC3, 0x07,                     /*      rol ebx, 7 */
+    0x83, 0xE9, 0x01,                     /*      sub ecx, 1 */
+    0x75, 0xA3,                           /*      jnz 1011 */
+    0xF4,                                 /*      hlt */
+};
+
 START_TEST(test_flat_memory_uops)
 {
     for (uint64_t budget = 1; budget <= 5 * 19 + 6; budget++) {
@@ -226,6 +269,32 @@ START_TEST(test_flat_memory_uops)
 }
 END_TEST
 
+static void same_flat(const uint8_t *code, size_t len, uint64_t budget)
+{
+    struct flat_state a = run_flat(code, len, false, budget);
+    struct flat_state b = run_flat(code, len, true, budget);
+    for (int i = 0; i < 8; i++)
+        ck_assert_msg(a.gpr[i] == b.gpr[i], "budget %llu: gpr %d %08x vs %08x",
+                      (unsigned long long)budget, i, a.gpr[i], b.gpr[i]);
+    ck_assert_msg(a.eip == b.eip, "budget %llu: eip %x vs %x", (unsigned long long)budget,
+                  a.eip, b.eip);
+    ck_assert_msg(a.eflags == b.eflags, "budget %llu: eflags %x vs %x",
+                  (unsigned long long)budget, a.eflags, b.eflags);
+    ck_assert_uint_eq(a.icount, b.icount);
+    ck_assert_int_eq(a.why, b.why);
+}
+
+START_TEST(test_fused_jcc)
+{
+    for (uint64_t budget = 1; budget <= 120; budget++)
+        same_flat(fused_jcc, sizeof fused_jcc, budget);
+    same_flat(fused_jcc, sizeof fused_jcc, 100000);
+    struct flat_state s = run_flat(fused_jcc, sizeof fused_jcc, true, 100000);
+    ck_assert_uint_eq(s.gpr[R_ECX], 0);
+    ck_assert_uint_eq(s.why, CPU_STOP_HALT);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("portable");
@@ -233,6 +302,7 @@ int main(void)
     tcase_add_test(tc, test_fault_after_pure);
     tcase_add_test(tc, test_rep_in_block);
     tcase_add_test(tc, test_flat_memory_uops);
+    tcase_add_test(tc, test_fused_jcc);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
