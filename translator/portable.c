@@ -7,21 +7,27 @@
  * frequent forms (32-bit MOV/ALU/CMP/TEST/INC/DEC/LEA/IMUL/shifts on
  * registers and immediates; the same with a 32-bit-addressed memory
  * operand, MOVZX, PUSH/POP, 8- and 16-bit CMP with memory), which
- * run_blocks executes inline, memory through the TLB's direct entry
- * (cpu_host_ptr), falling back to the handler when that does not apply;
- * otherwise pure (other register forms: the handler, nothing committed) or
- * impure (the handler with the state committed). The last instruction has
- * an end kind: Jcc rel32 (one kind per condition) and JMP rel32 inline,
- * else its handler. Dispatch is token threading with computed goto (GCC and
- * Clang, any host): each micro-op jumps through the label table by the
- * next kind, so every form has its own indirect jump for the predictor.
+ * run_blocks executes inline; otherwise pure (other register forms: the
+ * handler, nothing committed) or impure (the handler with the state
+ * committed). A memory micro-op exists only where the block's mode
+ * (tcache_mode: TMODE_FLAT4G, no TMODE_ALIGN) makes its segment (DS, ES,
+ * SS) flat with a 4 GiB limit, so its access is the TLB lookup alone
+ * (UOP_MEM_AT: tag and kind, the kinds from the block's CPL), falling back
+ * to the handler on a miss; each has a second copy for base + displacement
+ * addresses (portable_mem.h, included twice). The last instruction has an
+ * end kind: Jcc (one kind per condition) and JMP rel32 inline, else its
+ * handler; a register CMP/TEST/SUB/AND right before a Jcc is fused with it
+ * (U_F_*: the condition from the operands). Dispatch is token threading
+ * with computed goto (GCC and Clang, any host): each micro-op jumps through
+ * the label table by the next kind, so every form has its own indirect
+ * jump for the predictor.
  *
  * Precise state: before an instruction that may fault, touch memory the
  * slow way, branch or read EIP, cpu->eip, next_eip and icount hold exactly
  * what the interpreter would have there, so a fault (cpu_raise unwinds with
  * longjmp to cpu_run) leaves the interpreter's state. A micro-op's direct
- * path cannot fault (the TLB entry and segment checks of cpu_host_ptr
- * passed, the access is aligned and inside the segment) and its stores
+ * path cannot fault (a hit in the TLB for its kind, in a flat 4 GiB
+ * segment, within one page) and its stores
  * cannot hit code (a direct write entry is never given for a code page),
  * so micro-ops and pure instructions keep EIP and the count in locals;
  * they are committed from the block's start values and the instruction's
@@ -44,7 +50,16 @@
  * interrupt waits at most one block (64 instructions); then the block for
  * CS:EIP. run_blocks goes from a completed block (not sync) to the next
  * one itself, the boundary test and the lookups below inline, while they
- * find one that fits the budget; the loop does the rest. After a block
+ * find one that fits the budget; the loop does the rest. The fast chain:
+ * after a Jcc or JMP end in flat 4 GiB code, with no handler run since the
+ * boundary was last checked (only a handler can raise an interrupt, set a
+ * stop request, flush the TLB or change the physical map: the emulator is
+ * single-threaded), the successor on the same page is taken straight from
+ * the block's links (key, mode, code generation, budget), without the
+ * boundary test; cpu->eip and icount are stored only before a handler or
+ * an exit. Transitions served by the jump cache are linked for next time.
+ * Counters are kept in locals and added before a handler and on return.
+ * After a block
  * that completed, a successor on the same linear
  * page with no TLB flush since the block started is on the same physical
  * page, so its links are checked by key and code generation without a TLB
@@ -59,6 +74,7 @@
  */
 #include "tcache_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/exec.h"
@@ -147,23 +163,38 @@ enum {
 #undef X
     U_PURE_LAST,
     /* memory: the direct path inline, else the handler */
-    U_MOV_RM32 = U_PURE_LAST, U_MOV_MR32, U_MOV_MI32, U_MOVZX_R32_M8, U_MOV_RM8, U_MOV_MR8,
-    U_CMP_R8M8, U_CMP_M8R8, U_PUSH_R32, U_POP_R32, U_MOVZX_R32_M16, U_CMP_R16M16, U_CMP_M16R16,
-    U_INC_M32, U_DEC_M32,
-#define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RM32, U_##NAME##_MR32, U_##NAME##_MI32,
-    UOP_ALU_OPS(X)
-#undef X
+#define UOP_MEM_LIST(M) M(U_MOV_RM32) M(U_MOV_MR32) M(U_MOV_MI32) M(U_MOVZX_R32_M8)    \
+    M(U_MOV_RM8) M(U_MOV_MR8) M(U_CMP_R8M8) M(U_CMP_M8R8) M(U_PUSH_R32) M(U_POP_R32)     \
+    M(U_MOVZX_R32_M16) M(U_CMP_R16M16) M(U_CMP_M16R16) M(U_INC_M32) M(U_DEC_M32)
+#define UOP_MEM_ALU(NAME, EXPR, LAZY, WRITES) M(U_##NAME##_RM32) M(U_##NAME##_MR32) M(U_##NAME##_MI32)
+    U_MEM_FIRST = U_PURE_LAST,
+    U_MEM_BEFORE = U_MEM_FIRST - 1,
+#define M(K) K,
+    UOP_MEM_LIST(M)
+    UOP_ALU_OPS(UOP_MEM_ALU)
+#undef M
+    U_MEM_END,
+    /* then the same memory micro-ops with a base + displacement address
+     * (U_B: no tests for a missing base or index) */
+    U_MEM_B_END = U_MEM_END + (U_MEM_END - U_MEM_FIRST),
+    /* a register CMP, TEST, SUB or AND right before the block's Jcc rel32,
+     * fused with it: one kind per form and condition, which tests the
+     * condition on the operands (the lazy flags are still set) */
+#define UOP_FUSED_FORMS(F) F(CMP_RR32) F(CMP_RI32) F(TEST_RR32) F(SUB_RI32) F(AND_RI32)
+#define F(FORM) U_F_##FORM, U_F_##FORM##_LAST = U_F_##FORM + 15,
+    UOP_FUSED_FORMS(F)
+#undef F
     U_COUNT
 };
+_Static_assert(U_COUNT <= 256, "tb_insn.kind is a byte");
+#define U_B(K) ((K) + (U_MEM_END - U_MEM_FIRST))
 
 static inline bool opnd_is_reg(const struct opnd *o, int size) { return o->kind == OPND_REG && o->size == size; }
 static inline bool opnd_is_mem(const struct opnd *o, int size) { return o->kind == OPND_MEM && o->size == size; }
 static inline bool opnd_is_imm32(const struct opnd *o) { return o->kind == OPND_IMM && o->size == 4 && o->reg == 0; }
 
-/* The micro-op for in, or 0 (none: its handler runs). The handler chosen by
- * cpu_engine_handler for these forms is their exec_select_int /
- * exec_select_flow one, which is the fallback. */
-static unsigned uop_of(const struct insn *in, uint32_t mode)
+/* The micro-op form of in, or 0, whatever the segments. */
+static unsigned uop_form(const struct insn *in, uint32_t mode)
 {
     const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
     if ((in->prefixes & PFX_LOCK) || in->addrsize != 4)
@@ -235,6 +266,28 @@ static unsigned uop_of(const struct insn *in, uint32_t mode)
     }
 }
 
+/* lf_set with the operation and the size in one store (they are adjacent,
+ * the byte after them padding): the micro-ops set the lazy flags often. */
+static inline __attribute__((always_inline)) void uop_flags(struct cpu *cpu, enum lazy_op op,
+                                                            uint32_t result, uint32_t src1,
+                                                            uint32_t src2, int size)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    _Static_assert(offsetof(struct lazy_flags, size) == offsetof(struct lazy_flags, op) + 2 &&
+                   sizeof(struct lazy_flags) >= offsetof(struct lazy_flags, op) + 4,
+                   "lazy_flags: op, size and a padding byte in one word");
+    uint32_t op_size = (uint32_t)op | (uint32_t)size << 16;
+    cpu->lf.result = result;
+    if (op != LF_LOGIC) {   /* (flags.h: a logic op's flags follow the result alone) */
+        cpu->lf.src1 = src1;
+        cpu->lf.src2 = src2;
+    }
+    memcpy((char *)&cpu->lf + offsetof(struct lazy_flags, op), &op_size, sizeof op_size);
+#else
+    lf_set(cpu, op, result, src1, src2, size);
+#endif
+}
+
 /* The effective address of a 32-bit-addressed memory operand. */
 static inline __attribute__((always_inline)) uint32_t uop_ea(const struct cpu *cpu,
                                                              const struct insn *in)
@@ -245,6 +298,57 @@ static inline __attribute__((always_inline)) uint32_t uop_ea(const struct cpu *c
     if (in->ea_index != EA_NONE)
         ea += cpu->gpr[in->ea_index] << in->ea_scale;
     return ea;
+}
+
+/* p = the host address of len bytes at lin when the TLB gives direct
+ * access of kind (kind_read / kind_write of run_blocks), else to the
+ * micro-op's fallback (impure): in a flat segment (seg_is_4g) nothing
+ * else can fail. (tlb_host as a jump: no NULL test after the add.) */
+_Static_assert(sizeof(struct tlb_entry) == 16, "UOP_MEM_AT indexes the TLB by lin >> 8");
+#define UOP_MEM_AT(LIN, LEN, KIND, TAG)                                        \
+    do {                                                                       \
+        uint32_t lin_ = (LIN);                                                 \
+        const struct tlb_entry *e_ = (const struct tlb_entry *)                 \
+            ((const char *)cpu->tlb + ((lin_ >> (12 - 4)) & ((TLB_SIZE - 1) << 4))); \
+        if (unlikely((e_->lin_page & (TAG)) !=                                 \
+                     (((lin_ + (LEN) - 1) & TLB_PAGE_MASK) | (KIND))))         \
+            goto impure;                                                       \
+        p = tlb_host_of(e_, lin_);                                             \
+    } while (0)
+/* the same at the micro-op's effective address (UOP_EA: portable_mem.h) */
+#define UOP_MEM(LEN, KIND) UOP_MEM_AT(UOP_EA(), LEN, KIND, KIND##_tag)
+
+/* Whether the block's mode (tcache_mode) guarantees that no segment check
+ * can fail for an access through seg and that its base is 0: DS, ES or SS
+ * with TMODE_FLAT4G, and no #AC. Such an access is only the TLB lookup
+ * (tlb_host: a crossing of the page misses) at the offset. (FS and GS,
+ * with a base, take their handlers: rare enough not to cost every other
+ * access the base's load.) */
+static bool seg_is_4g(uint32_t mode, unsigned seg)
+{
+    if (mode & TMODE_ALIGN)
+        return false;
+    return (seg == SEG_DS || seg == SEG_ES || seg == SEG_SS) && (mode & TMODE_FLAT4G);
+}
+
+static bool uop_is_memory(unsigned uop) { return uop >= U_MEM_FIRST && uop < U_MEM_END; }
+
+/* The micro-op for in, or 0 (none: its handler runs). The handler chosen by
+ * cpu_engine_handler for these forms is their exec_select_int /
+ * exec_select_flow one, which is the fallback. A memory micro-op needs
+ * its segment to be 4 GiB flat in the block's mode (seg_is_4g). */
+static unsigned uop_of(const struct insn *in, uint32_t mode)
+{
+    unsigned uop = uop_form(in, mode);
+    if (uop_is_memory(uop)) {
+        unsigned seg = uop == U_PUSH_R32 || uop == U_POP_R32 ? SEG_SS : in->seg;
+        if (!seg_is_4g(mode, seg))
+            return 0;
+        if (uop != U_PUSH_R32 && uop != U_POP_R32 && in->ea_base != EA_NONE &&
+            in->ea_index == EA_NONE)
+            return U_B(uop);
+    }
+    return uop;
 }
 
 
@@ -264,6 +368,16 @@ void portable_prepare_block(struct tblock *b)
             bool rel32 = in->opsize == 4 && in->opnd[0].kind == OPND_REL;
             ti->kind = op == OP_JCC && rel32 ? PK_END_JCC + (in->cond & 15)
                      : op == OP_JMP && rel32 ? PK_END_JMP : PK_END;
+        }
+        if (i == b->n - 1 && i > 0 && ti->kind >= PK_END_JCC && ti->kind <= PK_END_JCC_LAST) {
+            struct tb_insn *prev = &b->insn[i - 1];
+            unsigned cc = ti->kind - PK_END_JCC;
+            switch (prev->kind) {
+#define F(FORM) case U_##FORM: prev->kind = (uint8_t)(U_F_##FORM + cc); break;
+            UOP_FUSED_FORMS(F)
+#undef F
+            default: break;
+            }
         }
         ti->index = (uint8_t)i;
         ti->offset = (uint16_t)offset;
@@ -428,6 +542,11 @@ static inline __attribute__((always_inline)) void run_last(struct tcache *tc, st
  * icount besides the retirement (REP charges its iterations) or can leave
  * next_eip elsewhere (a REP interrupted). (Not inlined: GCC does not inline
  * a function holding a table of label addresses.) */
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC's straight-line vectoriser packs the lazy-flag stores into vector
+ * shuffles, more work than the stores */
+__attribute__((optimize("no-tree-slp-vectorize")))
+#endif
 static __attribute__((noinline)) struct tblock *
 run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, uint32_t mode,
            bool single, struct tblock **pending, uint32_t *last_lin, uint32_t *last_epoch)
@@ -446,41 +565,63 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         [U_LEA_R32] = &&L_U_LEA_R32, [U_INC_R32] = &&L_U_INC_R32, [U_DEC_R32] = &&L_U_DEC_R32,
         [U_MOVZX_R32_R8] = &&L_U_MOVZX_R32_R8, [U_SHL_R32] = &&L_U_SHL_R32,
         [U_SHR_R32] = &&L_U_SHR_R32, [U_SAR_R32] = &&L_U_SAR_R32,
-        [U_MOV_RM32] = &&L_U_MOV_RM32, [U_MOV_MR32] = &&L_U_MOV_MR32,
-        [U_MOV_MI32] = &&L_U_MOV_MI32, [U_MOVZX_R32_M8] = &&L_U_MOVZX_R32_M8,
-        [U_MOV_RM8] = &&L_U_MOV_RM8, [U_MOV_MR8] = &&L_U_MOV_MR8,
-        [U_CMP_R8M8] = &&L_U_CMP_R8M8, [U_CMP_M8R8] = &&L_U_CMP_M8R8,
-        [U_PUSH_R32] = &&L_U_PUSH_R32, [U_POP_R32] = &&L_U_POP_R32,
-        [U_MOVZX_R32_M16] = &&L_U_MOVZX_R32_M16, [U_CMP_R16M16] = &&L_U_CMP_R16M16,
-        [U_CMP_M16R16] = &&L_U_CMP_M16R16, [U_INC_M32] = &&L_U_INC_M32,
-        [U_DEC_M32] = &&L_U_DEC_M32, [U_IMUL_RR32] = &&L_U_IMUL_RR32,
-        [U_IMUL_RRI32] = &&L_U_IMUL_RRI32,
+        [U_IMUL_RR32] = &&L_U_IMUL_RR32, [U_IMUL_RRI32] = &&L_U_IMUL_RRI32,
 #define X(NAME, EXPR, LAZY, WRITES)                                            \
-        [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32, \
-        [U_##NAME##_RM32] = &&L_U_##NAME##_RM32, [U_##NAME##_MR32] = &&L_U_##NAME##_MR32, \
-        [U_##NAME##_MI32] = &&L_U_##NAME##_MI32,
+        [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32,
         UOP_ALU_OPS(X)
 #undef X
+#define M(K) [K] = &&L_##K, [U_B(K)] = &&LB_##K,
+        UOP_MEM_LIST(M)
+        UOP_ALU_OPS(UOP_MEM_ALU)
+#undef M
+#define FC(FORM, CC) [U_F_##FORM + CC] = &&L_F_##FORM##_##CC,
+#define F(FORM) FC(FORM, 0) FC(FORM, 1) FC(FORM, 2) FC(FORM, 3) FC(FORM, 4) FC(FORM, 5) \
+    FC(FORM, 6) FC(FORM, 7) FC(FORM, 8) FC(FORM, 9) FC(FORM, 10) FC(FORM, 11) FC(FORM, 12) \
+    FC(FORM, 13) FC(FORM, 14) FC(FORM, 15)
+        UOP_FUSED_FORMS(F)
+#undef F
+#undef FC
     };
     uint32_t *gpr = cpu->gpr;
     uint8_t *p;
     const struct tb_insn *ti;
-    const struct insn *in;
+    /* ti's decoded instruction, addressed through ti (no second pointer
+     * to keep in a register and advance) */
+#define in (&ti->insn)
     const uint32_t *page_gen;
-    uint32_t epoch, eip_mask, first_eip, block_lin;
+    uint32_t epoch, first_eip, target;
     uint64_t icount_base;   /* icount before instruction ti is icount_base + ti->index */
-#define NEXT do { ti++; in = &ti->insn; goto *labels[ti->kind]; } while (0)
+    /* the TLB kinds of the micro-ops' accesses: every block run here has
+     * b's mode (the links and the jump cache compare it), so b's CPL */
+    unsigned kind_read = 1u << ((((b->mode >> TMODE_CPL_SHIFT) & 3) == 3) << 1);
+    unsigned kind_write = kind_read << 1;
+    uint32_t kind_read_tag = TLB_PAGE_MASK | kind_read;     /* what a tag is compared under */
+    uint32_t kind_write_tag = TLB_PAGE_MASK | kind_write;
+    /* a handler other than a pure one ran since the boundary was last
+     * checked: only a handler can raise an interrupt line, set a flag the
+     * boundary tests, move the TLB epoch or the physical map (the emulator
+     * is single-threaded), so until one runs, blocks chain without asking */
+    bool touched = single;   /* (single: never chain) */
+    /* counters kept here, added to tc->stats before a handler that may
+     * fault and on return */
+    uint64_t st_blocks = 0, st_insns = 0, st_chained = 0;
+#define STATS_FLUSH()                                                          \
+    do {                                                                       \
+        tc->stats.blocks_run += st_blocks;                                     \
+        tc->stats.insns_run += st_insns;                                       \
+        tc->stats.chained += st_chained;                                       \
+        st_blocks = st_insns = st_chained = 0;                                 \
+    } while (0)
+#define NEXT do { ti++; goto *labels[ti->kind]; } while (0)
 
-enter:
-    tc->stats.blocks_run++;
-    ti = b->insn;
-    in = &ti->insn;
+    first_eip = cpu->eip;
+    icount_base = cpu->icount;
+enter_page:   /* b may be on another page: its page's generation, the epoch */
     page_gen = &cpu->mem->code_gen[b->phys >> 12];
     epoch = cpu->tlb_epoch;
-    eip_mask = b->eip_mask;
-    first_eip = cpu->eip;
-    block_lin = cpu->seg[SEG_CS].base + first_eip;
-    icount_base = cpu->icount;
+enter:        /* EIP first_eip, icount icount_base (in cpu after a slow transition) */
+    st_blocks++;
+    ti = b->insn;
     goto *labels[ti->kind];
 
 pure:
@@ -493,12 +634,17 @@ callout:
 
 impure: {
         uint32_t eip = first_eip + ti->offset;
-        uint32_t next = (eip + in->len) & eip_mask;
-        cpu->eip = eip & eip_mask;
+        uint32_t next = (eip + in->len) & b->eip_mask;
+        cpu->eip = eip & b->eip_mask;
         cpu->icount = icount_base + ti->index;
         cpu->next_eip = next;
+        STATS_FLUSH();
+        touched = true;
         ti->fn(cpu, in);
-        bool stop = cpu->next_eip != next || *page_gen != b->gen || epoch != cpu->tlb_epoch;
+        /* (the map generation too: the fast chaining below trusts it
+         * after a Jcc or JMP end) */
+        bool stop = cpu->next_eip != next || *page_gen != b->gen || epoch != cpu->tlb_epoch ||
+                    tc->map_generation != cpu->mem->generation;
         if (ti->kind == PK_STRING) {
             /* the rest of the block must still fit the budget after the
              * iterations it charged, or the loop goes on from the next one */
@@ -515,14 +661,12 @@ impure: {
         NEXT;
     }
 
-    /* the last instruction: EIP and icount committed (it may fault), then a
-     * Jcc or JMP rel32 inline, each condition with its own label so its
-     * test folds; a target past the CS limit: the handler raises #GP */
+    /* the last instruction: a Jcc or JMP rel32 inline, each condition with
+     * its own label so its test folds; a target past the CS limit: state
+     * committed, the handler raises #GP */
 #define END_JCC(CC)                                                            \
 end_jcc##CC:                                                                   \
-    cpu->eip = (first_eip + ti->offset) & eip_mask;                            \
-    cpu->icount = icount_base + ti->index;                                     \
-    cpu->next_eip = (cpu->eip + in->len) & eip_mask;                           \
+    target = (first_eip + ti->offset + in->len) & b->eip_mask;                    \
     if (cpu_cond_inline(cpu, CC))                                              \
         goto taken;                                                            \
     goto retired;
@@ -530,28 +674,53 @@ end_jcc##CC:                                                                   \
     END_JCC(8) END_JCC(9) END_JCC(10) END_JCC(11) END_JCC(12) END_JCC(13) END_JCC(14) END_JCC(15)
 #undef END_JCC
 end_jmp:
-    cpu->eip = (first_eip + ti->offset) & eip_mask;
-    cpu->icount = icount_base + ti->index;
-    cpu->next_eip = (cpu->eip + in->len) & eip_mask;
-taken: {
-        uint32_t target = cpu->next_eip + in->imm;
-        if (likely(target <= cpu->seg[SEG_CS].limit))
-            cpu->next_eip = target;
-        else
-            ti->fn(cpu, in);
+    target = (first_eip + ti->offset + in->len) & b->eip_mask;
+taken:
+    target += in->imm;
+    if (unlikely(target > cpu->seg[SEG_CS].limit)) {
+        cpu->eip = (first_eip + ti->offset) & b->eip_mask;
+        cpu->icount = icount_base + ti->index;
+        cpu->next_eip = (cpu->eip + in->len) & b->eip_mask;
+        STATS_FLUSH();
+        ti->fn(cpu, in);   /* raises #GP */
+        target = cpu->next_eip;
     }
 retired:
-    cpu->eip = cpu->next_eip;
-    cpu->icount++;
-    tc->stats.insns_run += b->n;
+    icount_base += b->n;
+    st_insns += b->n;
+    /* the fast chain: with no handler run since the boundary check, the
+     * TLB epoch, the map and the boundary are as they were; a successor on
+     * b's linear page (flat CS: EIP is linear) is then on b's physical
+     * page, whose generation is *page_gen, and a 4 GiB CS needs no limit
+     * check for it */
+    if (likely(!touched && (b->mode & TMODE_FLAT4G)) &&
+        ((target ^ first_eip) & TLB_PAGE_MASK) == 0) {
+        uint32_t phys = b->phys + (target - first_eip);
+        struct tblock *c = b->link[phys != b->phys + b->bytes];   /* (as tcache_find links) */
+        if (c && c->phys == phys && c->mode == b->mode && c->gen == *page_gen &&
+            likely(icount_base + c->n <= end)) {
+            /* (cpu->eip and icount are stored before the next handler
+             * or exit: nothing in between reads them) */
+            st_chained++;
+            first_eip = target;
+            b = c;
+            goto enter;
+        }
+    }
+    cpu->eip = target;
+    cpu->icount = icount_base;
     goto next_block;
 
 end_handler:
-    cpu->eip = (first_eip + ti->offset) & eip_mask;
+    cpu->eip = (first_eip + ti->offset) & b->eip_mask;
     cpu->icount = icount_base + ti->index;
+    STATS_FLUSH();
+    touched = true;
     run_last(tc, cpu, b);
+    icount_base = cpu->icount;
 next_block:
-    *last_lin = block_lin;
+    STATS_FLUSH();
+    *last_lin = cpu->seg[SEG_CS].base + first_eip;
     *last_epoch = epoch;
     if (single || b->sync)
         return b;
@@ -559,6 +728,7 @@ next_block:
      * then the links or the jump cache; anything else is the loop's */
     if (unlikely(cpu_engine_needs_attention(cpu)) || cpu->icount >= end)
         return b;
+    touched = false;
     {
         /* b's links: the successor on b's linear page, with no TLB flush
          * since b started, is on b's physical page, whose generation is
@@ -566,7 +736,7 @@ next_block:
         struct tblock *next = NULL;
         const struct seg_cache *cs = &cpu->seg[SEG_CS];
         uint32_t eip = cpu->eip, lin = cs->base + eip;
-        if (((lin ^ block_lin) & TLB_PAGE_MASK) == 0 && epoch == cpu->tlb_epoch &&
+        if (((lin ^ *last_lin) & TLB_PAGE_MASK) == 0 && epoch == cpu->tlb_epoch &&
             tc->map_generation == cpu->mem->generation) {
             uint32_t phys = (b->phys & TLB_PAGE_MASK) | (lin & ~TLB_PAGE_MASK);
             for (int k = 0; k < 2; k++) {
@@ -579,53 +749,108 @@ next_block:
                 }
             }
         }
-        if (!next)
+        if (!next) {
             next = jump_cache_find(tc, cpu, mode);
-        if (!next)
-            return b;
+            if (!next)
+                return b;
+            /* link it as tcache_find would have (the links are only set
+             * there), so that the fast chain finds it next time */
+            b->link[next->phys != b->phys + b->bytes] = next;
+        }
         if (unlikely(cpu->icount + next->n > end)) {
             *pending = next;
             return b;
         }
         b = next;
     }
-    goto enter;
+    first_eip = cpu->eip;
+    icount_base = cpu->icount;
+    goto enter_page;
+
+    /* the fused forms: the flags as the unfused micro-op sets them, then
+     * the Jcc (ti moves to it) with its condition on the operands x, y and
+     * the result r (flags.h's meanings; parity from the stored flags) */
+#define COND_SUB(CC) ((CC) >> 1 == 0 ? (((x ^ y) & (x ^ r)) >> 31) != 0                  \
+                    : (CC) >> 1 == 1 ? x < y : (CC) >> 1 == 2 ? r == 0                   \
+                    : (CC) >> 1 == 3 ? x <= y : (CC) >> 1 == 4 ? (r >> 31) != 0          \
+                    : (CC) >> 1 == 5 ? cpu_cond_inline(cpu, (CC) & ~1)                   \
+                    : (CC) >> 1 == 6 ? (int32_t)x < (int32_t)y : (int32_t)x <= (int32_t)y)
+#define COND_LOGIC(CC) ((CC) >> 1 == 0 ? false : (CC) >> 1 == 1 ? false                  \
+                      : (CC) >> 1 == 2 ? r == 0 : (CC) >> 1 == 3 ? r == 0                \
+                      : (CC) >> 1 == 4 ? (r >> 31) != 0                                   \
+                      : (CC) >> 1 == 5 ? cpu_cond_inline(cpu, (CC) & ~1)                 \
+                      : (CC) >> 1 == 6 ? (int32_t)r < 0 : (int32_t)r <= 0)
+#define FUSED(FORM, CC, Y, EXPR, LAZY, WRITES, COND)                           \
+    L_F_##FORM##_##CC: {                                                       \
+        uint32_t x = gpr[in->opnd[0].reg], y = (Y), r = (EXPR);                \
+        if (WRITES)                                                            \
+            gpr[in->opnd[0].reg] = r;                                          \
+        uop_flags(cpu, LAZY, r, x, y, 4);                                      \
+        bool truth = COND(CC) ^ ((CC) & 1);                                    \
+        ti++;                                                                  \
+        target = (first_eip + ti->offset + in->len) & b->eip_mask;             \
+        if (truth)                                                             \
+            goto taken;                                                        \
+        goto retired;                                                          \
+    }
+#define FUSED16(FORM, Y, EXPR, LAZY, WRITES, COND)                             \
+    FUSED(FORM, 0, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 1, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 2, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 3, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 4, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 5, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 6, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 7, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 8, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 9, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 10, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 11, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 12, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 13, Y, EXPR, LAZY, WRITES, COND) \
+    FUSED(FORM, 14, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 15, Y, EXPR, LAZY, WRITES, COND)
+    FUSED16(CMP_RR32, gpr[in->opnd[1].reg], x - y, LF_SUB, 0, COND_SUB)
+    FUSED16(CMP_RI32, in->imm, x - y, LF_SUB, 0, COND_SUB)
+    FUSED16(TEST_RR32, gpr[in->opnd[1].reg], x & y, LF_LOGIC, 0, COND_LOGIC)
+    FUSED16(SUB_RI32, in->imm, x - y, LF_SUB, 1, COND_SUB)
+    FUSED16(AND_RI32, in->imm, x & y, LF_LOGIC, 1, COND_LOGIC)
+#undef FUSED16
+#undef FUSED
+#undef COND_LOGIC
+#undef COND_SUB
 
     /* the micro-ops: the direct path, else impure (nothing changed yet) */
     L_U_MOV_RR32: gpr[in->opnd[0].reg] = gpr[in->opnd[1].reg]; NEXT;
     L_U_MOV_RI32: gpr[in->opnd[0].reg] = in->imm; NEXT;
     L_U_LEA_R32:  gpr[in->opnd[0].reg] = uop_ea(cpu, in); NEXT;
-    L_U_INC_R32:
-    L_U_DEC_R32: {
-        bool inc = ti->kind == U_INC_R32;
-        uint32_t a = gpr[in->opnd[0].reg], r = inc ? a + 1 : a - 1;
-        uint32_t carry = lf_carry(cpu);
-        gpr[in->opnd[0].reg] = r;
-        lf_set(cpu, inc ? LF_INC : LF_DEC, r, a, carry, 4);
-        NEXT;
+    /* (each form its own copy: no tests of the kind inside) */
+#define INCDEC(LABEL, DELTA, LAZY)                                             \
+    LABEL: {                                                                   \
+        uint32_t a = gpr[in->opnd[0].reg], r = a + (DELTA);                    \
+        uint32_t carry = lf_carry(cpu);                                        \
+        gpr[in->opnd[0].reg] = r;                                              \
+        uop_flags(cpu, LAZY, r, a, carry, 4);                                  \
+        NEXT;                                                                  \
     }
+    INCDEC(L_U_INC_R32, 1u, LF_INC)
+    INCDEC(L_U_DEC_R32, 0xFFFFFFFFu, LF_DEC)
+#undef INCDEC
     L_U_MOVZX_R32_R8: gpr[in->opnd[0].reg] = cpu_reg8(cpu, in->opnd[1].reg); NEXT;
-    L_U_SHL_R32:
-    L_U_SHR_R32:
-    L_U_SAR_R32: {
-        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31;
-        if (count == 0)
-            NEXT;
-        uint32_t a = gpr[in->opnd[0].reg];
-        uint32_t r = ti->kind == U_SHL_R32 ? a << count
-                   : ti->kind == U_SHR_R32 ? a >> count : (uint32_t)((int32_t)a >> count);
-        gpr[in->opnd[0].reg] = r;
-        lf_set(cpu, ti->kind == U_SHL_R32 ? LF_SHL : ti->kind == U_SHR_R32 ? LF_SHR : LF_SAR,
-               r, a, count, 4);
-        NEXT;
+#define SHIFT(LABEL, EXPR, LAZY)                                               \
+    LABEL: {                                                                   \
+        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31; \
+        if (count == 0)                                                        \
+            NEXT;                                                              \
+        uint32_t a = gpr[in->opnd[0].reg];                                     \
+        uint32_t r = (EXPR);                                                   \
+        gpr[in->opnd[0].reg] = r;                                              \
+        uop_flags(cpu, LAZY, r, a, count, 4);                                  \
+        NEXT;                                                                  \
     }
+    SHIFT(L_U_SHL_R32, a << count, LF_SHL)
+    SHIFT(L_U_SHR_R32, a >> count, LF_SHR)
+    SHIFT(L_U_SAR_R32, (uint32_t)((int32_t)a >> count), LF_SAR)
+#undef SHIFT
 #define X(NAME, EXPR, LAZY, WRITES)                                              \
     L_U_##NAME##_RR32: {                                                      \
         uint32_t a = gpr[in->opnd[0].reg], b = gpr[in->opnd[1].reg];             \
         uint32_t r = (EXPR);                                                     \
         if (WRITES)                                                              \
             gpr[in->opnd[0].reg] = r;                                            \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        uop_flags(cpu, LAZY, r, a, b, 4);                                        \
         NEXT;                                                             \
     }                                                                            \
     L_U_##NAME##_RI32: {                                                      \
@@ -633,89 +858,11 @@ next_block:
         uint32_t r = (EXPR);                                                     \
         if (WRITES)                                                              \
             gpr[in->opnd[0].reg] = r;                                            \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
-        NEXT;                                                             \
-    }                                                                            \
-    L_U_##NAME##_RM32: {                                                      \
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);            \
-        if (!p)                                                                  \
-            goto impure;                                                        \
-        uint32_t a = gpr[in->opnd[0].reg], b = host_load(p, 4);                  \
-        uint32_t r = (EXPR);                                                     \
-        if (WRITES)                                                              \
-            gpr[in->opnd[0].reg] = r;                                            \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
-        NEXT;                                                             \
-    }                                                                            \
-    L_U_##NAME##_MR32:                                                        \
-    L_U_##NAME##_MI32: {                                                      \
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4,                       \
-                         WRITES ? MEM_WRITE : MEM_READ);                         \
-        if (!p)                                                                  \
-            goto impure;                                                        \
-        uint32_t a = host_load(p, 4);                                            \
-        uint32_t b = ti->kind == U_##NAME##_MI32 ? in->imm : gpr[in->opnd[1].reg]; \
-        uint32_t r = (EXPR);                                                     \
-        if (WRITES)                                                              \
-            host_store(p, r, 4);                                                 \
-        lf_set(cpu, LAZY, r, a, b, 4);                                           \
+        uop_flags(cpu, LAZY, r, a, b, 4);                                        \
         NEXT;                                                             \
     }
     UOP_ALU_OPS(X)
 #undef X
-    L_U_MOV_RM32:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_READ);
-        if (!p)
-            goto impure;
-        gpr[in->opnd[0].reg] = host_load(p, 4);
-        NEXT;
-    L_U_MOV_MR32:
-    L_U_MOV_MI32:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_WRITE);
-        if (!p)
-            goto impure;
-        host_store(p, ti->kind == U_MOV_MI32 ? in->imm : gpr[in->opnd[1].reg], 4);
-        NEXT;
-    L_U_MOVZX_R32_M8:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
-        if (!p)
-            goto impure;
-        gpr[in->opnd[0].reg] = *p;
-        NEXT;
-    L_U_MOV_RM8:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
-        if (!p)
-            goto impure;
-        cpu_set_reg8(cpu, in->opnd[0].reg, *p);
-        NEXT;
-    L_U_MOV_MR8:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_WRITE);
-        if (!p)
-            goto impure;
-        *p = cpu_reg8(cpu, in->opnd[1].reg);
-        NEXT;
-    L_U_CMP_R8M8:
-    L_U_CMP_M8R8: {
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 1, MEM_READ);
-        if (!p)
-            goto impure;
-        bool reg_first = ti->kind == U_CMP_R8M8;
-        uint32_t reg = cpu_reg8(cpu, in->opnd[reg_first ? 0 : 1].reg);
-        uint32_t a = reg_first ? reg : *p, b = reg_first ? *p : reg;
-        lf_set(cpu, LF_SUB, (a - b) & 0xFFu, a, b, 1);
-        NEXT;
-    }
-    L_U_INC_M32:
-    L_U_DEC_M32: {
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 4, MEM_WRITE);
-        if (!p)
-            goto impure;
-        bool inc = ti->kind == U_INC_M32;
-        uint32_t a = host_load(p, 4), r = inc ? a + 1 : a - 1;
-        host_store(p, r, 4);
-        lf_set(cpu, inc ? LF_INC : LF_DEC, r, a, lf_carry(cpu), 4);
-        NEXT;
-    }
     L_U_IMUL_RR32:
     L_U_IMUL_RRI32: {
         /* exec_imul's 32-bit forms (an imm8 is sign-extended) */
@@ -725,46 +872,27 @@ next_block:
         int64_t product = a * m;
         uint32_t low = (uint32_t)product;
         gpr[in->opnd[0].reg] = low;
-        lf_set(cpu, LF_MUL, low, 0, product != (int32_t)low ? FL_CF | FL_OF : 0, 4);
+        uop_flags(cpu, LF_MUL, low, 0, product != (int32_t)low ? FL_CF | FL_OF : 0, 4);
         NEXT;
     }
-    L_U_MOVZX_R32_M16:
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 2, MEM_READ);
-        if (!p)
-            goto impure;
-        gpr[in->opnd[0].reg] = host_load(p, 2);
-        NEXT;
-    L_U_CMP_R16M16:
-    L_U_CMP_M16R16: {
-        p = cpu_host_ptr(cpu, in->seg, uop_ea(cpu, in), 2, MEM_READ);
-        if (!p)
-            goto impure;
-        bool reg_first = ti->kind == U_CMP_R16M16;
-        uint32_t reg = gpr[in->opnd[reg_first ? 0 : 1].reg] & 0xFFFFu, mem = host_load(p, 2);
-        uint32_t a = reg_first ? reg : mem, b = reg_first ? mem : reg;
-        lf_set(cpu, LF_SUB, (a - b) & 0xFFFFu, a, b, 2);
-        NEXT;
-    }
-    L_U_PUSH_R32: {
-        uint32_t esp = gpr[R_ESP] - 4;
-        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_WRITE);
-        if (!p)
-            goto impure;
-        host_store(p, gpr[in->opnd[0].reg], 4);   /* PUSH ESP: the old value */
-        gpr[R_ESP] = esp;
-        NEXT;
-    }
-    L_U_POP_R32: {
-        uint32_t esp = gpr[R_ESP];
-        p = cpu_host_ptr(cpu, SEG_SS, esp, 4, MEM_READ);
-        if (!p)
-            goto impure;
-        uint32_t value = host_load(p, 4);
-        gpr[R_ESP] = esp + 4;
-        gpr[in->opnd[0].reg] = value;   /* POP ESP: the popped value wins */
-        NEXT;
-    }
+    /* the memory micro-ops twice: any 32-bit address, and base + disp
+     * (ML: the label, MK: the kind, UOP_EA: the effective address) */
+#define ML(K) L_##K
+#define MK(K) (K)
+#define UOP_EA() uop_ea(cpu, in)
+#include "portable_mem.h"
+#undef ML
+#undef MK
+#undef UOP_EA
+#define ML(K) LB_##K
+#define MK(K) U_B(K)
+#define UOP_EA() ((uint32_t)in->disp + gpr[in->ea_base])
+#include "portable_mem.h"
+#undef ML
+#undef MK
+#undef UOP_EA
 #undef NEXT
+#undef in
 }
 
 

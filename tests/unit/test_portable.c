@@ -126,12 +126,183 @@ START_TEST(test_rep_in_block)
 }
 END_TEST
 
+/* 32-bit flat protected mode (4 GiB data segments, no paging): the
+ * memory micro-ops on their direct path (base + displacement and
+ * base + index forms: loads, stores, read-modify-write, byte and 16-bit
+ * forms, PUSH/POP), CMP/SUB before the loop's Jcc, and the chaining of the
+ * loop's block to itself. */
+static const uint8_t flat_loop[] = {
+    0xBB, 0x00, 0x30, 0x00, 0x00,   /* 1000 mov ebx, 0x3000 */
+    0xB9, 0x05, 0x00, 0x00, 0x00,   /* 1005 mov ecx, 5 */
+    0x31, 0xF6,                     /* 100A xor esi, esi */
+    0x8B, 0x43, 0x04,               /* 100C mov eax, [ebx+4] */
+    0x03, 0x04, 0xB3,               /* 100F add eax, [ebx+esi*4] */
+    0x89, 0x43, 0x08,               /* 1012 mov [ebx+8], eax */
+    0x0F, 0xB6, 0x53, 0x01,         /* 1015 movzx edx, byte [ebx+1] */
+    0x01, 0xD0,                     /* 1019 add eax, edx */
+    0x50,                           /* 101B push eax */
+    0x46,                           /* 101C inc esi */
+    0x83, 0xE6, 0x03,               /* 101D and esi, 3 */
+    0xFF, 0x43, 0x10,               /* 1020 inc dword [ebx+16] */
+    0x31, 0x43, 0x14,               /* 1023 xor [ebx+20], eax */
+    0x2B, 0x43, 0x18,               /* 1026 sub eax, [ebx+24] */
+    0x88, 0x43, 0x02,               /* 1029 mov [ebx+2], al */
+    0x5F,                           /* 102C pop edi */
+    0x0F, 0xB7, 0x53, 0x06,         /* 102D movzx edx, word [ebx+6] */
+    0x66, 0x39, 0x53, 0x1C,         /* 1031 cmp [ebx+28], dx */
+    0x39, 0x4B, 0x0C,               /* 1035 cmp [ebx+12], ecx */
+    0x83, 0xE9, 0x01,               /* 1038 sub ecx, 1 */
+    0x0F, 0x85, 0xCB, 0xFF, 0xFF, 0xFF, /* 103B jnz 100C (rel32) */
+    0xF4,                           /* 1041 hlt */
+};
+
+struct flat_state {
+    uint32_t gpr[8];
+    uint32_t eip, eflags;
+    uint64_t icount;
+    uint8_t data[32];    /* 0x3000.. */
+    uint8_t stack[8];    /* below 0x8000 */
+    enum cpu_stop why;
+};
+
+static struct flat_state run_flat(const uint8_t *code, size_t len, bool translated,
+                                  uint64_t budget)
+{
+    struct fixture *fx = fixture_new(1u << 20);
+    struct cpu *cpu = &fx->cpu;
+    struct tcache *tc = NULL;
+    for (int s = SEG_ES; s <= SEG_GS; s++)
+        cpu_load_seg_real(cpu, s, 0);
+    cpu->cr0 |= CR0_PE;
+    for (int s = SEG_ES; s <= SEG_GS; s++) {
+        cpu->seg[s].limit = 0xFFFFFFFFu;
+        cpu->seg[s].flags |= SEGF_DB | SEGF_G;
+    }
+    cpu->eip = 0x1000;
+    cpu->gpr[R_ESP] = 0x8000;
+    phys_load(&fx->pm, 0x1000, code, len);
+    for (uint32_t i = 0; i < 32; i++)
+        phys_write(&fx->pm, 0x3000 + i, (i * 37 + 11) & 0xFF, 1);
+    if (translated) {
+        tc = tcache_create(&(struct tcache_config){ 0 });
+        ck_assert_ptr_nonnull(tc);
+        cpu->engine = tcache_engine(tc);
+    }
+    struct flat_state st = { .why = cpu_run(cpu, budget) };
+    memcpy(st.gpr, cpu->gpr, sizeof st.gpr);
+    st.eip = cpu->eip;
+    st.eflags = cpu_get_eflags(cpu);
+    st.icount = cpu->icount;
+    for (uint32_t i = 0; i < sizeof st.data; i++)
+        st.data[i] = (uint8_t)phys_read(&fx->pm, 0x3000 + i, 1);
+    for (uint32_t i = 0; i < sizeof st.stack; i++)
+        st.stack[i] = (uint8_t)phys_read(&fx->pm, 0x8000 - (uint32_t)sizeof st.stack + i, 1);
+    cpu->engine = NULL;
+    tcache_destroy(tc);
+    fixture_free(fx);
+    return st;
+}
+
+/* Blocks ending in CMP, TEST, SUB or AND on registers and a Jcc, fused by
+ * the portable backend, with conditions of every kind (O, B, BE, E, S, P,
+ * L, LE and inverses) on operands that vary over 40 passes. */
+static const uint8_t fused_jcc[] = {
+    0xB9, 0x28, 0x00, 0x00, 0x00,         /* 1000 mov ecx, 40 */
+    0xB8, 0xF0, 0xFF, 0xFF, 0x7F,         /* 1005 mov eax, 0x7ffffff0 */
+    0xBB, 0x05, 0x00, 0x00, 0x80,         /* 100A mov ebx, 0x80000005 */
+    0x31, 0xFF,                           /* 100F xor edi, edi */
+    0x05, 0xFF, 0xFF, 0xFF, 0x3F,         /* 1011 add eax, 0x3fffffff */
+    0x31, 0xC3,                           /*      xor ebx, eax */
+    0x39, 0xD8,                           /*      cmp eax, ebx */
+    0x7C, 0x01,                           /*      jl +1 */
+    0x47,                                 /*      inc edi */
+    0x3D, 0x78, 0x56, 0x34, 0x12,         /*      cmp eax, 0x12345678 */
+    0x76, 0x03,                           /*      jbe +3 */
+    0x83, 0xC7, 0x02,                     /*      add edi, 2 */
+    0x85, 0xD8,                           /*      test eax, ebx */
+    0x78, 0x03,                           /*      js +3 */
+    0x83, 0xC7, 0x04,                     /*      add edi, 4 */
+    0x85, 0xD8,                           /*      test eax, ebx */
+    0x7A, 0x03,                           /*      jp +3 */
+    0x83, 0xC7, 0x08,                     /*      add edi, 8 */
+    0x81, 0xE3, 0x0F, 0xFF, 0x00, 0xFF,   /*      and ebx, 0xff00ff0f */
+    0x74, 0x03,                           /*      jz +3 */
+    0x83, 0xC7, 0x10,                     /*      add edi, 16 */
+    0x39, 0xD8,                           /*      cmp eax, ebx */
+    0x70, 0x03,                           /*      jo +3 */
+    0x83, 0xC7, 0x20,                     /*      add edi, 32 */
+    0x81, 0xFB, 0x00, 0x00, 0x00, 0x40,   /*      cmp ebx, 0x40000000 */
+    0x7F, 0x03,                           /*      jg +3 */
+    0x83, 0xC7, 0x40,                     /*      add edi, 64 */
+    0x39, 0xD8,                           /*      cmp eax, ebx */
+    0x73, 0x06,                           /*      jae +6 */
+    0x81, 0xC7, 0x80, 0x00, 0x00, 0x00,   /*      add edi, 128 */
+    0x85, 0xC0,                           /*      test eax, eax */
+    0x7E, 0x06,                           /*      jle +6 */
+    0x81, 0xC7, 0x00, 0x01, 0x00, 0x00,   /*      add edi, 256 */
+    0xC1, 0xC3, 0x07,                     /*      rol ebx, 7 */
+    0x83, 0xE9, 0x01,                     /*      sub ecx, 1 */
+    0x75, 0xA3,                           /*      jnz 1011 */
+    0xF4,                                 /*      hlt */
+};
+
+START_TEST(test_flat_memory_uops)
+{
+    for (uint64_t budget = 1; budget <= 5 * 19 + 6; budget++) {
+        struct flat_state a = run_flat(flat_loop, sizeof flat_loop, false, budget);
+        struct flat_state b = run_flat(flat_loop, sizeof flat_loop, true, budget);
+        for (int i = 0; i < 8; i++)
+            ck_assert_msg(a.gpr[i] == b.gpr[i], "budget %llu: gpr %d %08x vs %08x",
+                          (unsigned long long)budget, i, a.gpr[i], b.gpr[i]);
+        ck_assert_msg(a.eip == b.eip, "budget %llu: eip %x vs %x",
+                      (unsigned long long)budget, a.eip, b.eip);
+        ck_assert_msg(a.eflags == b.eflags, "budget %llu: eflags %x vs %x",
+                      (unsigned long long)budget, a.eflags, b.eflags);
+        ck_assert_uint_eq(a.icount, b.icount);
+        ck_assert_mem_eq(a.data, b.data, sizeof a.data);
+        ck_assert_mem_eq(a.stack, b.stack, sizeof a.stack);
+        ck_assert_int_eq(a.why, b.why);
+    }
+    struct flat_state s = run_flat(flat_loop, sizeof flat_loop, true, 1000);
+    ck_assert_uint_eq(s.eip, 0x1042);   /* halted after the loop */
+    ck_assert_uint_eq(s.gpr[R_ECX], 0);
+}
+END_TEST
+
+static void same_flat(const uint8_t *code, size_t len, uint64_t budget)
+{
+    struct flat_state a = run_flat(code, len, false, budget);
+    struct flat_state b = run_flat(code, len, true, budget);
+    for (int i = 0; i < 8; i++)
+        ck_assert_msg(a.gpr[i] == b.gpr[i], "budget %llu: gpr %d %08x vs %08x",
+                      (unsigned long long)budget, i, a.gpr[i], b.gpr[i]);
+    ck_assert_msg(a.eip == b.eip, "budget %llu: eip %x vs %x", (unsigned long long)budget,
+                  a.eip, b.eip);
+    ck_assert_msg(a.eflags == b.eflags, "budget %llu: eflags %x vs %x",
+                  (unsigned long long)budget, a.eflags, b.eflags);
+    ck_assert_uint_eq(a.icount, b.icount);
+    ck_assert_int_eq(a.why, b.why);
+}
+
+START_TEST(test_fused_jcc)
+{
+    for (uint64_t budget = 1; budget <= 120; budget++)
+        same_flat(fused_jcc, sizeof fused_jcc, budget);
+    same_flat(fused_jcc, sizeof fused_jcc, 100000);
+    struct flat_state s = run_flat(fused_jcc, sizeof fused_jcc, true, 100000);
+    ck_assert_uint_eq(s.gpr[R_ECX], 0);
+    ck_assert_uint_eq(s.why, CPU_STOP_HALT);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("portable");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_fault_after_pure);
     tcase_add_test(tc, test_rep_in_block);
+    tcase_add_test(tc, test_flat_memory_uops);
+    tcase_add_test(tc, test_fused_jcc);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
