@@ -30,6 +30,7 @@
 #include "devices/device.h"
 #include "devices/fw_cfg.h"
 #include "devices/pc.h"
+#include "frontends/chardev_socket.h"
 #include "frontends/display_sdl.h"
 #include "frontends/display_text.h"
 #include "frontends/monitor.h"
@@ -388,12 +389,16 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         s->machine->boot_opaque = s->kernel;
     }
     if (o->monitor) {
-        if (open_backend(s, o->monitor, &s->monitor_cd, err, errlen) != 0)
+        int rc = chardev_socket_spec(o->monitor)
+                 ? chardev_socket_open(o->monitor, &s->monitor_cd, err, errlen)
+                 : open_backend(s, o->monitor, &s->monitor_cd, err, errlen);
+        if (rc != 0)
             return -1;
         if (!(s->monitor = monitor_create(s->machine, s->monitor_cd))) {
             snprintf(err, errlen, "out of host memory");
             return -1;
         }
+        chardev_socket_set_notify(s->monitor_cd, monitor_greet, monitor_client_gone, s->monitor);
     }
     if (o->display == DISPLAY_CURSES && !o->nographic
         && !(s->text_display = text_display_create(s->machine, err, errlen)))

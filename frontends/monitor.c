@@ -2,6 +2,7 @@
 #include "monitor.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 struct monitor {
     struct machine *machine;
     struct chardev *cd;
+    bool echo;                  /* a terminal in raw mode: echo what is typed */
+    bool overlong;              /* the line being read passed MONITOR_LINE_MAX: discard it */
     char line[MONITOR_LINE_MAX];
     size_t len;
 };
@@ -52,9 +55,25 @@ struct monitor *monitor_create(struct machine *m, struct chardev *cd)
         return NULL;
     mon->machine = m;
     mon->cd = cd;
+    mon->echo = cd && strcmp(cd->name, "stdio") == 0;
+    monitor_greet(mon);
+    return mon;
+}
+
+void monitor_greet(void *opaque)
+{
+    struct monitor *mon = opaque;
+    mon->len = 0;
+    mon->overlong = false;
     mon_printf(mon, "fox86 monitor - type 'help' for a list of commands\n");
     prompt(mon);
-    return mon;
+}
+
+void monitor_client_gone(void *opaque)
+{
+    struct monitor *mon = opaque;
+    mon->len = 0;   /* a half-sent line from that client means nothing to the next */
+    mon->overlong = false;
 }
 
 void monitor_free(struct monitor *mon)
@@ -274,21 +293,37 @@ void monitor_poll(struct monitor *mon)
     int c;
     while ((c = chardev_poll(mon->cd)) >= 0) {
         if (c == '\r' || c == '\n') {
-            mon_printf(mon, "\n");
-            mon->line[mon->len] = '\0';
-            monitor_execute(mon, mon->line);
+            if (mon->echo)
+                mon_printf(mon, "\n");
+            if (mon->overlong) {
+                mon_printf(mon, "error: line too long (more than %d characters): discarded\n",
+                           MONITOR_LINE_MAX - 1);
+            } else if (mon->len > 0 || mon->echo) {
+                mon->line[mon->len] = '\0';
+                monitor_execute(mon, mon->line);
+            } else {
+                continue;   /* CR LF from a socket client: one line, one prompt */
+            }
             mon->len = 0;
+            mon->overlong = false;
             if (!mon->machine->exit_requested)
                 prompt(mon);
         } else if (c == 0x7F || c == 0x08) {
             if (mon->len > 0) {
                 mon->len--;
-                chardev_write(mon->cd, "\b \b", 3);
+                if (mon->echo)
+                    chardev_write(mon->cd, "\b \b", 3);
             }
-        } else if (c >= 0x20 && mon->len + 1 < sizeof(mon->line)) {
+        } else if (c >= 0x20) {
+            if (mon->len + 1 >= sizeof(mon->line)) {
+                mon->overlong = true;   /* reported once at the end of the line */
+                continue;
+            }
             mon->line[mon->len++] = (char)c;
-            char ch = (char)c;
-            chardev_write(mon->cd, &ch, 1);   /* the terminal does not echo in raw mode */
+            if (mon->echo) {
+                char ch = (char)c;
+                chardev_write(mon->cd, &ch, 1);   /* the terminal does not echo in raw mode */
+            }
         }
     }
 }

@@ -26,6 +26,10 @@ void monitor_poll(struct monitor *mon);
 /* Run one command line (without newline); output goes to the backend. */
 void monitor_execute(struct monitor *mon, const char *line);
 void monitor_free(struct monitor *mon);
+/* Socket backends (chardev_socket_set_notify): a new client gets the
+ * greeting and a prompt; a client that left takes its partial line along. */
+void monitor_greet(void *mon);
+void monitor_client_gone(void *mon);
 
 /* The text screen as UTF-8 lines (CP437 translated), for the monitor, the
  * curses display and tests. Returns the bytes written (NUL-terminated,
