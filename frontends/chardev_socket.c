@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "core/chardev.h"
 
 #define SOCKET_INBUF 4096
+#define SOCKET_WRITE_WAIT_MS 200
 
 struct socket_chardev {
     struct chardev base;        /* first: the struct chardev * handed out points here */
@@ -65,8 +67,15 @@ static void socket_write(struct chardev *cd, const uint8_t *bytes, size_t len)
         ssize_t n = send(s->client_fd, bytes, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;   /* the client does not read: drop, never stall the guest */
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* A long reply can fill the socket buffer: give a reading
+             * client a moment, but a client that does not read loses the
+             * rest rather than stall the guest. */
+            struct pollfd pfd = { .fd = s->client_fd, .events = POLLOUT };
+            if (poll(&pfd, 1, SOCKET_WRITE_WAIT_MS) == 1 && (pfd.revents & POLLOUT))
+                continue;
+            return;
+        }
         if (n <= 0) {
             drop_client(s);
             return;

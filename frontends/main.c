@@ -67,6 +67,7 @@ struct session {
     struct trace *trace;
     struct chardev *monitor_cd;
     struct monitor *monitor;
+    struct monitor_shared monitor_shared;   /* symbols, stop/cont */
     struct text_display *text_display;
     struct sdl_display *sdl_display;
     struct tcache *tcache;               /* -accel tcg,backend=portable: the translator */
@@ -76,13 +77,23 @@ struct session {
 static void session_poll(struct machine *m, void *opaque)
 {
     struct session *s = opaque;
-    (void)m;
     if (s->monitor)
         monitor_poll(s->monitor);
     if (s->text_display)
         text_display_poll(s->text_display);
     if (s->sdl_display)
         sdl_display_poll(s->sdl_display);
+    /* "stop": keep serving the monitors and displays, run no guest code */
+    while (s->monitor_shared.stopped && !m->exit_requested && !(m->stop_signal && *m->stop_signal)) {
+        struct timespec nap = { 0, 5 * 1000 * 1000 };
+        nanosleep(&nap, NULL);
+        if (s->monitor)
+            monitor_poll(s->monitor);
+        if (s->text_display)
+            text_display_poll(s->text_display);
+        if (s->sdl_display)
+            sdl_display_poll(s->sdl_display);
+    }
 }
 
 /* Open a backend spec; all "stdio" users share one chardev. */
@@ -108,29 +119,9 @@ static void close_backend(struct session *s, struct chardev *cd)
 
 static void print_stats(const struct machine *m, double host_seconds)
 {
-    const struct cpu *cpu = &m->cpu;
-    double virt = (double)machine_now(m) / 1e9;
-    fprintf(stderr, "fox86 stats:\n");
-    fprintf(stderr, "  instructions executed  %llu\n", (unsigned long long)cpu->icount);
-    fprintf(stderr, "  exceptions taken       %llu\n", (unsigned long long)cpu->exceptions_taken);
-    fprintf(stderr, "  virtual time           %.6f s (halted %.6f s)\n", virt,
-            (double)m->stats.idle_ns / 1e9);
-    fprintf(stderr, "  skipped (host stalls)  %.6f s\n", (double)m->stats.catchup_ns / 1e9);
-    fprintf(stderr, "  virtual ns/instruction %.3f\n", (double)m->vt_rate_q16 / 65536);
-    fprintf(stderr, "  host time              %.3f s\n", host_seconds);
-    if (host_seconds > 0)
-        fprintf(stderr, "  speed                  %.1f MIPS\n",
-                (double)cpu->icount / host_seconds / 1e6);
-    fprintf(stderr, "  run-loop slices        %llu\n", (unsigned long long)m->stats.slices);
-    fprintf(stderr, "  machine resets         %llu\n", (unsigned long long)m->stats.resets);
-    char mmu[1024];
-    machine_format_mmu_stats(m, mmu, sizeof(mmu));
-    fputs(mmu, stderr);
-    if (cpu->engine && cpu->engine->format_stats) {
-        char jit[4096];
-        cpu->engine->format_stats(cpu->engine->opaque, jit, sizeof(jit));
-        fputs(jit, stderr);
-    }
+    static char text[16384];
+    monitor_format_stats(m, host_seconds, text, sizeof(text));
+    fputs(text, stderr);
 }
 
 static double host_now(void)
@@ -399,6 +390,8 @@ static int session_setup(struct session *s, char *err, size_t errlen)
             return -1;
         }
         chardev_socket_set_notify(s->monitor_cd, monitor_greet, monitor_client_gone, s->monitor);
+        monitor_set_shared(s->monitor, &s->monitor_shared);
+        s->monitor_shared.syms = s->kernel ? multiboot_symbols(s->kernel) : NULL;
     }
     if (o->display == DISPLAY_CURSES && !o->nographic
         && !(s->text_display = text_display_create(s->machine, err, errlen)))
@@ -478,6 +471,7 @@ int main(int argc, char **argv)
     s.machine->stop_signal = &stop_signal;
 
     double started = host_now();
+    s.monitor_shared.host_started = monitor_host_now();
     int status = machine_reset(s.machine) == 0 ? machine_run(s.machine) : 1;
     if (s.opts.stats)
         print_stats(s.machine, host_now() - started);

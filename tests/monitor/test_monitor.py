@@ -22,6 +22,7 @@ import time
 FOX86, KERNEL, OUTDIR = sys.argv[1], sys.argv[2], sys.argv[3]
 PROMPT = b"(fox86) "
 failures = []
+running = []   # fox86 processes to kill if a check raises
 
 
 def check(cond, what):
@@ -38,6 +39,7 @@ def start(extra, name):
             "-debugcon", "file:" + transcript] + extra
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
+    running.append(proc)
     return proc, transcript
 
 
@@ -136,10 +138,116 @@ def test_tcp():
     finish(proc, 33, "tcp: sendkey esc ends kbd_echo")
 
 
-TESTS = [test_unix_lines, test_tcp]
+def elf_bytes_at(path, paddr, n):
+    """n bytes the ELF loads at physical address paddr (from its PT_LOAD)."""
+    import struct
+    data = open(path, "rb").read()
+    phoff, = struct.unpack_from("<I", data, 28)
+    phentsize, phnum = struct.unpack_from("<HH", data, 42)
+    for i in range(phnum):
+        p_type, p_offset, p_vaddr, p_paddr, p_filesz = struct.unpack_from("<IIIII", data, phoff + i * phentsize)
+        if p_type == 1 and p_paddr <= paddr and paddr + n <= p_paddr + p_filesz:
+            return data[p_offset + paddr - p_paddr:p_offset + paddr - p_paddr + n]
+    return None
+
+
+def symbol_address(path, name):
+    out = subprocess.run(["nm", path], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[2] == name:
+            return int(f[0], 16)
+    return None
+
+
+def objdump_mnemonics(path, start, count):
+    out = subprocess.run(["objdump", "-d", "-M", "intel", "--start-address=%#x" % start,
+                          "--stop-address=%#x" % (start + 64), path],
+                         capture_output=True, text=True).stdout
+    mnems = []
+    for line in out.splitlines():
+        f = line.split("\t")
+        if len(f) >= 3 and f[0].strip().endswith(":"):
+            mnems.append(f[2].split()[0])
+    return mnems[:count]
+
+
+def transcript_lines(path):
+    return open(path, errors="replace").read().split()
+
+
+def test_commands():
+    import re
+    sock = os.path.join(OUTDIR, "cmd.sock")
+    proc, transcript = start(["-monitor", "unix:%s,server,nowait" % sock], "cmd")
+    s = connect(sock)
+    read_until(s, PROMPT)
+    check(wait_file(transcript, "ready"), "commands: the guest runs")
+    check(re.search(r"^\* CPU #0: pc=0x[0-9a-f]{8}", command(s, "info cpus"), re.M) is not None,
+          "info cpus: one CPU and its pc")
+    pci = command(s, "info pci")
+    check(all(i in pci for i in ("Host bridge: PCI device 8086:1237", "ISA bridge: PCI device 8086:7000",
+                                 "IDE controller: PCI device 8086:7010",
+                                 "VGA controller: PCI device 1234:1111")),
+          "info pci: the i440FX, PIIX3, its IDE and the VGA")
+    mtree = command(s, "info mtree")
+    check("00000000-07ffffff (prio 0, ram): ram" in mtree and "0cf8-0cff" in mtree,
+          "info mtree: 128 MiB of RAM and the PCI config ports")
+    check("instructions executed" in command(s, "info stats"), "info stats: the --stats text")
+    # xp against the bytes the ELF loads at 1 MiB
+    want = elf_bytes_at(KERNEL, 0x100000, 16)
+    words = " ".join("0x%08x" % int.from_bytes(want[i:i + 4], "little") for i in range(0, 16, 4))
+    check(command(s, "xp/4x 0x100000").strip() == "0000000000100000: " + words,
+          "xp/4x 0x100000 shows the kernel's first 16 bytes")
+    check(command(s, "xp/8xb 0x100000").strip() == "0000000000100000: " +
+          " ".join("0x%02x" % b for b in want[:8]), "xp/8xb: bytes")
+    check(command(s, "x/2xw 0x100004").strip().split(":")[1].split() ==
+          ["0x%08x" % int.from_bytes(want[i:i + 4], "little") for i in (4, 8)],
+          "x/2xw: paging off, linear = physical")
+    # x/Ni against objdump on the same ELF, with the symbol named
+    addr = symbol_address(KERNEL, "test_main")
+    lines = command(s, "x/6i %#x" % addr).strip().splitlines()
+    got = [l.split(":  ")[1].split()[0] for l in lines]
+    want_m = objdump_mnemonics(KERNEL, addr, 6)
+    check(got == want_m and lines[0].startswith("0x%08x <test_main>:" % addr),
+          "x/6i test_main: Capstone's mnemonics match objdump's %s / %s" % (got, want_m))
+    check("Cannot access memory" not in command(s, "x/2i $eip"), "x/2i $eip")
+    check("invalid format" in command(s, "x/4z 1") and "expected an address" in command(s, "xp/4x nowhere"),
+          "x: bad format and bad address are errors")
+    # stop / cont: no instruction runs while stopped; a key waits for cont
+    command(s, "stop")
+    a = command(s, "info status")
+    time.sleep(0.3)
+    command(s, "sendkey a")
+    time.sleep(0.3)
+    b = command(s, "info status")
+    check("paused" in a and a == b, "stop: the instruction count stands still")
+    check("1e" not in transcript_lines(transcript), "stop: the key is not read while stopped")
+    command(s, "cont")
+    check(wait_file(transcript, "9e"), "cont: the guest reads the key (1e, 9e) after cont")
+    check("running" in command(s, "info status"), "cont: running")
+    command(s, "sendkey ctrl-alt-delete")
+    wait_file(transcript, "9d")
+    seq = transcript_lines(transcript)
+    want_seq = ["1d", "38", "e0", "53", "e0", "d3", "b8", "9d"]
+    check(any(seq[i:i + 8] == want_seq for i in range(len(seq))),
+          "sendkey ctrl-alt-delete: the guest reads 1d 38 e0 53 e0 d3 b8 9d")
+    s.sendall(b"quit\n")
+    finish(proc, 0, "commands: quit")
+
+
+TESTS = [test_unix_lines, test_tcp, test_commands]
 
 if __name__ == "__main__":
-    for t in TESTS:
-        t()
+    try:
+        for t in TESTS:
+            t()
+    except Exception as e:   # a timeout or a closed socket: a failure, not a hang
+        check(False, "%s: %r" % (t.__name__, e))
+    finally:
+        for p in running:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     print("%d failure(s)" % len(failures))
     sys.exit(1 if failures else 0)
