@@ -17,6 +17,7 @@
 #include "core/input.h"
 #include "core/machine.h"
 #include "devices/pci.h"
+#include "frontends/screendump.h"
 #include "frontends/trace.h"
 
 #define MONITOR_LINE_MAX 512
@@ -686,6 +687,7 @@ void monitor_execute(struct monitor *mon, const char *line)
                         "x/FMT ADDR         dump linear memory (FMT: count, x d u o c i, b h w g)\n"
                         "xp/FMT ADDR        dump physical memory\n"
                         "stop, cont         pause and resume the guest\n"
+                        "screendump FILE    save the screen as a PNG file\n"
                         "sendkey KEYS       press keys, e.g. sendkey ctrl-alt-delete\n"
                         "type TEXT          type text on the keyboard (\\n is Enter)\n"
                         "system_reset       reset the machine\n"
@@ -720,6 +722,12 @@ void monitor_execute(struct monitor *mon, const char *line)
         cmd_type(mon, arg);
     } else if (strcmp(cmd, "x") == 0 || strcmp(cmd, "xp") == 0) {
         cmd_memory_dump(mon, cmd[1] == 'p', fmt, arg);
+    } else if (strcmp(cmd, "screendump") == 0) {
+        char err[256];
+        if (!*arg)
+            mon_printf(mon, "usage: screendump FILE.png\n");
+        else if (screendump_png(&m->display, arg, err, sizeof(err)) != 0)
+            mon_printf(mon, "screendump: %s\n", err);
     } else if (strcmp(cmd, "stop") == 0) {
         mon->shared->stopped = true;
     } else if (strcmp(cmd, "cont") == 0 || strcmp(cmd, "c") == 0) {

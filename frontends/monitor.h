@@ -5,6 +5,7 @@
  * status, info cpus, info pci, info mtree, info stats (the --stats text),
  * x/FMT ADDR and xp/FMT ADDR (QEMU's memory dumps; x/Ni disassembles with
  * Capstone, naming guest symbols when a kernel ELF gave them), stop, cont,
+ * screendump FILE.png (screendump.h),
  * sendkey KEYS (QEMU names joined by '-', e.g. ctrl-alt-delete),
  * type TEXT (fox86: types a line of text, \n as Enter), system_reset, quit.
  * Backends: stdio (echoes what is typed: the terminal is raw), or a socket

@@ -236,7 +236,119 @@ def test_commands():
     finish(proc, 0, "commands: quit")
 
 
-TESTS = [test_unix_lines, test_tcp, test_commands]
+def read_png(path):
+    """(width, height, rows of (r, g, b)) of an 8-bit RGB PNG, with zlib only."""
+    import struct
+    import zlib
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, width = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        body = data[pos + 8:pos + 8 + length]
+        crc, = struct.unpack_from(">I", data, pos + 8 + length)
+        assert zlib.crc32(kind + body) == crc, "bad CRC in " + kind.decode()
+        if kind == b"IHDR":
+            width, height, depth, ctype = struct.unpack_from(">IIBB", body)
+            assert depth == 8 and ctype == 2, "not 8-bit RGB"
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * 3
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - 3] if i >= 3 else 0
+            b = prev[i]
+            c = prev[i - 3] if i >= 3 else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return width, height, rows
+
+
+def pixel(png, x, y):
+    row = png[2][y]
+    return tuple(row[3 * x:3 * x + 3])
+
+
+def test_screendump_vbe():
+    sock = os.path.join(OUTDIR, "shot.sock")
+    shot = os.path.join(OUTDIR, "vbe.png")
+    if os.path.exists(shot):
+        os.remove(shot)
+    proc, transcript = start(["-monitor", "unix:%s,server,nowait" % sock], "shot")
+    s = connect(sock)
+    read_until(s, PROMPT)
+    check(wait_file(transcript, "ready"), "screendump: the guest runs")
+    command(s, "sendkey v")   # kbd_echo draws 1920x1080: red | blue, a white square at 0,0
+    check(wait_file(transcript, "vbe drawn"), "screendump: the guest drew its VBE picture")
+    reply = command(s, "screendump " + shot)
+    check(reply.strip() == "" and os.path.exists(shot), "screendump FILE.png: no error, a file " + reply)
+    png = read_png(shot)
+    check(png[:2] == (1920, 1080), "screendump: 1920x1080 (%dx%d)" % png[:2])
+    want = {(0, 0): (255, 255, 255), (63, 63): (255, 255, 255), (64, 10): (255, 0, 0),
+            (10, 64): (255, 0, 0), (959, 540): (255, 0, 0), (960, 540): (0, 0, 255),
+            (1919, 1079): (0, 0, 255)}
+    got = {xy: pixel(png, *xy) for xy in want}
+    check(got == want, "screendump: the pixels the guest wrote %s" % got)
+    check("screendump:" in command(s, "screendump /nonexistent-dir/x.png"),
+          "screendump to an unwritable path: an error reply")
+    s.sendall(b"quit\n")
+    finish(proc, 0, "screendump: quit")
+
+
+def test_screendump_text():
+    """SeaBIOS's text screen: each cell of info text blank or not, as the PNG shows it."""
+    sock = os.path.join(OUTDIR, "text.sock")
+    shot = os.path.join(OUTDIR, "text.png")
+    os.makedirs(OUTDIR, exist_ok=True)
+    args = [FOX86, "-display", "none", "-serial", "null", "-monitor", "unix:%s,server,nowait" % sock]
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    running.append(proc)
+    s = connect(sock)
+    read_until(s, PROMPT)
+    deadline, text = time.time() + 60, ""
+    while time.time() < deadline and "No bootable device" not in text:
+        time.sleep(0.2)
+        text = command(s, "info text")
+    check("SeaBIOS" in text, "screendump text: SeaBIOS's screen is up")
+    command(s, "stop")   # the screen must not change between the two reads
+    text = command(s, "info text")
+    command(s, "screendump " + shot)
+    command(s, "cont")
+    png = read_png(shot)
+    check(png[:2] == (720, 400), "screendump text: 80x25 cells of 9x16 = 720x400 (%dx%d)" % png[:2])
+    lines = text.split("\n")[:25]
+    mismatches = []
+    for row in range(25):
+        line = lines[row] if row < len(lines) else ""
+        for col in range(80):
+            blank = col >= len(line) or line[col] == " "
+            lit = any(png[2][y][col * 27:col * 27 + 27] != bytes(27) for y in range(row * 16, row * 16 + 16))
+            if blank == lit:
+                mismatches.append((row, col, line[col] if col < len(line) else " "))
+    # the blinking cursor may light one blank cell
+    check(len(mismatches) <= 1 and any(l.strip() for l in lines),
+          "screendump text: every cell lit exactly where info text has a character %s" % mismatches[:5])
+    s.sendall(b"quit\n")
+    finish(proc, 0, "screendump text: quit")
+
+
+TESTS = [test_unix_lines, test_tcp, test_commands, test_screendump_vbe, test_screendump_text]
 
 if __name__ == "__main__":
     try:
