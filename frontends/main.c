@@ -35,6 +35,7 @@
 #include "frontends/display_text.h"
 #include "frontends/monitor.h"
 #include "frontends/options.h"
+#include "frontends/qmp.h"
 #include "frontends/trace.h"
 #include "translator/tcache.h"
 
@@ -68,6 +69,8 @@ struct session {
     struct chardev *monitor_cd;
     struct monitor *monitor;
     struct monitor_shared monitor_shared;   /* symbols, stop/cont */
+    struct chardev *qmp_cd;
+    struct qmp *qmp;
     struct text_display *text_display;
     struct sdl_display *sdl_display;
     struct tcache *tcache;               /* -accel tcg,backend=portable: the translator */
@@ -79,6 +82,8 @@ static void session_poll(struct machine *m, void *opaque)
     struct session *s = opaque;
     if (s->monitor)
         monitor_poll(s->monitor);
+    if (s->qmp)
+        qmp_poll(s->qmp);
     if (s->text_display)
         text_display_poll(s->text_display);
     if (s->sdl_display)
@@ -89,6 +94,8 @@ static void session_poll(struct machine *m, void *opaque)
         nanosleep(&nap, NULL);
         if (s->monitor)
             monitor_poll(s->monitor);
+        if (s->qmp)
+            qmp_poll(s->qmp);
         if (s->text_display)
             text_display_poll(s->text_display);
         if (s->sdl_display)
@@ -391,8 +398,20 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         }
         chardev_socket_set_notify(s->monitor_cd, monitor_greet, monitor_client_gone, s->monitor);
         monitor_set_shared(s->monitor, &s->monitor_shared);
-        s->monitor_shared.syms = s->kernel ? multiboot_symbols(s->kernel) : NULL;
     }
+    if (o->qmp) {
+        int rc = chardev_socket_spec(o->qmp)
+                 ? chardev_socket_open(o->qmp, &s->qmp_cd, err, errlen)
+                 : open_backend(s, o->qmp, &s->qmp_cd, err, errlen);
+        if (rc != 0)
+            return -1;
+        if (!(s->qmp = qmp_create(s->machine, s->qmp_cd, &s->monitor_shared))) {
+            snprintf(err, errlen, "out of host memory");
+            return -1;
+        }
+        chardev_socket_set_notify(s->qmp_cd, qmp_greet, qmp_client_gone, s->qmp);
+    }
+    s->monitor_shared.syms = s->kernel ? multiboot_symbols(s->kernel) : NULL;
     if (o->display == DISPLAY_CURSES && !o->nographic
         && !(s->text_display = text_display_create(s->machine, err, errlen)))
         return -1;
@@ -413,6 +432,7 @@ static void session_teardown(struct session *s)
 {
     trace_detach(s->trace);
     monitor_free(s->monitor);
+    qmp_free(s->qmp);
     text_display_free(s->text_display);
     sdl_display_free(s->sdl_display);
     machine_destroy(s->machine);
@@ -431,6 +451,7 @@ static void session_teardown(struct session *s)
     close_backend(s, s->serial);
     close_backend(s, s->serial2);
     close_backend(s, s->monitor_cd);
+    close_backend(s, s->qmp_cd);
     close_backend(s, s->debugcon);
     chardev_close(s->stdio);
     if (s->log_file)

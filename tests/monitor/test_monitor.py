@@ -348,7 +348,76 @@ def test_screendump_text():
     finish(proc, 0, "screendump text: quit")
 
 
-TESTS = [test_unix_lines, test_tcp, test_commands, test_screendump_vbe, test_screendump_text]
+def qmp_read(f):
+    import json
+    line = f.readline()
+    return json.loads(line) if line else None
+
+
+def test_qmp():
+    import json
+    qsock = os.path.join(OUTDIR, "qmp.sock")
+    msock = os.path.join(OUTDIR, "hmp.sock")
+    shot = os.path.join(OUTDIR, "qmp.png")
+    proc, transcript = start(["-qmp", "unix:%s,server,nowait" % qsock,
+                              "-monitor", "unix:%s,server,nowait" % msock], "qmp")
+    q = connect(qsock)
+    f = q.makefile("r")
+    greeting = qmp_read(f)
+    check(greeting is not None and "QMP" in greeting and greeting["QMP"]["capabilities"] == [],
+          "qmp: greeting %s" % greeting)
+
+    def execute(name, args=None, **extra):
+        msg = {"execute": name}
+        if args is not None:
+            msg["arguments"] = args
+        msg.update(extra)
+        q.sendall(json.dumps(msg).encode() + b"\n")
+        return qmp_read(f)
+
+    r = execute("query-status")
+    check(r.get("error", {}).get("class") == "CommandNotFound", "qmp: commands wait for qmp_capabilities")
+    check(execute("qmp_capabilities") == {"return": {}}, "qmp: qmp_capabilities")
+    check(execute("query-status", id="s1") == {"return": {"status": "running", "singlestep": False,
+                                                          "running": True}, "id": "s1"},
+          "qmp: query-status, id echoed")
+    r = execute("human-monitor-command", {"command-line": "info pci"})
+    check("VGA controller: PCI device 1234:1111" in r.get("return", ""),
+          "qmp: human-monitor-command runs info pci")
+    check(wait_file(transcript, "ready"), "qmp: the guest runs")
+    check(execute("stop") == {"return": {}}, "qmp: stop")
+    m = connect(msock)
+    read_until(m, PROMPT)
+    check("paused" in command(m, "info status"), "qmp: the human monitor sees the stop")
+    check(execute("cont") == {"return": {}} and execute("query-status")["return"]["status"] == "running",
+          "qmp: cont")
+    r = execute("human-monitor-command", {"command-line": "sendkey v"})
+    check(r == {"return": ""}, "qmp: sendkey through human-monitor-command")
+    check(wait_file(transcript, "vbe drawn"), "qmp: the guest drew")
+    check(execute("screendump", {"filename": shot}) == {"return": {}}, "qmp: screendump")
+    png = read_png(shot)
+    check(png[:2] == (1920, 1080) and pixel(png, 5, 5) == (255, 255, 255) and
+          pixel(png, 1000, 500) == (0, 0, 255), "qmp: the screendump shows the guest's picture")
+    r = execute("screendump", {"filename": "/nonexistent-dir/x.png"})
+    check(r.get("error", {}).get("class") == "GenericError", "qmp: screendump error")
+    for bad in [b"{\"execute\": }\n", b"not json\n", b"[1, 2]\n", b"{\"execute\": 5}\n",
+                b"\xff\xfe{\"a\"\n}\n"]:
+        q.sendall(bad)
+        r = qmp_read(f)
+        check(r is not None and r.get("error", {}).get("class") == "GenericError",
+              "qmp: malformed %r gets an error reply" % bad)
+    check(execute("query-status")["return"]["status"] == "running", "qmp: still serving after bad input")
+    q.sendall(b'{"execute": "query-st')   # leave mid-message
+    q.close()
+    q = connect(qsock)
+    f = q.makefile("r")
+    check("QMP" in qmp_read(f), "qmp: a second client is greeted")
+    check(execute("qmp_capabilities") == {"return": {}}, "qmp: and negotiates afresh")
+    check(execute("quit") == {"return": {}}, "qmp: quit answered")
+    finish(proc, 0, "qmp: quit")
+
+
+TESTS = [test_unix_lines, test_tcp, test_commands, test_screendump_vbe, test_screendump_text, test_qmp]
 
 if __name__ == "__main__":
     try:
