@@ -199,19 +199,56 @@ size_t monitor_format_text_screen(struct display *d, char *buf, size_t len)
     return used;
 }
 
+/* QEMU's "info registers" layout for a 32-bit CPU, so the two can be
+ * compared line by line: segment flags are the descriptor's high dword
+ * masked as QEMU shows it (access byte in bits 8-15, G/D/L/AVL in 20-23). */
 static void cmd_info_registers(struct monitor *mon)
 {
     struct cpu *cpu = &mon->machine->cpu;
-    char state[512];
-    machine_describe_cpu(cpu, state, sizeof(state));
-    mon_printf(mon, "%s\n", state);
-    static const char *const names[6] = { "ES", "CS", "SS", "DS", "FS", "GS" };
-    for (int i = 0; i < 6; i++)
-        mon_printf(mon, "%s =%04X %08X %08X\n", names[i], cpu->seg[i].sel, cpu->seg[i].base,
-                   cpu->seg[i].limit);
-    mon_printf(mon, "GDT=     %08X %08X\nIDT=     %08X %08X\n", cpu->gdtr.base, cpu->gdtr.limit,
+    const uint32_t *r = cpu->gpr;
+    uint32_t efl = cpu_get_eflags(cpu);
+    mon_printf(mon, "EAX=%08x EBX=%08x ECX=%08x EDX=%08x\n", r[R_EAX], r[R_EBX], r[R_ECX], r[R_EDX]);
+    mon_printf(mon, "ESI=%08x EDI=%08x EBP=%08x ESP=%08x\n", r[R_ESI], r[R_EDI], r[R_EBP], r[R_ESP]);
+    mon_printf(mon, "EIP=%08x EFL=%08x [%c%c%c%c%c%c%c] CPL=%u II=%d A20=%d SMM=0 HLT=%d\n",
+               cpu->eip, efl, efl & FL_DF ? 'D' : '-', efl & FL_OF ? 'O' : '-',
+               efl & FL_SF ? 'S' : '-', efl & FL_ZF ? 'Z' : '-', efl & FL_AF ? 'A' : '-',
+               efl & FL_PF ? 'P' : '-', efl & FL_CF ? 'C' : '-', cpu->cpl, cpu->irq_inhibit != 0,
+               (mon->machine->mem.a20_mask >> 20) & 1, cpu->halted);
+    static const char *const names[SEG_COUNT] = { "ES ", "CS ", "SS ", "DS ", "FS ", "GS ",
+                                                  "LDT", "TR " };
+    static const char *const system_types[16] = {
+        "Reserved", "TSS16-avl", "LDT", "TSS16-busy", "CallGate16", "TaskGate", "IntGate16",
+        "TrapGate16", "Reserved", "TSS32-avl", "Reserved", "TSS32-busy", "CallGate32", "Reserved",
+        "IntGate32", "TrapGate32",
+    };
+    for (int i = 0; i < SEG_COUNT; i++) {
+        const struct seg_cache *sc = &cpu->seg[i];
+        bool g = sc->flags & SEGF_G;
+        uint32_t limit_high = (g ? sc->limit >> 28 : sc->limit >> 16) & 0xF;   /* descriptor bits 48-51 */
+        uint32_t flags = (uint32_t)(sc->flags & 0xFF) << 8 | limit_high << 16
+                       | (uint32_t)((sc->flags >> 12) & 0xF) << 20;
+        char desc[40] = "";
+        if (cpu_protected(cpu) && (sc->flags & SEGF_P)) {
+            int dpl = (sc->flags >> SEGF_DPL_SHIFT) & 3;
+            if (!(sc->flags & SEGF_S))
+                snprintf(desc, sizeof(desc), " DPL=%d %s", dpl, system_types[sc->flags & 0xF]);
+            else if (sc->flags & SEGF_CODE)
+                snprintf(desc, sizeof(desc), " DPL=%d %s [%c%c%c]", dpl,
+                         sc->flags & SEGF_DB ? "CS32" : "CS16", sc->flags & SEGF_DC ? 'C' : '-',
+                         sc->flags & SEGF_RW ? 'R' : '-', sc->flags & SEGF_A ? 'A' : '-');
+            else
+                snprintf(desc, sizeof(desc), " DPL=%d %s [%c%c%c]", dpl,
+                         sc->flags & SEGF_DB ? "DS  " : "DS16", sc->flags & SEGF_DC ? 'E' : '-',
+                         sc->flags & SEGF_RW ? 'W' : '-', sc->flags & SEGF_A ? 'A' : '-');
+        }
+        mon_printf(mon, "%s=%04x %08x %08x %08x%s\n", names[i], sc->sel, sc->base, sc->limit, flags,
+                   desc);
+    }
+    mon_printf(mon, "GDT=     %08x %08x\nIDT=     %08x %08x\n", cpu->gdtr.base, cpu->gdtr.limit,
                cpu->idtr.base, cpu->idtr.limit);
-    mon_printf(mon, "CR0=%08X CR2=%08X CR3=%08X CR4=%08X\n", cpu->cr0, cpu->cr2, cpu->cr3, cpu->cr4);
+    mon_printf(mon, "CR0=%08x CR2=%08x CR3=%08x CR4=%08x\n", cpu->cr0, cpu->cr2, cpu->cr3, cpu->cr4);
+    mon_printf(mon, "DR0=%08x DR1=%08x DR2=%08x DR3=%08x\nDR6=%08x DR7=%08x\n", cpu->dr[0],
+               cpu->dr[1], cpu->dr[2], cpu->dr[3], cpu->dr[6], cpu->dr[7]);
 }
 
 static void cmd_info_text(struct monitor *mon)

@@ -417,7 +417,46 @@ def test_qmp():
     finish(proc, 0, "qmp: quit")
 
 
-TESTS = [test_unix_lines, test_tcp, test_commands, test_screendump_vbe, test_screendump_text, test_qmp]
+def test_registers_vs_qemu():
+    """info registers in QEMU's layout: the lines that stand still while
+    kbd_echo polls the keyboard must equal qemu-system-i386's."""
+    import shutil
+    qemu = shutil.which("qemu-system-i386")
+    if not qemu:
+        print("skip registers_vs_qemu: qemu-system-i386 not installed")
+        return
+    def registers(binary, name, prompt, extra):
+        sock = os.path.join(OUTDIR, name + ".sock")
+        transcript = os.path.join(OUTDIR, name + ".e9")
+        if os.path.exists(transcript):
+            os.remove(transcript)
+        proc = subprocess.Popen([binary, "-kernel", KERNEL, "-display", "none", "-serial", "null",
+                                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-no-reboot",
+                                 "-debugcon", "file:" + transcript,
+                                 "-monitor", "unix:%s,server,nowait" % sock] + extra,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        running.append(proc)
+        s = connect(sock)
+        read_until(s, prompt)
+        wait_file(transcript, "ready")
+        s.sendall(b"info registers\n")
+        text = read_until(s, prompt).decode(errors="replace")
+        proc.kill()
+        proc.wait()
+        return {l.split("=")[0]: l.rstrip() for l in text.replace("\r", "").split("\n") if "=" in l}
+    ours = registers(FOX86, "regs_fox86", PROMPT, [])
+    theirs = registers(qemu, "regs_qemu", b"(qemu) ", ["-accel", "tcg"])
+    keys = ["ESI", "ES ", "SS ", "DS ", "FS ", "GS ", "GDT", "IDT", "CR0", "DR0", "DR6"]
+    diff = [(k, ours.get(k), theirs.get(k)) for k in keys if ours.get(k) != theirs.get(k)]
+    check(not diff, "info registers: the steady lines equal QEMU's %s" % diff)
+    import re
+    pat = r"EIP=[0-9a-f]{8} EFL=[0-9a-f]{8} \[[-DOSZAPC]{7}\] CPL=\d II=\d A20=\d SMM=\d HLT=\d$"
+    check(all(re.match(pat, d.get("EIP", "")) for d in (ours, theirs)),
+          "info registers: the EIP line has QEMU's layout: %r / %r" % (ours.get("EIP"), theirs.get("EIP")))
+
+
+TESTS = [test_registers_vs_qemu, test_unix_lines, test_tcp, test_commands, test_screendump_vbe, test_screendump_text, test_qmp]
 
 if __name__ == "__main__":
     try:
