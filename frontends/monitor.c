@@ -114,6 +114,13 @@ void monitor_free(struct monitor *mon)
     free(mon);
 }
 
+void monitor_set_stopped(struct monitor_shared *shared, bool stopped)
+{
+    if (shared->stopped != stopped)
+        shared->stop_changes++;
+    shared->stopped = stopped;
+}
+
 void monitor_set_shared(struct monitor *mon, struct monitor_shared *shared)
 {
     mon->shared = shared;
@@ -766,9 +773,9 @@ void monitor_execute(struct monitor *mon, const char *line)
         else if (screendump_png(&m->display, arg, err, sizeof(err)) != 0)
             mon_printf(mon, "screendump: %s\n", err);
     } else if (strcmp(cmd, "stop") == 0) {
-        mon->shared->stopped = true;
+        monitor_set_stopped(mon->shared, true);
     } else if (strcmp(cmd, "cont") == 0 || strcmp(cmd, "c") == 0) {
-        mon->shared->stopped = false;
+        monitor_set_stopped(mon->shared, false);
     } else if (strcmp(cmd, "system_reset") == 0) {
         machine_request_reset(m);
     } else if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "q") == 0) {

@@ -38,7 +38,10 @@ struct monitor_shared {
     const struct guest_symbols *syms;   /* kernel ELF symbols for x/i, or NULL */
     double host_started;                /* monitor_host_now() when the run began */
     bool stopped;                       /* "stop" (until "cont") */
+    unsigned stop_changes;              /* transitions of stopped, for QMP's STOP/RESUME events */
 };
+/* stop or cont: sets shared->stopped, counting real transitions. */
+void monitor_set_stopped(struct monitor_shared *shared, bool stopped);
 
 /* cd may be NULL: a monitor only for monitor_execute_capture (QMP). */
 struct monitor *monitor_create(struct machine *m, struct chardev *cd);

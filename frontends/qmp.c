@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "core/chardev.h"
@@ -305,6 +306,8 @@ struct qmp {
     struct monitor_shared *shared;
     struct monitor *hmp;        /* runs human-monitor-command, output captured */
     bool negotiated;            /* qmp_capabilities seen */
+    bool was_stopped;           /* as the client was last told (STOP/RESUME events) */
+    unsigned stop_changes_seen; /* shared->stop_changes when last looked at */
     char msg[QMP_MESSAGE_MAX];
     size_t len;
     int depth;                  /* { and [ open outside strings */
@@ -425,6 +428,30 @@ static void send_return(struct qmp *q, const char *json_value, int id)
     send_reply(q, &r, id);
 }
 
+/* {"event": NAME, "data": ..., "timestamp": ...} to a negotiated client. */
+static void send_event(struct qmp *q, const char *name, const char *data_json)
+{
+    if (!q->negotiated)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char text[256];
+    snprintf(text, sizeof(text), "{\"event\": \"%s\", %s%s%s\"timestamp\": {\"seconds\": %lld, "
+             "\"microseconds\": %ld}}\r\n", name, data_json ? "\"data\": " : "",
+             data_json ? data_json : "", data_json ? ", " : "", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+    chardev_write(q->cd, text, strlen(text));
+}
+
+/* stop and cont from either monitor: one event per transition, even a
+ * stop and cont that both happened since the last look. */
+static void check_run_state(struct qmp *q)
+{
+    for (; q->stop_changes_seen != q->shared->stop_changes; q->stop_changes_seen++) {
+        q->was_stopped = !q->was_stopped;
+        send_event(q, q->was_stopped ? "STOP" : "RESUME", NULL);
+    }
+}
+
 static const char *const qmp_commands[] = {
     "qmp_capabilities", "query-status", "query-commands", "human-monitor-command",
     "screendump", "system_reset", "stop", "cont", "quit",
@@ -492,14 +519,16 @@ static void execute(struct qmp *q, const char *name, const struct json_node *arg
     } else if (strcmp(name, "system_reset") == 0) {
         machine_request_reset(m);
         send_return(q, "{}", id);
+        send_event(q, "RESET", "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}");
     } else if (strcmp(name, "stop") == 0) {
-        q->shared->stopped = true;
+        monitor_set_stopped(q->shared, true);
         send_return(q, "{}", id);
     } else if (strcmp(name, "cont") == 0) {
-        q->shared->stopped = false;
+        monitor_set_stopped(q->shared, false);
         send_return(q, "{}", id);
     } else if (strcmp(name, "quit") == 0) {
         send_return(q, "{}", id);
+        send_event(q, "SHUTDOWN", "{\"guest\": false, \"reason\": \"host-qmp-quit\"}");
         machine_request_exit(m, 0);
     } else {
         char desc[160];
@@ -529,6 +558,7 @@ static void handle_message(struct qmp *q, const char *text, size_t len)
         return;
     }
     execute(q, exe->str, json_get(&q->doc, root, "arguments"), id);
+    check_run_state(q);
 }
 
 static void reset_framing(struct qmp *q)
@@ -607,6 +637,7 @@ void qmp_poll(struct qmp *q)
     char buf[512];
     size_t n = 0;
     int c;
+    check_run_state(q);   /* the human monitor may have stopped or resumed the guest */
     while ((c = chardev_poll(q->cd)) >= 0) {
         buf[n++] = (char)c;
         if (n == sizeof(buf)) {
@@ -647,6 +678,8 @@ struct qmp *qmp_create(struct machine *m, struct chardev *cd, struct monitor_sha
     q->machine = m;
     q->cd = cd;
     q->shared = shared;
+    q->was_stopped = shared->stopped;
+    q->stop_changes_seen = shared->stop_changes;
     q->hmp = monitor_create(m, NULL);
     if (!q->hmp) {
         free(q);

@@ -9,7 +9,8 @@
  * echoed. Commands: qmp_capabilities, query-status, query-commands,
  * human-monitor-command {"command-line": "info pci"} (returns the human
  * monitor's text), screendump {"filename": F}, system_reset, stop, cont,
- * quit. Input that is not a JSON object with a string "execute" (malformed
+ * quit. Events, as QEMU's, to a negotiated client: STOP and RESUME (from
+ * either monitor), RESET (system_reset), SHUTDOWN (quit). Input that is not a JSON object with a string "execute" (malformed
  * JSON, a truncated or overlong message, a number...) gets a GenericError
  * reply and is discarded; nothing the client sends can crash fox86.
  * Messages may span lines or share one: an object ends at its closing

@@ -348,10 +348,20 @@ def test_screendump_text():
     finish(proc, 0, "screendump text: quit")
 
 
+qmp_events = []
+
+
 def qmp_read(f):
+    """The next reply; events on the way are kept in qmp_events."""
     import json
-    line = f.readline()
-    return json.loads(line) if line else None
+    while True:
+        line = f.readline()
+        if not line:
+            return None
+        msg = json.loads(line)
+        if "event" not in msg:
+            return msg
+        qmp_events.append(msg["event"])
 
 
 def test_qmp():
@@ -391,6 +401,11 @@ def test_qmp():
     check("paused" in command(m, "info status"), "qmp: the human monitor sees the stop")
     check(execute("cont") == {"return": {}} and execute("query-status")["return"]["status"] == "running",
           "qmp: cont")
+    check(qmp_events[:2] == ["STOP", "RESUME"], "qmp: STOP and RESUME events %s" % qmp_events)
+    command(m, "stop")
+    command(m, "cont")
+    check(execute("query-status")["return"]["status"] == "running" and qmp_events[2:4] == ["STOP", "RESUME"],
+          "qmp: the human monitor's stop and cont are events too %s" % qmp_events)
     r = execute("human-monitor-command", {"command-line": "sendkey v"})
     check(r == {"return": ""}, "qmp: sendkey through human-monitor-command")
     check(wait_file(transcript, "vbe drawn"), "qmp: the guest drew")
@@ -414,6 +429,8 @@ def test_qmp():
     check("QMP" in qmp_read(f), "qmp: a second client is greeted")
     check(execute("qmp_capabilities") == {"return": {}}, "qmp: and negotiates afresh")
     check(execute("quit") == {"return": {}}, "qmp: quit answered")
+    qmp_read(f)
+    check(qmp_events[-1:] == ["SHUTDOWN"], "qmp: a SHUTDOWN event after quit")
     finish(proc, 0, "qmp: quit")
 
 

@@ -57,6 +57,11 @@ static void rig_free(struct rig *r)
     free(r);
 }
 
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 /* Feed text, return what came back (and clear it). */
 static const char *send(struct rig *r, const char *text)
 {
@@ -68,7 +73,7 @@ static const char *send(struct rig *r, const char *text)
     return reply;
 }
 
-/* Every line of out is a JSON object with "return", "error" or "QMP";
+/* Every line of out is a JSON object with "return", "error", "event" or "QMP";
  * returns the number of lines. */
 static int check_replies(const char *out)
 {
@@ -82,7 +87,7 @@ static int check_replies(const char *out)
         int root = json_parse(p, (size_t)(eol - p), doc, err, sizeof err);
         ck_assert_msg(root >= 0, "reply is not JSON (%s): %.*s", err, (int)(eol - p), p);
         ck_assert(json_get(doc, root, "return") || json_get(doc, root, "error")
-                  || json_get(doc, root, "QMP"));
+                  || json_get(doc, root, "QMP") || json_get(doc, root, "event"));
         json_doc_free(doc);
         free(doc);
         lines++;
@@ -202,7 +207,7 @@ END_TEST
 START_TEST(qmp_protocol)
 {
     struct rig *r = rig_new();
-    ck_assert(strncmp(r->cd.out, "{\"QMP\": {\"version\"", 18) == 0);
+    ck_assert(starts_with(r->cd.out, "{\"QMP\": {\"version\""));
     check_replies(r->cd.out);
     const char *out = send(r, "{\"execute\": \"query-status\"}");
     ck_assert_msg(strstr(out, "\"class\": \"CommandNotFound\"") && strstr(out, "qmp_capabilities"), "%s", out);
@@ -211,14 +216,33 @@ START_TEST(qmp_protocol)
                      "{\"return\": {\"status\": \"running\", \"singlestep\": false, \"running\": true}, "
                      "\"id\": \"a1\"}\r\n");
     out = send(r, "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"info status\"}}");
-    ck_assert_msg(strncmp(out, "{\"return\": \"VM status: running", 30) == 0 && strstr(out, "\\n\"}"), "%s", out);
-    ck_assert_str_eq(send(r, "{\"execute\": \"stop\"}"), "{\"return\": {}}\r\n");
+    ck_assert_msg(starts_with(out, "{\"return\": \"VM status: running") && strstr(out, "\\n\"}"), "%s", out);
+    out = send(r, "{\"execute\": \"stop\"}");
+    ck_assert_msg(starts_with(out, "{\"return\": {}}\r\n{\"event\": \"STOP\", \"timestamp\": {\"seconds\": ")
+                  && check_replies(out) == 2, "%s", out);
     ck_assert(r->shared.stopped);
     ck_assert(strstr(send(r, "{\"execute\": \"query-status\"}"), "\"paused\""));
     out = send(r, "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"info status\"}}");
     ck_assert_msg(strstr(out, "VM status: paused"), "%s", out);
-    send(r, "{\"execute\": \"cont\"}");
+    out = send(r, "{\"execute\": \"cont\"}");
+    ck_assert_msg(strstr(out, "{\"event\": \"RESUME\"") && check_replies(out) == 2, "%s", out);
     ck_assert(!r->shared.stopped);
+    /* the human monitor's stop is an event too, at the next poll */
+    monitor_set_stopped(&r->shared, true);
+    r->cd.out_len = 0;
+    r->cd.out[0] = '\0';
+    qmp_poll(r->q);
+    ck_assert_msg(starts_with(r->cd.out, "{\"event\": \"STOP\"") && check_replies(r->cd.out) == 1,
+                  "%s", r->cd.out);
+    monitor_set_stopped(&r->shared, false);
+    ck_assert(strstr(send(r, "{\"execute\": \"query-status\"}"), "\"running\""));
+    ck_assert(strstr(r->cd.out, "RESUME"));
+    /* a stop and a cont between two looks: both reported, in order */
+    monitor_set_stopped(&r->shared, true);
+    monitor_set_stopped(&r->shared, false);
+    out = send(r, "{\"execute\": \"query-status\"}");
+    const char *stop = strstr(out, "\"STOP\""), *resume = strstr(out, "\"RESUME\"");
+    ck_assert_msg(stop && resume && stop < resume, "%s", out);
     ck_assert(strstr(send(r, "{\"execute\": \"screendump\", \"arguments\": {\"filename\": \"/tmp/x.png\"}}"),
                      "no display device"));
     ck_assert(strstr(send(r, "{\"execute\": \"screendump\"}"), "'filename' is missing"));
@@ -226,7 +250,9 @@ START_TEST(qmp_protocol)
     ck_assert(strstr(send(r, "{\"execute\": \"no-such\", \"id\": 5}"), "\"CommandNotFound\""));
     ck_assert(strstr(send(r, "{\"execute\": \"no-such\", \"id\": 5}"), "\"id\": 5}"));
     ck_assert(strstr(send(r, "{\"execute\": \"query-commands\"}"), "{\"name\": \"screendump\"}"));
-    ck_assert_str_eq(send(r, "{\"execute\": \"system_reset\"}"), "{\"return\": {}}\r\n");
+    out = send(r, "{\"execute\": \"system_reset\"}");
+    ck_assert_msg(starts_with(out, "{\"return\": {}}\r\n{\"event\": \"RESET\", \"data\": {\"guest\": false"),
+                  "%s", out);
     ck_assert(r->m->reset_requested);
     /* malformed input: one GenericError each, then all is well */
     static const char *const bad[] = {
