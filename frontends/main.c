@@ -30,10 +30,12 @@
 #include "devices/device.h"
 #include "devices/fw_cfg.h"
 #include "devices/pc.h"
+#include "frontends/chardev_socket.h"
 #include "frontends/display_sdl.h"
 #include "frontends/display_text.h"
 #include "frontends/monitor.h"
 #include "frontends/options.h"
+#include "frontends/qmp.h"
 #include "frontends/trace.h"
 #include "translator/tcache.h"
 
@@ -66,6 +68,9 @@ struct session {
     struct trace *trace;
     struct chardev *monitor_cd;
     struct monitor *monitor;
+    struct monitor_shared monitor_shared;   /* symbols, stop/cont */
+    struct chardev *qmp_cd;
+    struct qmp *qmp;
     struct text_display *text_display;
     struct sdl_display *sdl_display;
     struct tcache *tcache;               /* -accel tcg,backend=portable: the translator */
@@ -75,13 +80,27 @@ struct session {
 static void session_poll(struct machine *m, void *opaque)
 {
     struct session *s = opaque;
-    (void)m;
     if (s->monitor)
         monitor_poll(s->monitor);
+    if (s->qmp)
+        qmp_poll(s->qmp);
     if (s->text_display)
         text_display_poll(s->text_display);
     if (s->sdl_display)
         sdl_display_poll(s->sdl_display);
+    /* "stop": keep serving the monitors and displays, run no guest code */
+    while (s->monitor_shared.stopped && !m->exit_requested && !(m->stop_signal && *m->stop_signal)) {
+        struct timespec nap = { 0, 5 * 1000 * 1000 };
+        nanosleep(&nap, NULL);
+        if (s->monitor)
+            monitor_poll(s->monitor);
+        if (s->qmp)
+            qmp_poll(s->qmp);
+        if (s->text_display)
+            text_display_poll(s->text_display);
+        if (s->sdl_display)
+            sdl_display_poll(s->sdl_display);
+    }
 }
 
 /* Open a backend spec; all "stdio" users share one chardev. */
@@ -107,29 +126,9 @@ static void close_backend(struct session *s, struct chardev *cd)
 
 static void print_stats(const struct machine *m, double host_seconds)
 {
-    const struct cpu *cpu = &m->cpu;
-    double virt = (double)machine_now(m) / 1e9;
-    fprintf(stderr, "fox86 stats:\n");
-    fprintf(stderr, "  instructions executed  %llu\n", (unsigned long long)cpu->icount);
-    fprintf(stderr, "  exceptions taken       %llu\n", (unsigned long long)cpu->exceptions_taken);
-    fprintf(stderr, "  virtual time           %.6f s (halted %.6f s)\n", virt,
-            (double)m->stats.idle_ns / 1e9);
-    fprintf(stderr, "  skipped (host stalls)  %.6f s\n", (double)m->stats.catchup_ns / 1e9);
-    fprintf(stderr, "  virtual ns/instruction %.3f\n", (double)m->vt_rate_q16 / 65536);
-    fprintf(stderr, "  host time              %.3f s\n", host_seconds);
-    if (host_seconds > 0)
-        fprintf(stderr, "  speed                  %.1f MIPS\n",
-                (double)cpu->icount / host_seconds / 1e6);
-    fprintf(stderr, "  run-loop slices        %llu\n", (unsigned long long)m->stats.slices);
-    fprintf(stderr, "  machine resets         %llu\n", (unsigned long long)m->stats.resets);
-    char mmu[1024];
-    machine_format_mmu_stats(m, mmu, sizeof(mmu));
-    fputs(mmu, stderr);
-    if (cpu->engine && cpu->engine->format_stats) {
-        char jit[4096];
-        cpu->engine->format_stats(cpu->engine->opaque, jit, sizeof(jit));
-        fputs(jit, stderr);
-    }
+    static char text[16384];
+    monitor_format_stats(m, host_seconds, text, sizeof(text));
+    fputs(text, stderr);
 }
 
 static double host_now(void)
@@ -388,13 +387,31 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         s->machine->boot_opaque = s->kernel;
     }
     if (o->monitor) {
-        if (open_backend(s, o->monitor, &s->monitor_cd, err, errlen) != 0)
+        int rc = chardev_socket_spec(o->monitor)
+                 ? chardev_socket_open(o->monitor, &s->monitor_cd, err, errlen)
+                 : open_backend(s, o->monitor, &s->monitor_cd, err, errlen);
+        if (rc != 0)
             return -1;
         if (!(s->monitor = monitor_create(s->machine, s->monitor_cd))) {
             snprintf(err, errlen, "out of host memory");
             return -1;
         }
+        chardev_socket_set_notify(s->monitor_cd, monitor_greet, monitor_client_gone, s->monitor);
+        monitor_set_shared(s->monitor, &s->monitor_shared);
     }
+    if (o->qmp) {
+        int rc = chardev_socket_spec(o->qmp)
+                 ? chardev_socket_open(o->qmp, &s->qmp_cd, err, errlen)
+                 : open_backend(s, o->qmp, &s->qmp_cd, err, errlen);
+        if (rc != 0)
+            return -1;
+        if (!(s->qmp = qmp_create(s->machine, s->qmp_cd, &s->monitor_shared))) {
+            snprintf(err, errlen, "out of host memory");
+            return -1;
+        }
+        chardev_socket_set_notify(s->qmp_cd, qmp_greet, qmp_client_gone, s->qmp);
+    }
+    s->monitor_shared.syms = s->kernel ? multiboot_symbols(s->kernel) : NULL;
     if (o->display == DISPLAY_CURSES && !o->nographic
         && !(s->text_display = text_display_create(s->machine, err, errlen)))
         return -1;
@@ -415,6 +432,7 @@ static void session_teardown(struct session *s)
 {
     trace_detach(s->trace);
     monitor_free(s->monitor);
+    qmp_free(s->qmp);
     text_display_free(s->text_display);
     sdl_display_free(s->sdl_display);
     machine_destroy(s->machine);
@@ -433,6 +451,7 @@ static void session_teardown(struct session *s)
     close_backend(s, s->serial);
     close_backend(s, s->serial2);
     close_backend(s, s->monitor_cd);
+    close_backend(s, s->qmp_cd);
     close_backend(s, s->debugcon);
     chardev_close(s->stdio);
     if (s->log_file)
@@ -473,6 +492,7 @@ int main(int argc, char **argv)
     s.machine->stop_signal = &stop_signal;
 
     double started = host_now();
+    s.monitor_shared.host_started = monitor_host_now();
     int status = machine_reset(s.machine) == 0 ? machine_run(s.machine) : 1;
     if (s.opts.stats)
         print_stats(s.machine, host_now() - started);

@@ -509,11 +509,31 @@ static int parse_option_rom(struct options *o, const char *arg, char *err, size_
     return 0;
 }
 
+/* A monitor backend: stdio, none, unix:PATH,server,nowait or
+ * tcp:HOST:PORT,server,nowait (the socket syntax is checked when opened). */
+static int check_monitor_backend(const char *opt, const char *arg, char *err, size_t errlen)
+{
+    bool is_unix = strncmp(arg, "unix:", 5) == 0 && arg[5] && arg[5] != ',';
+    bool is_tcp = strncmp(arg, "tcp:", 4) == 0 && strchr(arg + 4, ':');   /* tcp:HOST:PORT */
+    if (strcmp(arg, "stdio") != 0 && strcmp(arg, "none") != 0 && !is_unix && !is_tcp)
+        return fail(err, errlen, "%s %s: unsupported backend (stdio, none, "
+                    "unix:PATH,server,nowait, tcp:HOST:PORT,server,nowait)", opt, arg);
+    return 0;
+}
+
 static int parse_monitor(struct options *o, const char *arg, char *err, size_t errlen)
 {
-    if (strcmp(arg, "stdio") != 0 && strcmp(arg, "none") != 0)
-        return fail(err, errlen, "-monitor %s: unsupported backend (stdio, none)", arg);
+    if (check_monitor_backend("-monitor", arg, err, errlen) != 0)
+        return -1;
     o->monitor = strcmp(arg, "none") == 0 ? NULL : arg;
+    return 0;
+}
+
+static int parse_qmp(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    if (check_monitor_backend("-qmp", arg, err, errlen) != 0)
+        return -1;
+    o->qmp = strcmp(arg, "none") == 0 ? NULL : arg;
     return 0;
 }
 
@@ -618,7 +638,8 @@ static const struct option_def option_defs[] = {
     { "full-screen", false, set_full_screen, "",      "start the SDL window full screen (Ctrl+Alt+F toggles)" },
     { "vga",       true,  parse_vga,       "TYPE",    "std (default) or none" },
     { "serial",    true,  parse_serial,    "DEV",     "COM1 (then COM2) backend: stdio, file:PATH, null, none" },
-    { "monitor",   true,  parse_monitor,   "DEV",     "monitor on stdio (info registers, system_reset, quit...)" },
+    { "monitor",   true,  parse_monitor,   "DEV",     "the monitor on stdio, unix:PATH,server,nowait or tcp:HOST:PORT,server,nowait" },
+    { "qmp",       true,  parse_qmp,       "DEV",     "the JSON monitor (QMP) on the same backends" },
     { "icount",    true,  parse_icount,    "OPTS",    "shift=N[,sleep=off]: sleep=off makes runs deterministic" },
     { "deterministic", false, set_deterministic, "",  "guest time follows executed instructions only" },
     { "rtc",       true,  parse_rtc,       "base=B",  "RTC start: utc (default), localtime or YYYY-MM-DDTHH:MM:SS" },
@@ -677,10 +698,16 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
     /* COM1 goes to the terminal unless the terminal shows the VGA screen. */
     if (!o->serial)
         o->serial = o->display == DISPLAY_CURSES && !o->nographic ? "null" : "stdio";
-    if (o->monitor && (strcmp(o->serial, "stdio") == 0 || o->display == DISPLAY_CURSES))
-        return fail(err, errlen, "-monitor stdio: the terminal is already used by the %s "
-                    "(give -serial file:PATH or -serial null)",
-                    o->display == DISPLAY_CURSES ? "curses display" : "serial port");
+    for (int i = 0; i < 2; i++) {
+        const char *mon = i == 0 ? o->monitor : o->qmp;
+        if (mon && strcmp(mon, "stdio") == 0
+            && (strcmp(o->serial, "stdio") == 0 || o->display == DISPLAY_CURSES
+                || (i == 1 && o->monitor && strcmp(o->monitor, "stdio") == 0)))
+            return fail(err, errlen, "%s stdio: the terminal is already used by the %s "
+                        "(give -serial file:PATH or -serial null)", i == 0 ? "-monitor" : "-qmp",
+                        o->display == DISPLAY_CURSES ? "curses display"
+                        : strcmp(o->serial, "stdio") == 0 ? "serial port" : "monitor");
+    }
     return 0;
 }
 

@@ -54,7 +54,8 @@ struct options {
     bool        snapshot;          /* -snapshot: every disk writes to a temporary overlay */
     const char *boot_order;        /* -boot letters (a, c, d, n), or NULL: "cad" */
     bool        boot_menu;         /* -boot menu=on */
-    const char *monitor;           /* -monitor stdio|none, or NULL */
+    const char *monitor;           /* -monitor stdio|unix:...|tcp:..., or NULL */
+    const char *qmp;               /* -qmp (JSON monitor), same backends, or NULL */
     enum { DISPLAY_DEFAULT, DISPLAY_NONE, DISPLAY_CURSES, DISPLAY_SDL } display;  /* DEFAULT: sdl
                                       when the host has a display, else none */
     bool        full_screen;       /* -full-screen: the SDL window starts full screen */

@@ -68,6 +68,11 @@ static size_t peek_code(struct machine *m, uint32_t lin, uint8_t *buf, size_t le
     return n;
 }
 
+size_t trace_peek_linear(struct machine *m, uint32_t lin, uint8_t *buf, size_t len)
+{
+    return peek_code(m, lin, buf, len);
+}
+
 static void format_symbol(const struct trace *t, uint32_t lin, char *buf, size_t len)
 {
     uint32_t off;

@@ -21,6 +21,7 @@
 #define FOX86_TRACE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct machine;
 struct guest_symbols;
@@ -29,5 +30,10 @@ struct guest_symbols;
 struct trace *trace_attach(struct machine *m, const struct guest_symbols *syms,
                            char *err, size_t errlen);
 void trace_detach(struct trace *t);
+
+/* Read guest bytes at a linear address through the guest page tables
+ * without side effects (no A/D bits, no faults, no TLB fill). Returns how
+ * many bytes were readable before the first unmapped one (the monitor's x). */
+size_t trace_peek_linear(struct machine *m, uint32_t lin, uint8_t *buf, size_t len);
 
 #endif

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config   # toolchain
   gcc-multilib                                   # -m32: bare-metal test kernels, the native sandbox
-  libcapstone-dev libelf-dev libsdl2-dev libslirp-dev check
+  libcapstone-dev libelf-dev libsdl2-dev libslirp-dev libpng-dev check
   qemu-system-x86                                # reference machine for differential tests and bench
   seabios                                        # the default BIOS and VGA BIOS
   xvfb xdotool x11-apps                          # the SDL window test (tests/sdl; x11-apps: xwd)
