@@ -476,11 +476,13 @@ def test_registers_vs_qemu():
 TESTS = [test_registers_vs_qemu, test_unix_lines, test_tcp, test_commands, test_screendump_vbe, test_screendump_text, test_qmp]
 
 if __name__ == "__main__":
+    os.makedirs(OUTDIR, exist_ok=True)   # (a fresh build tree has none)
     try:
         for t in TESTS:
-            t()
-    except Exception as e:   # a timeout or a closed socket: a failure, not a hang
-        check(False, "%s: %r" % (t.__name__, e))
+            try:
+                t()
+            except Exception as e:   # a timeout or a closed socket: a failure, not a hang
+                check(False, "%s: %r" % (t.__name__, e))
     finally:
         for p in running:
             if p.poll() is None:
