@@ -352,6 +352,20 @@ static unsigned uop_of(const struct insn *in, uint32_t mode)
 }
 
 
+static struct tblock *run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b,
+                                 uint64_t end, uint32_t mode, bool single,
+                                 struct tblock **pending, uint32_t *last_lin,
+                                 uint32_t *last_epoch);
+
+/* run_blocks' table of labels by kind: it returns it when called with no
+ * block (the labels exist only inside it) */
+static const void *const *portable_labels(void)
+{
+    const void *const *labels = NULL;
+    run_blocks(NULL, NULL, NULL, 0, 0, false, (struct tblock **)(void *)&labels, NULL, NULL);
+    return labels;
+}
+
 void portable_prepare_block(struct tblock *b)
 {
     uint32_t offset = 0;
@@ -383,6 +397,10 @@ void portable_prepare_block(struct tblock *b)
         ti->offset = (uint16_t)offset;
         offset += ti->insn.len;
     }
+    /* after the fusion above, which changes the kinds */
+    const void *const *labels = portable_labels();
+    for (int i = 0; i < b->n; i++)
+        b->insn[i].label = labels[b->insn[i].kind];
 }
 
 /* The block one instruction at a time with every check after each: for a
@@ -582,6 +600,10 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
 #undef F
 #undef FC
     };
+    if (unlikely(b == NULL)) {   /* (portable_labels) */
+        *(const void *const **)(void *)pending = labels;
+        return NULL;
+    }
     uint32_t *gpr = cpu->gpr;
     uint8_t *p;
     const struct tb_insn *ti;
@@ -612,7 +634,7 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         tc->stats.chained += st_chained;                                       \
         st_blocks = st_insns = st_chained = 0;                                 \
     } while (0)
-#define NEXT do { ti++; goto *labels[ti->kind]; } while (0)
+#define NEXT do { ti++; goto *ti->label; } while (0)
 
     first_eip = cpu->eip;
     icount_base = cpu->icount;
@@ -622,7 +644,7 @@ enter_page:   /* b may be on another page: its page's generation, the epoch */
 enter:        /* EIP first_eip, icount icount_base (in cpu after a slow transition) */
     st_blocks++;
     ti = b->insn;
-    goto *labels[ti->kind];
+    goto *ti->label;
 
 pure:
     ti->fn(cpu, in);
