@@ -623,7 +623,8 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
      * checked: only a handler can raise an interrupt line, set a flag the
      * boundary tests, move the TLB epoch or the physical map (the emulator
      * is single-threaded), so until one runs, blocks chain without asking */
-    bool touched = single;   /* (single: never chain) */
+    bool touched = single || !(b->mode & TMODE_FLAT4G);   /* (single: never chain; the
+                                                           fast chain wants flat code) */
     /* counters kept here, added to tc->stats before a handler that may
      * fault and on return */
     uint64_t st_blocks = 0, st_insns = 0, st_chained = 0;
@@ -688,17 +689,15 @@ impure: {
      * committed, the handler raises #GP */
 #define END_JCC(CC)                                                            \
 end_jcc##CC:                                                                   \
-    target = (first_eip + ti->offset + in->len) & b->eip_mask;                    \
     if (cpu_cond_inline(cpu, CC))                                              \
         goto taken;                                                            \
-    goto retired;
+    goto fallthrough;
     END_JCC(0) END_JCC(1) END_JCC(2) END_JCC(3) END_JCC(4) END_JCC(5) END_JCC(6) END_JCC(7)
     END_JCC(8) END_JCC(9) END_JCC(10) END_JCC(11) END_JCC(12) END_JCC(13) END_JCC(14) END_JCC(15)
 #undef END_JCC
 end_jmp:
-    target = (first_eip + ti->offset + in->len) & b->eip_mask;
 taken:
-    target += in->imm;
+    target = ((first_eip + b->bytes) & b->eip_mask) + in->imm;   /* (the last ends the block) */
     if (unlikely(target > cpu->seg[SEG_CS].limit)) {
         cpu->eip = (first_eip + ti->offset) & b->eip_mask;
         cpu->icount = icount_base + ti->index;
@@ -707,20 +706,19 @@ taken:
         ti->fn(cpu, in);   /* raises #GP */
         target = cpu->next_eip;
     }
-retired:
     icount_base += b->n;
     st_insns += b->n;
     /* the fast chain: with no handler run since the boundary check, the
      * TLB epoch, the map and the boundary are as they were; a successor on
      * b's linear page (flat CS: EIP is linear) is then on b's physical
      * page, whose generation is *page_gen, and a 4 GiB CS needs no limit
-     * check for it */
-    if (likely(!touched && (b->mode & TMODE_FLAT4G)) &&
-        ((target ^ first_eip) & TLB_PAGE_MASK) == 0) {
-        uint32_t phys = b->phys + (target - first_eip);
-        struct tblock *c = b->link[phys != b->phys + b->bytes];   /* (as tcache_find links) */
-        if (c && c->phys == phys && c->mode == b->mode && c->gen == *page_gen &&
-            likely(icount_base + c->n <= end)) {
+     * check for it. The taken side is link[1] (tcache_find links a
+     * successor other than the fall-through there; a jump to the next
+     * instruction takes the slow way) */
+    if (likely(!touched) && ((target ^ first_eip) & TLB_PAGE_MASK) == 0) {
+        struct tblock *c = b->link[1];
+        if (c && c->phys == b->phys + (target - first_eip) && c->mode == b->mode &&
+            c->gen == *page_gen && likely(icount_base + c->n <= end)) {
             /* (cpu->eip and icount are stored before the next handler
              * or exit: nothing in between reads them) */
             st_chained++;
@@ -729,6 +727,22 @@ retired:
             goto enter;
         }
     }
+    goto retired;
+fallthrough:   /* a Jcc not taken: link[0] */
+    target = (first_eip + b->bytes) & b->eip_mask;
+    icount_base += b->n;
+    st_insns += b->n;
+    if (likely(!touched) && ((target ^ first_eip) & TLB_PAGE_MASK) == 0) {
+        struct tblock *c = b->link[0];
+        if (c && c->phys == b->phys + b->bytes && c->mode == b->mode &&
+            c->gen == *page_gen && likely(icount_base + c->n <= end)) {
+            st_chained++;
+            first_eip = target;
+            b = c;
+            goto enter;
+        }
+    }
+retired:
     cpu->eip = target;
     cpu->icount = icount_base;
     goto next_block;
@@ -750,7 +764,7 @@ next_block:
      * then the links or the jump cache; anything else is the loop's */
     if (unlikely(cpu_engine_needs_attention(cpu)) || cpu->icount >= end)
         return b;
-    touched = false;
+    touched = !(b->mode & TMODE_FLAT4G);
     {
         /* b's links: the successor on b's linear page, with no TLB flush
          * since b started, is on b's physical page, whose generation is
@@ -810,10 +824,9 @@ next_block:
         uop_flags(cpu, LAZY, r, x, y, 4);                                      \
         bool truth = COND(CC) ^ ((CC) & 1);                                    \
         ti++;                                                                  \
-        target = (first_eip + ti->offset + in->len) & b->eip_mask;             \
         if (truth)                                                             \
             goto taken;                                                        \
-        goto retired;                                                          \
+        goto fallthrough;                                                      \
     }
 #define FUSED16(FORM, Y, EXPR, LAZY, WRITES, COND)                             \
     FUSED(FORM, 0, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 1, Y, EXPR, LAZY, WRITES, COND) \
