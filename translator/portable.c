@@ -4,8 +4,9 @@
  * interpreter's handler for its form (the specialised one of
  * exec_select_int/exec_select_flow, or exec_table[op]) and a kind
  * (tb_insn.kind, set by portable_prepare_block): a micro-op for the
- * frequent forms (32-bit MOV/ALU/CMP/TEST/INC/DEC/LEA/IMUL/shifts on
- * registers and immediates; the same with a 32-bit-addressed memory
+ * frequent forms (32-bit MOV/ALU/CMP/TEST/INC/DEC/LEA/IMUL/MUL/shifts and
+ * rotates on registers and immediates, 8-bit ALU/CMP/TEST on registers
+ * and immediates; the same with a 32-bit-addressed memory
  * operand, MOVZX, PUSH/POP, 8- and 16-bit CMP with memory), which
  * run_blocks executes inline; otherwise pure (other register forms: the
  * handler, nothing committed) or impure (the handler with the state
@@ -17,10 +18,11 @@
  * addresses (portable_mem.h, included twice). The last instruction has an
  * end kind: Jcc (one kind per condition) and JMP rel32 inline, else its
  * handler; a register CMP/TEST/SUB/AND right before a Jcc is fused with it
- * (U_F_*: the condition from the operands). Dispatch is token threading
- * with computed goto (GCC and Clang, any host): each micro-op jumps through
- * the label table by the next kind, so every form has its own indirect
- * jump for the predictor.
+ * (U_F_*: the condition from the operands). Dispatch is direct threading
+ * with computed goto (GCC and Clang, any host): portable_prepare_block
+ * stores each instruction's label (tb_insn.label, from run_blocks' table
+ * by kind) and each micro-op jumps through the next one's, so every form
+ * has its own indirect jump for the predictor.
  *
  * Precise state: before an instruction that may fault, touch memory the
  * slow way, branch or read EIP, cpu->eip, next_eip and icount hold exactly
@@ -55,8 +57,8 @@
  * boundary was last checked (only a handler can raise an interrupt, set a
  * stop request, flush the TLB or change the physical map: the emulator is
  * single-threaded), the successor on the same page is taken straight from
- * the block's links (key, mode, code generation, budget), without the
- * boundary test; cpu->eip and icount are stored only before a handler or
+ * the block's links (link[1] when taken, link[0] when not: key, mode,
+ * code generation, budget), without the boundary test; cpu->eip and icount are stored only before a handler or
  * an exit. Transitions served by the jump cache are linked for next time.
  * Counters are kept in locals and added before a handler and on return.
  * After a block
@@ -158,7 +160,8 @@ enum {
     /* pure: registers and immediates */
     U_MOV_RR32 = PK_UOP_FIRST, U_MOV_RI32, U_LEA_R32, U_INC_R32, U_DEC_R32,
     U_MOVZX_R32_R8, U_SHL_R32, U_SHR_R32, U_SAR_R32, U_IMUL_RR32, U_IMUL_RRI32,
-#define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RR32, U_##NAME##_RI32,
+    U_MUL_R32, U_ROL_R32, U_ROR_R32,
+#define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RR32, U_##NAME##_RI32, U_##NAME##_RR8, U_##NAME##_RI8,
     UOP_ALU_OPS(X)
 #undef X
     U_PURE_LAST,
@@ -213,6 +216,16 @@ static unsigned uop_form(const struct insn *in, uint32_t mode)
         if (opnd_is_reg(d, 2) && opnd_is_mem(s, 2)) return U_CMP_R16M16;
         if (opnd_is_mem(d, 2) && opnd_is_reg(s, 2)) return U_CMP_M16R16;
     }
+    if (in->nopnd == 2 && opnd_is_reg(d, 1) &&
+        (opnd_is_reg(s, 1) || (s->kind == OPND_IMM && s->size == 1 && s->reg == 0))) {
+        bool imm = s->kind == OPND_IMM;
+        switch (in->op) {
+#define X(NAME, EXPR, LAZY, WRITES) case OP_##NAME: return imm ? U_##NAME##_RI8 : U_##NAME##_RR8;
+        UOP_ALU_OPS(X)
+#undef X
+        default: break;
+        }
+    }
     switch (in->op) {
 #define X(NAME, EXPR, LAZY, WRITES) \
     case OP_##NAME: \
@@ -250,11 +263,14 @@ static unsigned uop_form(const struct insn *in, uint32_t mode)
             (in->opnd[2].size == 4 || in->opnd[2].size == 1))
             return U_IMUL_RRI32;
         return 0;
-    case OP_SHL: case OP_SHR: case OP_SAR:
+    case OP_SHL: case OP_SHR: case OP_SAR: case OP_ROL: case OP_ROR:
         if (in->nopnd != 2 || !opnd_is_reg(d, 4) ||
             !(s->kind == OPND_IMM || (s->kind == OPND_REG && s->size == 1 && s->reg == R_ECX)))
             return 0;
-        return in->op == OP_SHL ? U_SHL_R32 : in->op == OP_SHR ? U_SHR_R32 : U_SAR_R32;
+        return in->op == OP_SHL ? U_SHL_R32 : in->op == OP_SHR ? U_SHR_R32
+             : in->op == OP_SAR ? U_SAR_R32 : in->op == OP_ROL ? U_ROL_R32 : U_ROR_R32;
+    case OP_MUL:
+        return in->nopnd == 1 && opnd_is_reg(d, 4) ? U_MUL_R32 : 0;
     case OP_PUSH:
         return (mode & TMODE_STACK32) && in->nopnd == 1 && opnd_is_reg(d, 4) && in->opsize == 4
                ? U_PUSH_R32 : 0;
@@ -550,8 +566,8 @@ static inline __attribute__((always_inline)) void run_last(struct tcache *tc, st
  * that caused it. *pending: a successor found but beyond the budget (the
  * loop runs it stepwise).
  *
- * Token threading: each micro-op ends with its own jump through the table
- * of labels indexed by the next instruction's kind, so the host's branch
+ * Direct threading: each micro-op ends with its own jump through the next
+ * instruction's label (tb_insn.label), so the host's branch
  * predictor sees one indirect jump per form rather than one for all.
  * Before each impure instruction the interpreter's eip, next_eip and
  * icount are stored from the block's start values and the instruction's
@@ -584,8 +600,10 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         [U_MOVZX_R32_R8] = &&L_U_MOVZX_R32_R8, [U_SHL_R32] = &&L_U_SHL_R32,
         [U_SHR_R32] = &&L_U_SHR_R32, [U_SAR_R32] = &&L_U_SAR_R32,
         [U_IMUL_RR32] = &&L_U_IMUL_RR32, [U_IMUL_RRI32] = &&L_U_IMUL_RRI32,
+        [U_MUL_R32] = &&L_U_MUL_R32, [U_ROL_R32] = &&L_U_ROL_R32, [U_ROR_R32] = &&L_U_ROR_R32,
 #define X(NAME, EXPR, LAZY, WRITES)                                            \
-        [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32,
+        [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32, \
+        [U_##NAME##_RR8] = &&L_U_##NAME##_RR8, [U_##NAME##_RI8] = &&L_U_##NAME##_RI8,
         UOP_ALU_OPS(X)
 #undef X
 #define M(K) [K] = &&L_##K, [U_B(K)] = &&LB_##K,
@@ -879,6 +897,32 @@ next_block:
     SHIFT(L_U_SHR_R32, a >> count, LF_SHR)
     SHIFT(L_U_SAR_R32, (uint32_t)((int32_t)a >> count), LF_SAR)
 #undef SHIFT
+    /* exec_rol / exec_ror's 32-bit register forms: CF and OF set in
+     * EFLAGS itself (lf_set_some), the other flags left as they were */
+#define ROTATE(LABEL, EXPR, CF, OF)                                            \
+    LABEL: {                                                                   \
+        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31; \
+        if (count == 0)                                                        \
+            NEXT;                                                              \
+        uint32_t a = gpr[in->opnd[0].reg];                                     \
+        uint32_t r = (EXPR);                                                   \
+        gpr[in->opnd[0].reg] = r;                                              \
+        lf_set_some(cpu, (CF) | ((OF) ? FL_OF : 0), FL_CF | FL_OF);            \
+        NEXT;                                                                  \
+    }
+    ROTATE(L_U_ROL_R32, (a << count) | (a >> ((32 - count) & 31)), r & 1,
+           (a >> 31) ^ ((a >> 30) & 1))
+    ROTATE(L_U_ROR_R32, (a >> count) | (a << ((32 - count) & 31)), r >> 31,
+           (a & 1) ^ (a >> 31))
+#undef ROTATE
+    L_U_MUL_R32: {   /* exec_mul's 32-bit form: EDX:EAX = EAX * r32 */
+        uint64_t product = (uint64_t)gpr[R_EAX] * gpr[in->opnd[0].reg];
+        uint32_t low = (uint32_t)product, high = (uint32_t)(product >> 32);
+        gpr[R_EAX] = low;
+        gpr[R_EDX] = high;
+        uop_flags(cpu, LF_MUL, low, 0, high ? FL_CF | FL_OF : 0, 4);
+        NEXT;
+    }
 #define X(NAME, EXPR, LAZY, WRITES)                                              \
     L_U_##NAME##_RR32: {                                                      \
         uint32_t a = gpr[in->opnd[0].reg], b = gpr[in->opnd[1].reg];             \
@@ -895,6 +939,22 @@ next_block:
             gpr[in->opnd[0].reg] = r;                                            \
         uop_flags(cpu, LAZY, r, a, b, 4);                                        \
         NEXT;                                                             \
+    }                                                                            \
+    L_U_##NAME##_RR8: {   /* (AL..BH: cpu_reg8's numbering) */                  \
+        uint32_t a = cpu_reg8(cpu, in->opnd[0].reg), b = cpu_reg8(cpu, in->opnd[1].reg); \
+        uint32_t r = (EXPR) & 0xFFu;                                             \
+        if (WRITES)                                                              \
+            cpu_set_reg8(cpu, in->opnd[0].reg, (uint8_t)r);                      \
+        uop_flags(cpu, LAZY, r, a, b, 1);                                        \
+        NEXT;                                                                    \
+    }                                                                            \
+    L_U_##NAME##_RI8: {                                                       \
+        uint32_t a = cpu_reg8(cpu, in->opnd[0].reg), b = in->imm & 0xFFu;         \
+        uint32_t r = (EXPR) & 0xFFu;                                             \
+        if (WRITES)                                                              \
+            cpu_set_reg8(cpu, in->opnd[0].reg, (uint8_t)r);                      \
+        uop_flags(cpu, LAZY, r, a, b, 1);                                        \
+        NEXT;                                                                    \
     }
     UOP_ALU_OPS(X)
 #undef X
