@@ -4,8 +4,9 @@
  * interpreter's handler for its form (the specialised one of
  * exec_select_int/exec_select_flow, or exec_table[op]) and a kind
  * (tb_insn.kind, set by portable_prepare_block): a micro-op for the
- * frequent forms (32-bit MOV/ALU/CMP/TEST/INC/DEC/LEA/IMUL/shifts on
- * registers and immediates; the same with a 32-bit-addressed memory
+ * frequent forms (32-bit MOV/ALU/CMP/TEST/INC/DEC/LEA/IMUL/MUL/shifts and
+ * rotates on registers and immediates, 8-bit ALU/CMP/TEST on registers
+ * and immediates; the same with a 32-bit-addressed memory
  * operand, MOVZX, PUSH/POP, 8- and 16-bit CMP with memory), which
  * run_blocks executes inline; otherwise pure (other register forms: the
  * handler, nothing committed) or impure (the handler with the state
@@ -17,10 +18,11 @@
  * addresses (portable_mem.h, included twice). The last instruction has an
  * end kind: Jcc (one kind per condition) and JMP rel32 inline, else its
  * handler; a register CMP/TEST/SUB/AND right before a Jcc is fused with it
- * (U_F_*: the condition from the operands). Dispatch is token threading
- * with computed goto (GCC and Clang, any host): each micro-op jumps through
- * the label table by the next kind, so every form has its own indirect
- * jump for the predictor.
+ * (U_F_*: the condition from the operands). Dispatch is direct threading
+ * with computed goto (GCC and Clang, any host): portable_prepare_block
+ * stores each instruction's label (tb_insn.label, from run_blocks' table
+ * by kind) and each micro-op jumps through the next one's, so every form
+ * has its own indirect jump for the predictor.
  *
  * Precise state: before an instruction that may fault, touch memory the
  * slow way, branch or read EIP, cpu->eip, next_eip and icount hold exactly
@@ -55,8 +57,8 @@
  * boundary was last checked (only a handler can raise an interrupt, set a
  * stop request, flush the TLB or change the physical map: the emulator is
  * single-threaded), the successor on the same page is taken straight from
- * the block's links (key, mode, code generation, budget), without the
- * boundary test; cpu->eip and icount are stored only before a handler or
+ * the block's links (link[1] when taken, link[0] when not: key, mode,
+ * code generation, budget), without the boundary test; cpu->eip and icount are stored only before a handler or
  * an exit. Transitions served by the jump cache are linked for next time.
  * Counters are kept in locals and added before a handler and on return.
  * After a block
@@ -158,7 +160,8 @@ enum {
     /* pure: registers and immediates */
     U_MOV_RR32 = PK_UOP_FIRST, U_MOV_RI32, U_LEA_R32, U_INC_R32, U_DEC_R32,
     U_MOVZX_R32_R8, U_SHL_R32, U_SHR_R32, U_SAR_R32, U_IMUL_RR32, U_IMUL_RRI32,
-#define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RR32, U_##NAME##_RI32,
+    U_MUL_R32, U_ROL_R32, U_ROR_R32,
+#define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RR32, U_##NAME##_RI32, U_##NAME##_RR8, U_##NAME##_RI8,
     UOP_ALU_OPS(X)
 #undef X
     U_PURE_LAST,
@@ -213,6 +216,16 @@ static unsigned uop_form(const struct insn *in, uint32_t mode)
         if (opnd_is_reg(d, 2) && opnd_is_mem(s, 2)) return U_CMP_R16M16;
         if (opnd_is_mem(d, 2) && opnd_is_reg(s, 2)) return U_CMP_M16R16;
     }
+    if (in->nopnd == 2 && opnd_is_reg(d, 1) &&
+        (opnd_is_reg(s, 1) || (s->kind == OPND_IMM && s->size == 1 && s->reg == 0))) {
+        bool imm = s->kind == OPND_IMM;
+        switch (in->op) {
+#define X(NAME, EXPR, LAZY, WRITES) case OP_##NAME: return imm ? U_##NAME##_RI8 : U_##NAME##_RR8;
+        UOP_ALU_OPS(X)
+#undef X
+        default: break;
+        }
+    }
     switch (in->op) {
 #define X(NAME, EXPR, LAZY, WRITES) \
     case OP_##NAME: \
@@ -250,11 +263,14 @@ static unsigned uop_form(const struct insn *in, uint32_t mode)
             (in->opnd[2].size == 4 || in->opnd[2].size == 1))
             return U_IMUL_RRI32;
         return 0;
-    case OP_SHL: case OP_SHR: case OP_SAR:
+    case OP_SHL: case OP_SHR: case OP_SAR: case OP_ROL: case OP_ROR:
         if (in->nopnd != 2 || !opnd_is_reg(d, 4) ||
             !(s->kind == OPND_IMM || (s->kind == OPND_REG && s->size == 1 && s->reg == R_ECX)))
             return 0;
-        return in->op == OP_SHL ? U_SHL_R32 : in->op == OP_SHR ? U_SHR_R32 : U_SAR_R32;
+        return in->op == OP_SHL ? U_SHL_R32 : in->op == OP_SHR ? U_SHR_R32
+             : in->op == OP_SAR ? U_SAR_R32 : in->op == OP_ROL ? U_ROL_R32 : U_ROR_R32;
+    case OP_MUL:
+        return in->nopnd == 1 && opnd_is_reg(d, 4) ? U_MUL_R32 : 0;
     case OP_PUSH:
         return (mode & TMODE_STACK32) && in->nopnd == 1 && opnd_is_reg(d, 4) && in->opsize == 4
                ? U_PUSH_R32 : 0;
@@ -352,6 +368,20 @@ static unsigned uop_of(const struct insn *in, uint32_t mode)
 }
 
 
+static struct tblock *run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b,
+                                 uint64_t end, uint32_t mode, bool single,
+                                 struct tblock **pending, uint32_t *last_lin,
+                                 uint32_t *last_epoch);
+
+/* run_blocks' table of labels by kind: it returns it when called with no
+ * block (the labels exist only inside it) */
+static const void *const *portable_labels(void)
+{
+    const void *const *labels = NULL;
+    run_blocks(NULL, NULL, NULL, 0, 0, false, (struct tblock **)(void *)&labels, NULL, NULL);
+    return labels;
+}
+
 void portable_prepare_block(struct tblock *b)
 {
     uint32_t offset = 0;
@@ -383,6 +413,10 @@ void portable_prepare_block(struct tblock *b)
         ti->offset = (uint16_t)offset;
         offset += ti->insn.len;
     }
+    /* after the fusion above, which changes the kinds */
+    const void *const *labels = portable_labels();
+    for (int i = 0; i < b->n; i++)
+        b->insn[i].label = labels[b->insn[i].kind];
 }
 
 /* The block one instruction at a time with every check after each: for a
@@ -532,8 +566,8 @@ static inline __attribute__((always_inline)) void run_last(struct tcache *tc, st
  * that caused it. *pending: a successor found but beyond the budget (the
  * loop runs it stepwise).
  *
- * Token threading: each micro-op ends with its own jump through the table
- * of labels indexed by the next instruction's kind, so the host's branch
+ * Direct threading: each micro-op ends with its own jump through the next
+ * instruction's label (tb_insn.label), so the host's branch
  * predictor sees one indirect jump per form rather than one for all.
  * Before each impure instruction the interpreter's eip, next_eip and
  * icount are stored from the block's start values and the instruction's
@@ -566,8 +600,10 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         [U_MOVZX_R32_R8] = &&L_U_MOVZX_R32_R8, [U_SHL_R32] = &&L_U_SHL_R32,
         [U_SHR_R32] = &&L_U_SHR_R32, [U_SAR_R32] = &&L_U_SAR_R32,
         [U_IMUL_RR32] = &&L_U_IMUL_RR32, [U_IMUL_RRI32] = &&L_U_IMUL_RRI32,
+        [U_MUL_R32] = &&L_U_MUL_R32, [U_ROL_R32] = &&L_U_ROL_R32, [U_ROR_R32] = &&L_U_ROR_R32,
 #define X(NAME, EXPR, LAZY, WRITES)                                            \
-        [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32,
+        [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32, \
+        [U_##NAME##_RR8] = &&L_U_##NAME##_RR8, [U_##NAME##_RI8] = &&L_U_##NAME##_RI8,
         UOP_ALU_OPS(X)
 #undef X
 #define M(K) [K] = &&L_##K, [U_B(K)] = &&LB_##K,
@@ -582,6 +618,10 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
 #undef F
 #undef FC
     };
+    if (unlikely(b == NULL)) {   /* (portable_labels) */
+        *(const void *const **)(void *)pending = labels;
+        return NULL;
+    }
     uint32_t *gpr = cpu->gpr;
     uint8_t *p;
     const struct tb_insn *ti;
@@ -601,7 +641,8 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
      * checked: only a handler can raise an interrupt line, set a flag the
      * boundary tests, move the TLB epoch or the physical map (the emulator
      * is single-threaded), so until one runs, blocks chain without asking */
-    bool touched = single;   /* (single: never chain) */
+    bool touched = single || !(b->mode & TMODE_FLAT4G);   /* (single: never chain; the
+                                                           fast chain wants flat code) */
     /* counters kept here, added to tc->stats before a handler that may
      * fault and on return */
     uint64_t st_blocks = 0, st_insns = 0, st_chained = 0;
@@ -612,7 +653,7 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         tc->stats.chained += st_chained;                                       \
         st_blocks = st_insns = st_chained = 0;                                 \
     } while (0)
-#define NEXT do { ti++; goto *labels[ti->kind]; } while (0)
+#define NEXT do { ti++; goto *ti->label; } while (0)
 
     first_eip = cpu->eip;
     icount_base = cpu->icount;
@@ -622,7 +663,7 @@ enter_page:   /* b may be on another page: its page's generation, the epoch */
 enter:        /* EIP first_eip, icount icount_base (in cpu after a slow transition) */
     st_blocks++;
     ti = b->insn;
-    goto *labels[ti->kind];
+    goto *ti->label;
 
 pure:
     ti->fn(cpu, in);
@@ -666,17 +707,15 @@ impure: {
      * committed, the handler raises #GP */
 #define END_JCC(CC)                                                            \
 end_jcc##CC:                                                                   \
-    target = (first_eip + ti->offset + in->len) & b->eip_mask;                    \
     if (cpu_cond_inline(cpu, CC))                                              \
         goto taken;                                                            \
-    goto retired;
+    goto fallthrough;
     END_JCC(0) END_JCC(1) END_JCC(2) END_JCC(3) END_JCC(4) END_JCC(5) END_JCC(6) END_JCC(7)
     END_JCC(8) END_JCC(9) END_JCC(10) END_JCC(11) END_JCC(12) END_JCC(13) END_JCC(14) END_JCC(15)
 #undef END_JCC
 end_jmp:
-    target = (first_eip + ti->offset + in->len) & b->eip_mask;
 taken:
-    target += in->imm;
+    target = ((first_eip + b->bytes) & b->eip_mask) + in->imm;   /* (the last ends the block) */
     if (unlikely(target > cpu->seg[SEG_CS].limit)) {
         cpu->eip = (first_eip + ti->offset) & b->eip_mask;
         cpu->icount = icount_base + ti->index;
@@ -685,20 +724,19 @@ taken:
         ti->fn(cpu, in);   /* raises #GP */
         target = cpu->next_eip;
     }
-retired:
     icount_base += b->n;
     st_insns += b->n;
     /* the fast chain: with no handler run since the boundary check, the
      * TLB epoch, the map and the boundary are as they were; a successor on
      * b's linear page (flat CS: EIP is linear) is then on b's physical
      * page, whose generation is *page_gen, and a 4 GiB CS needs no limit
-     * check for it */
-    if (likely(!touched && (b->mode & TMODE_FLAT4G)) &&
-        ((target ^ first_eip) & TLB_PAGE_MASK) == 0) {
-        uint32_t phys = b->phys + (target - first_eip);
-        struct tblock *c = b->link[phys != b->phys + b->bytes];   /* (as tcache_find links) */
-        if (c && c->phys == phys && c->mode == b->mode && c->gen == *page_gen &&
-            likely(icount_base + c->n <= end)) {
+     * check for it. The taken side is link[1] (tcache_find links a
+     * successor other than the fall-through there; a jump to the next
+     * instruction takes the slow way) */
+    if (likely(!touched) && ((target ^ first_eip) & TLB_PAGE_MASK) == 0) {
+        struct tblock *c = b->link[1];
+        if (c && c->phys == b->phys + (target - first_eip) && c->mode == b->mode &&
+            c->gen == *page_gen && likely(icount_base + c->n <= end)) {
             /* (cpu->eip and icount are stored before the next handler
              * or exit: nothing in between reads them) */
             st_chained++;
@@ -707,6 +745,22 @@ retired:
             goto enter;
         }
     }
+    goto retired;
+fallthrough:   /* a Jcc not taken: link[0] */
+    target = (first_eip + b->bytes) & b->eip_mask;
+    icount_base += b->n;
+    st_insns += b->n;
+    if (likely(!touched) && ((target ^ first_eip) & TLB_PAGE_MASK) == 0) {
+        struct tblock *c = b->link[0];
+        if (c && c->phys == b->phys + b->bytes && c->mode == b->mode &&
+            c->gen == *page_gen && likely(icount_base + c->n <= end)) {
+            st_chained++;
+            first_eip = target;
+            b = c;
+            goto enter;
+        }
+    }
+retired:
     cpu->eip = target;
     cpu->icount = icount_base;
     goto next_block;
@@ -728,7 +782,7 @@ next_block:
      * then the links or the jump cache; anything else is the loop's */
     if (unlikely(cpu_engine_needs_attention(cpu)) || cpu->icount >= end)
         return b;
-    touched = false;
+    touched = !(b->mode & TMODE_FLAT4G);
     {
         /* b's links: the successor on b's linear page, with no TLB flush
          * since b started, is on b's physical page, whose generation is
@@ -788,10 +842,9 @@ next_block:
         uop_flags(cpu, LAZY, r, x, y, 4);                                      \
         bool truth = COND(CC) ^ ((CC) & 1);                                    \
         ti++;                                                                  \
-        target = (first_eip + ti->offset + in->len) & b->eip_mask;             \
         if (truth)                                                             \
             goto taken;                                                        \
-        goto retired;                                                          \
+        goto fallthrough;                                                      \
     }
 #define FUSED16(FORM, Y, EXPR, LAZY, WRITES, COND)                             \
     FUSED(FORM, 0, Y, EXPR, LAZY, WRITES, COND) FUSED(FORM, 1, Y, EXPR, LAZY, WRITES, COND) \
@@ -844,6 +897,32 @@ next_block:
     SHIFT(L_U_SHR_R32, a >> count, LF_SHR)
     SHIFT(L_U_SAR_R32, (uint32_t)((int32_t)a >> count), LF_SAR)
 #undef SHIFT
+    /* exec_rol / exec_ror's 32-bit register forms: CF and OF set in
+     * EFLAGS itself (lf_set_some), the other flags left as they were */
+#define ROTATE(LABEL, EXPR, CF, OF)                                            \
+    LABEL: {                                                                   \
+        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31; \
+        if (count == 0)                                                        \
+            NEXT;                                                              \
+        uint32_t a = gpr[in->opnd[0].reg];                                     \
+        uint32_t r = (EXPR);                                                   \
+        gpr[in->opnd[0].reg] = r;                                              \
+        lf_set_some(cpu, (CF) | ((OF) ? FL_OF : 0), FL_CF | FL_OF);            \
+        NEXT;                                                                  \
+    }
+    ROTATE(L_U_ROL_R32, (a << count) | (a >> ((32 - count) & 31)), r & 1,
+           (a >> 31) ^ ((a >> 30) & 1))
+    ROTATE(L_U_ROR_R32, (a >> count) | (a << ((32 - count) & 31)), r >> 31,
+           (a & 1) ^ (a >> 31))
+#undef ROTATE
+    L_U_MUL_R32: {   /* exec_mul's 32-bit form: EDX:EAX = EAX * r32 */
+        uint64_t product = (uint64_t)gpr[R_EAX] * gpr[in->opnd[0].reg];
+        uint32_t low = (uint32_t)product, high = (uint32_t)(product >> 32);
+        gpr[R_EAX] = low;
+        gpr[R_EDX] = high;
+        uop_flags(cpu, LF_MUL, low, 0, high ? FL_CF | FL_OF : 0, 4);
+        NEXT;
+    }
 #define X(NAME, EXPR, LAZY, WRITES)                                              \
     L_U_##NAME##_RR32: {                                                      \
         uint32_t a = gpr[in->opnd[0].reg], b = gpr[in->opnd[1].reg];             \
@@ -860,6 +939,22 @@ next_block:
             gpr[in->opnd[0].reg] = r;                                            \
         uop_flags(cpu, LAZY, r, a, b, 4);                                        \
         NEXT;                                                             \
+    }                                                                            \
+    L_U_##NAME##_RR8: {   /* (AL..BH: cpu_reg8's numbering) */                  \
+        uint32_t a = cpu_reg8(cpu, in->opnd[0].reg), b = cpu_reg8(cpu, in->opnd[1].reg); \
+        uint32_t r = (EXPR) & 0xFFu;                                             \
+        if (WRITES)                                                              \
+            cpu_set_reg8(cpu, in->opnd[0].reg, (uint8_t)r);                      \
+        uop_flags(cpu, LAZY, r, a, b, 1);                                        \
+        NEXT;                                                                    \
+    }                                                                            \
+    L_U_##NAME##_RI8: {                                                       \
+        uint32_t a = cpu_reg8(cpu, in->opnd[0].reg), b = in->imm & 0xFFu;         \
+        uint32_t r = (EXPR) & 0xFFu;                                             \
+        if (WRITES)                                                              \
+            cpu_set_reg8(cpu, in->opnd[0].reg, (uint8_t)r);                      \
+        uop_flags(cpu, LAZY, r, a, b, 1);                                        \
+        NEXT;                                                                    \
     }
     UOP_ALU_OPS(X)
 #undef X

@@ -86,6 +86,7 @@ struct tb_insn {
     uint8_t  kind;             /* the backend's class of this instruction */
     uint8_t  index;            /* position in the block */
     uint16_t offset;           /* bytes from the block's first instruction */
+    const void *label;         /* portable: the code for kind (direct threading) */
 };
 
 struct tblock {

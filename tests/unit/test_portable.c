@@ -246,6 +246,105 @@ static const uint8_t fused_jcc[] = {
     0xF4,                                 /*      hlt */
 };
 
+/* The 8-bit ALU micro-ops (register and imm8 forms, high-byte registers
+ * included), their flags read by ADC/SBB, LAHF and PUSHFD and compared
+ * after every budget, over 30 passes of varying values. */
+static const uint8_t alu8_loop[] = {
+    0xB9, 0x1E, 0x00, 0x00, 0x00,         /* 1000 mov ecx, 30 */
+    0xB8, 0x78, 0x56, 0x34, 0x12,         /* 1005 mov eax, 0x12345678 */
+    0xBB, 0xF0, 0xDE, 0xBC, 0x9A,         /* 100A mov ebx, 0x9abcdef0 */
+    0xBA, 0x3C, 0x2D, 0x1E, 0x0F,         /* 100F mov edx, 0x0f1e2d3c */
+    0x00, 0xD8,                           /* 1014 add al, bl */
+    0x9F,                                 /* 1016 lahf */
+    0x01, 0xC7,                           /* 1017 add edi, eax */
+    0x08, 0xD4,                           /* 1019 or ah, dl */
+    0x80, 0xE7, 0xF7,                     /* 101B and bh, 0xf7 */
+    0x9C,                                 /* 101E pushfd */
+    0x5D,                                 /* 101F pop ebp */
+    0x01, 0xEF,                           /* 1020 add edi, ebp */
+    0x28, 0xE2,                           /* 1022 sub dl, ah */
+    0x30, 0xC6,                           /* 1024 xor dh, al */
+    0x9C,                                 /* 1026 pushfd */
+    0x5D,                                 /* 1027 pop ebp */
+    0x01, 0xEF,                           /* 1028 add edi, ebp */
+    0x80, 0xFB, 0x80,                     /* 102A cmp bl, 0x80 */
+    0x83, 0xD7, 0x00,                     /* 102D adc edi, 0 */
+    0x84, 0xF0,                           /* 1030 test al, dh */
+    0x9C,                                 /* 1032 pushfd */
+    0x5D,                                 /* 1033 pop ebp */
+    0x01, 0xEF,                           /* 1034 add edi, ebp */
+    0x83, 0xDF, 0x00,                     /* 1036 sbb edi, 0 */
+    0x04, 0x9D,                           /* 1039 add al, 0x9d */
+    0x9C,                                 /* 103B pushfd */
+    0x5D,                                 /* 103C pop ebp */
+    0x01, 0xEF,                           /* 103D add edi, ebp */
+    0x80, 0xEB, 0x33,                     /* 103F sub bl, 0x33 */
+    0x83, 0xD7, 0x00,                     /* 1042 adc edi, 0 */
+    0x80, 0xF4, 0x5A,                     /* 1045 xor ah, 0x5a */
+    0x9C,                                 /* 1048 pushfd */
+    0x5D,                                 /* 1049 pop ebp */
+    0x01, 0xEF,                           /* 104A add edi, ebp */
+    0x80, 0xCA, 0x01,                     /* 104C or dl, 0x01 */
+    0x38, 0xFD,                           /* 104F cmp ch, bh */
+    0x9C,                                 /* 1051 pushfd */
+    0x5D,                                 /* 1052 pop ebp */
+    0x01, 0xEF,                           /* 1053 add edi, ebp */
+    0x19, 0xC6,                           /* 1055 sbb esi, eax */
+    0xC1, 0xC3, 0x05,                     /* 1057 rol ebx, 5 */
+    0x01, 0xC2,                           /* 105A add edx, eax */
+    0x83, 0xE9, 0x01,                     /* 105C sub ecx, 1 */
+    0x0F, 0x85, 0xAF, 0xFF, 0xFF, 0xFF,   /* 105F jnz 1014 */
+    0xF4,                                 /* 1065 hlt */
+};
+
+/* MUL r32 and ROL/ROR r32 by imm8, 1 and CL (counts 40 down to 1: 32 and
+ * its multiple rotate nothing), their CF/OF read by ADC/SBB and PUSHFD and compared
+ * after every budget. */
+static const uint8_t mul_rotate_loop[] = {
+    0xB9, 0x28, 0x00, 0x00, 0x00,         /* 1000 mov ecx, 40 */
+    0xB8, 0xB9, 0x79, 0x37, 0x9E,         /* 1005 mov eax, 0x9e3779b9 */
+    0xBB, 0x15, 0x7C, 0x4A, 0x7F,         /* 100A mov ebx, 0x7f4a7c15 */
+    0xBE, 0x03, 0x00, 0x00, 0x00,         /* 100F mov esi, 3 */
+    0xF7, 0xE3,                           /* 1014 mul ebx */
+    0x9C,                                 /* 1016 pushfd */
+    0x5D,                                 /* 1017 pop ebp */
+    0x01, 0xEF,                           /* 1018 add edi, ebp */
+    0x11, 0xD7,                           /* 101A adc edi, edx */
+    0xC1, 0xC0, 0x07,                     /* 101C rol eax, 7 */
+    0x9C,                                 /* 101F pushfd */
+    0x5D,                                 /* 1020 pop ebp */
+    0x01, 0xEF,                           /* 1021 add edi, ebp */
+    0x83, 0xD7, 0x00,                     /* 1023 adc edi, 0 */
+    0xD3, 0xCB,                           /* 1026 ror ebx, cl */
+    0x9C,                                 /* 1028 pushfd */
+    0x5D,                                 /* 1029 pop ebp */
+    0x01, 0xEF,                           /* 102A add edi, ebp */
+    0x19, 0xC7,                           /* 102C sbb edi, eax */
+    0xD1, 0xC6,                           /* 102E rol esi, 1 */
+    0x9C,                                 /* 1030 pushfd */
+    0x5D,                                 /* 1031 pop ebp */
+    0x01, 0xEF,                           /* 1032 add edi, ebp */
+    0xC1, 0xCA, 0x0D,                     /* 1034 ror edx, 13 */
+    0x9C,                                 /* 1037 pushfd */
+    0x5D,                                 /* 1038 pop ebp */
+    0x01, 0xEF,                           /* 1039 add edi, ebp */
+    0x01, 0xD3,                           /* 103B add ebx, edx */
+    0xF7, 0xE6,                           /* 103D mul esi */
+    0x31, 0xC6,                           /* 103F xor esi, eax */
+    0xD3, 0xC6,                           /* 1041 rol esi, cl */
+    0x9C,                                 /* 1043 pushfd */
+    0x5D,                                 /* 1044 pop ebp */
+    0x01, 0xEF,                           /* 1045 add edi, ebp */
+    0xD1, 0xC8,                           /* 1047 ror eax, 1 */
+    0x9C,                                 /* 1049 pushfd */
+    0x5D,                                 /* 104A pop ebp */
+    0x01, 0xEF,                           /* 104B add edi, ebp */
+    0x11, 0xF7,                           /* 104D adc edi, esi */
+    0x83, 0xE9, 0x01,                     /* 104F sub ecx, 1 */
+    0x0F, 0x85, 0xBC, 0xFF, 0xFF, 0xFF,   /* 1052 jnz 1014 */
+    0xF4,                                 /* 1058 hlt */
+};
+
 START_TEST(test_flat_memory_uops)
 {
     for (uint64_t budget = 1; budget <= 5 * 19 + 6; budget++) {
@@ -295,6 +394,28 @@ START_TEST(test_fused_jcc)
 }
 END_TEST
 
+START_TEST(test_alu8_uops)
+{
+    for (uint64_t budget = 1; budget <= 4 + 39 * 3 + 2; budget++)
+        same_flat(alu8_loop, sizeof alu8_loop, budget);
+    same_flat(alu8_loop, sizeof alu8_loop, 100000);
+    struct flat_state s = run_flat(alu8_loop, sizeof alu8_loop, true, 100000);
+    ck_assert_uint_eq(s.gpr[R_ECX], 0);
+    ck_assert_uint_eq(s.why, CPU_STOP_HALT);
+}
+END_TEST
+
+START_TEST(test_mul_rotate_uops)
+{
+    for (uint64_t budget = 1; budget <= 4 + 36 * 3 + 2; budget++)
+        same_flat(mul_rotate_loop, sizeof mul_rotate_loop, budget);
+    same_flat(mul_rotate_loop, sizeof mul_rotate_loop, 100000);
+    struct flat_state s = run_flat(mul_rotate_loop, sizeof mul_rotate_loop, true, 100000);
+    ck_assert_uint_eq(s.gpr[R_ECX], 0);
+    ck_assert_uint_eq(s.why, CPU_STOP_HALT);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("portable");
@@ -303,6 +424,8 @@ int main(void)
     tcase_add_test(tc, test_rep_in_block);
     tcase_add_test(tc, test_flat_memory_uops);
     tcase_add_test(tc, test_fused_jcc);
+    tcase_add_test(tc, test_alu8_uops);
+    tcase_add_test(tc, test_mul_rotate_uops);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
