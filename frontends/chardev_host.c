@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "core/chardev.h"
+#include "chardev_socket.h"
 
 struct host_chardev {
     struct chardev base;        /* first: the struct chardev * handed out points here */
@@ -131,16 +132,10 @@ static int open_fail(char *err, size_t errlen, const char *fmt, ...)
 static int open_tcp_server(struct host_chardev *h, const char *spec, char *err, size_t errlen)
 {
     char host[64];
-    const char *p = spec + 4, *colon = strchr(p, ':');
-    if (!colon || (size_t)(colon - p) >= sizeof(host))
-        return open_fail(err, errlen, "%s: expected tcp:HOST:PORT,server[,nowait]", spec);
-    memcpy(host, p, (size_t)(colon - p));
-    host[colon - p] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (end == colon + 1 || errno || port == 0 || port > 65535 || (*end && *end != ','))
-        return open_fail(err, errlen, "%s: invalid port", spec);
+    unsigned port;
+    const char *end;
+    if (!chardev_parse_tcp(spec, host, sizeof host, &port, &end))
+        return open_fail(err, errlen, "%s: expected tcp:HOST:PORT,server[,nowait] (PORT 1-65535)", spec);
     bool server = false, wait = true;
     for (const char *o = end; *o == ','; ) {
         o++;

@@ -179,19 +179,31 @@ static int listen_unix(struct socket_chardev *s, const char *spec, char *err, si
     return 0;
 }
 
-static int listen_tcp(struct socket_chardev *s, const char *spec, char *err, size_t errlen)
+bool chardev_parse_tcp(const char *spec, char *host, size_t hostlen, unsigned *port,
+                       const char **rest)
 {
-    char host[64];
     const char *p = spec + 4, *colon = strchr(p, ':');
-    if (!colon || (size_t)(colon - p) >= sizeof(host))
-        return fail(err, errlen, "%s: expected tcp:HOST:PORT,server,nowait", spec);
+    if (strncmp(spec, "tcp:", 4) != 0 || !colon || (size_t)(colon - p) >= hostlen)
+        return false;
     memcpy(host, p, (size_t)(colon - p));
     host[colon - p] = '\0';
     char *end;
     errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (end == colon + 1 || errno || port == 0 || port > 65535 || (*end && *end != ','))
-        return fail(err, errlen, "%s: invalid port", spec);
+    unsigned long value = strtoul(colon + 1, &end, 10);
+    if (end == colon + 1 || errno || value == 0 || value > 65535 || (*end && *end != ','))
+        return false;
+    *port = (unsigned)value;
+    *rest = end;
+    return true;
+}
+
+static int listen_tcp(struct socket_chardev *s, const char *spec, char *err, size_t errlen)
+{
+    char host[64];
+    unsigned port;
+    const char *end;
+    if (!chardev_parse_tcp(spec, host, sizeof host, &port, &end))
+        return fail(err, errlen, "%s: expected tcp:HOST:PORT,server,nowait (PORT 1-65535)", spec);
     if (check_flags(spec, end, err, errlen) != 0)
         return -1;
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };

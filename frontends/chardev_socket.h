@@ -35,6 +35,12 @@ int chardev_socket_open(const char *spec, struct chardev **out, char *err, size_
 /* cd must come from chardev_socket_open; either callback may be NULL. */
 void chardev_socket_set_notify(struct chardev *cd, void (*on_connect)(void *opaque),
                                void (*on_disconnect)(void *opaque), void *opaque);
+/* "tcp:HOST:PORT...": HOST into host (at most hostlen - 1 bytes), PORT
+ * (1-65535) into *port, and where the options after it start (',' or the
+ * end) into *rest. false when malformed. Shared with chardev_host.c's
+ * -serial tcp:. */
+bool chardev_parse_tcp(const char *spec, char *host, size_t hostlen, unsigned *port,
+                       const char **rest);
 /* Whether a client is connected now. */
 bool chardev_socket_connected(struct chardev *cd);
 

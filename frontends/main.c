@@ -77,9 +77,9 @@ struct session {
 };
 
 /* Host-side work between CPU slices. */
-static void session_poll(struct machine *m, void *opaque)
+/* The monitors and displays, once each. */
+static void poll_frontends(struct session *s)
 {
-    struct session *s = opaque;
     if (s->monitor)
         monitor_poll(s->monitor);
     if (s->qmp)
@@ -88,18 +88,17 @@ static void session_poll(struct machine *m, void *opaque)
         text_display_poll(s->text_display);
     if (s->sdl_display)
         sdl_display_poll(s->sdl_display);
+}
+
+static void session_poll(struct machine *m, void *opaque)
+{
+    struct session *s = opaque;
+    poll_frontends(s);
     /* "stop": keep serving the monitors and displays, run no guest code */
     while (s->monitor_shared.stopped && !m->exit_requested && !(m->stop_signal && *m->stop_signal)) {
         struct timespec nap = { 0, 5 * 1000 * 1000 };
         nanosleep(&nap, NULL);
-        if (s->monitor)
-            monitor_poll(s->monitor);
-        if (s->qmp)
-            qmp_poll(s->qmp);
-        if (s->text_display)
-            text_display_poll(s->text_display);
-        if (s->sdl_display)
-            sdl_display_poll(s->sdl_display);
+        poll_frontends(s);
     }
 }
 
