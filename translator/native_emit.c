@@ -85,7 +85,7 @@ struct emitter {
      * instruction the index of its group's leader, or -1; for a leader the
      * group's span of displacements [lo, hi) and whether a member writes */
     int8_t group_of[SCAN_MAX_INSNS];
-    int32_t group_lo[SCAN_MAX_INSNS], group_hi[SCAN_MAX_INSNS];
+    int64_t group_lo[SCAN_MAX_INSNS], group_hi[SCAN_MAX_INSNS];   /* (disp + size overflows int32) */
     bool group_write[SCAN_MAX_INSNS];
     uint8_t group_slot[SCAN_MAX_INSNS];   /* a leader's cpu->jit.group_addend slot */
     int group_active[GROUP_SLOTS];        /* the leader whose addend a slot holds, or -1 */
@@ -457,7 +457,7 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
     }
     fl_save(e);
     if (g == (int)e->i) {
-        int32_t lo = e->group_lo[g];
+        int32_t lo = (int32_t)e->group_lo[g];   /* (a member's displacement) */
         ea_to_r8(e, in, lo);
         tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
         e->stub->leave = true;
@@ -1547,7 +1547,7 @@ static void plan_groups(struct emitter *e)
         bool write = false;
         int m = group_operand(e, in, &write);
         if (m >= 0) {
-            int32_t lo = in->disp, hi = in->disp + (int32_t)in->opnd[m].size;
+            int64_t lo = in->disp, hi = (int64_t)in->disp + in->opnd[m].size;
             int k = 0, joined = -1;
             for (; k < GROUP_SLOTS; k++) {
                 const struct insn *l = open[k] >= 0 ? &b->insn[open[k]].insn : NULL;
@@ -1557,8 +1557,8 @@ static void plan_groups(struct emitter *e)
             }
             if (k < GROUP_SLOTS) {
                 int g = open[k];
-                int32_t glo = lo < e->group_lo[g] ? lo : e->group_lo[g];
-                int32_t ghi = hi > e->group_hi[g] ? hi : e->group_hi[g];
+                int64_t glo = lo < e->group_lo[g] ? lo : e->group_lo[g];
+                int64_t ghi = hi > e->group_hi[g] ? hi : e->group_hi[g];
                 if (ghi - glo <= GROUP_SPAN_MAX) {
                     e->group_of[i] = (int8_t)g;
                     e->group_lo[g] = glo;
