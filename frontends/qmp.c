@@ -568,29 +568,36 @@ static void reset_framing(struct qmp *q)
     q->in_string = q->escaped = false;
 }
 
-/* Framing: a message ends where its outermost brace or bracket closes;
- * text outside any (a stray word) ends at a newline. */
+/* One more byte of the message being framed: tracks strings, escapes and
+ * nesting; true when it ends the message (its outermost bracket closes, or
+ * a newline outside any: a bare word or number, not an object). */
+static bool frame_byte(struct qmp *q, char c)
+{
+    if (q->in_string) {
+        if (q->escaped) q->escaped = false;
+        else if (c == '\\') q->escaped = true;
+        else if (c == '"') q->in_string = false;
+    } else if (c == '"') {
+        q->in_string = true;
+    } else if (c == '{' || c == '[') {
+        q->depth++;
+    } else if (c == '}' || c == ']') {
+        return --q->depth <= 0;
+    } else if (c == '\n' && q->depth <= 0) {
+        return true;
+    }
+    return false;
+}
+
+/* Framing (frame_byte): a message ends where its outermost brace or
+ * bracket closes; text outside any (a stray word) ends at a newline. */
 void qmp_feed(struct qmp *q, const char *bytes, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         char c = bytes[i];
         if (q->overlong) {
             /* skip to the end of the oversized message, tracking its nesting */
-            bool ended = false;
-            if (q->in_string) {
-                if (q->escaped) q->escaped = false;
-                else if (c == '\\') q->escaped = true;
-                else if (c == '"') q->in_string = false;
-            } else if (c == '"') {
-                q->in_string = true;
-            } else if (c == '{' || c == '[') {
-                q->depth++;
-            } else if ((c == '}' || c == ']') && --q->depth <= 0) {
-                ended = true;
-            } else if (c == '\n' && q->depth <= 0) {
-                ended = true;
-            }
-            if (ended) {
+            if (frame_byte(q, c)) {
                 q->overlong = false;
                 reset_framing(q);
             }
@@ -611,21 +618,7 @@ void qmp_feed(struct qmp *q, const char *bytes, size_t len)
             continue;
         }
         q->msg[q->len++] = c;
-        bool complete = false;
-        if (q->in_string) {
-            if (q->escaped) q->escaped = false;
-            else if (c == '\\') q->escaped = true;
-            else if (c == '"') q->in_string = false;
-        } else if (c == '"') {
-            q->in_string = true;
-        } else if (c == '{' || c == '[') {
-            q->depth++;
-        } else if (c == '}' || c == ']') {
-            complete = --q->depth <= 0;
-        } else if (c == '\n' && q->depth == 0) {
-            complete = true;   /* a bare word or number: not an object */
-        }
-        if (complete) {
+        if (frame_byte(q, c)) {
             handle_message(q, q->msg, q->len);
             reset_framing(q);
         }
