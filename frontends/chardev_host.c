@@ -136,19 +136,12 @@ static int open_tcp_server(struct host_chardev *h, const char *spec, char *err, 
     const char *end;
     if (!chardev_parse_tcp(spec, host, sizeof host, &port, &end))
         return open_fail(err, errlen, "%s: expected tcp:HOST:PORT,server[,nowait] (PORT 1-65535)", spec);
-    bool server = false, wait = true;
-    for (const char *o = end; *o == ','; ) {
-        o++;
-        size_t len = strcspn(o, ",");
-        if ((len == 6 && strncmp(o, "server", 6) == 0) || (len == 9 && strncmp(o, "server=on", 9) == 0))
-            server = true;
-        else if ((len == 6 && strncmp(o, "nowait", 6) == 0) || (len == 8 && strncmp(o, "wait=off", 8) == 0))
-            wait = false;
-        else
-            return open_fail(err, errlen, "%s: unknown option '%.*s' (server, nowait)", spec,
-                             (int)len, o);
-        o += len;
-    }
+    bool server = false, nowait = false;
+    const char *bad;
+    size_t badlen;
+    if (!chardev_parse_server_flags(end, &server, &nowait, &bad, &badlen))
+        return open_fail(err, errlen, "%s: unknown option '%.*s' (server, nowait)", spec,
+                         (int)badlen, bad);
     if (!server)
         return open_fail(err, errlen, "%s: only the server mode (,server) is supported", spec);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -170,7 +163,7 @@ static int open_tcp_server(struct host_chardev *h, const char *spec, char *err, 
     h->base.name = "tcp";
     h->listen_fd = fd;
     h->in_fd = h->out_fd = -1;
-    if (wait) {
+    if (!nowait) {
         fprintf(stderr, "fox86: waiting for a connection on %s\n", spec);
         int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0) {

@@ -135,21 +135,34 @@ bool chardev_socket_spec(const char *spec)
     return strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "tcp:", 4) == 0;
 }
 
+bool chardev_parse_server_flags(const char *flags, bool *server, bool *nowait, const char **bad,
+                                size_t *badlen)
+{
+    for (const char *o = flags; *o == ','; ) {
+        o++;
+        size_t len = strcspn(o, ",");
+        if ((len == 6 && strncmp(o, "server", 6) == 0) || (len == 9 && strncmp(o, "server=on", 9) == 0)) {
+            *server = true;
+        } else if ((len == 6 && strncmp(o, "nowait", 6) == 0) || (len == 8 && strncmp(o, "wait=off", 8) == 0)) {
+            *nowait = true;
+        } else {
+            *bad = o;
+            *badlen = len;
+            return false;
+        }
+        o += len;
+    }
+    return true;
+}
+
 /* ",server,nowait" (also server=on, wait=off) after the address. */
 static int check_flags(const char *spec, const char *flags, char *err, size_t errlen)
 {
     bool server = false, nowait = false;
-    for (const char *o = flags; *o == ','; ) {
-        o++;
-        size_t len = strcspn(o, ",");
-        if ((len == 6 && strncmp(o, "server", 6) == 0) || (len == 9 && strncmp(o, "server=on", 9) == 0))
-            server = true;
-        else if ((len == 6 && strncmp(o, "nowait", 6) == 0) || (len == 8 && strncmp(o, "wait=off", 8) == 0))
-            nowait = true;
-        else
-            return fail(err, errlen, "%s: unknown option '%.*s' (server, nowait)", spec, (int)len, o);
-        o += len;
-    }
+    const char *bad;
+    size_t len;
+    if (!chardev_parse_server_flags(flags, &server, &nowait, &bad, &len))
+        return fail(err, errlen, "%s: unknown option '%.*s' (server, nowait)", spec, (int)len, bad);
     if (!server || !nowait)
         return fail(err, errlen, "%s: a monitor socket must be ',server,nowait'", spec);
     return 0;

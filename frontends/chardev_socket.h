@@ -41,6 +41,11 @@ void chardev_socket_set_notify(struct chardev *cd, void (*on_connect)(void *opaq
  * -serial tcp:. */
 bool chardev_parse_tcp(const char *spec, char *host, size_t hostlen, unsigned *port,
                        const char **rest);
+/* The options after a socket address: ",server" (or server=on) and
+ * ",nowait" (or wait=off), each setting its flag. false when another one
+ * is there: *bad and *badlen name it. */
+bool chardev_parse_server_flags(const char *flags, bool *server, bool *nowait, const char **bad,
+                                size_t *badlen);
 /* Whether a client is connected now. */
 bool chardev_socket_connected(struct chardev *cd);
 
