@@ -28,6 +28,22 @@
 #include "devices/device.h"
 
 #define PC_MAX_FW_ITEMS 16
+#define PC_MAX_NICS 4
+
+struct netdev;
+
+enum pc_nic_model {
+    PC_NIC_NE2K_PCI,               /* RTL8029 (10ec:8029) in the next free PCI slot */
+    PC_NIC_NE2K_ISA,               /* NE2000 at iobase/irq */
+};
+
+struct pc_nic_config {
+    enum pc_nic_model model;
+    struct netdev *netdev;         /* the backend (not owned), or NULL: a card with no cable */
+    uint8_t  mac[6];
+    uint16_t iobase;               /* ISA only (QEMU's default 0x300) */
+    uint8_t  irq;                  /* ISA only (9 or 10 for the period drivers) */
+};
 
 struct pc_fw_item {
     uint16_t    key;               /* fw_cfg key, or 0 with name set: a named file */
@@ -54,6 +70,8 @@ struct pc_config {
     bool     nographic;
     struct pc_fw_item fw_items[PC_MAX_FW_ITEMS];   /* extra fw_cfg items (kernel, option ROMs) */
     int      nfw_items;
+    struct pc_nic_config nics[PC_MAX_NICS];
+    int      nnics;
 };
 
 struct pc;
