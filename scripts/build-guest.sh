@@ -44,6 +44,10 @@ cmdline="console=tty0 console=ttyS0,115200 panic=-1 no_timer_check"
 # Modules loaded by /init (plus their dependencies): PIIX IDE disk and CD,
 # ext2/ext4, FAT (floppies, USB-style images), ISO 9660, and the NE2000 PCI NIC.
 modules="ata_piix sd_mod sr_mod ext4 crc32c_generic vfat nls_cp437 nls_ascii isofs ne2k_pci"
+# Copied but not loaded: the ISA NE2000 driver needs its io= and irq= given
+# (/etc/modules.extra lists ne.ko and its dependencies in load order; the
+# tests insmod them with "io=0x300 irq=9" on the last one).
+extra_modules="ne"
 
 log() { echo "build-guest: $*"; }
 die() { echo "build-guest: error: $*" >&2; exit 1; }
@@ -202,6 +206,33 @@ for m in $order; do
     echo "$m" >>"$ir/etc/modules.order"
 done
 log "modules:$(for m in $order; do printf ' %s' "$(basename "$m" .ko)"; done)"
+order=""
+for m in $extra_modules; do add_module "$m"; done
+: >"$ir/etc/modules.extra"
+for m in $order; do
+    mkdir -p "$ir/lib/modules/$kver/$(dirname "$m")"
+    cp "$kmods/$m" "$ir/lib/modules/$kver/$m"
+    echo "$m" >>"$ir/etc/modules.extra"
+done
+log "extra modules:$(for m in $order; do printf ' %s' "$(basename "$m" .ko)"; done)"
+
+# busybox udhcpc runs this script with the lease in its environment:
+# configure the interface, the default route and the resolver.
+mkdir -p "$ir/usr/share/udhcpc"
+cat >"$ir/usr/share/udhcpc/default.script" <<'EOF'
+#!/bin/sh
+case "$1" in
+deconfig)
+    ifconfig "$interface" 0.0.0.0 up ;;
+bound|renew)
+    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+    for r in $router; do route add default gw "$r" dev "$interface"; break; done
+    : >/etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >>/etc/resolv.conf; done ;;
+esac
+exit 0
+EOF
+chmod 755 "$ir/usr/share/udhcpc/default.script"
 
 cat >"$ir/init" <<'EOF'
 #!/bin/sh
