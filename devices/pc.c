@@ -20,6 +20,7 @@
 #include "core/blockdev.h"
 #include "core/machine.h"
 #include "devices/fw_cfg.h"
+#include "devices/ne2000.h"
 #include "devices/pci.h"
 
 #define PC_BIOS_LOW_SIZE   0x20000u      /* the BIOS's last 128 KiB, seen at 0xE0000 */
@@ -260,6 +261,28 @@ int pc_create(struct machine *m, const struct pc_config *cfg, struct pc **out,
     TRY(fdc82077_create(m, isa[6], pc->dma, floppies), "floppy controller");
     if (cfg->vga)
         TRY(vga_create(m, pc->pci, PCI_DEVFN(2, 0), PC_VGA_VRAM_SIZE), "VGA");
+    /* NICs: PCI cards in the next free slots (after the VGA, as QEMU
+     * places them), ISA cards at their ports (QEMU's 0x300 / IRQ 9 default). */
+    for (int i = 0; i < cfg->nnics && i < PC_MAX_NICS; i++) {
+        const struct pc_nic_config *nic = &cfg->nics[i];
+        int rc = -1;
+        if (nic->model == PC_NIC_NE2K_ISA) {
+            uint8_t irq = nic->irq ? nic->irq : 9;
+            if (irq < PC_ISA_IRQS)
+                rc = ne2000_isa_create(m, nic->iobase ? nic->iobase : 0x300, isa[irq], nic->mac,
+                                       nic->netdev);
+        } else {
+            int slot = 1;
+            while (slot < 32 && pc->pci->devices[PCI_DEVFN(slot, 0)])
+                slot++;
+            if (slot < 32)
+                rc = ne2000_pci_create(m, pc->pci, PCI_DEVFN(slot, 0), nic->mac, nic->netdev);
+        }
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot create NIC %d (ports, IRQ or PCI slot unavailable)", i);
+            return -1;
+        }
+    }
     TRY(fw_cfg_create(m, &pc->fw), "fw_cfg device");
     if (debugport_create(m, cfg->debugcon, cfg->debug_exit, cfg->debug_exit_iobase,
                          cfg->debug_exit_iosize) != 0) {
