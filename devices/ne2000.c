@@ -19,7 +19,9 @@
  * of the Ethernet CRC in MAR, everything unicast per RCR.PRO), are padded to
  * 60 bytes (the minimum a sending MAC puts on the wire), and land in the
  * ring PSTART..PSTOP at CURR behind a 4-byte header (RSR, next page, byte
- * count including the header), wrapping at PSTOP. The ring never overtakes
+ * count including the header), wrapping at PSTOP; the next page leaves room
+ * for the 4 FCS bytes a real chip stores (they are not written or counted:
+ * frames arrive without one). The ring never overtakes
  * BNRY: a frame that does not fit sets ISR.OVW (and RST), counts as missed
  * (CNTR2) and is refused, so the backend keeps it and offers it again once
  * the guest moves BNRY (netdev_rx_ready). CURR == BNRY is an empty ring.
@@ -55,6 +57,7 @@
 #define NE_MIN_FRAME     60          /* without the FCS */
 #define NE_MAX_WIRE      1518        /* longest frame a receiver accepts (with a VLAN tag) */
 #define NE_RX_HEADER     4
+#define NE_FCS           4
 #define NE_COUNTER_LIMIT 192         /* tally counters stop here */
 
 enum {  /* CR */
@@ -261,7 +264,9 @@ static bool ne_rx_frame(struct ne2000 *ne, const uint8_t *frame, size_t len)
         return true;
     }
     unsigned ring = (unsigned)(ne->pstop - ne->pstart);
-    unsigned need = (unsigned)((len + NE_RX_HEADER + 255) / 256);
+    /* the chip keeps room for the FCS after the data (lib8390 checks the
+     * next-page pointer against that), though the link hands none over */
+    unsigned need = (unsigned)((len + NE_RX_HEADER + NE_FCS + 255) / 256);
     if (!ne_ring_valid(ne) || need >= ring) {
         ne_count(ne, CNTR_MISSED);
         ne_update_irq(ne);

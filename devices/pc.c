@@ -34,6 +34,8 @@ struct pc {
     struct lapic    *lapic;
     struct ioapic   *ioapic;
     struct irq_line  isa_irq[PC_ISA_IRQS];   /* fan out to the 8259 and the I/O APIC */
+    struct irq_line  nic_irq[PC_MAX_NICS];   /* ISA NICs' own lines, ORed onto isa_irq */
+    uint8_t          nic_irq_num[PC_MAX_NICS];
     struct irq_line  pic_intr;               /* the master 8259's INT, into LINT0 */
     struct pci_bus  *pci;
     struct rtc_cmos *rtc;
@@ -76,12 +78,25 @@ static void pc_set_pic_intr(void *opaque, int pin, bool level)
         irq_set_level(lapic_lint(pc->lapic, 0), level);
 }
 
+/* An ISA line carries its device's level ORed with the ISA NICs set to it
+ * (a NIC may share IRQ 9 with the SCI, or IRQ 10/11 with PCI interrupts). */
 static void pc_set_isa_irq(void *opaque, int irq, bool level)
 {
     struct pc *pc = opaque;
+    for (int i = 0; i < PC_MAX_NICS; i++)
+        if (pc->nic_irq[i].level && pc->nic_irq_num[i] == irq)
+            level = true;
     irq_set_level(pic8259_irq(pc->pic, irq), level);
     if (irq != 2)
         irq_set_level(ioapic_irq(pc->ioapic, irq == 0 ? 2 : irq), level);
+}
+
+static void pc_set_nic_irq(void *opaque, int nic, bool level)
+{
+    (void)level;
+    struct pc *pc = opaque;
+    int irq = pc->nic_irq_num[nic];
+    pc_set_isa_irq(pc, irq, pc->isa_irq[irq].level);
 }
 
 /* x87 FERR# to IRQ 13, as the PC's glue logic routes it. */
@@ -268,9 +283,11 @@ int pc_create(struct machine *m, const struct pc_config *cfg, struct pc **out,
         int rc = -1;
         if (nic->model == PC_NIC_NE2K_ISA) {
             uint8_t irq = nic->irq ? nic->irq : 9;
-            if (irq < PC_ISA_IRQS)
-                rc = ne2000_isa_create(m, nic->iobase ? nic->iobase : 0x300, isa[irq], nic->mac,
-                                       nic->netdev);
+            pc->nic_irq[i] = (struct irq_line){ .set_level = pc_set_nic_irq, .opaque = pc, .pin = i };
+            pc->nic_irq_num[i] = irq;
+            if (irq < PC_ISA_IRQS && irq != 2)
+                rc = ne2000_isa_create(m, nic->iobase ? nic->iobase : 0x300, &pc->nic_irq[i],
+                                       nic->mac, nic->netdev);
         } else {
             int slot = 1;
             while (slot < 32 && pc->pci->devices[PCI_DEVFN(slot, 0)])

@@ -15,6 +15,7 @@
 #include "core/net.h"
 #include "core/savestate.h"
 #include "devices/ne2000.h"
+#include "devices/pc.h"
 #include "devices/pci.h"
 
 #define IO        0x300
@@ -225,11 +226,17 @@ static size_t receive_one(struct bench *b, uint8_t *buf, uint8_t *status)
     size_t count = (size_t)(hdr[2] | hdr[3] << 8);
     ck_assert_uint_ge(count, 64);
     size_t len = count - 4;
-    unsigned pages = (unsigned)((count + 255) / 256);
+    /* room for the FCS after the data, as the chip leaves it */
+    unsigned pages = (unsigned)((count + 4 + 255) / 256);
     unsigned expect_next = this_frame + pages;
     if (expect_next >= RX_STOP)
         expect_next -= RX_STOP - RX_START;
     ck_assert_uint_eq(hdr[1], expect_next);
+    /* lib8390's sanity rule: next is this + 1 + (count >> 8), or one more */
+    unsigned linux_next = this_frame + 1 + (count >> 8);
+    if (linux_next >= RX_STOP)
+        linux_next -= RX_STOP - RX_START;
+    ck_assert(hdr[1] == linux_next || hdr[1] == (linux_next + 1 >= RX_STOP ? RX_START : linux_next + 1));
     block_input(b, (uint16_t)((this_frame << 8) + 4), buf, len);   /* the remote DMA wraps */
     *status = hdr[0];
     reg(b, BNRY, (uint8_t)(hdr[1] == RX_START ? RX_STOP - 1 : hdr[1] - 1));
@@ -439,7 +446,8 @@ START_TEST(ring_wrap)
     uint8_t f[1514], buf[1600], status;
     int wrapped = 0;
     for (int n = 0; n < 60; n++) {
-        size_t len = 60 + (size_t)(n * 197) % 1455;
+        static const size_t page_multiples[] = { 252, 508, 764, 1020, 1276, 250, 506 };
+        size_t len = n < 7 ? page_multiples[n] : 60 + (size_t)(n * 197) % 1455;
         make_frame(f, len, MAC, (uint8_t)n);
         uint8_t curr = page1_read(b, CURR);
         ck_assert(netdev_deliver(&b->net.nd, f, len));
@@ -726,7 +734,122 @@ START_TEST(pci_card)
     ioport_write(&b->m->io, 0xCFC, 0xC200 | 1, 4);
     ck_assert_uint_eq(in8(b, 0xC100), 0xFF);
     ck_assert_uint_eq(in8(b, 0xC200), RREAD | START);  /* CR as last written */
+
+    /* ne2k-pci's probe, with the ports where the other tests' helpers look */
+    ioport_write(&b->m->io, 0xCFC, IO | 1, 4);
+    ck_assert_uint_ne(rreg(b, CR), 0xFF);
+    reg(b, CR, NODMA | PAGE1 | STOP);
+    (void)rreg(b, 0x0D);
+    reg(b, 0x0D, 0xFF);
+    reg(b, CR, NODMA | PAGE0);                         /* neither STA nor STP: stays stopped */
+    (void)rreg(b, CNTR0);
+    ck_assert_uint_eq(rreg(b, CNTR0), 0);
+    out8(b, RESET, in8(b, RESET));
+    ck_assert(rreg(b, ISR) & ISR_RST);
+    reg(b, ISR, 0xFF);
+    static const uint8_t program_seq[][2] = {
+        { NODMA | PAGE0 | STOP, CR }, { 0x49, DCR }, { 0, RBCR0 }, { 0, RBCR1 }, { 0, IMR },
+        { 0xFF, ISR }, { 0x20, RCR }, { 0x02, TCR }, { 32, RBCR0 }, { 0, RBCR1 }, { 0, RSAR0 },
+        { 0, RSAR1 }, { RREAD | START, CR },
+    };
+    for (size_t i = 0; i < sizeof program_seq / sizeof program_seq[0]; i++)
+        reg(b, program_seq[i][1], program_seq[i][0]);
+    uint8_t sa_prom[32];
+    for (int i = 0; i < 32; i++)
+        sa_prom[i] = in8(b, DATA);
+    ck_assert_mem_eq(sa_prom, MAC, 6);
+
+    /* the RTL8029 path reads the ring header with one inl and moves data in dwords */
+    nic_init(b, true);
+    reg(b, ISR, 0xFF);
+    uint8_t f[130];
+    make_frame(f, 130, MAC, 4);
+    ck_assert(netdev_deliver(&b->net.nd, f, 130));
+    ck_assert(b->level);
+    remote_setup(b, RX_START << 8, 4, RREAD);
+    uint32_t hdr = ioport_read(&b->m->io, DATA, 4);
+    ck_assert_uint_eq(hdr & 0xFF, 0x01);
+    ck_assert_uint_eq((hdr >> 8) & 0xFF, RX_START + 1);
+    ck_assert_uint_eq(hdr >> 16, 134);
+    remote_setup(b, TX_PAGE << 8, 128, RWRITE);
+    for (int i = 0; i < 128; i += 4)
+        ioport_write(&b->m->io, DATA,
+                     f[i] | f[i + 1] << 8 | f[i + 2] << 16 | (uint32_t)f[i + 3] << 24, 4);
+    ck_assert(rreg(b, ISR) & ISR_RDC);
+    reg(b, TBCR0, 128);
+    reg(b, TBCR1, 0);
+    reg(b, CR, NODMA | TRANS | START);
+    ck_assert_int_eq(b->net.ntx, 1);
+    ck_assert_mem_eq(b->net.tx[0], f, 128);
     bench_free(b);
+}
+END_TEST
+
+static uint32_t config_read(struct machine *m, int devfn, int offset)
+{
+    ioport_write(&m->io, 0xCF8, 0x80000000u | (uint32_t)devfn << 8 | (uint32_t)offset, 4);
+    return ioport_read(&m->io, 0xCFC, 4);
+}
+
+/* The board's NIC loop: PCI cards in the slots after the VGA, ISA cards at
+ * their ports and IRQ, a clash reported as an error. */
+START_TEST(board_nics)
+{
+    char err[256];
+    struct machine *m = machine_create(&(struct machine_config){ .ram_size = 16 << 20 }, err, sizeof err);
+    ck_assert_ptr_nonnull(m);
+    struct fakenet net = { .nd = { .ops = &fake_ops, .id = "n0" } };
+    struct pc_config cfg = { .vga = true, .boot_order = "n", .nnics = 3 };
+    cfg.nics[0] = (struct pc_nic_config){ .model = PC_NIC_NE2K_PCI, .netdev = &net.nd, .mac = { 2, 0, 0, 0, 0, 1 } };
+    cfg.nics[1] = (struct pc_nic_config){ .model = PC_NIC_NE2K_PCI, .mac = { 2, 0, 0, 0, 0, 2 } };
+    cfg.nics[2] = (struct pc_nic_config){ .model = PC_NIC_NE2K_ISA, .mac = { 2, 0, 0, 0, 0, 3 },
+                                          .iobase = 0x320, .irq = 10 };
+    ck_assert_msg(pc_create(m, &cfg, NULL, err, sizeof err) == 0, "%s", err);
+    machine_reset(m);
+    ck_assert_ptr_nonnull(net.nd.nic.opaque);
+    ck_assert_uint_eq(config_read(m, PCI_DEVFN(2, 0), 0), 0x11111234u);     /* the VGA */
+    ck_assert_uint_eq(config_read(m, PCI_DEVFN(3, 0), 0), 0x802910ECu);
+    ck_assert_uint_eq(config_read(m, PCI_DEVFN(4, 0), 0), 0x802910ECu);
+    ck_assert_uint_eq(config_read(m, PCI_DEVFN(3, 0), 0x08) >> 8, 0x020000u);
+    /* the ISA card: reset state at 0x320, its interrupt reaches the slave 8259's IR2 */
+    ck_assert_uint_eq(ioport_read(&m->io, 0x320, 1), 0x21);
+    ioport_write(&m->io, 0x320 + IMR, ISR_RDC, 1);
+    ioport_write(&m->io, 0xA0, 0x0A, 1);                 /* OCW3: read IRR */
+    ck_assert_uint_eq(ioport_read(&m->io, 0xA0, 1) & 0x04, 0);
+    ioport_write(&m->io, 0x320, RREAD | START, 1);      /* zero count: RDC at once */
+    ck_assert_uint_eq(ioport_read(&m->io, 0xA0, 1) & 0x04, 0x04);
+    machine_destroy(m);
+
+    /* two ISA cards on IRQ 10: the line is the OR of both */
+    m = machine_create(&(struct machine_config){ .ram_size = 16 << 20 }, err, sizeof err);
+    cfg.nnics = 2;
+    cfg.nics[0] = (struct pc_nic_config){ .model = PC_NIC_NE2K_ISA, .iobase = 0x300, .irq = 10 };
+    cfg.nics[1] = (struct pc_nic_config){ .model = PC_NIC_NE2K_ISA, .iobase = 0x340, .irq = 10 };
+    ck_assert_msg(pc_create(m, &cfg, NULL, err, sizeof err) == 0, "%s", err);
+    machine_reset(m);
+    /* the 8259's IRR follows a level on an unmasked, level-triggered input (ELCR) */
+    ioport_write(&m->io, 0x4D1, 0x04, 1);
+    for (int card = 0; card < 2; card++) {
+        uint16_t base = card ? 0x340 : 0x300;
+        ioport_write(&m->io, base + IMR, ISR_RDC, 1);
+        ioport_write(&m->io, base, RREAD | START, 1);
+    }
+    ioport_write(&m->io, 0xA0, 0x0A, 1);
+    ck_assert_uint_eq(ioport_read(&m->io, 0xA0, 1) & 0x04, 0x04);
+    ioport_write(&m->io, 0x300 + ISR, ISR_RDC, 1);        /* one card lets go: still high */
+    ck_assert_uint_eq(ioport_read(&m->io, 0xA0, 1) & 0x04, 0x04);
+    ioport_write(&m->io, 0x340 + ISR, ISR_RDC, 1);        /* both: low */
+    ck_assert_uint_eq(ioport_read(&m->io, 0xA0, 1) & 0x04, 0);
+    machine_destroy(m);
+    ck_assert_ptr_null(net.nd.nic.opaque);
+
+    /* an ISA card on the COM1 ports cannot be fitted */
+    m = machine_create(&(struct machine_config){ .ram_size = 16 << 20 }, err, sizeof err);
+    cfg.nnics = 1;
+    cfg.nics[0] = (struct pc_nic_config){ .model = PC_NIC_NE2K_ISA, .iobase = 0x3E0, .irq = 9 };
+    ck_assert_int_ne(pc_create(m, &cfg, NULL, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "NIC 0"));
+    machine_destroy(m);
 }
 END_TEST
 
@@ -794,6 +917,7 @@ int main(void)
     tcase_add_test(tc, counters);
     tcase_add_test(tc, save_load);
     tcase_add_test(tc, pci_card);
+    tcase_add_test(tc, board_nics);
     tcase_add_test(tc, fuzz);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
