@@ -33,6 +33,11 @@
  * a frame over 1518 bytes is a giant no receiver takes: it never reaches the
  * backend. With TCR loopback set the frame goes to the card's own receiver.
  *
+ * Not modelled, because the virtual wire cannot produce it: CRC and frame
+ * alignment errors (CNTR0/1 stay 0, RCR.SEP has nothing to save), runts
+ * (RCR.AR: every frame is padded), collisions (NCR 0), the FIFO register
+ * and DCR.LS loopback; RTL8029 page 3 reads 0 and ignores writes.
+ *
  * Usage: see ne2000.h.
  */
 #include "devices/ne2000.h"

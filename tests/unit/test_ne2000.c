@@ -862,6 +862,7 @@ START_TEST(fuzz)
     uint32_t seed = 12345;
 #define RAND() (seed = seed * 1103515245u + 12345u, seed >> 8)
     uint8_t f[2048];
+    int refused = 0, sent = 0;
     for (int iter = 0; iter < 200000; iter++) {
         uint32_t r = RAND();
         int size = 1 << (RAND() % 3);
@@ -879,7 +880,8 @@ START_TEST(fuzz)
                 f[i] = (uint8_t)RAND();
             if (len >= 6 && RAND() % 2)
                 memcpy(f, MAC, 6);
-            netdev_deliver(&b->net.nd, f, len);
+            if (!netdev_deliver(&b->net.nd, f, len))
+                refused++;
             break;
         }
         case 6:
@@ -891,12 +893,16 @@ START_TEST(fuzz)
             break;
         }
         if (b->net.ntx) {
+            sent++;
             ck_assert_uint_ge(b->net.tx_len[0], 60);
             ck_assert_uint_le(b->net.tx_len[0], 1518);
             b->net.ntx = 0;
         }
     }
 #undef RAND
+    /* the traffic reached the transmitter and the full/stopped receiver */
+    ck_assert_int_gt(sent, 10);
+    ck_assert_int_gt(refused, 10);
     bench_free(b);
 }
 END_TEST
