@@ -448,7 +448,8 @@ static void ne_reg_write(struct ne2000 *ne, unsigned reg, uint8_t value)
     case 0x02: ne->pstop = value; break;
     case 0x03:                                    /* the guest removed packets */
         ne->bnry = value;
-        ne->isr &= (uint8_t)~ISR_RST | (ne->cr & CR_STP ? ISR_RST : 0);
+        if (!(ne->cr & CR_STP))                   /* RST of an overflow ends; a stop's stays */
+            ne->isr &= (uint8_t)~ISR_RST;
         ne_tell_backend(ne);
         break;
     case 0x04: ne->tpsr = value; break;
