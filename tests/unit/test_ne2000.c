@@ -296,6 +296,16 @@ START_TEST(prom_and_probe)
     remote_setup(b, 0, 32, RREAD);
     for (int i = 0; i < 6; i++)
         ck_assert_uint_eq(in8(b, DATA), MAC[i]);
+    /* ne.c's IRQ autoprobe: RDC|CNT enabled, a zero-count remote read */
+    reg(b, ISR, 0xFF);
+    ck_assert(!b->level);
+    reg(b, IMR, 0x50);
+    reg(b, RBCR0, 0);
+    reg(b, RBCR1, 0);
+    reg(b, CR, RREAD | START);
+    ck_assert(b->level);
+    reg(b, IMR, 0);
+    ck_assert(!b->level);
     /* the PROM is read-only */
     remote_setup(b, 0, 2, RWRITE);
     ioport_write(&b->m->io, DATA, 0xAAAA, 2);
