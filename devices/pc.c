@@ -20,6 +20,7 @@
 #include "core/blockdev.h"
 #include "core/machine.h"
 #include "devices/fw_cfg.h"
+#include "devices/ne2000.h"
 #include "devices/pci.h"
 
 #define PC_BIOS_LOW_SIZE   0x20000u      /* the BIOS's last 128 KiB, seen at 0xE0000 */
@@ -33,6 +34,8 @@ struct pc {
     struct lapic    *lapic;
     struct ioapic   *ioapic;
     struct irq_line  isa_irq[PC_ISA_IRQS];   /* fan out to the 8259 and the I/O APIC */
+    struct irq_line  nic_irq[PC_MAX_NICS];   /* ISA NICs' own lines, ORed onto isa_irq */
+    uint8_t          nic_irq_num[PC_MAX_NICS];
     struct irq_line  pic_intr;               /* the master 8259's INT, into LINT0 */
     struct pci_bus  *pci;
     struct rtc_cmos *rtc;
@@ -75,12 +78,25 @@ static void pc_set_pic_intr(void *opaque, int pin, bool level)
         irq_set_level(lapic_lint(pc->lapic, 0), level);
 }
 
+/* An ISA line carries its device's level ORed with the ISA NICs set to it
+ * (a NIC may share IRQ 9 with the SCI, or IRQ 10/11 with PCI interrupts). */
 static void pc_set_isa_irq(void *opaque, int irq, bool level)
 {
     struct pc *pc = opaque;
+    for (int i = 0; i < PC_MAX_NICS; i++)
+        if (pc->nic_irq[i].level && pc->nic_irq_num[i] == irq)
+            level = true;
     irq_set_level(pic8259_irq(pc->pic, irq), level);
     if (irq != 2)
         irq_set_level(ioapic_irq(pc->ioapic, irq == 0 ? 2 : irq), level);
+}
+
+static void pc_set_nic_irq(void *opaque, int nic, bool level)
+{
+    (void)level;
+    struct pc *pc = opaque;
+    int irq = pc->nic_irq_num[nic];
+    pc_set_isa_irq(pc, irq, pc->isa_irq[irq].level);
 }
 
 /* x87 FERR# to IRQ 13, as the PC's glue logic routes it. */
@@ -260,6 +276,30 @@ int pc_create(struct machine *m, const struct pc_config *cfg, struct pc **out,
     TRY(fdc82077_create(m, isa[6], pc->dma, floppies), "floppy controller");
     if (cfg->vga)
         TRY(vga_create(m, pc->pci, PCI_DEVFN(2, 0), PC_VGA_VRAM_SIZE), "VGA");
+    /* NICs: PCI cards in the next free slots (after the VGA, as QEMU
+     * places them), ISA cards at their ports (QEMU's 0x300 / IRQ 9 default). */
+    for (int i = 0; i < cfg->nnics && i < PC_MAX_NICS; i++) {
+        const struct pc_nic_config *nic = &cfg->nics[i];
+        int rc = -1;
+        if (nic->model == PC_NIC_NE2K_ISA) {
+            uint8_t irq = nic->irq ? nic->irq : 9;
+            pc->nic_irq[i] = (struct irq_line){ .set_level = pc_set_nic_irq, .opaque = pc, .pin = i };
+            pc->nic_irq_num[i] = irq;
+            if (irq < PC_ISA_IRQS && irq != 2)
+                rc = ne2000_isa_create(m, nic->iobase ? nic->iobase : 0x300, &pc->nic_irq[i],
+                                       nic->mac, nic->netdev);
+        } else {
+            int slot = 1;
+            while (slot < 32 && pc->pci->devices[PCI_DEVFN(slot, 0)])
+                slot++;
+            if (slot < 32)
+                rc = ne2000_pci_create(m, pc->pci, PCI_DEVFN(slot, 0), nic->mac, nic->netdev);
+        }
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot create NIC %d (ports, IRQ or PCI slot unavailable)", i);
+            return -1;
+        }
+    }
     TRY(fw_cfg_create(m, &pc->fw), "fw_cfg device");
     if (debugport_create(m, cfg->debugcon, cfg->debug_exit, cfg->debug_exit_iobase,
                          cfg->debug_exit_iosize) != 0) {
