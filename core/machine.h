@@ -55,6 +55,7 @@
 #include "ioport.h"
 #include "mmu/phys.h"
 #include "savestate.h"
+#include "speaker.h"
 
 struct device_ops;
 
@@ -145,6 +146,7 @@ struct machine {
     /* Filled by the display and keyboard devices, read by frontends. */
     struct display display;
     struct input   input;
+    struct speaker speaker;       /* filled by the PIT, drained by frontends/audio.c */
 
     /* Host-side work between slices (monitor, display refresh, input):
      * called at least every few ms of host time. */

@@ -9,11 +9,18 @@
  *
  * Counter 0 (gate tied high) drives the irq line (IRQ 0), counter 1 (gate
  * high) is the DRAM refresh counter and drives nothing, counter 2's gate is
- * port 0x61 bit 0 and its OUT is read back in bit 5 (the speaker itself is
- * not modelled). Modelled: all six modes with their gate behaviour, binary
- * and BCD counting, LSB / MSB / LSB-then-MSB access, the counter latch and
- * read-back commands (status byte with OUT and null count), count 0 meaning
- * 65536 (10000 in BCD). Not modelled: the speaker sound.
+ * port 0x61 bit 0 and its OUT is read back in bit 5 (and, ANDed with bit 1,
+ * is the speaker signal). Modelled: all six modes with their gate behaviour,
+ * binary and BCD counting, LSB / MSB / LSB-then-MSB access, the counter
+ * latch and read-back commands (status byte with OUT and null count), count
+ * 0 meaning 65536 (10000 in BCD).
+ *
+ * The speaker (OUT2 AND port 0x61 bit 1) is reported to m->speaker
+ * (core/speaker.h) whenever it changes: a square wave for mode 3 with the
+ * gate open (and its successor, when a new count waits for the reload), a
+ * level otherwise (with the one change a mode 0/1 count brings at terminal
+ * count). Mode 2's one-clock pulses and mode 4/5 strobes are reported as the
+ * level between them: they are clicks, not tones.
  *
  * Time: the 1193182 Hz input clock is derived from virtual time by exact
  * integer arithmetic, clock edge c happening at ceil(c * 1e9 / 1193182) ns.
@@ -114,6 +121,8 @@ struct pit8254 {
     uint64_t           irq_clock;   /* clock edge irq_level was computed for */
     struct pit_counter counter[3];
     uint8_t            port_b;      /* port 0x61 bits 0-3 */
+    struct speaker_change speaker_last;  /* last reported (host side, not saved) */
+    bool               speaker_reported;
 };
 
 /* ---- clock arithmetic (exact, overflow-free for any 64-bit time) ---- */
@@ -530,6 +539,59 @@ static void pit_deadline_changed(struct pit8254 *p, uint64_t clk)
     machine_timer_changed(p->machine, p, pit_deadline(p, clk));
 }
 
+/* What the speaker does from clock clk on, as core/speaker.h describes it. */
+static struct speaker_change pit_speaker_now(struct pit8254 *p, uint64_t clk, uint64_t now_ns)
+{
+    struct pit_counter *c = &p->counter[2];
+    struct speaker_change s = { .at_ns = now_ns };
+    if (!(p->port_b & PORTB_SPEAKER))
+        return s;                   /* data disabled: the cone rests */
+    counter_advance(c, clk);
+    if (c->counting && !c->suspended && c->mode == 3 && c->count >= 2) {
+        s.period_clocks = c->count;
+        s.start_clock = c->start;
+        return s;
+    }
+    s.level = counter_out(c, clk);
+    return s;
+}
+
+static bool speaker_same(const struct speaker_change *a, const struct speaker_change *b)
+{
+    return a->period_clocks == b->period_clocks && a->level == b->level
+        && (a->period_clocks == 0 || a->start_clock == b->start_clock);
+}
+
+static void pit_speaker_push(struct pit8254 *p, struct speaker_change s)
+{
+    if (p->speaker_reported && speaker_same(&s, &p->speaker_last))
+        return;
+    speaker_push(&p->machine->speaker, s);
+    p->speaker_last = s;
+    p->speaker_reported = true;
+}
+
+/* Report the speaker after a port write: its state now and, when one is
+ * already known, the change counter 2 will make on its own (a count
+ * waiting for the reload in mode 3, terminal count in modes 0 and 1). */
+static void pit_speaker_update(struct pit8254 *p, uint64_t clk)
+{
+    struct pit_counter *c = &p->counter[2];
+    pit_speaker_push(p, pit_speaker_now(p, clk, machine_now(p->machine)));
+    if (!(p->port_b & PORTB_SPEAKER) || !c->counting || c->suspended)
+        return;
+    if (c->mode == 3 && c->next_pending && c->next_count >= 2) {
+        pit_speaker_push(p, (struct speaker_change){
+            .at_ns = pit_time_of_clock(c->next_start),
+            .period_clocks = c->next_count, .start_clock = c->next_start });
+    } else if (c->mode <= 1) {
+        uint64_t edge = counter_next_change(c, clk);
+        if (edge != PIT_NEVER)
+            pit_speaker_push(p, (struct speaker_change){
+                .at_ns = pit_time_of_clock(edge), .level = !counter_out(c, clk) });
+    }
+}
+
 static void pit_write_control(struct pit8254 *p, uint64_t clk, uint8_t v)
 {
     unsigned sel = v >> 6;
@@ -561,6 +623,7 @@ static void pit_port_write(void *opaque, uint16_t port, uint32_t value, int size
     if (port == PIT_PORT_B) {
         p->port_b = v & PORTB_WRITABLE;
         counter_set_gate(&p->counter[2], clk, v & PORTB_GATE2);
+        pit_speaker_update(p, clk);
         return;
     }
     pit_update_irq(p, clk);         /* edges due before the write */
@@ -570,6 +633,8 @@ static void pit_port_write(void *opaque, uint16_t port, uint32_t value, int size
         counter_write(&p->counter[port - PIT_BASE], clk, v);
     pit_update_irq(p, clk);
     pit_deadline_changed(p, clk);
+    if (port == PIT_BASE + 2 || (port == PIT_BASE + 3 && (v >> 6 == 2 || v >> 6 == 3)))
+        pit_speaker_update(p, clk);
 }
 
 static uint32_t pit_port_read(void *opaque, uint16_t port, int size)
@@ -610,6 +675,7 @@ static void pit_reset(void *opaque)
     p->irq_level = false;
     p->irq_clock = 0;
     irq_set_level(p->irq, false);
+    pit_speaker_update(p, 0);
 }
 
 static const struct ioport_ops pit_port_ops = { pit_port_read, pit_port_write };
@@ -669,6 +735,8 @@ static int pit_post_load(void *opaque)
             return -1;
     }
     irq_set_level(p->irq, p->irq_level);
+    p->speaker_reported = false;    /* report the loaded state afresh */
+    pit_speaker_update(p, pit_now_clock(p));
     return 0;
 }
 

@@ -32,6 +32,7 @@
 #include "devices/pc.h"
 #include "frontends/chardev_socket.h"
 #include "frontends/display_sdl.h"
+#include "frontends/audio.h"
 #include "frontends/display_text.h"
 #include "frontends/monitor.h"
 #include "frontends/options.h"
@@ -73,6 +74,7 @@ struct session {
     struct qmp *qmp;
     struct text_display *text_display;
     struct sdl_display *sdl_display;
+    struct audio *audio;                 /* -audio: the PC speaker, or NULL */
     struct tcache *tcache;               /* -accel tcg,backend=portable: the translator */
 };
 
@@ -88,6 +90,7 @@ static void poll_frontends(struct session *s)
         text_display_poll(s->text_display);
     if (s->sdl_display)
         sdl_display_poll(s->sdl_display);
+    audio_poll(s->audio);
 }
 
 static void session_poll(struct machine *m, void *opaque)
@@ -416,6 +419,12 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         return -1;
     if (open_sdl_display(s, err, errlen) != 0)
         return -1;
+    if (o->audio) {
+        if (audio_open(o->audio, s->machine, &s->audio, err, errlen) != 0)
+            return -1;
+    } else if (s->sdl_display && audio_open("sdl", s->machine, &s->audio, err, errlen) != 0) {
+        s->audio = NULL;            /* not asked for: a window without sound */
+    }
     s->machine->poll_hook = session_poll;
     s->machine->poll_opaque = s;
     if (o->log_mask & (LOG_IN_ASM | LOG_INT)) {
@@ -434,6 +443,7 @@ static void session_teardown(struct session *s)
     qmp_free(s->qmp);
     text_display_free(s->text_display);
     sdl_display_free(s->sdl_display);
+    audio_close(s->audio);
     machine_destroy(s->machine);
     tcache_destroy(s->tcache);
     /* After the devices are gone: closing flushes the guest's writes. */

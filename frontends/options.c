@@ -577,6 +577,7 @@ SET_STRING(append)
 SET_STRING(initrd)
 SET_STRING(log_file)
 SET_STRING(bios)
+SET_STRING(audio)
 
 static int parse_savevm_check(struct options *o, const char *arg, char *err, size_t errlen)
 {
@@ -636,6 +637,7 @@ static const struct option_def option_defs[] = {
     { "nographic", false, set_nographic,   "",        "no display; serial on stdio" },
     { "display",   true,  parse_display,   "TYPE",    "sdl (a window; the default when the host has a display), none, or curses (VGA text screen in the terminal)" },
     { "full-screen", false, set_full_screen, "",      "start the SDL window full screen (Ctrl+Alt+F toggles)" },
+    { "audio",     true,  set_audio,       "DRIVER",  "the PC speaker: sdl (the default with the SDL window), none, or wav,path=FILE" },
     { "vga",       true,  parse_vga,       "TYPE",    "std (default) or none" },
     { "serial",    true,  parse_serial,    "DEV",     "COM1 (then COM2) backend: stdio, file:PATH, null, none" },
     { "monitor",   true,  parse_monitor,   "DEV",     "the monitor on stdio, unix:PATH,server,nowait or tcp:HOST:PORT,server,nowait" },

@@ -471,6 +471,71 @@ START_TEST(port61_bits)
 }
 END_TEST
 
+/* The speaker changes the PIT reports (core/speaker.h), newest last. */
+static int speaker_drain(struct bench *b, struct speaker_change *out, int max)
+{
+    int n = 0;
+    struct speaker_change c;
+    while (speaker_pop(&b->m->speaker, &c))
+        if (n < max)
+            out[n++] = c;
+    return n;
+}
+
+START_TEST(speaker_changes)
+{
+    struct bench *b = bench_new();
+    struct speaker_change c[8];
+    speaker_drain(b, c, 8);                         /* whatever reset reported */
+    set_time(b, 1000000);
+    /* a tone as DOS programs it: mode 3 on counter 2, then gate and data on */
+    program(b, 2, 0xB6, 2712);
+    ck_assert_int_eq(speaker_drain(b, c, 8), 0);    /* data bit still off: silent */
+    out8(b, 0x61, 0x03);
+    ck_assert_int_eq(speaker_drain(b, c, 8), 1);
+    ck_assert_uint_eq(c[0].at_ns, 1000000);
+    ck_assert_uint_eq(c[0].period_clocks, 2712);
+    /* the gate opened at the clock after the write: the wave starts there */
+    ck_assert_uint_eq(c[0].start_clock, 1193 + 1);
+    /* the same state again reports nothing */
+    out8(b, 0x61, 0x03);
+    ck_assert_int_eq(speaker_drain(b, c, 8), 0);
+    /* a new count while counting waits for the end of the period: reported
+     * now as a change dated at that reload */
+    set_time(b, 2000000);
+    out8(b, 0x42, 1356 & 0xFF);
+    out8(b, 0x42, 1356 >> 8);
+    ck_assert_int_eq(speaker_drain(b, c, 8), 1);
+    ck_assert_uint_eq(c[0].period_clocks, 1356);
+    ck_assert_uint_eq(c[0].start_clock, 1194 + 2712);
+    ck_assert_uint_eq(c[0].at_ns, clock_time(1194 + 2712));
+    /* data off: the cone rests (level low) */
+    set_time(b, 5000000);
+    out8(b, 0x61, 0x01);
+    ck_assert_int_eq(speaker_drain(b, c, 8), 1);
+    ck_assert_uint_eq(c[0].period_clocks, 0);
+    ck_assert(!c[0].level);
+    /* data on with the gate closed: mode 3 holds OUT high */
+    out8(b, 0x61, 0x02);
+    ck_assert_int_eq(speaker_drain(b, c, 8), 1);
+    ck_assert_uint_eq(c[0].period_clocks, 0);
+    ck_assert(c[0].level);
+    /* mode 0 one-shot on counter 2 with the gate open: low now, high at
+     * terminal count (reported ahead, dated at that clock) */
+    out8(b, 0x61, 0x03);
+    speaker_drain(b, c, 8);
+    set_time(b, 6000000);
+    program(b, 2, 0xB0, 100);
+    int n = speaker_drain(b, c, 8);
+    ck_assert_int_ge(n, 2);
+    ck_assert(!c[n - 2].level);
+    ck_assert(c[n - 1].level);
+    ck_assert_uint_gt(c[n - 1].at_ns, 6000000 + 100 * 838 - 1000);
+    ck_assert_uint_lt(c[n - 1].at_ns, 6000000 + 102 * 839);
+    bench_free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pit8254");
@@ -489,6 +554,7 @@ int main(void)
     tcase_add_test(tc, mode2_new_count_at_reload);
     tcase_add_test(tc, reprogram_lowers_deadline);
     tcase_add_test(tc, port61_bits);
+    tcase_add_test(tc, speaker_changes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
