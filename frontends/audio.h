@@ -55,6 +55,9 @@ struct audio;
 /* Returns 0, or -1 with one line in err (unknown driver, unwritable file,
  * no audio device for "sdl"). "none" gives *out = NULL, a valid handle. */
 int  audio_open(const char *spec, struct machine *m, struct audio **out, char *err, size_t errlen);
+/* The default with the SDL window: SDL audio if the host has a device,
+ * else NULL, quietly (the host audio libraries' complaints suppressed). */
+struct audio *audio_open_default(struct machine *m);
 void audio_poll(struct audio *a);
 void audio_close(struct audio *a);
 

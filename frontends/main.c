@@ -422,8 +422,8 @@ static int session_setup(struct session *s, char *err, size_t errlen)
     if (o->audio) {
         if (audio_open(o->audio, s->machine, &s->audio, err, errlen) != 0)
             return -1;
-    } else if (s->sdl_display && audio_open("sdl", s->machine, &s->audio, err, errlen) != 0) {
-        s->audio = NULL;            /* not asked for: a window without sound */
+    } else if (s->sdl_display) {
+        s->audio = audio_open_default(s->machine);   /* NULL: a window without sound */
     }
     s->machine->poll_hook = session_poll;
     s->machine->poll_opaque = s;

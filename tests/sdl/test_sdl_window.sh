@@ -63,7 +63,9 @@ if [ "${SDL_TEST_INNER:-}" != 1 ]; then
         exit 1
     fi
     echo "ok: no display: -display sdl fails with one line, the default falls back"
-    SDL_TEST_INNER=1 exec xvfb-run -a -s "-screen 0 2048x1280x24" sh "$0" "$@"
+    # -noreset: Xvfb otherwise resets when its last client leaves, and a
+    # window opened during the reset finds no X server ("x11 not available")
+    SDL_TEST_INNER=1 exec xvfb-run -a -s "-noreset -screen 0 2048x1280x24" sh "$0" "$@"
 fi
 
 # wait_for SECONDS COMMAND...: poll until COMMAND succeeds
