@@ -358,6 +358,51 @@ START_TEST(restrict_on)
 }
 END_TEST
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The halted guest's wait: it sleeps the whole timeout when nothing
+ * happens, and ends at once when a host peer connects. */
+START_TEST(wait_wakes_on_host_activity)
+{
+    struct fake_nic nic = { 0 };
+    struct net_slirp_config c;
+    net_slirp_config_init(&c, "n0");
+    uint16_t port = loopback_port(NULL);
+    char rule[64], err[256] = "";
+    snprintf(rule, sizeof rule, "tcp:127.0.0.1:%u-:2323", port);
+    ck_assert_int_eq(net_slirp_config_set(&c, "hostfwd", rule, err, sizeof err), 0);
+    struct net_slirp *ns = start(&c, &nic);
+    uint8_t f[64];
+    guest_send(ns, f, arp_request(f, GUEST_IP, HOST_IP));
+    pump(ns, 1);
+
+    double t0 = now_s();
+    net_slirp_wait(&ns, 1, 50 * 1000 * 1000);
+    double idle = now_s() - t0;
+    ck_assert_msg(idle >= 0.045, "an idle wait of 50 ms took %.3f s", idle);
+
+    int cl = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int rc = connect(cl, (struct sockaddr *)&a, sizeof a);
+    ck_assert(rc == 0 || errno == EINPROGRESS);
+    syn_port = 2323;
+    t0 = now_s();
+    for (int i = 0; i < 3 && find_frame(&nic, is_syn_to_guest) < 0; i++)
+        net_slirp_wait(&ns, 1, 2000000000u);
+    double woke = now_s() - t0;
+    ck_assert_int_ge(find_frame(&nic, is_syn_to_guest), 0);
+    ck_assert_msg(woke < 0.2, "the connection took %.3f s to reach the guest", woke);
+    close(cl);
+    net_slirp_close(ns);
+}
+END_TEST
+
 START_TEST(hostfwd_port_in_use)
 {
     int listener;
@@ -459,6 +504,7 @@ int main(void)
     tcase_add_test(tc, hostfwd_connect);
     tcase_add_test(tc, restrict_on);
     tcase_add_test(tc, hostfwd_port_in_use);
+    tcase_add_test(tc, wait_wakes_on_host_activity);
     tcase_add_test(tc, queue_until_rx_ready);
     tcase_add_test(tc, config_parsing);
     suite_add_tcase(s, tc);
