@@ -559,6 +559,10 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     s.machine->stop_signal = &stop_signal;
+    /* libslirp writes to its sockets with plain send(): a peer that went
+     * away must be an EPIPE it handles, not the end of fox86 (as in QEMU) */
+    if (s.nnetdevs)
+        signal(SIGPIPE, SIG_IGN);
 
     double started = host_now();
     s.monitor_shared.host_started = monitor_host_now();
