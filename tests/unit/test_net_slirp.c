@@ -2,7 +2,7 @@
  * alone, with a fake NIC that records what slirp sends the guest: DHCP
  * offer, ARP reply, a host connection through hostfwd arriving as a SYN,
  * restrict=on keeping the guest away from the host's loopback (and the
- * same SYN getting through without it), a busy host port, the queue
+ * same SYN getting through without it), UDP to the host's loopback and back, a busy host port, the queue
  * when the NIC refuses frames, and the hostfwd/net property parser. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -276,6 +276,7 @@ static bool is_syn_to_guest(const uint8_t *f, size_t len)
         && (tcp[13] & 0x12) == 0x02;
 }
 
+/* Inbound through hostfwd works with and without restrict=on (as QEMU). */
 START_TEST(hostfwd_connect)
 {
     struct fake_nic nic = { 0 };
@@ -285,6 +286,7 @@ START_TEST(hostfwd_connect)
     char rule[64], err[256] = "";
     snprintf(rule, sizeof rule, "tcp:127.0.0.1:%u-:2222", port);
     ck_assert_int_eq(net_slirp_config_set(&c, "hostfwd", rule, err, sizeof err), 0);
+    ck_assert_int_eq(net_slirp_config_set(&c, "restrict", _i ? "on" : "off", err, sizeof err), 0);
     struct net_slirp *ns = start(&c, &nic);
     uint8_t f[64];
     /* slirp learns the guest's MAC from its ARP traffic */
@@ -403,6 +405,65 @@ START_TEST(wait_wakes_on_host_activity)
 }
 END_TEST
 
+static bool is_udp_reply_to_guest(const uint8_t *f, size_t len)
+{
+    if (len < 42 + 5 || get16(f + 12) != 0x0800 || f[23] != 17 || get32(f + 30) != GUEST_IP
+        || get32(f + 26) != HOST_IP)
+        return false;
+    const uint8_t *udp = f + 14 + (f[14] & 15) * 4;
+    return get16(udp + 2) == 40001 && memcmp(udp + 8, "pong!", 5) == 0;
+}
+
+/* Outbound UDP: a datagram to 10.0.2.2:PORT reaches the host's 127.0.0.1:PORT,
+ * and the answer comes back to the guest from 10.0.2.2:PORT. */
+START_TEST(udp_to_host_loopback)
+{
+    struct fake_nic nic = { 0 };
+    struct net_slirp_config c;
+    net_slirp_config_init(&c, "n0");
+    struct net_slirp *ns = start(&c, &nic);
+    int us = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    ck_assert_int_eq(bind(us, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t alen = sizeof a;
+    ck_assert_int_eq(getsockname(us, (struct sockaddr *)&a, &alen), 0);
+    uint16_t port = ntohs(a.sin_port);
+
+    uint8_t f[128];
+    guest_send(ns, f, arp_request(f, GUEST_IP, HOST_IP));
+    pump(ns, 1);
+    int arp = find_frame(&nic, is_arp_reply_for_gateway);
+    ck_assert_int_ge(arp, 0);
+    size_t n = ether(f, nic.frames[arp] + 22, 0x0800);
+    uint8_t *ip = f + n, *udp = ip + 20;
+    put16(udp, 40001);
+    put16(udp + 2, port);
+    put16(udp + 4, 8 + 5);
+    put16(udp + 6, 0);
+    memcpy(udp + 8, "ping!", 5);
+    put16(udp + 6, l4_checksum(GUEST_IP, HOST_IP, 17, udp, 13));
+    ipv4(ip, 17, GUEST_IP, HOST_IP, 13);
+    guest_send(ns, f, n + 20 + 13);
+
+    char buf[16];
+    struct sockaddr_in from;
+    socklen_t flen = sizeof from;
+    ssize_t got = -1;
+    for (int i = 0; i < 40 && got < 0; i++) {
+        pump(ns, 1);
+        got = recvfrom(us, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen);
+    }
+    ck_assert_int_eq(got, 5);
+    ck_assert(memcmp(buf, "ping!", 5) == 0);
+    ck_assert_int_eq(sendto(us, "pong!", 5, 0, (struct sockaddr *)&from, flen), 5);
+    for (int i = 0; i < 40 && find_frame(&nic, is_udp_reply_to_guest) < 0; i++)
+        pump(ns, 1);
+    ck_assert_int_ge(find_frame(&nic, is_udp_reply_to_guest), 0);
+    close(us);
+    net_slirp_close(ns);
+}
+END_TEST
+
 START_TEST(hostfwd_port_in_use)
 {
     int listener;
@@ -501,9 +562,10 @@ int main(void)
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, dhcp_offer);
     tcase_add_test(tc, arp_gateway);
-    tcase_add_test(tc, hostfwd_connect);
+    tcase_add_loop_test(tc, hostfwd_connect, 0, 2);
     tcase_add_test(tc, restrict_on);
     tcase_add_test(tc, hostfwd_port_in_use);
+    tcase_add_test(tc, udp_to_host_loopback);
     tcase_add_test(tc, wait_wakes_on_host_activity);
     tcase_add_test(tc, queue_until_rx_ready);
     tcase_add_test(tc, config_parsing);
