@@ -26,11 +26,14 @@ static void put_le32(uint8_t *p, uint32_t v)
     p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
 }
 
-static void pcap_write(struct net_pcap *pc, const void *data, size_t len)
+/* Writes the pieces and flushes; the first failure is reported once and
+ * stops the capture (the file stays valid up to the last whole record). */
+static void pcap_write(struct net_pcap *pc, const void *a, size_t alen, const void *b, size_t blen)
 {
     if (pc->write_failed)
         return;
-    if (fwrite(data, 1, len, pc->file) != len || fflush(pc->file) != 0) {
+    if (fwrite(a, 1, alen, pc->file) != alen || (blen && fwrite(b, 1, blen, pc->file) != blen)
+        || fflush(pc->file) != 0) {
         pc->write_failed = true;
         fprintf(stderr, "fox86: filter-dump %s: write failed (%s); capture stopped\n",
                 pc->path, strerror(errno));
@@ -40,8 +43,6 @@ static void pcap_write(struct net_pcap *pc, const void *data, size_t len)
 static void pcap_frame(struct net_tap *tap, bool to_guest, const uint8_t *frame, size_t len)
 {
     struct net_pcap *pc = (struct net_pcap *)tap;
-    if (pc->write_failed)
-        return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint32_t caplen = len > NET_PCAP_SNAPLEN ? NET_PCAP_SNAPLEN : (uint32_t)len;
@@ -50,14 +51,9 @@ static void pcap_frame(struct net_tap *tap, bool to_guest, const uint8_t *frame,
     put_le32(hdr + 4, (uint32_t)(ts.tv_nsec / 1000));
     put_le32(hdr + 8, caplen);
     put_le32(hdr + 12, (uint32_t)len);
-    /* header and data in one flush, so a reader never sees half a record
-     * followed by a valid-looking one */
-    if (fwrite(hdr, 1, sizeof hdr, pc->file) != sizeof hdr) {
-        pcap_write(pc, "", 1);   /* reports and stops */
-        return;
-    }
-    pcap_write(pc, frame, caplen);
-    pc->frames++;
+    pcap_write(pc, hdr, sizeof hdr, frame, caplen);
+    if (!pc->write_failed)
+        pc->frames++;
 }
 
 struct net_pcap *net_pcap_open(const char *path, char *err, size_t errlen)
@@ -82,7 +78,7 @@ struct net_pcap *net_pcap_open(const char *path, char *err, size_t errlen)
     put_le32(hdr + 12, 0);          /* sigfigs */
     put_le32(hdr + 16, NET_PCAP_SNAPLEN);
     put_le32(hdr + 20, 1);          /* LINKTYPE_ETHERNET */
-    pcap_write(pc, hdr, sizeof hdr);
+    pcap_write(pc, hdr, sizeof hdr, NULL, 0);
     if (pc->write_failed) {
         snprintf(err, errlen, "filter-dump: cannot write %s", path);
         net_pcap_close(pc);
