@@ -928,7 +928,7 @@ static const struct option_def option_defs[] = {
     { "debugcon",  true,  parse_debugcon,  "DEV",     "port 0xE9 backend: stdio, file:PATH, null" },
     { "device",    true,  parse_device,    "DEV",     "isa-debug-exit[,iobase=0xf4][,iosize=0x04], ne2k_pci,netdev=ID[,mac=M], ne2k_isa,netdev=ID[,iobase=0x300][,irq=9][,mac=M]" },
     { "netdev",    true,  parse_netdev,    "user,id=ID", "user networking: [,net=10.0.2.0/24][,host=][,dns=][,dhcpstart=][,restrict=on][,hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]..." },
-    { "nic",       true,  parse_nic,       "user|none", "a card and its backend in one: user[,model=ne2k_pci|ne2k_isa][,mac=M][,-netdev user properties]" },
+    { "nic",       true,  parse_nic,       "user|none", "a card and its backend in one: user[,model=ne2k_pci|ne2k_isa][,mac=M][,any -netdev user property]" },
     { "object",    true,  parse_object,    "OBJ",     "filter-dump,id=ID,netdev=ID,file=PATH.pcap: capture the netdev's frames" },
     { "no-reboot", false, set_no_reboot,   "",        "stop (exit status 1) on triple fault instead of resetting" },
     { "d",         true,  parse_log_items, "ITEMS",   "log items, comma separated (-d help lists them)" },
