@@ -256,9 +256,13 @@ static bool machine_idle(struct machine *m, uint64_t next_event)
             uint64_t want = next_event - real;
             if (want > MACHINE_MAX_SLEEP_NS)
                 want = MACHINE_MAX_SLEEP_NS;
-            struct timespec ts = { .tv_sec = (time_t)(want / 1000000000u),
-                                   .tv_nsec = (long)(want % 1000000000u) };
-            nanosleep(&ts, NULL);   /* a signal cuts it short: fine */
+            if (m->idle_wait) {
+                m->idle_wait(m, m->idle_wait_opaque, want);
+            } else {
+                struct timespec ts = { .tv_sec = (time_t)(want / 1000000000u),
+                                       .tv_nsec = (long)(want % 1000000000u) };
+                nanosleep(&ts, NULL);   /* a signal cuts it short: fine */
+            }
         }
         uint64_t before = machine_now(m);
         machine_catch_up(m);

@@ -152,6 +152,11 @@ struct machine {
      * called at least every few ms of host time. */
     void (*poll_hook)(struct machine *m, void *opaque);
     void *poll_opaque;
+    /* The host wait of a halt (real-time mode): wait at most ns of host
+     * time, returning early when host input arrived (a network packet, a
+     * socket), which may have raised an interrupt. NULL: nanosleep. */
+    void (*idle_wait)(struct machine *m, void *opaque, uint64_t ns);
+    void *idle_wait_opaque;
 
     /* Host stop request (set by a signal handler the frontend owns). */
     volatile sig_atomic_t *stop_signal;

@@ -35,6 +35,8 @@
 #include "frontends/audio.h"
 #include "frontends/display_text.h"
 #include "frontends/monitor.h"
+#include "frontends/net_pcap.h"
+#include "frontends/net_slirp.h"
 #include "frontends/options.h"
 #include "frontends/qmp.h"
 #include "frontends/trace.h"
@@ -76,12 +78,49 @@ struct session {
     struct sdl_display *sdl_display;
     struct audio *audio;                 /* -audio: the PC speaker, or NULL */
     struct tcache *tcache;               /* -accel tcg,backend=portable: the translator */
+    struct net_slirp *netdevs[OPTIONS_MAX_NETDEVS];   /* -netdev user / -nic user */
+    int nnetdevs;
+    struct net_pcap *dumps[OPTIONS_MAX_DUMPS];        /* -object filter-dump */
+    uint64_t net_polled_ns;              /* host time of the last look at the slirp sockets */
 };
+
+_Static_assert(OPTIONS_MAX_NICS <= PC_MAX_NICS, "every -device/-nic card fits the board");
+
+static uint64_t host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Between slices: a look (no wait) at the slirp sockets at most every
+ * millisecond of host time, so a busy guest costs no syscall storm. */
+#define NET_POLL_INTERVAL_NS 1000000u
+static void poll_network(struct session *s)
+{
+    if (s->nnetdevs == 0)
+        return;
+    uint64_t now = host_now_ns();
+    if (now - s->net_polled_ns < NET_POLL_INTERVAL_NS)
+        return;
+    s->net_polled_ns = now;
+    net_slirp_wait(s->netdevs, s->nnetdevs, 0);
+}
+
+/* The halted guest's wait: on the slirp sockets, so a packet for the guest
+ * ends it at once (machine.h idle_wait). */
+static void session_idle_wait(struct machine *m, void *opaque, uint64_t ns)
+{
+    struct session *s = opaque;
+    net_slirp_wait(s->netdevs, s->nnetdevs, ns);
+    s->net_polled_ns = host_now_ns();
+}
 
 /* Host-side work between CPU slices. */
 /* The monitors and displays, once each. */
 static void poll_frontends(struct session *s)
 {
+    poll_network(s);
     if (s->monitor)
         monitor_poll(s->monitor);
     if (s->qmp)
@@ -351,6 +390,28 @@ static int session_setup(struct session *s, char *err, size_t errlen)
     pc.serial[1] = s->serial2;
     pc.debugcon = s->debugcon;
 
+    /* The network backends and captures, then the cards that use them. */
+    for (int i = 0; i < o->nnetdevs; i++) {
+        if (!(s->netdevs[i] = net_slirp_create(&o->netdevs[i], err, errlen)))
+            return -1;
+        s->nnetdevs = i + 1;
+    }
+    for (int i = 0; i < o->ndumps; i++) {
+        if (!(s->dumps[i] = net_pcap_open(o->dumps[i].file, err, errlen)))
+            return -1;
+        net_pcap_attach(s->dumps[i], net_slirp_netdev(s->netdevs[o->dumps[i].netdev]));
+    }
+    for (int i = 0; i < o->nnics; i++) {
+        const struct nic_option *n = &o->nics[i];
+        struct pc_nic_config *nic = &pc.nics[pc.nnics++];
+        *nic = (struct pc_nic_config){
+            .model = n->model == NIC_NE2K_ISA ? PC_NIC_NE2K_ISA : PC_NIC_NE2K_PCI,
+            .netdev = n->netdev >= 0 ? net_slirp_netdev(s->netdevs[n->netdev]) : NULL,
+            .iobase = n->iobase, .irq = n->irq,
+        };
+        memcpy(nic->mac, n->mac, sizeof nic->mac);
+    }
+
     struct machine_config cfg = {
         .ram_size = o->ram_size,
         .no_reboot = o->no_reboot,
@@ -427,6 +488,10 @@ static int session_setup(struct session *s, char *err, size_t errlen)
     }
     s->machine->poll_hook = session_poll;
     s->machine->poll_opaque = s;
+    if (s->nnetdevs) {
+        s->machine->idle_wait = session_idle_wait;
+        s->machine->idle_wait_opaque = s;
+    }
     if (o->log_mask & (LOG_IN_ASM | LOG_INT)) {
         s->trace = trace_attach(s->machine, s->kernel ? multiboot_symbols(s->kernel) : NULL,
                                 err, errlen);
@@ -446,6 +511,11 @@ static void session_teardown(struct session *s)
     audio_close(s->audio);
     machine_destroy(s->machine);
     tcache_destroy(s->tcache);
+    /* After the cards are gone; the captures last, so they see every frame. */
+    for (int i = 0; i < s->nnetdevs; i++)
+        net_slirp_close(s->netdevs[i]);
+    for (int i = 0; i < OPTIONS_MAX_DUMPS; i++)
+        net_pcap_close(s->dumps[i]);
     /* After the devices are gone: closing flushes the guest's writes. */
     for (int i = 0; i < OPTIONS_MAX_DRIVES; i++)
         blockdev_close(s->drives[i]);
@@ -499,6 +569,10 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     s.machine->stop_signal = &stop_signal;
+    /* libslirp writes to its sockets with plain send(): a peer that went
+     * away must be an EPIPE it handles, not the end of fox86 (as in QEMU) */
+    if (s.nnetdevs)
+        signal(SIGPIPE, SIG_IGN);
 
     double started = host_now();
     s.monitor_shared.host_started = monitor_host_now();

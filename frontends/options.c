@@ -6,6 +6,7 @@
  */
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -115,12 +116,9 @@ static int parse_port_value(const char *text, unsigned long max, unsigned long *
 }
 
 /* -device isa-debug-exit[,iobase=N][,iosize=N] (QEMU defaults 0x501, 2) */
-static int parse_device(struct options *o, const char *arg, char *err, size_t errlen)
+static int parse_debug_exit(struct options *o, const char *arg, char *err, size_t errlen)
 {
-    size_t name_len = strcspn(arg, ",");
-    if (strncmp(arg, "isa-debug-exit", name_len) != 0 || name_len != strlen("isa-debug-exit"))
-        return fail(err, errlen, "-device %.*s: unknown device (supported: isa-debug-exit)",
-                    (int)name_len, arg);
+    size_t name_len = strlen("isa-debug-exit");
     unsigned long iobase = 0x501, iosize = 2;
     const char *p = arg + name_len;
     while (*p == ',') {
@@ -414,6 +412,290 @@ void options_free(struct options *o)
     o->nowned = 0;
 }
 
+/* ---- networking: -netdev user, -nic, -device ne2k_*, -object filter-dump ---- */
+
+static int copy_id(char *dst, const char *value, const char *what, char *err, size_t errlen)
+{
+    size_t len = strlen(value);
+    if (len == 0 || len >= NET_SLIRP_ID_MAX)
+        return fail(err, errlen, "%s: id '%s' must be 1 to %d characters", what, value,
+                    NET_SLIRP_ID_MAX - 1);
+    memcpy(dst, value, len + 1);
+    return 0;
+}
+
+/* xx:xx:xx:xx:xx:xx, unicast and not all zero */
+static int parse_mac(const char *text, uint8_t mac[6])
+{
+    if (strlen(text) != 17)
+        return -1;
+    bool zero = true;
+    for (int i = 0; i < 6; i++) {
+        const char *p = text + i * 3;
+        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1])
+            || (i < 5 && p[2] != ':'))
+            return -1;
+        char hex[3] = { p[0], p[1], '\0' };
+        mac[i] = (uint8_t)strtoul(hex, NULL, 16);
+        zero &= mac[i] == 0;
+    }
+    return zero || (mac[0] & 1) ? -1 : 0;
+}
+
+static int set_mac(uint8_t mac[6], const char *what, const char *value, char *err, size_t errlen)
+{
+    if (parse_mac(value, mac) != 0)
+        return fail(err, errlen, "%s: mac=%s: expected a unicast address like "
+                    "52:54:00:12:34:57", what, value);
+    return 0;
+}
+
+struct netdev_ctx {
+    struct options *o;
+    const char *what;              /* "-netdev" or "-nic" */
+    struct net_slirp_config *c;
+    struct nic_option *nic;        /* -nic only */
+    bool typed, none;
+};
+
+static int netdev_prop(void *ctx, const char *key, const char *value, char *err, size_t errlen)
+{
+    struct netdev_ctx *x = ctx;
+    if (!key[0]) {
+        if (x->typed)
+            return fail(err, errlen, "%s: expected property=value, got '%s'", x->what, value);
+        x->typed = true;
+        if (x->nic && strcmp(value, "none") == 0)
+            x->none = true;
+        else if (strcmp(value, "user") != 0)
+            return fail(err, errlen, "%s %s: unsupported network backend (user%s)", x->what,
+                        value, x->nic ? ", none" : "");
+        return 0;
+    }
+    if (!x->typed)
+        return fail(err, errlen, "%s: the backend type (user) comes first", x->what);
+    if (x->none)
+        return fail(err, errlen, "-nic none takes no properties");
+    if (strcmp(key, "id") == 0)
+        return copy_id(x->c->id, value, x->what, err, errlen);
+    if (x->nic && strcmp(key, "model") == 0) {
+        if (strcmp(value, "ne2k_pci") == 0)
+            x->nic->model = NIC_NE2K_PCI;
+        else if (strcmp(value, "ne2k_isa") == 0)
+            x->nic->model = NIC_NE2K_ISA;
+        else
+            return fail(err, errlen, "-nic: model=%s is not supported (ne2k_pci, ne2k_isa)",
+                        value);
+        return 0;
+    }
+    if (x->nic && strcmp(key, "mac") == 0)
+        return set_mac(x->nic->mac, "-nic", value, err, errlen);
+    return net_slirp_config_set(x->c, key, value, err, errlen);
+}
+
+/* -netdev user,id=ID[,net=][,host=][,dns=][,dhcpstart=][,restrict=on][,hostfwd=...]... */
+static int parse_netdev(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    if (o->nnetdevs >= OPTIONS_MAX_NETDEVS)
+        return fail(err, errlen, "-netdev: at most %d network backends", OPTIONS_MAX_NETDEVS);
+    struct net_slirp_config *c = &o->netdevs[o->nnetdevs];
+    net_slirp_config_init(c, "");
+    struct netdev_ctx x = { .o = o, .what = "-netdev", .c = c };
+    if (for_each_prop(arg, "-netdev", err, errlen, netdev_prop, &x) != 0)
+        return -1;
+    if (!x.typed)
+        return fail(err, errlen, "-netdev %s: expected user,id=ID", arg);
+    if (!c->id[0])
+        return fail(err, errlen, "-netdev %s: id= is required", arg);
+    if (net_slirp_config_finish(c, err, errlen) != 0)
+        return -1;
+    o->nnetdevs++;
+    return 0;
+}
+
+static int add_nic(struct options *o, struct nic_option nic, const char *what, char *err,
+                   size_t errlen)
+{
+    if (o->nnics >= OPTIONS_MAX_NICS)
+        return fail(err, errlen, "%s: at most %d network cards", what, OPTIONS_MAX_NICS);
+    nic.netdev = -1;
+    o->nics[o->nnics++] = nic;
+    return 0;
+}
+
+/* -nic user[,model=ne2k_pci|ne2k_isa][,mac=][,id=][,netdev user properties], -nic none */
+static int parse_nic(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    struct net_slirp_config c;
+    net_slirp_config_init(&c, "");
+    struct nic_option nic = { .model = NIC_NE2K_PCI, .iobase = 0x300, .irq = 9 };
+    struct netdev_ctx x = { .o = o, .what = "-nic", .c = &c, .nic = &nic };
+    if (for_each_prop(arg, "-nic", err, errlen, netdev_prop, &x) != 0)
+        return -1;
+    if (!x.typed)
+        return fail(err, errlen, "-nic %s: expected user[,model=...] or none", arg);
+    if (x.none)
+        return 0;   /* no card: the default anyway */
+    if (!c.id[0])
+        snprintf(c.id, sizeof c.id, "nic%d", o->nnics);
+    if (o->nnetdevs >= OPTIONS_MAX_NETDEVS)
+        return fail(err, errlen, "-nic: at most %d network backends", OPTIONS_MAX_NETDEVS);
+    if (net_slirp_config_finish(&c, err, errlen) != 0)
+        return -1;
+    memcpy(nic.netdev_id, c.id, sizeof nic.netdev_id);
+    if (add_nic(o, nic, "-nic", err, errlen) != 0)
+        return -1;
+    o->netdevs[o->nnetdevs++] = c;
+    return 0;
+}
+
+struct nic_device_ctx {
+    struct nic_option nic;
+    const char *name;              /* "ne2k_pci" / "ne2k_isa" */
+    bool first;
+};
+
+static int nic_device_prop(void *ctx, const char *key, const char *value, char *err,
+                           size_t errlen)
+{
+    struct nic_device_ctx *x = ctx;
+    if (x->first) {   /* the device name */
+        x->first = false;
+        return 0;
+    }
+    bool isa = x->nic.model == NIC_NE2K_ISA;
+    unsigned long v;
+    if (strcmp(key, "netdev") == 0)
+        return copy_id(x->nic.netdev_id, value, "-device", err, errlen);
+    if (strcmp(key, "mac") == 0)
+        return set_mac(x->nic.mac, "-device", value, err, errlen);
+    if (strcmp(key, "id") == 0)
+        return 0;   /* QEMU's device id: nothing refers to it here */
+    if (isa && strcmp(key, "iobase") == 0) {
+        if (parse_port_value(value, 0x3E0, &v) != 0 || v < 0x200 || (v & 0x1F))
+            return fail(err, errlen, "-device ne2k_isa: iobase=%s: expected 0x200-0x3e0, "
+                        "a multiple of 0x20", value);
+        x->nic.iobase = (uint16_t)v;
+        return 0;
+    }
+    if (isa && strcmp(key, "irq") == 0) {
+        if (parse_port_value(value, 15, &v) != 0 || v < 3 || v == 8 || v == 13 || v == 14)
+            return fail(err, errlen, "-device ne2k_isa: irq=%s: expected 3-7, 9-12 or 15", value);
+        x->nic.irq = (uint8_t)v;
+        return 0;
+    }
+    return fail(err, errlen, "-device %s: unknown property '%s' (netdev, mac%s)", x->name,
+                key[0] ? key : value, isa ? ", iobase, irq" : "");
+}
+
+static int parse_device(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    size_t name_len = strcspn(arg, ",");
+    struct nic_device_ctx x = { .nic = { .iobase = 0x300, .irq = 9 }, .first = true };
+    if (name_len == strlen("isa-debug-exit") && strncmp(arg, "isa-debug-exit", name_len) == 0)
+        return parse_debug_exit(o, arg, err, errlen);
+    if (name_len == 8 && strncmp(arg, "ne2k_pci", 8) == 0) {
+        x.nic.model = NIC_NE2K_PCI;
+        x.name = "ne2k_pci";
+    } else if (name_len == 8 && strncmp(arg, "ne2k_isa", 8) == 0) {
+        x.nic.model = NIC_NE2K_ISA;
+        x.name = "ne2k_isa";
+    } else {
+        return fail(err, errlen, "-device %.*s: unknown device (supported: isa-debug-exit, "
+                    "ne2k_pci, ne2k_isa)", (int)name_len, arg);
+    }
+    if (for_each_prop(arg, "-device", err, errlen, nic_device_prop, &x) != 0)
+        return -1;
+    return add_nic(o, x.nic, "-device", err, errlen);
+}
+
+struct dump_ctx {
+    struct options *o;
+    struct dump_option d;
+    bool first, has_id;
+};
+
+static int dump_prop(void *ctx, const char *key, const char *value, char *err, size_t errlen)
+{
+    struct dump_ctx *x = ctx;
+    if (x->first) {
+        x->first = false;
+        if (key[0] || strcmp(value, "filter-dump") != 0)
+            return fail(err, errlen, "-object %s: unsupported object (filter-dump)", value);
+        return 0;
+    }
+    if (strcmp(key, "id") == 0) {
+        x->has_id = value[0] != '\0';
+        return 0;
+    }
+    if (strcmp(key, "netdev") == 0)
+        return copy_id(x->d.netdev_id, value, "-object filter-dump", err, errlen);
+    if (strcmp(key, "file") == 0) {
+        if (!value[0] || !(x->d.file = keep_copy(x->o, value, strlen(value))))
+            return fail(err, errlen, "-object filter-dump: file= needs a path");
+        return 0;
+    }
+    return fail(err, errlen, "-object filter-dump: unknown property '%s' (id, netdev, file)",
+                key[0] ? key : value);
+}
+
+/* -object filter-dump,id=ID,netdev=NETDEV,file=PATH.pcap */
+static int parse_object(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    struct dump_ctx x = { .o = o, .first = true };
+    if (for_each_prop(arg, "-object", err, errlen, dump_prop, &x) != 0)
+        return -1;
+    if (!x.has_id || !x.d.netdev_id[0] || !x.d.file)
+        return fail(err, errlen, "-object %s: id=, netdev= and file= are required", arg);
+    if (o->ndumps >= OPTIONS_MAX_DUMPS)
+        return fail(err, errlen, "-object filter-dump: at most %d", OPTIONS_MAX_DUMPS);
+    o->dumps[o->ndumps++] = x.d;
+    return 0;
+}
+
+static int find_netdev(const struct options *o, const char *id)
+{
+    for (int i = 0; i < o->nnetdevs; i++)
+        if (strcmp(o->netdevs[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+/* After every option: ids resolved (options may come in any order, as in
+ * QEMU), each backend used by one card at most, default MACs given. */
+static int resolve_network(struct options *o, char *err, size_t errlen)
+{
+    for (int i = 0; i < o->nnetdevs; i++)
+        if (find_netdev(o, o->netdevs[i].id) != i)
+            return fail(err, errlen, "-netdev id=%s: duplicate id", o->netdevs[i].id);
+    uint8_t next_default = 0x56;   /* QEMU: 52:54:00:12:34:56, then :57... */
+    for (int i = 0; i < o->nnics; i++) {
+        struct nic_option *nic = &o->nics[i];
+        if (nic->netdev_id[0]) {
+            nic->netdev = find_netdev(o, nic->netdev_id);
+            if (nic->netdev < 0)
+                return fail(err, errlen, "-device: netdev '%s' not found (no -netdev with "
+                            "that id)", nic->netdev_id);
+            for (int k = 0; k < i; k++)
+                if (o->nics[k].netdev == nic->netdev)
+                    return fail(err, errlen, "netdev '%s' is used by two network cards",
+                                nic->netdev_id);
+        }
+        static const uint8_t zero[6];
+        if (memcmp(nic->mac, zero, 6) == 0) {
+            const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, next_default++ };
+            memcpy(nic->mac, mac, 6);
+        }
+    }
+    for (int i = 0; i < o->ndumps; i++) {
+        o->dumps[i].netdev = find_netdev(o, o->dumps[i].netdev_id);
+        if (o->dumps[i].netdev < 0)
+            return fail(err, errlen, "-object filter-dump: netdev '%s' not found",
+                        o->dumps[i].netdev_id);
+    }
+    return 0;
+}
+
 struct drive_ctx {
     struct options *o;
     struct drive_option d;
@@ -646,7 +928,10 @@ static const struct option_def option_defs[] = {
     { "deterministic", false, set_deterministic, "",  "guest time follows executed instructions only" },
     { "rtc",       true,  parse_rtc,       "base=B",  "RTC start: utc (default), localtime or YYYY-MM-DDTHH:MM:SS" },
     { "debugcon",  true,  parse_debugcon,  "DEV",     "port 0xE9 backend: stdio, file:PATH, null" },
-    { "device",    true,  parse_device,    "DEV",     "isa-debug-exit[,iobase=0xf4][,iosize=0x04]" },
+    { "device",    true,  parse_device,    "DEV",     "isa-debug-exit[,iobase=0xf4][,iosize=0x04], ne2k_pci,netdev=ID[,mac=M], ne2k_isa,netdev=ID[,iobase=0x300][,irq=9][,mac=M]" },
+    { "netdev",    true,  parse_netdev,    "user,id=ID", "user networking: [,net=10.0.2.0/24][,host=][,dns=][,dhcpstart=][,restrict=on][,hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]..." },
+    { "nic",       true,  parse_nic,       "user|none", "a card and its backend in one: user[,model=ne2k_pci|ne2k_isa][,mac=M][,any -netdev user property]" },
+    { "object",    true,  parse_object,    "OBJ",     "filter-dump,id=ID,netdev=ID,file=PATH.pcap: capture the netdev's frames" },
     { "no-reboot", false, set_no_reboot,   "",        "stop (exit status 1) on triple fault instead of resetting" },
     { "d",         true,  parse_log_items, "ITEMS",   "log items, comma separated (-d help lists them)" },
     { "D",         true,  set_log_file,    "FILE",    "write the -d log to FILE instead of stderr" },
@@ -694,6 +979,8 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
         if (def->parse(o, value, err, errlen) != 0)
             return -1;
     }
+    if (resolve_network(o, err, errlen) != 0)
+        return -1;
     if (o->snapshot)
         for (int i = 0; i < o->ndrives; i++)
             o->drives[i].snapshot = true;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "core/machine.h"
+#include "frontends/net_slirp.h"
 
 #define OPTIONS_DEFAULT_RAM_MB 128u
 #define OPTIONS_MAX_RAM_MB     3584u   /* below the PCI hole at 0xE0000000 */
@@ -27,7 +28,28 @@
 #define OPTIONS_MAX_DRIVES  6          /* 4 IDE + 2 floppy */
 #define OPTIONS_MAX_ROMS    4
 
+#define OPTIONS_MAX_NETDEVS 4
+#define OPTIONS_MAX_NICS    4          /* devices/pc.h PC_MAX_NICS */
+#define OPTIONS_MAX_DUMPS   4
+
 enum drive_interface { DRIVE_IDE, DRIVE_FLOPPY };
+
+/* One network card (-device ne2k_pci|ne2k_isa, or -nic). */
+struct nic_option {
+    enum { NIC_NE2K_PCI, NIC_NE2K_ISA } model;
+    char     netdev_id[NET_SLIRP_ID_MAX];   /* netdev=, "" for none */
+    int      netdev;               /* index into options.netdevs, or -1: no cable */
+    uint8_t  mac[6];               /* given, or QEMU's default 52:54:00:12:34:56 + n */
+    uint16_t iobase;               /* ne2k_isa (default 0x300) */
+    uint8_t  irq;                  /* ne2k_isa (default 9) */
+};
+
+/* -object filter-dump,id=,netdev=,file= */
+struct dump_option {
+    char        netdev_id[NET_SLIRP_ID_MAX];
+    int         netdev;            /* index into options.netdevs */
+    const char *file;
+};
 
 /* One -drive (or -hda/-cdrom/-fda shorthand). */
 struct drive_option {
@@ -63,7 +85,7 @@ struct options {
     bool        vga;               /* -vga std (default) / none */
     bool        deterministic;     /* -icount ...,sleep=off or --deterministic */
     const char *rtc_base;          /* -rtc base=utc|localtime|DATE, or NULL: utc */
-#define OPTIONS_MAX_OWNED 16
+#define OPTIONS_MAX_OWNED 32
     char       *owned[OPTIONS_MAX_OWNED];   /* copies made while parsing (options_free) */
     int         nowned;
     const char *debugcon;          /* 0xE9 backend, same syntax; NULL: none */
@@ -83,6 +105,12 @@ struct options {
     uint32_t    tb_size_mb;        /* -tb-size; 0: the translator's default */
     bool        lockstep;          /* --lockstep: check translated blocks against the interpreter */
     uint32_t    lockstep_every;    /* --lockstep-every N: check one block in N (implies --lockstep) */
+    struct net_slirp_config netdevs[OPTIONS_MAX_NETDEVS];   /* -netdev user (and -nic user) */
+    int         nnetdevs;
+    struct nic_option nics[OPTIONS_MAX_NICS];
+    int         nnics;
+    struct dump_option dumps[OPTIONS_MAX_DUMPS];
+    int         ndumps;
     bool        show_help;         /* --help / -h: print usage, exit 0 */
     bool        show_version;      /* --version: print version, exit 0 */
     bool        show_log_items;    /* -d help: list the log items, exit 0 */

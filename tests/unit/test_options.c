@@ -1,6 +1,7 @@
 /* tests/unit/test_options.c: the QEMU-style command line (frontends/options.c):
  * drives, boot order, serial ports, the monitor and their error lines. */
 #include <check.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "frontends/options.h"
@@ -155,6 +156,111 @@ START_TEST(display_vga_icount_rtc)
 }
 END_TEST
 
+START_TEST(network_good)
+{
+    struct options o;
+    PARSE_OK(&o, "-device", "ne2k_pci,netdev=n0",
+             "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:5555-:22,hostfwd=udp::6000-:53,restrict=on",
+             "-netdev", "user,id=n1,net=192.168.5.0/24,dns=192.168.5.53",
+             "-device", "ne2k_isa,netdev=n1,iobase=0x280,irq=10,mac=02:00:00:aa:bb:cc",
+             "-device", "ne2k_pci",
+             "-object", "filter-dump,id=f0,netdev=n1,file=/tmp/n1.pcap");
+    ck_assert_int_eq(o.nnetdevs, 2);
+    ck_assert_str_eq(o.netdevs[0].id, "n0");
+    ck_assert(o.netdevs[0].restricted);
+    ck_assert_int_eq(o.netdevs[0].nfwd, 2);
+    ck_assert(!o.netdevs[0].fwd[0].udp && o.netdevs[0].fwd[0].host_port == 5555
+              && o.netdevs[0].fwd[0].guest_port == 22);
+    ck_assert(o.netdevs[0].fwd[1].udp && o.netdevs[0].fwd[1].guest_port == 53);
+    ck_assert_int_eq(ntohl(o.netdevs[0].dhcp_start.s_addr), 0x0A00020F);
+    ck_assert_int_eq(ntohl(o.netdevs[1].host.s_addr), 0xC0A80502);
+    ck_assert_int_eq(ntohl(o.netdevs[1].dns.s_addr), 0xC0A80535);
+    ck_assert_int_eq(o.nnics, 3);
+    ck_assert_int_eq(o.nics[0].model, NIC_NE2K_PCI);
+    ck_assert_int_eq(o.nics[0].netdev, 0);   /* -netdev after -device: resolved at the end */
+    const uint8_t mac0[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+    const uint8_t mac1[6] = { 0x02, 0x00, 0x00, 0xAA, 0xBB, 0xCC };
+    const uint8_t mac2[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
+    ck_assert(memcmp(o.nics[0].mac, mac0, 6) == 0);
+    ck_assert_int_eq(o.nics[1].model, NIC_NE2K_ISA);
+    ck_assert_int_eq(o.nics[1].netdev, 1);
+    ck_assert_int_eq(o.nics[1].iobase, 0x280);
+    ck_assert_int_eq(o.nics[1].irq, 10);
+    ck_assert(memcmp(o.nics[1].mac, mac1, 6) == 0);
+    ck_assert_int_eq(o.nics[2].netdev, -1);  /* a card with no cable */
+    ck_assert(memcmp(o.nics[2].mac, mac2, 6) == 0);
+    ck_assert_int_eq(o.ndumps, 1);
+    ck_assert_int_eq(o.dumps[0].netdev, 1);
+    ck_assert_str_eq(o.dumps[0].file, "/tmp/n1.pcap");
+    options_free(&o);
+
+    PARSE_OK(&o, "-device", "ne2k_isa,netdev=x", "-netdev", "user,id=x");
+    ck_assert_int_eq(o.nics[0].iobase, 0x300);   /* QEMU's defaults */
+    ck_assert_int_eq(o.nics[0].irq, 9);
+    options_free(&o);
+
+    PARSE_OK(&o, "-nic", "user,model=ne2k_isa,mac=52:54:00:00:00:01,hostfwd=tcp::2222-:22");
+    ck_assert_int_eq(o.nnetdevs, 1);
+    ck_assert_int_eq(o.nnics, 1);
+    ck_assert_int_eq(o.nics[0].model, NIC_NE2K_ISA);
+    ck_assert_int_eq(o.nics[0].netdev, 0);
+    ck_assert_int_eq(o.nics[0].mac[5], 1);
+    ck_assert_int_eq(o.netdevs[0].nfwd, 1);
+    ck_assert_int_eq(o.netdevs[0].fwd[0].host_addr.s_addr, 0);
+    options_free(&o);
+
+    PARSE_OK(&o, "-nic", "user");
+    ck_assert_int_eq(o.nics[0].model, NIC_NE2K_PCI);
+    options_free(&o);
+    PARSE_OK(&o, "-nic", "none");
+    ck_assert_int_eq(o.nnics, 0);
+    ck_assert_int_eq(o.nnetdevs, 0);
+    options_free(&o);
+    PARSE_OK(&o, "-m", "64");                     /* no option: no card (see README) */
+    ck_assert_int_eq(o.nnics, 0);
+    options_free(&o);
+}
+END_TEST
+
+START_TEST(network_errors)
+{
+    PARSE_ERR("netdev 'n9' not found", "-device", "ne2k_pci,netdev=n9");
+    PARSE_ERR("used by two network cards", "-netdev", "user,id=n0", "-device",
+              "ne2k_pci,netdev=n0", "-device", "ne2k_isa,netdev=n0");
+    PARSE_ERR("duplicate id", "-netdev", "user,id=n0", "-netdev", "user,id=n0");
+    PARSE_ERR("mac=52:54:00:12:34", "-netdev", "user,id=n0", "-device",
+              "ne2k_pci,netdev=n0,mac=52:54:00:12:34");
+    PARSE_ERR("mac=01:00:5e:00:00:01", "-nic", "user,mac=01:00:5e:00:00:01");
+    PARSE_ERR("mac=zz", "-nic", "user,mac=zz:54:00:12:34:56");
+    PARSE_ERR("hostfwd=tcp:127.0.0.1:5555", "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:5555");
+    PARSE_ERR("hostfwd=tcp::99999-:22", "-nic", "user,hostfwd=tcp::99999-:22");
+    PARSE_ERR("hostfwd=icmp::1-:2", "-netdev", "user,id=n0,hostfwd=icmp::1-:2");
+    PARSE_ERR("unknown property 'smb'", "-netdev", "user,id=n0,smb=/tmp");
+    PARSE_ERR("unknown property 'speed'", "-netdev", "user,id=n0", "-device",
+              "ne2k_pci,netdev=n0,speed=100");
+    PARSE_ERR("unknown property 'iobase'", "-device", "ne2k_pci,iobase=0x300");
+    PARSE_ERR("iobase=0x301", "-device", "ne2k_isa,iobase=0x301");
+    PARSE_ERR("irq=2", "-device", "ne2k_isa,irq=2");
+    PARSE_ERR("unknown property 'maxlen'", "-netdev", "user,id=n0", "-object",
+              "filter-dump,id=f0,netdev=n0,file=x.pcap,maxlen=64");
+    PARSE_ERR("filter-dump: netdev 'n1' not found", "-netdev", "user,id=n0", "-object",
+              "filter-dump,id=f0,netdev=n1,file=x.pcap");
+    PARSE_ERR("required", "-netdev", "user,id=n0", "-object", "filter-dump,id=f0,netdev=n0");
+    PARSE_ERR("unsupported object", "-object", "memory-backend-ram,id=m0");
+    PARSE_ERR("id= is required", "-netdev", "user,restrict=on");
+    PARSE_ERR("unsupported network backend (user)", "-netdev", "tap,id=t0");
+    PARSE_ERR("unsupported network backend (user, none)", "-nic", "bridge");
+    PARSE_ERR("model=e1000", "-nic", "user,model=e1000");
+    PARSE_ERR("restrict=maybe", "-netdev", "user,id=n0,restrict=maybe");
+    PARSE_ERR("net=10.0.2.0/40", "-netdev", "user,id=n0,net=10.0.2.0/40");
+    PARSE_ERR("dns=8.8.8.8", "-netdev", "user,id=n0,dns=8.8.8.8");
+    PARSE_ERR("unknown device", "-device", "e1000,netdev=n0");
+    PARSE_ERR("-nic none takes no properties", "-nic", "none,model=ne2k_pci");
+    PARSE_ERR("at most 4 network cards", "-device", "ne2k_pci", "-device", "ne2k_pci",
+              "-device", "ne2k_pci", "-device", "ne2k_pci", "-device", "ne2k_pci");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("options");
@@ -166,6 +272,8 @@ int main(void)
     tcase_add_test(tc, serial_and_monitor);
     tcase_add_test(tc, display_vga_icount_rtc);
     tcase_add_test(tc, log_filter);
+    tcase_add_test(tc, network_good);
+    tcase_add_test(tc, network_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
