@@ -137,7 +137,7 @@ static void ne_update_irq(struct ne2000 *ne)
 
 static void ne_tell_backend(struct ne2000 *ne)
 {
-    if (ne->rx_refused && !(ne->cr & CR_STP)) {
+    if (ne->rx_refused && !(ne->cr & CR_STP) && !(ne->tcr & TCR_LB_MASK)) {
         ne->rx_refused = false;
         netdev_rx_ready(ne->netdev);
     }
@@ -172,8 +172,19 @@ static void ne_mem_write(struct ne2000 *ne, uint16_t addr, uint8_t value)
 static bool ne_ring_valid(const struct ne2000 *ne)
 {
     return ne->pstart >= NE_FIRST_PAGE && ne->pstop <= NE_END_PAGE && ne->pstart < ne->pstop &&
-           ne->curr >= ne->pstart && ne->curr < ne->pstop &&
-           ne->bnry >= ne->pstart && ne->bnry < ne->pstop;
+           ne->curr >= ne->pstart && ne->curr < ne->pstop;
+}
+
+/* BNRY as a ring page. Drivers keep it one page behind the next page to
+ * read, so it may sit just outside the ring (lib8390 writes PSTART - 1 when
+ * that page is PSTART): the chip only compares it with its write pointer,
+ * which means the page before PSTART in ring order, PSTOP - 1. */
+static unsigned ne_ring_bnry(const struct ne2000 *ne)
+{
+    unsigned next_read = (unsigned)ne->bnry + 1;
+    if (next_read >= ne->pstop || next_read <= ne->pstart)
+        return (unsigned)ne->pstop - 1;
+    return next_read - 1;
 }
 
 /* ---- remote DMA ---- */
@@ -277,7 +288,7 @@ static bool ne_rx_frame(struct ne2000 *ne, const uint8_t *frame, size_t len)
         ne_update_irq(ne);
         return true;
     }
-    unsigned room = (unsigned)(ne->bnry + ring - ne->curr) % ring;
+    unsigned room = (ne_ring_bnry(ne) + ring - ne->curr) % ring;
     if (room == 0)
         room = ring;
     if (need >= room) {               /* would reach BNRY: overflow, nothing overwritten */
@@ -314,8 +325,13 @@ static bool ne_receive(void *opaque, const uint8_t *frame, size_t len)
         ne->rx_refused = true;
         return false;
     }
-    if (ne->tcr & TCR_LB_MASK)        /* in loopback the receiver is off the wire */
-        return true;
+    /* In loopback the receiver is off the wire: hold the frame for when it
+     * comes back (lib8390 loops back while it drains a ring overflow, and
+     * dropping there would lose what was queued behind the overflow). */
+    if (ne->tcr & TCR_LB_MASK) {
+        ne->rx_refused = true;
+        return false;
+    }
     return ne_rx_frame(ne, frame, len);
 }
 
@@ -464,7 +480,10 @@ static void ne_reg_write(struct ne2000 *ne, unsigned reg, uint8_t value)
     case 0x0A: ne->rbcr = (uint16_t)((ne->rbcr & 0xFF00) | value); break;
     case 0x0B: ne->rbcr = (uint16_t)((ne->rbcr & 0x00FF) | value << 8); break;
     case 0x0C: ne->rcr = value & 0x3F; break;
-    case 0x0D: ne->tcr = value & 0x1F; break;
+    case 0x0D:
+        ne->tcr = value & 0x1F;
+        ne_tell_backend(ne);                      /* back on the wire: held frames */
+        break;
     case 0x0E: ne->dcr = value & 0x7F; break;
     case 0x0F:
         ne->imr = value & 0x7F;

@@ -122,7 +122,8 @@ static int intx_pirq(const struct pci_device *dev)
     int pin = dev->config[PCI_INTERRUPT_PIN];
     if (pin < 1 || pin > 4)
         return -1;
-    return ((dev->devfn >> 3) + pin - 1) & 3;
+    /* as QEMU's piix and SeaBIOS's _PRT: slot 1 INTA is PIRQA */
+    return ((dev->devfn >> 3) - 1 + pin - 1) & 3;
 }
 
 /* Account for a change of intx_driven(dev) from was_driven. */

@@ -18,7 +18,8 @@
  * (ioport_unregister/ioport_register) or memory (phys_remove_region/phys_add_*).
  *
  * INTx: pci_set_irq drives the function's pin (config[0x3D], 1 = INTA#);
- * the bus swizzles it to PIRQ (slot + pin - 1) mod 4 and drives
+ * the bus swizzles it to PIRQ (slot - 1 + pin - 1) mod 4 (QEMU's piix, the
+ * routing SeaBIOS's ACPI tables describe) and drives
  * bus->pirq[n] with the OR of every function asserting it. The PIIX3
  * connects pirq[] to the PIC through its routing registers.
  *

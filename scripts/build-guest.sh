@@ -217,9 +217,10 @@ done
 log "extra modules:$(for m in $order; do printf ' %s' "$(basename "$m" .ko)"; done)"
 
 # busybox udhcpc runs this script with the lease in its environment:
-# configure the interface, the default route and the resolver.
-mkdir -p "$ir/usr/share/udhcpc"
-cat >"$ir/usr/share/udhcpc/default.script" <<'EOF'
+# configure the interface, the default route and the resolver. Debian's
+# busybox looks for it in /etc/udhcpc.
+mkdir -p "$ir/etc/udhcpc"
+cat >"$ir/etc/udhcpc/default.script" <<'EOF'
 #!/bin/sh
 case "$1" in
 deconfig)
@@ -232,7 +233,7 @@ bound|renew)
 esac
 exit 0
 EOF
-chmod 755 "$ir/usr/share/udhcpc/default.script"
+chmod 755 "$ir/etc/udhcpc/default.script"
 
 cat >"$ir/init" <<'EOF'
 #!/bin/sh

@@ -329,39 +329,39 @@ END_TEST
 START_TEST(intx_swizzle)
 {
     struct bench *b = bench_new(false);
-    struct fake *a = fake_new(b, PCI_DEVFN(3, 0), 0x00, 1);  /* INTA of slot 3: PIRQD */
-    struct fake *d = fake_new(b, PCI_DEVFN(4, 0), 0x00, 4);  /* INTD of slot 4: PIRQD */
-    struct fake *c = fake_new(b, PCI_DEVFN(2, 0), 0x00, 3);  /* INTC of slot 2: PIRQA */
+    struct fake *a = fake_new(b, PCI_DEVFN(3, 0), 0x00, 1);  /* INTA of slot 3: PIRQC */
+    struct fake *d = fake_new(b, PCI_DEVFN(4, 0), 0x00, 4);  /* INTD of slot 4: PIRQC */
+    struct fake *c = fake_new(b, PCI_DEVFN(2, 0), 0x00, 3);  /* INTC of slot 2: PIRQD */
     pci_set_irq(&a->pci, true);
-    ck_assert(b->pirq_level[3]);
-    ck_assert_int_eq(b->bus->pirq_count[3], 1);
+    ck_assert(b->pirq_level[2]);
+    ck_assert_int_eq(b->bus->pirq_count[2], 1);
     ck_assert_uint_eq(cfg_read(b, PCI_DEVFN(3, 0), 0x06, 2) & 0x08, 0x08);   /* status: INTx */
     pci_set_irq(&d->pci, true);
-    ck_assert_int_eq(b->bus->pirq_count[3], 2);
+    ck_assert_int_eq(b->bus->pirq_count[2], 2);
     pci_set_irq(&a->pci, false);
-    ck_assert(b->pirq_level[3]);                             /* d still asserts */
+    ck_assert(b->pirq_level[2]);                             /* d still asserts */
     ck_assert_uint_eq(cfg_read(b, PCI_DEVFN(3, 0), 0x06, 2) & 0x08, 0);
     pci_set_irq(&d->pci, false);
-    ck_assert(!b->pirq_level[3]);
-    ck_assert_int_eq(b->bus->pirq_count[3], 0);
+    ck_assert(!b->pirq_level[2]);
+    ck_assert_int_eq(b->bus->pirq_count[2], 0);
     pci_set_irq(&c->pci, true);
-    ck_assert(b->pirq_level[0]);
-    ck_assert(!b->pirq_level[1] && !b->pirq_level[2] && !b->pirq_level[3]);
+    ck_assert(b->pirq_level[3]);
+    ck_assert(!b->pirq_level[0] && !b->pirq_level[1] && !b->pirq_level[2]);
     /* INTx disable (command bit 10) masks the pin; status still shows it */
     cfg_write(b, PCI_DEVFN(2, 0), 0x04, 0x0400, 2);
-    ck_assert(!b->pirq_level[0]);
+    ck_assert(!b->pirq_level[3]);
     ck_assert_uint_eq(cfg_read(b, PCI_DEVFN(2, 0), 0x06, 2) & 0x08, 0x08);
     cfg_write(b, PCI_DEVFN(2, 0), 0x04, 0x0000, 2);
-    ck_assert(b->pirq_level[0]);
+    ck_assert(b->pirq_level[3]);
     /* reset deasserts */
     ck_assert_int_eq(machine_reset(b->m), 0);
-    ck_assert(!b->pirq_level[0]);
-    ck_assert_int_eq(b->bus->pirq_count[0], 0);
+    ck_assert(!b->pirq_level[3]);
+    ck_assert_int_eq(b->bus->pirq_count[3], 0);
     ck_assert(!c->pci.irq_asserted);
     /* a NULL pirq output goes nowhere */
-    b->bus->pirq[0] = NULL;
+    b->bus->pirq[3] = NULL;
     pci_set_irq(&c->pci, true);
-    ck_assert_int_eq(b->bus->pirq_count[0], 1);
+    ck_assert_int_eq(b->bus->pirq_count[3], 1);
     bench_free(b);
     free(a);
     free(c);
@@ -388,8 +388,8 @@ START_TEST(pirq_routing_to_pic)
     for (int r = 0x60; r <= 0x63; r++)
         ck_assert_uint_eq(cfg_read(b, piix, r, 1), 0x80);
     ck_assert_uint_eq(cfg_read(b, piix, 0x60, 4), 0x80808080);
-    struct fake *f1 = fake_new(b, PCI_DEVFN(3, 0), 0x00, 1); /* PIRQD */
-    struct fake *f2 = fake_new(b, PCI_DEVFN(4, 0), 0x00, 1); /* PIRQA */
+    struct fake *f1 = fake_new(b, PCI_DEVFN(4, 0), 0x00, 1); /* PIRQD */
+    struct fake *f2 = fake_new(b, PCI_DEVFN(5, 0), 0x00, 1); /* PIRQA */
     /* routing disabled: nothing reaches the PIC */
     pci_set_irq(&f1->pci, true);
     ck_assert_uint_eq(irr16(b), 0);
