@@ -22,11 +22,17 @@
  * count including the header), wrapping at PSTOP; the next page leaves room
  * for the 4 FCS bytes a real chip stores (they are not written or counted:
  * frames arrive without one). The ring never overtakes
- * BNRY: a frame that does not fit sets ISR.OVW (and RST), counts as missed
- * (CNTR2) and is refused, so the backend keeps it and offers it again once
- * the guest moves BNRY (netdev_rx_ready). CURR == BNRY is an empty ring.
- * A ring outside the buffer (bad PSTART/PSTOP/CURR/BNRY) drops frames.
- * While the chip is stopped frames are held by the backend as well.
+ * BNRY. A frame from the link that does not fit is refused without an
+ * overflow: the backend keeps it and offers it again once the guest moves
+ * BNRY (netdev_rx_ready), as QEMU's card waits for room. The link is
+ * lossless, and an overflow would cost the guest dearly for nothing
+ * (lib8390 stops the chip and busy-waits 10 ms per overflow: 420 of them
+ * made an 8 MB download 4x slower). The chip's own loopback frames have
+ * nowhere to wait: one that does not fit is the overflow the datasheet
+ * describes (ISR.OVW and RST, CNTR2 counts it). BNRY may sit just outside
+ * the ring (lib8390 writes PSTART - 1): it then stands for PSTOP - 1. A
+ * ring outside the buffer (bad PSTART/PSTOP/CURR) drops frames. While the
+ * chip is stopped or in loopback, frames are held by the backend as well.
  *
  * Transmit: TBCR bytes from page TPSR, padded to 60; the DP8390 does not
  * truncate long frames, so the chip reports success (TSR.PTX) for them, but
@@ -187,6 +193,18 @@ static unsigned ne_ring_bnry(const struct ne2000 *ne)
     return next_read - 1;
 }
 
+/* The ring holds frames the guest has not read (BNRY's successor is not
+ * CURR). */
+static bool ne_ring_unread(const struct ne2000 *ne)
+{
+    if (!ne_ring_valid(ne))
+        return false;
+    unsigned next_read = ne_ring_bnry(ne) + 1;
+    if (next_read >= ne->pstop)
+        next_read = ne->pstart;
+    return next_read != ne->curr;
+}
+
 /* ---- remote DMA ---- */
 
 static void ne_remote_done(struct ne2000 *ne)
@@ -259,7 +277,7 @@ static bool ne_accepts(const struct ne2000 *ne, const uint8_t *dest)
 
 /* Stores one frame in the ring: true when taken or dropped as the chip
  * would, false when the ring is full (the frame is kept by the backend). */
-static bool ne_rx_frame(struct ne2000 *ne, const uint8_t *frame, size_t len)
+static bool ne_rx_frame(struct ne2000 *ne, const uint8_t *frame, size_t len, bool from_wire)
 {
     uint8_t padded[NE_MIN_FRAME];
     if (len < 6)
@@ -291,10 +309,13 @@ static bool ne_rx_frame(struct ne2000 *ne, const uint8_t *frame, size_t len)
     unsigned room = (ne_ring_bnry(ne) + ring - ne->curr) % ring;
     if (room == 0)
         room = ring;
-    if (need >= room) {               /* would reach BNRY: overflow, nothing overwritten */
+    if (need >= room) {               /* would reach BNRY: nothing is overwritten */
+        ne->rx_refused = true;
+        if (from_wire)                /* the link holds it until the guest frees pages */
+            return false;
+        /* the chip's own loopback frame has nowhere to wait: an overflow */
         ne->isr |= ISR_OVW | ISR_RST;
         ne_count(ne, CNTR_MISSED);
-        ne->rx_refused = true;
         ne_update_irq(ne);
         return false;
     }
@@ -332,7 +353,7 @@ static bool ne_receive(void *opaque, const uint8_t *frame, size_t len)
         ne->rx_refused = true;
         return false;
     }
-    return ne_rx_frame(ne, frame, len);
+    return ne_rx_frame(ne, frame, len, true);
 }
 
 static void ne_transmit(struct ne2000 *ne)
@@ -345,7 +366,7 @@ static void ne_transmit(struct ne2000 *ne)
         for (size_t i = 0; i < wire_len; i++)
             frame[i] = i < len ? ne_mem_read(ne, (uint16_t)(addr + i)) : 0;
         if (ne->tcr & TCR_LB_MASK)
-            ne_rx_frame(ne, frame, wire_len);
+            ne_rx_frame(ne, frame, wire_len, false);
         else
             netdev_transmit(ne->netdev, frame, wire_len);
     } else {
@@ -473,6 +494,12 @@ static void ne_reg_write(struct ne2000 *ne, unsigned reg, uint8_t value)
     case 0x06: ne->tbcr = (uint16_t)((ne->tbcr & 0x00FF) | value << 8); break;
     case 0x07:                                    /* write one to clear; RST is read-only */
         ne->isr &= (uint8_t)~(value & 0x7F);
+        /* Frames the guest has not read yet count as just arrived: lib8390
+         * reads at most nine per interrupt and then acknowledges PRX, and
+         * frames the link handed over while it read (as BNRY moved) would
+         * otherwise wait for a next frame that a full link never sends. */
+        if ((value & ISR_PRX) && ne_ring_unread(ne))
+            ne->isr |= ISR_PRX;
         ne_update_irq(ne);
         break;
     case 0x08: ne->rsar = (uint16_t)((ne->rsar & 0xFF00) | value); break;

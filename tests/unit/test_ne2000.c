@@ -489,9 +489,9 @@ START_TEST(overflow)
         ck_assert_int_lt(stored, 100);
     }
     ck_assert_int_eq(stored, 14);
-    ck_assert(rreg(b, ISR) & ISR_OVW);
-    ck_assert_uint_eq(rreg(b, CNTR2), 1);
-    ck_assert_uint_eq(rreg(b, CNTR2), 0);              /* reading clears */
+    /* the link is lossless: the frame waits in the backend, no overflow */
+    ck_assert_uint_eq(rreg(b, ISR) & ISR_OVW, 0);
+    ck_assert_uint_eq(rreg(b, CNTR2), 0);
     ck_assert_int_eq(b->net.rx_ready_calls, 0);
     /* nothing was overwritten: all 14 come back intact, in order */
     for (int i = 0; i < 14; i++) {
@@ -523,6 +523,44 @@ START_TEST(overflow)
     reg(b, TCR, 0x00);
     ck_assert_int_eq(b->net.rx_ready_calls, 3);
     ck_assert(netdev_deliver(&b->net.nd, f, 1000));
+
+    /* the chip's own loopback frames cannot wait: a full ring overflows
+     * (ISR.OVW and RST, a missed packet), and nothing is overwritten */
+    while (netdev_deliver(&b->net.nd, f, 1000))
+        ;
+    uint8_t curr = page1_read(b, CURR);
+    ck_assert_uint_eq(rreg(b, CNTR2), 0);
+    reg(b, TCR, 0x02);
+    send_frame(b, f, 1000);
+    ck_assert_uint_eq(rreg(b, ISR) & (ISR_OVW | 0x80), ISR_OVW | 0x80);
+    ck_assert_uint_eq(rreg(b, CNTR2), 1);
+    ck_assert_uint_eq(rreg(b, CNTR2), 0);              /* reading clears */
+    ck_assert_uint_eq(page1_read(b, CURR), curr);
+    bench_free(b);
+}
+END_TEST
+
+START_TEST(unread_frames_keep_prx)
+{
+    struct bench *b = bench_new(false);
+    nic_init(b, true);
+    uint8_t f[300], buf[1600], status;
+    for (int i = 0; i < 3; i++) {
+        make_frame(f, 300, MAC, (uint8_t)i);
+        ck_assert(netdev_deliver(&b->net.nd, f, 300));
+    }
+    ck_assert(rreg(b, ISR) & ISR_PRX);
+    /* the driver reads one and acknowledges: two are unread, PRX stays */
+    ck_assert_uint_eq(receive_one(b, buf, &status), 300);
+    reg(b, ISR, ISR_PRX);
+    ck_assert(rreg(b, ISR) & ISR_PRX);
+    ck_assert(b->level);
+    /* all read: the acknowledgement clears it */
+    ck_assert_uint_eq(receive_one(b, buf, &status), 300);
+    ck_assert_uint_eq(receive_one(b, buf, &status), 300);
+    ck_assert_uint_eq(receive_one(b, buf, &status), 0);
+    reg(b, ISR, ISR_PRX);
+    ck_assert_uint_eq(rreg(b, ISR) & ISR_PRX, 0);
     bench_free(b);
 }
 END_TEST
@@ -952,6 +990,7 @@ int main(void)
     tcase_add_test(tc, address_filter);
     tcase_add_test(tc, ring_wrap);
     tcase_add_test(tc, overflow);
+    tcase_add_test(tc, unread_frames_keep_prx);
     tcase_add_test(tc, remote_dma);
     tcase_add_test(tc, send_packet_command);
     tcase_add_test(tc, bad_setups);
