@@ -464,7 +464,7 @@ static void cmd_info_pci(struct monitor *mon)
             const struct pci_bar *bar = &d->bars[b];
             if (!bar->size)
                 continue;
-            char label[8];
+            char label[16];             /* "BAR" and an int, for the compiler's count */
             if (b == PCI_ROM_SLOT)
                 snprintf(label, sizeof(label), "ROM");
             else

@@ -511,7 +511,8 @@ void net_slirp_wait(struct net_slirp *const *list, int n, uint64_t timeout_ns)
         int k = 0;
         for (int i = 0; i < n; i++) {
             list[i]->fds_base = k;
-            memcpy(all + k, list[i]->fds, (size_t)list[i]->fds_count * sizeof(*all));
+            if (list[i]->fds_count)     /* fds is NULL until slirp asks for one */
+                memcpy(all + k, list[i]->fds, (size_t)list[i]->fds_count * sizeof(*all));
             k += list[i]->fds_count;
         }
         /* ppoll: the idle wait is often below a millisecond */
@@ -521,8 +522,9 @@ void net_slirp_wait(struct net_slirp *const *list, int n, uint64_t timeout_ns)
         struct timespec ts = { (time_t)(wait_ns / 1000000000u), (long)(wait_ns % 1000000000u) };
         rc = ppoll(all, (nfds_t)total, &ts, NULL);
         for (int i = 0; i < n; i++)
-            memcpy(list[i]->fds, all + list[i]->fds_base,
-                   (size_t)list[i]->fds_count * sizeof(*all));
+            if (list[i]->fds_count)
+                memcpy(list[i]->fds, all + list[i]->fds_base,
+                       (size_t)list[i]->fds_count * sizeof(*all));
         if (all != stack_fds)
             free(all);
     }
