@@ -10,6 +10,7 @@
 #include "core/display.h"
 #include "core/input.h"
 #include "core/machine.h"
+#include "frontends/screendump.h"
 
 #define EVENT_PERIOD_NS 4000000ull          /* host events read at most every 4 ms */
 #define FRAME_PERIOD_NS 16666667ull         /* pictures at most 60 a second */
@@ -195,6 +196,29 @@ static void release_keys(struct sdl_display *sd)
     }
 }
 
+/* Ctrl+Alt+S: the guest screen as fox86-YYYYMMDD-HHMMSS[-N].png in the
+ * current directory (the same picture as the monitor's screendump). */
+static void save_screenshot(struct sdl_display *sd)
+{
+    char base[64], path[96], err[256];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(base, sizeof base, "fox86-%Y%m%d-%H%M%S", &tm);
+    snprintf(path, sizeof path, "%s.png", base);
+    for (int n = 2; n < 100; n++) {          /* never overwrite an earlier one */
+        FILE *f = fopen(path, "r");
+        if (!f)
+            break;
+        fclose(f);
+        snprintf(path, sizeof path, "%s-%d.png", base, n);
+    }
+    if (screendump_png(&sd->machine->display, path, err, sizeof err) == 0)
+        fprintf(stderr, "fox86: screenshot saved to %s\n", path);
+    else
+        fprintf(stderr, "fox86: screenshot: %s\n", err);
+}
+
 static void on_key(struct sdl_display *sd, const SDL_KeyboardEvent *ev)
 {
     SDL_Scancode sc = ev->keysym.scancode;
@@ -205,12 +229,14 @@ static void on_key(struct sdl_display *sd, const SDL_KeyboardEvent *ev)
      * that follows the host layout's keysyms, which need not say Alt */
     bool ctrl = sd->key_held[SDL_SCANCODE_LCTRL] || sd->key_held[SDL_SCANCODE_RCTRL];
     bool alt = sd->key_held[SDL_SCANCODE_LALT] || sd->key_held[SDL_SCANCODE_RALT];
-    if (down && ctrl && alt && (sc == SDL_SCANCODE_G || sc == SDL_SCANCODE_F)) {
+    if (down && ctrl && alt && (sc == SDL_SCANCODE_G || sc == SDL_SCANCODE_F || sc == SDL_SCANCODE_S)) {
         if (!ev->repeat) {
             if (sc == SDL_SCANCODE_G)
                 set_grab(sd, !sd->grabbed);
-            else
+            else if (sc == SDL_SCANCODE_F)
                 set_full_screen(sd, !sd->full_screen);
+            else
+                save_screenshot(sd);
         }
         return;                             /* the guest never sees the hotkey */
     }

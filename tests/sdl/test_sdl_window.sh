@@ -21,6 +21,8 @@
 #     by xwd_pixel.py; the pixel check needs xwd (x11-apps) and python3);
 #   - Ctrl+Alt+F is not sent to the guest (full screen itself needs a
 #     window manager, which Xvfb lacks);
+#   - Ctrl+Alt+S writes a 1920x1080 PNG screenshot into the current
+#     directory and is not sent to the guest either;
 #   - Esc ends the guest and fox86 exits with its status.
 # Skips (exit 77) without xvfb-run or xdotool (Debian: xvfb, xdotool).
 set -u
@@ -107,6 +109,8 @@ fi
 
 transcript=$outdir/kbd_echo.txt
 rm -f "$transcript"
+# run in $outdir: Ctrl+Alt+S writes its screenshot to the current directory
+cd "$outdir" || exit 1
 "$fox86" -kernel "$kernel" -display sdl -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -no-reboot -serial null -debugcon "file:$transcript" >"$outdir/fox86.out" 2>"$outdir/fox86.err" &
 pid=$!
@@ -188,6 +192,20 @@ sleep 0.2
 bytes | grep -q -e ' 21 ' -e ' a1 ' && fail "Ctrl+Alt+F: the guest saw the F key"
 xdotool getwindowname "$wid" >/dev/null 2>&1 || fail "Ctrl+Alt+F: the window went away"
 echo "ok: Ctrl+Alt+F not sent to the guest"
+
+# Ctrl+Alt+S: a PNG of the guest screen in fox86's directory (the VBE
+# picture: 1920x1080), the S key (0x1F) not sent
+rm -f "$outdir"/fox86-*.png
+xdotool key ctrl+alt+s
+wait_for 10 sh -c "ls '$outdir'/fox86-*.png >/dev/null 2>&1" || fail "Ctrl+Alt+S: no screenshot file"
+shot=$(ls "$outdir"/fox86-*.png | head -n 1)
+if command -v python3 >/dev/null 2>&1; then
+    size=$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(24); print('%dx%d' % struct.unpack('>II', d[16:24]) if d[:8]==b'\x89PNG\r\n\x1a\n' else 'not-png')" "$shot")
+    [ "$size" = "1920x1080" ] || fail "Ctrl+Alt+S: $shot is $size, want a 1920x1080 PNG"
+fi
+grep -q "screenshot saved to fox86-" "$outdir/fox86.err" || fail "Ctrl+Alt+S: no message on stderr"
+bytes | grep -q -e ' 1f ' -e ' 9f ' && fail "Ctrl+Alt+S: the guest saw the S key"
+echo "ok: Ctrl+Alt+S saved $(basename "$shot") (1920x1080), not sent to the guest"
 
 # Esc: the guest exits (status 33) and the window goes away
 xdotool key Escape
