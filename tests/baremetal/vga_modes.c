@@ -19,8 +19,9 @@
  * repeated in test_vga_modes.py, which computes the expected images: keep
  * the two in step.
  *
- * DAC values (6-bit) come from SIX_LEVELS, where (v << 2 | v >> 4) and
- * QEMU's 6-to-8-bit scaling agree, so the same pictures are exact on both.
+ * DAC values (6-bit) come from SIX_LEVELS, where fox86's 6-to-8-bit
+ * scaling (v << 2 | v >> 4) and QEMU's (v << 2 | (v & 1) * 3) agree, so the
+ * same pictures are exact on both.
  * The LFB (BAR 0 of the stdvga at 00:02.0) is put at VBE_LFB_ADDR here: no
  * firmware may have assigned it.
  *
