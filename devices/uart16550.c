@@ -9,8 +9,11 @@
  * timeout interrupts, break and parity/framing errors.
  *
  * Input is pulled from the backend whenever the guest looks (LSR or RBR
- * read) and, when the IRQ line is connected, every UART_POLL_NS of virtual
- * time so a receive interrupt can fire.
+ * read) and, when the IRQ line is connected, on a timer so a receive
+ * interrupt can fire: every UART_POLL_NS of virtual time while input
+ * flows, backing off to UART_POLL_MAX_NS after empty polls (an idle guest
+ * at a prompt would otherwise wake the host a thousand times a second; a
+ * first keystroke waits at most 16 ms, the rest of a paste flows at once).
  *
  * Invariants: rx_count <= UART_FIFO_SIZE; the IRQ line's level is always
  * uart_irq_pending() && (MCR & OUT2) after any register access.
@@ -26,7 +29,8 @@
 #include "devices/device.h"
 
 #define UART_FIFO_SIZE 16
-#define UART_POLL_NS   1000000u   /* 1 ms of virtual time */
+#define UART_POLL_NS     1000000u    /* 1 ms of virtual time while input flows */
+#define UART_POLL_MAX_NS 16000000u   /* after empty polls */
 
 /* register offsets */
 enum { REG_RBR_THR_DLL = 0, REG_IER_DLM = 1, REG_IIR_FCR = 2, REG_LCR = 3, REG_MCR = 4,
@@ -48,6 +52,7 @@ struct uart16550 {
     struct machine  *machine;          /* for guest_errors logging */
     struct irq_line *irq;              /* may be NULL / unconnected */
     struct chardev  *backend;          /* may be NULL: output dropped, no input */
+    uint32_t         poll_ns;          /* input poll interval now (host side, not saved) */
     uint16_t iobase;
 
     uint8_t rx_fifo[UART_FIFO_SIZE];
@@ -107,6 +112,7 @@ static void uart_pull_input(struct uart16550 *u)
         if (c < 0)
             break;
         uart_receive(u, (uint8_t)c);
+        u->poll_ns = UART_POLL_NS;
     }
 }
 
@@ -256,9 +262,13 @@ static uint64_t uart_next_event(void *opaque, uint64_t now_ns)
     struct uart16550 *u = opaque;
     if (!u->irq || !u->irq->set_level || !u->backend || !u->backend->ops->poll)
         return TIME_NEVER;             /* nobody to interrupt: input is read when polled */
-    uart_pull_input(u);
+    uint32_t interval = u->poll_ns ? u->poll_ns : UART_POLL_NS;
+    u->poll_ns = interval;
+    uart_pull_input(u);                /* resets poll_ns when a byte came */
     uart_update_irq(u);
-    return now_ns + UART_POLL_NS;
+    interval = u->poll_ns;
+    u->poll_ns = interval * 2 > UART_POLL_MAX_NS ? UART_POLL_MAX_NS : interval * 2;
+    return now_ns + interval;
 }
 
 static const struct ioport_ops uart_port_ops = { uart_read, uart_write };
