@@ -198,23 +198,22 @@ add_module() {
     for d in ${deps//,/ }; do add_module "$d"; done
     order="$order ${modpath[$n]}"
 }
-for m in $modules; do add_module "$m"; done
-: >"$ir/etc/modules.order"
-for m in $order; do
-    mkdir -p "$ir/lib/modules/$kver/$(dirname "$m")"
-    cp "$kmods/$m" "$ir/lib/modules/$kver/$m"
-    echo "$m" >>"$ir/etc/modules.order"
-done
-log "modules:$(for m in $order; do printf ' %s' "$(basename "$m" .ko)"; done)"
-order=""
-for m in $extra_modules; do add_module "$m"; done
-: >"$ir/etc/modules.extra"
-for m in $order; do
-    mkdir -p "$ir/lib/modules/$kver/$(dirname "$m")"
-    cp "$kmods/$m" "$ir/lib/modules/$kver/$m"
-    echo "$m" >>"$ir/etc/modules.extra"
-done
-log "extra modules:$(for m in $order; do printf ' %s' "$(basename "$m" .ko)"; done)"
+# install_modules LIST NAME: the modules of LIST with their dependencies,
+# copied into the initramfs and listed in load order in /etc/NAME.
+install_modules() {
+    local m
+    order=""
+    for m in $1; do add_module "$m"; done
+    : >"$ir/etc/$2"
+    for m in $order; do
+        mkdir -p "$ir/lib/modules/$kver/$(dirname "$m")"
+        cp "$kmods/$m" "$ir/lib/modules/$kver/$m"
+        echo "$m" >>"$ir/etc/$2"
+    done
+    log "$2:$(for m in $order; do printf ' %s' "$(basename "$m" .ko)"; done)"
+}
+install_modules "$modules" modules.order
+install_modules "$extra_modules" modules.extra
 
 # busybox udhcpc runs this script with the lease in its environment:
 # configure the interface, the default route and the resolver. Debian's

@@ -39,6 +39,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from fox86_host import free_port  # noqa: E402
+
 GUEST = os.path.join(os.environ.get("FOX86_CACHE", os.path.expanduser("~/.cache/fox86")), "guest")
 FILE_SIZE = 20 << 20
 
@@ -46,14 +49,6 @@ FILE_SIZE = 20 << 20
 def fail(msg):
     print("FAIL: " + msg)
     sys.exit(1)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Console:

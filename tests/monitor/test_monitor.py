@@ -19,6 +19,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from fox86_host import connect, free_port, read_png, read_until  # noqa: E402
+
 FOX86, KERNEL, OUTDIR = sys.argv[1], sys.argv[2], sys.argv[3]
 PROMPT = b"(fox86) "
 failures = []
@@ -41,31 +44,6 @@ def start(extra, name):
                             stderr=subprocess.PIPE)
     running.append(proc)
     return proc, transcript
-
-
-def connect(addr, family=socket.AF_UNIX, timeout=20):
-    deadline = time.time() + timeout
-    while True:
-        s = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            s.connect(addr)
-            s.settimeout(20)
-            return s
-        except OSError:
-            s.close()
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def read_until(s, marker):
-    data = b""
-    while not data.endswith(marker):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def command(s, line):
@@ -117,14 +95,6 @@ def test_unix_lines():
     s.sendall(b"quit\n")
     finish(proc, 0, "unix: quit")
     check(not os.path.exists(sock), "unix: the socket file is removed at exit")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_tcp():
@@ -234,49 +204,6 @@ def test_commands():
           "sendkey ctrl-alt-delete: the guest reads 1d 38 e0 53 e0 d3 b8 9d")
     s.sendall(b"quit\n")
     finish(proc, 0, "commands: quit")
-
-
-def read_png(path):
-    """(width, height, rows of (r, g, b)) of an 8-bit RGB PNG, with zlib only."""
-    import struct
-    import zlib
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, idat, width = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack_from(">I4s", data, pos)
-        body = data[pos + 8:pos + 8 + length]
-        crc, = struct.unpack_from(">I", data, pos + 8 + length)
-        assert zlib.crc32(kind + body) == crc, "bad CRC in " + kind.decode()
-        if kind == b"IHDR":
-            width, height, depth, ctype = struct.unpack_from(">IIBB", body)
-            assert depth == 8 and ctype == 2, "not 8-bit RGB"
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    raw = zlib.decompress(idat)
-    stride = width * 3
-    rows, prev = [], bytearray(stride)
-    for y in range(height):
-        f = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - 3] if i >= 3 else 0
-            b = prev[i]
-            c = prev[i - 3] if i >= 3 else 0
-            if f == 1:
-                line[i] = (line[i] + a) & 255
-            elif f == 2:
-                line[i] = (line[i] + b) & 255
-            elif f == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append(bytes(line))
-        prev = line
-    return width, height, rows
 
 
 def pixel(png, x, y):

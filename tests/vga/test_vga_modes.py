@@ -30,11 +30,12 @@ Exit status 0 when everything matches.
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import time
-import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from fox86_host import connect, read_png, read_until  # noqa: E402
 
 FOX86, KERNEL, OUTDIR = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
@@ -162,49 +163,6 @@ def check(cond, what):
         failures.append(what)
 
 
-def read_png(path):
-    """(width, height, rows of RGB bytes) of an 8-bit RGB or RGBA PNG."""
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, idat = 8, b""
-    while pos < len(data):
-        length, kind = struct.unpack_from(">I4s", data, pos)
-        body = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            width, height, depth, ctype, _, _, interlace = struct.unpack_from(">IIBBBBB", body)
-            assert depth == 8 and ctype in (2, 6) and interlace == 0, "not 8-bit RGB(A)"
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    raw = zlib.decompress(idat)
-    bpp = 3 if ctype == 2 else 4
-    stride = width * bpp
-    rows, prev = [], bytearray(stride)
-    for y in range(height):
-        f = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        if f == 2:
-            line = bytearray((a + b) & 255 for a, b in zip(line, prev))
-        elif f != 0:
-            for i in range(stride):
-                a = line[i - bpp] if i >= bpp else 0
-                b = prev[i]
-                c = prev[i - bpp] if i >= bpp else 0
-                if f == 1:
-                    line[i] = (line[i] + a) & 255
-                elif f == 3:
-                    line[i] = (line[i] + (a + b) // 2) & 255
-                elif f == 4:
-                    p = a + b - c
-                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                    line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        prev = line
-        if bpp == 4:
-            line = bytearray(b for i, b in enumerate(line) if i % 4 != 3)
-        rows.append(bytes(line))
-    return width, height, rows
-
-
 def halve(png):
     """A picture drawn with every pixel doubled both ways, at its own size;
     None if it is not an exact 2x2 replication."""
@@ -243,31 +201,6 @@ def compare(got, want):
     return "%d pixel(s) differ, first at (%d,%d): %s, want %s" % ((count,) + first)
 
 
-def connect(path, timeout=30):
-    deadline = time.time() + timeout
-    while True:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(path)
-            s.settimeout(60)
-            return s
-        except OSError:
-            s.close()
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def read_until(s, marker):
-    data = b""
-    while not data.endswith(marker):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 def wait_line(path, line, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -291,7 +224,7 @@ def run(name, binary, prompt, extra, shot_args):
                              "-monitor", "unix:%s,server,nowait" % sock] + extra,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     running.append(proc)
-    s = connect(sock)
+    s = connect(sock, timeout=30, io_timeout=60)
     read_until(s, prompt)
     results = []
     for stage, (w, h), expect in STAGES:
