@@ -28,6 +28,9 @@
 
 #define FIRMWARE_DEFAULT_BIOS    "/usr/share/seabios/bios-256k.bin"
 #define FIRMWARE_DEFAULT_VGABIOS "/usr/share/seabios/vgabios-stdvga.bin"
+/* iPXE for the RTL8029 (Debian's ipxe-qemu, which qemu-system-x86 pulls
+ * in): the ne2k_pci card's boot ROM when present, as QEMU gives it one */
+#define FIRMWARE_NE2K_PCI_ROM "/usr/lib/ipxe/qemu/pxe-ne2k_pci.rom"
 
 enum firmware_kind {
     FIRMWARE_SYSTEM_BIOS,   /* size a multiple of 64 KiB, 64 KiB to 16 MiB */

@@ -99,6 +99,7 @@ static uint8_t mem_size(unsigned spec, unsigned opsize)
     case Ma: return (uint8_t)(opsize * 2);
     case Menv: return opsize == 4 ? 28 : 14;
     case Mstate: return opsize == 4 ? 108 : 94;
+    case Mfx: return 0;                 /* 512: the handlers know */
     default: return (uint8_t)opsize;    /* Ev, M */
     }
 }

@@ -1358,6 +1358,82 @@ static void exec_fldenv_frstor(struct cpu *cpu, const struct insn *in)
     es_recompute(cpu, was_pending);   /* ES/B follow the loaded flags and masks */
 }
 
+/* FXSAVE/FXRSTOR: the 512-byte image (32-bit layout). No SSE here: MXCSR is
+ * stored as its reset value 0x1F80 with the usual mask, the XMM area as
+ * zeros, and bytes 288-511 are left alone (the upper 48 are software's).
+ * FXSAVE keeps the FPU as it is (FNSAVE reinitialises it). */
+#define FX_IMAGE     512u
+#define FX_WRITTEN   288u
+#define FX_ST_OFFSET 32u
+#define FX_MXCSR_RESET 0x1F80u
+#define FX_MXCSR_MASK  0xFFBFu
+
+static void fx_check_alignment(struct cpu *cpu, const struct insn *in)
+{
+    if ((cpu->seg[in->seg].base + mem_off(cpu, in, 0)) & 15)
+        cpu_raise(cpu, EXC_GP, 0);
+}
+
+static void exec_fxsave(struct cpu *cpu, const struct insn *in)
+{
+    struct fpu *f = &cpu->fpu;
+    fpu_begin(cpu, 0);
+    fx_check_alignment(cpu, in);
+    uint8_t img[FX_WRITTEN];
+    memset(img, 0, sizeof img);
+    put16(img + 0, f->cw);
+    put16(img + 2, f->sw);
+    uint8_t abridged = 0;
+    for (unsigned phys = 0; phys < 8; phys++)
+        if (tag_of_phys(f, phys) != TAG_EMPTY)
+            abridged |= (uint8_t)(1u << phys);
+    img[4] = abridged;
+    put16(img + 6, f->fop & 0x7FF);
+    put32(img + 8, f->fip);
+    put16(img + 12, f->fcs);
+    put32(img + 16, f->fdp);
+    put16(img + 20, f->fds);
+    put32(img + 24, FX_MXCSR_RESET);
+    put32(img + 28, FX_MXCSR_MASK);
+    for (unsigned i = 0; i < 8; i++) {
+        struct fx80 v = st_get(f, i);
+        uint8_t *p = img + FX_ST_OFFSET + 16 * i;
+        put32(p, (uint32_t)v.mant);
+        put32(p + 4, (uint32_t)(v.mant >> 32));
+        put16(p + 8, v.sign_exp);
+    }
+    write_bytes(cpu, in, img, FX_WRITTEN);
+}
+
+static void exec_fxrstor(struct cpu *cpu, const struct insn *in)
+{
+    struct fpu *f = &cpu->fpu;
+    fpu_begin(cpu, 0);
+    fx_check_alignment(cpu, in);
+    uint8_t img[FX_WRITTEN];
+    cpu_check_access(cpu, in->seg, mem_off(cpu, in, 0), FX_IMAGE, MEM_READ);
+    read_bytes(cpu, in, img, FX_WRITTEN);
+    bool was_pending = f->sw & SW_ES;
+    f->cw = (uint16_t)((get16(img + 0) & CW_STORED) | CW_ONE);
+    f->sw = get16(img + 2);
+    f->fop = get16(img + 6) & 0x7FF;
+    f->fip = get32(img + 8);
+    f->fcs = get16(img + 12);
+    f->fdp = get32(img + 16);
+    f->fds = get16(img + 20);
+    f->tw = 0;
+    for (unsigned phys = 0; phys < 8; phys++)
+        tag_set_phys(f, phys, (img[4] >> phys) & 1 ? TAG_VALID : TAG_EMPTY);
+    for (unsigned i = 0; i < 8; i++) {
+        const uint8_t *p = img + FX_ST_OFFSET + 16 * i;
+        struct fpu_reg *r = &f->r[st_phys(f, i)];
+        r->mant = get32(p) | (uint64_t)get32(p + 4) << 32;
+        r->sign_exp = get16(p + 8);
+    }
+    tags_refresh(f);
+    es_recompute(cpu, was_pending);
+}
+
 /* ---- registration ------------------------------------------------------------------------------ */
 
 void exec_register_fpu(exec_fn *table)
@@ -1422,6 +1498,8 @@ void exec_register_fpu(exec_fn *table)
     table[OP_FRSTOR] = exec_fldenv_frstor;
     table[OP_FNSTENV] = exec_fnstenv_fnsave;
     table[OP_FNSAVE] = exec_fnstenv_fnsave;
+    table[OP_FXSAVE] = exec_fxsave;
+    table[OP_FXRSTOR] = exec_fxrstor;
 }
 
 /* ---- the translator's fast path ------------------------------------------------------------ */

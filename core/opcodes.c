@@ -1,6 +1,7 @@
 /* core/opcodes.c: the i686 opcode tables (Pentium Pro: 386/486 set, CMOVcc,
  * FCMOVcc/FCOMI, CMPXCHG8B, RDTSC/RDPMC/RDMSR/WRMSR, SYSENTER/SYSEXIT, UD2,
- * the 0F 18-1F hint NOPs; no MMX, SSE or FXSAVE).
+ * the 0F 18-1F hint NOPs, FXSAVE/FXRSTOR (iPXE saves the FPU with them);
+ * no MMX or SSE).
  *
  * The tables follow the Intel SDM vol. 2 appendix A opcode maps and its
  * operand notation (see opcodes.h), with designated indices so that each
@@ -263,6 +264,7 @@ const struct opcode_row opcode_map_0f[256] = {
     [0xAB] = { OP_BTS,   { Ev, Gv },  OF_MODRM | OF_LOCK },
     [0xAC] = { OP_SHRD,  { Ev, Gv, Ib },  OF_MODRM },
     [0xAD] = { OP_SHRD,  { Ev, Gv, CL },  OF_MODRM },
+    [0xAE] = GROUP(GRP15_0FAE),
     [0xAF] = { OP_IMUL,  { Gv, Gv, Ev },  OF_MODRM },
     [0xB0] = { OP_CMPXCHG, { Eb, Gb }, OF_MODRM | OF_LOCK },
     [0xB1] = { OP_CMPXCHG, { Ev, Gv }, OF_MODRM | OF_LOCK },
@@ -379,6 +381,10 @@ const struct opcode_row opcode_groups[GRP_COUNT][8] = {
     },
     [GRP9_0FC7] = {
         [1] = { OP_CMPXCHG8B, { Mq }, OF_LOCK },
+    },
+    [GRP15_0FAE] = {
+        [0] = { OP_FXSAVE,  { Mfx } },
+        [1] = { OP_FXRSTOR, { Mfx } },
     },
 };
 

@@ -42,6 +42,7 @@ enum opnd_spec {
     Ms,          /* pseudo-descriptor limit:base, 6 bytes (LGDT, SGDT ...) */
     Ma,          /* BOUND: two words or dwords */
     Menv,        /* x87 environment, 14 or 28 bytes by operand size */
+    Mfx,         /* FXSAVE/FXRSTOR image: 512 bytes (size 0 here: it does not fit) */
     Mstate,      /* x87 state, 94 or 108 bytes by operand size */
     /* ModRM reg field */
     Gb, Gw, Gv,
@@ -102,6 +103,7 @@ enum opcode_group {
     GRP7_0F01,     /* SGDT ... INVLPG */
     GRP8_0FBA,     /* BT/BTS/BTR/BTC Ev, Ib */
     GRP9_0FC7,     /* CMPXCHG8B */
+    GRP15_0FAE,    /* FXSAVE, FXRSTOR (the SSE forms: #UD) */
     GRP_COUNT
 };
 

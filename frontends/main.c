@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "bios/firmware.h"
@@ -61,6 +62,8 @@ struct session {
     struct linux_image *linux_kernel;    /* -kernel bzImage: through SeaBIOS and fw_cfg */
     uint8_t *bios, *vgabios;
     uint32_t bios_size, vgabios_size;
+    uint8_t *nic_rom;                    /* iPXE for ne2k_pci, or NULL */
+    uint32_t nic_rom_size;
     uint8_t *option_roms[OPTIONS_MAX_ROMS];
     uint32_t option_rom_sizes[OPTIONS_MAX_ROMS];
     char *option_rom_names[OPTIONS_MAX_ROMS];   /* "genroms/NAME" */
@@ -223,6 +226,23 @@ static void add_fw_item(struct pc_config *pc, uint16_t key, const char *name, co
 }
 
 /* The fw_cfg items QEMU gives SeaBIOS for -kernel, and our option ROM. */
+/* With a ne2k_pci card, iPXE becomes its boot ROM (SeaBIOS takes the
+ * fw_cfg file "pciVVVV,DDDD.rom" for the device, as from QEMU's ROM BAR),
+ * so "-boot n" boots from the network. Without Debian's ipxe-qemu the card
+ * simply has no ROM, as a card without one. */
+static void add_nic_rom(struct session *s, struct pc_config *pc)
+{
+    bool pci_nic = false;
+    for (int i = 0; i < s->opts.nnics; i++)
+        pci_nic |= s->opts.nics[i].model == NIC_NE2K_PCI;
+    char ignored[256];
+    if (!pci_nic || access(FIRMWARE_NE2K_PCI_ROM, R_OK) != 0
+        || firmware_load(FIRMWARE_NE2K_PCI_ROM, FIRMWARE_OPTION_ROM, &s->nic_rom,
+                         &s->nic_rom_size, ignored, sizeof ignored) != 0)
+        return;
+    add_fw_item(pc, 0, "pci10ec,8029.rom", s->nic_rom, s->nic_rom_size);
+}
+
 static int add_linux_boot(struct session *s, struct pc_config *pc, char *err, size_t errlen)
 {
     const struct linux_image *li = s->linux_kernel;
@@ -353,6 +373,7 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         }
         if (s->linux_kernel && add_linux_boot(s, &pc, err, errlen) != 0)
             return -1;
+        add_nic_rom(s, &pc);
     }
 
     for (int i = 0; i < o->ndrives; i++) {
@@ -523,6 +544,7 @@ static void session_teardown(struct session *s)
     linux_image_free(s->linux_kernel);
     free(s->bios);
     free(s->vgabios);
+    free(s->nic_rom);
     for (int i = 0; i < OPTIONS_MAX_ROMS; i++) {
         free(s->option_roms[i]);
         free(s->option_rom_names[i]);
