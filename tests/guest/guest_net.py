@@ -21,7 +21,8 @@ and checks, through the serial console:
     guest's;
   - when the host can resolve deb.debian.org itself, the guest resolves it
     through slirp's DNS (10.0.2.3) to the same address (skipped otherwise);
-  - the pcap holds the DHCP exchange and parses frame by frame;
+  - the pcap holds the DHCP exchange and parses frame by frame (and, when
+    tshark is installed, Wireshark's reader finds the four DHCP messages);
   - a second boot with restrict=on: DHCP and the forwarded port still work,
     the guest cannot reach the host's HTTP server.
 Exit 0 pass, 1 fail, 77 skipped (guest not built).
@@ -31,6 +32,7 @@ import http.server
 import os
 import re
 import select
+import shutil
 import socket
 import struct
 import subprocess
@@ -238,6 +240,15 @@ def main():
     if len(frames) < 1000 or len(dhcp) < 2:
         fail("pcap: %d frames, %d DHCP" % (len(frames), len(dhcp)))
     print("ok: pcap has %d frames, %d of them DHCP" % (len(frames), len(dhcp)))
+    tshark = shutil.which("tshark")
+    if tshark:                        # Wireshark's reader, when installed
+        r = subprocess.run([tshark, "-r", os.path.join(outdir, "net-%s.pcap" % model), "-Y", "dhcp"],
+                           capture_output=True, text=True, timeout=120)
+        kinds = [k for k in ("Discover", "Offer", "Request", "ACK") if "DHCP " + k in r.stdout]
+        if r.returncode != 0 or len(kinds) != 4:
+            fail("tshark on the pcap: status %d, DHCP messages %s: %s"
+                 % (r.returncode, kinds, r.stderr.strip()[-300:]))
+        print("ok: tshark reads the pcap: DHCP Discover, Offer, Request, ACK")
 
     # --- restrict=on ---
     fwd = free_port()
