@@ -496,6 +496,13 @@ static int session_setup(struct session *s, char *err, size_t errlen)
         chardev_socket_set_notify(s->qmp_cd, qmp_greet, qmp_client_gone, s->qmp);
     }
     s->monitor_shared.syms = s->kernel ? multiboot_symbols(s->kernel) : NULL;
+    if (o->start_stopped) {
+        if (!s->monitor && !s->qmp) {
+            snprintf(err, errlen, "-S: nothing could continue the guest (give -monitor or -qmp)");
+            return -1;
+        }
+        s->monitor_shared.stopped = true;   /* session_poll serves the monitors until cont */
+    }
     if (o->display == DISPLAY_CURSES && !o->nographic
         && !(s->text_display = text_display_create(s->machine, err, errlen)))
         return -1;

@@ -884,6 +884,7 @@ static int set_trace(struct options *o, const char *arg, char *err, size_t errle
 SET_FLAG(no_reboot)
 SET_FLAG(nographic)
 SET_FLAG(full_screen)
+SET_FLAG(start_stopped)
 SET_FLAG(stats)
 SET_FLAG(show_help)
 SET_FLAG(show_version)
@@ -917,6 +918,7 @@ static const struct option_def option_defs[] = {
     { "snapshot",  false, set_snapshot,    "",        "write to temporary overlays; images are never modified" },
     { "boot",      true,  parse_boot,      "ORDER",   "boot order: [order=]LETTERS (a floppy, c disk, d CD-ROM)[,menu=on]" },
     { "nographic", false, set_nographic,   "",        "no display; serial on stdio" },
+    { "S",         false, set_start_stopped, "",      "start stopped: the guest runs after the monitor's cont (needs -monitor or -qmp)" },
     { "display",   true,  parse_display,   "TYPE",    "sdl (a window; the default when the host has a display), none, or curses (VGA text screen in the terminal)" },
     { "full-screen", false, set_full_screen, "",      "start the SDL window full screen (Ctrl+Alt+F toggles)" },
     { "audio",     true,  set_audio,       "DRIVER",  "the PC speaker: sdl (the default with the SDL window), none, or wav,path=FILE" },

@@ -81,6 +81,7 @@ struct options {
     enum { DISPLAY_DEFAULT, DISPLAY_NONE, DISPLAY_CURSES, DISPLAY_SDL } display;  /* DEFAULT: sdl
                                       when the host has a display, else none */
     bool        full_screen;       /* -full-screen: the SDL window starts full screen */
+    bool        start_stopped;     /* -S: no guest code until the monitor's cont */
     const char *audio;             /* -audio none|sdl|wav,path=F, or NULL: sdl with the SDL window */
     bool        vga;               /* -vga std (default) / none */
     bool        deterministic;     /* -icount ...,sleep=off or --deterministic */

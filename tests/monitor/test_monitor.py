@@ -400,7 +400,25 @@ def test_registers_vs_qemu():
           "info registers: the EIP line has QEMU's layout: %r / %r" % (ours.get("EIP"), theirs.get("EIP")))
 
 
-TESTS = [test_registers_vs_qemu, test_unix_lines, test_tcp, test_commands, test_screendump_vbe, test_screendump_text, test_qmp]
+def test_start_stopped():
+    """-S: no guest code until cont (QEMU's -S); without a monitor, an error."""
+    sock = os.path.join(OUTDIR, "stopped.sock")
+    proc, transcript = start(["-S", "-monitor", "unix:%s,server,nowait" % sock], "stopped")
+    s = connect(sock)
+    read_until(s, PROMPT)
+    check("VM status: paused" in command(s, "info status"), "-S: info status says paused")
+    time.sleep(1.0)
+    check(not wait_file(transcript, "ready", timeout=0.5), "-S: the guest has not run")
+    command(s, "cont")
+    check(wait_file(transcript, "ready"), "-S: cont starts the guest")
+    check("VM status: running" in command(s, "info status"), "-S: then info status says running")
+    s.sendall(b"quit\n")
+    finish(proc, 0, "-S: quit")
+    proc, transcript = start(["-S"], "stopped-nomon")
+    finish(proc, 1, "-S without a monitor: one-line error")
+
+
+TESTS = [test_registers_vs_qemu, test_start_stopped, test_unix_lines, test_tcp, test_commands, test_screendump_vbe, test_screendump_text, test_qmp]
 
 if __name__ == "__main__":
     os.makedirs(OUTDIR, exist_ok=True)   # (a fresh build tree has none)
