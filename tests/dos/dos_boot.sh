@@ -13,6 +13,8 @@
 #                                                     the last line ends with DONE)
 #                                       sleep:SECONDS
 #                                       type:WORDS   (sendkey names, space separated)
+#                                       command:WORD (type WORD at the prompt, see it echoed,
+#                                                     then press Enter; lower-case letters)
 # The screen is read through the monitor: fox86's "info text", QEMU's
 # "xp" of the text buffer at 0xB8000 (80x25). Exit: 0 pass, 1 fail, 77 skip.
 set -u
@@ -115,6 +117,33 @@ wait_text() {   # count text
     return 1
 }
 
+# A key pressed while DOS is still setting up its prompt can be dropped (seen
+# once on QEMU with EMM386 on a loaded host: "ver" arrived as "er"), so the
+# command is typed, checked on the screen, and erased and typed again if the
+# line does not read back; Enter is pressed only on a line that reads back.
+command_line() {   # word
+    local word=$1 try c i last
+    for try in 1 2 3; do
+        for ((i = 0; i < ${#word}; i++)); do send "sendkey ${word:i:1}"; sleep 0.3; done
+        local deadline=$((SECONDS + 10))
+        while [ $SECONDS -lt $deadline ]; do
+            drain; read_screen; last=$(last_line)
+            case $last in *">$word")
+                send "sendkey ret"; sleep 0.3; drain
+                echo "PASS: typed '$word' (attempt $try)"; return 0 ;;
+            esac
+            kill -0 $emu_pid 2>/dev/null || { echo "emulator exited"; return 1; }
+            sleep 1
+        done
+        echo "typed '$word', the line reads '$last': erasing it"
+        c=${last##*>}
+        for ((i = 0; i < ${#c}; i++)); do send "sendkey backspace"; sleep 0.1; done
+        sleep 2
+    done
+    echo "FAIL: '$word' never read back on the command line:"; printf '%s\n' "$screen"
+    return 1
+}
+
 for step in "${steps[@]}"; do
     case $step in
         wait:*)  text=${step#wait:}
@@ -128,6 +157,7 @@ for step in "${steps[@]}"; do
                  else echo "FAIL: no prompt '$text' after ${timeout_s}s:"; printf '%s\n' "$screen"; exit 1; fi ;;
         answer:*) answer "${step#answer:}" || exit 1 ;;
         sleep:*) sleep "${step#sleep:}"; drain ;;
+        command:*) command_line "${step#command:}" || exit 1 ;;
         type:*)  for key in ${step#type:}; do send "sendkey $key"; sleep 0.3; done; drain ;;
         *)       echo "bad step '$step'"; exit 2 ;;
     esac
