@@ -7,21 +7,28 @@
  * frequent forms (32-bit MOV/ALU/CMP/TEST/INC/DEC/LEA/IMUL/MUL/shifts and
  * rotates on registers and immediates, 8-bit ALU/CMP/TEST on registers
  * and immediates; the same with a 32-bit-addressed memory
- * operand, MOVZX, PUSH/POP, 8- and 16-bit CMP with memory), which
+ * operand, MOVZX, PUSH register/immediate/memory, POP, 16-bit CMP with
+ * memory), which
  * run_blocks executes inline; otherwise pure (other register forms: the
  * handler, nothing committed) or impure (the handler with the state
  * committed). A memory micro-op exists only where the block's mode
  * (tcache_mode: TMODE_FLAT4G, no TMODE_ALIGN) makes its segment (DS, ES,
  * SS) flat with a 4 GiB limit, so its access is the TLB lookup alone
  * (UOP_MEM_AT: tag and kind, the kinds from the block's CPL), falling back
- * to the handler on a miss; each has a second copy for base + displacement
- * addresses (portable_mem.h, included twice). The last instruction has an
- * end kind: Jcc (one kind per condition) and JMP rel32 inline, else its
- * handler; a register CMP/TEST/SUB/AND right before a Jcc is fused with it
- * (U_F_*: the condition from the operands). Dispatch is direct threading
- * with computed goto (GCC and Clang, any host): portable_prepare_block
- * stores each instruction's label (tb_insn.label, from run_blocks' table
- * by kind) and each micro-op jumps through the next one's, so every form
+ * to the handler on a miss; each has a copy per address form (any;
+ * base + displacement; base + index*scale + displacement; index*scale +
+ * displacement: portable_mem.h, included four times), chosen at prepare
+ * time. The last instruction has an end kind: Jcc (one kind per
+ * condition) and JMP rel32 inline; on a flat 32-bit stack CALL rel32 /
+ * r32 / m32 and RET (no imm16), and JMP r32 / m32, inline (a target past
+ * the CS limit or a TLB miss: the handler); else its handler. A register
+ * CMP/TEST/SUB/AND, or a base + displacement CMP with memory, right before
+ * a Jcc is fused with it (S_F_*, S_FM_*: the condition from the operands).
+ * The address-form copies and the fused forms are label slots past the
+ * byte kinds (insn_slot); their kind stays the plain form's. Dispatch is
+ * direct threading with computed goto (GCC and Clang, any host):
+ * portable_prepare_block stores each instruction's label (tb_insn.label,
+ * from run_blocks' table by slot) and each micro-op jumps through the next one's, so every form
  * has its own indirect jump for the predictor.
  *
  * Precise state: before an instruction that may fault, touch memory the
@@ -138,7 +145,14 @@ enum {
     PK_END_JMP,  /* JMP rel32, inline */
     PK_END_JCC,  /* + cc: Jcc rel32 (the jcc32 handlers' form), inline, 16 kinds */
     PK_END_JCC_LAST = PK_END_JCC + 15,
+    PK_END_CALL, /* CALL rel32 with a flat 32-bit stack: the push inline, then as JMP */
+    PK_END_RET,  /* RET (no imm16) with a flat 32-bit stack: the pop inline */
+    /* JMP and CALL r/m32 (a flat stack for CALL, a flat segment for the
+     * memory operand): the target read inline, the successor from the
+     * links or the jump cache */
+    PK_END_JMP_R, PK_END_JMP_M, PK_END_CALL_R, PK_END_CALL_M,
 };
+_Static_assert(PK_END_CALL_M < 32, "the kinds before the micro-ops");
 
 /* ---- micro-ops: the frequent forms run inline ---------------------------
  *
@@ -168,8 +182,10 @@ enum {
     /* memory: the direct path inline, else the handler */
 #define UOP_MEM_LIST(M) M(U_MOV_RM32) M(U_MOV_MR32) M(U_MOV_MI32) M(U_MOVZX_R32_M8)    \
     M(U_MOV_RM8) M(U_MOV_MR8) M(U_CMP_R8M8) M(U_CMP_M8R8) M(U_PUSH_R32) M(U_POP_R32)     \
+    M(U_PUSH_I32) M(U_PUSH_M32)                                                        \
     M(U_MOVZX_R32_M16) M(U_CMP_R16M16) M(U_CMP_M16R16) M(U_INC_M32) M(U_DEC_M32)
-#define UOP_MEM_ALU(NAME, EXPR, LAZY, WRITES) M(U_##NAME##_RM32) M(U_##NAME##_MR32) M(U_##NAME##_MI32)
+#define UOP_MEM_ALU(NAME, EXPR, LAZY, WRITES) M(U_##NAME##_RM32) M(U_##NAME##_MR32) M(U_##NAME##_MI32) \
+    M(U_##NAME##_RM8) M(U_##NAME##_MR8) M(U_##NAME##_MI8)
     U_MEM_FIRST = U_PURE_LAST,
     U_MEM_BEFORE = U_MEM_FIRST - 1,
 #define M(K) K,
@@ -180,17 +196,38 @@ enum {
     /* then the same memory micro-ops with a base + displacement address
      * (U_B: no tests for a missing base or index) */
     U_MEM_B_END = U_MEM_END + (U_MEM_END - U_MEM_FIRST),
-    /* a register CMP, TEST, SUB or AND right before the block's Jcc rel32,
-     * fused with it: one kind per form and condition, which tests the
-     * condition on the operands (the lazy flags are still set) */
-#define UOP_FUSED_FORMS(F) F(CMP_RR32) F(CMP_RI32) F(TEST_RR32) F(SUB_RI32) F(AND_RI32)
-#define F(FORM) U_F_##FORM, U_F_##FORM##_LAST = U_F_##FORM + 15,
-    UOP_FUSED_FORMS(F)
-#undef F
-    U_COUNT
+    U_COUNT = U_MEM_B_END
 };
 _Static_assert(U_COUNT <= 256, "tb_insn.kind is a byte");
 #define U_B(K) ((K) + (U_MEM_END - U_MEM_FIRST))
+/* Label slots past the byte kinds (tb_insn.label is chosen by slot,
+ * portable_prepare_block's insn_slot): a register CMP, TEST, SUB or AND
+ * right before the block's Jcc rel32, fused with it, one slot per form and
+ * condition, which tests the condition on the operands (the lazy flags are
+ * still set; kind: the unfused one); the memory micro-ops with a
+ * base + index*scale + displacement address and with index*scale +
+ * displacement (kind: the any-form one, which their copies compare
+ * against), and a base + displacement CMP with memory
+ * fused with the block's Jcc (kind: the unfused U_B one, the fallback's). */
+enum {
+    S_F_FIRST = U_COUNT,
+#define UOP_FUSED_FORMS(F) F(CMP_RR32) F(CMP_RI32) F(TEST_RR32) F(SUB_RI32) F(AND_RI32)
+#define F(FORM) S_F_##FORM, S_F_##FORM##_LAST = S_F_##FORM + 15,
+    S_F_BEFORE = S_F_FIRST - 1,
+    UOP_FUSED_FORMS(F)
+#undef F
+    S_BI_FIRST,
+    S_X_FIRST = S_BI_FIRST + (U_MEM_END - U_MEM_FIRST),
+    S_FM_FIRST = S_X_FIRST + (U_MEM_END - U_MEM_FIRST),
+#define UOP_FUSED_MEM_FORMS(F) F(CMP_RM32) F(CMP_MR32) F(CMP_MI32)
+#define F(FORM) S_FM_##FORM, S_FM_##FORM##_LAST = S_FM_##FORM + 15,
+    S_FM_BEFORE = S_FM_FIRST - 1,
+    UOP_FUSED_MEM_FORMS(F)
+#undef F
+    S_COUNT
+};
+#define U_BI(K) (S_BI_FIRST + ((K) - U_MEM_FIRST))
+#define U_X(K) (S_X_FIRST + ((K) - U_MEM_FIRST))   /* index*scale + disp, no base */
 
 static inline bool opnd_is_reg(const struct opnd *o, int size) { return o->kind == OPND_REG && o->size == size; }
 static inline bool opnd_is_mem(const struct opnd *o, int size) { return o->kind == OPND_MEM && o->size == size; }
@@ -215,6 +252,18 @@ static unsigned uop_form(const struct insn *in, uint32_t mode)
         if (opnd_is_mem(d, 1) && opnd_is_reg(s, 1)) return U_CMP_M8R8;
         if (opnd_is_reg(d, 2) && opnd_is_mem(s, 2)) return U_CMP_R16M16;
         if (opnd_is_mem(d, 2) && opnd_is_reg(s, 2)) return U_CMP_M16R16;
+    }
+    if (in->nopnd == 2 && ((opnd_is_reg(d, 1) && opnd_is_mem(s, 1)) ||
+                           (opnd_is_mem(d, 1) && opnd_is_reg(s, 1)) ||
+                           (opnd_is_mem(d, 1) && s->kind == OPND_IMM && s->size == 1 && s->reg == 0))) {
+        int form8 = d->kind == OPND_REG ? 0 : s->kind == OPND_REG ? 1 : 2;
+        switch (in->op) {
+#define X(NAME, EXPR, LAZY, WRITES) \
+        case OP_##NAME: return (unsigned[]){ U_##NAME##_RM8, U_##NAME##_MR8, U_##NAME##_MI8 }[form8];
+        UOP_ALU_OPS(X)
+#undef X
+        default: break;
+        }
     }
     if (in->nopnd == 2 && opnd_is_reg(d, 1) &&
         (opnd_is_reg(s, 1) || (s->kind == OPND_IMM && s->size == 1 && s->reg == 0))) {
@@ -272,8 +321,10 @@ static unsigned uop_form(const struct insn *in, uint32_t mode)
     case OP_MUL:
         return in->nopnd == 1 && opnd_is_reg(d, 4) ? U_MUL_R32 : 0;
     case OP_PUSH:
-        return (mode & TMODE_STACK32) && in->nopnd == 1 && opnd_is_reg(d, 4) && in->opsize == 4
-               ? U_PUSH_R32 : 0;
+        if (!(mode & TMODE_STACK32) || in->nopnd != 1 || in->opsize != 4)
+            return 0;
+        return opnd_is_reg(d, 4) ? U_PUSH_R32 : d->kind == OPND_IMM && d->reg == 0 ? U_PUSH_I32
+             : opnd_is_mem(d, 4) ? U_PUSH_M32 : 0;
     case OP_POP:
         return (mode & TMODE_STACK32) && in->nopnd == 1 && opnd_is_reg(d, 4) && in->opsize == 4
                ? U_POP_R32 : 0;
@@ -321,16 +372,17 @@ static inline __attribute__((always_inline)) uint32_t uop_ea(const struct cpu *c
  * micro-op's fallback (impure): in a flat segment (seg_is_4g) nothing
  * else can fail. (tlb_host as a jump: no NULL test after the add.) */
 _Static_assert(sizeof(struct tlb_entry) == 16, "UOP_MEM_AT indexes the TLB by lin >> 8");
-#define UOP_MEM_AT(LIN, LEN, KIND, TAG)                                        \
+#define UOP_MEM_AT_OR(LIN, LEN, KIND, TAG, MISS)                               \
     do {                                                                       \
         uint32_t lin_ = (LIN);                                                 \
         const struct tlb_entry *e_ = (const struct tlb_entry *)                 \
             ((const char *)cpu->tlb + ((lin_ >> (12 - 4)) & ((TLB_SIZE - 1) << 4))); \
         if (unlikely((e_->lin_page & (TAG)) !=                                 \
                      (((lin_ + (LEN) - 1) & TLB_PAGE_MASK) | (KIND))))         \
-            goto impure;                                                       \
+            goto MISS;                                                         \
         p = tlb_host_of(e_, lin_);                                             \
     } while (0)
+#define UOP_MEM_AT(LIN, LEN, KIND, TAG) UOP_MEM_AT_OR(LIN, LEN, KIND, TAG, impure)
 /* the same at the micro-op's effective address (UOP_EA: portable_mem.h) */
 #define UOP_MEM(LEN, KIND) UOP_MEM_AT(UOP_EA(), LEN, KIND, KIND##_tag)
 
@@ -357,10 +409,11 @@ static unsigned uop_of(const struct insn *in, uint32_t mode)
 {
     unsigned uop = uop_form(in, mode);
     if (uop_is_memory(uop)) {
-        unsigned seg = uop == U_PUSH_R32 || uop == U_POP_R32 ? SEG_SS : in->seg;
-        if (!seg_is_4g(mode, seg))
+        bool stack_only = uop == U_PUSH_R32 || uop == U_POP_R32 || uop == U_PUSH_I32;
+        unsigned seg = stack_only ? SEG_SS : in->seg;
+        if (!seg_is_4g(mode, seg) || (uop == U_PUSH_M32 && !seg_is_4g(mode, SEG_SS)))
             return 0;
-        if (uop != U_PUSH_R32 && uop != U_POP_R32 && in->ea_base != EA_NONE &&
+        if (!stack_only && in->ea_base != EA_NONE &&
             in->ea_index == EA_NONE)
             return U_B(uop);
     }
@@ -382,6 +435,31 @@ static const void *const *portable_labels(void)
     return labels;
 }
 
+/* The label slot of b's instruction i, its kinds set: the kind, or a
+ * slot past them (S_BI_FIRST, S_FM_FIRST). */
+static unsigned insn_slot(const struct tblock *b, int i)
+{
+    const struct tb_insn *ti = &b->insn[i];
+    unsigned kind = ti->kind;
+    if (uop_is_memory(kind) && kind != U_PUSH_R32 && kind != U_POP_R32 && kind != U_PUSH_I32 &&
+        ti->insn.ea_index != EA_NONE)
+        return ti->insn.ea_base != EA_NONE ? U_BI(kind) : U_X(kind);
+    if (i == b->n - 2 && b->insn[i + 1].kind >= PK_END_JCC &&
+        b->insn[i + 1].kind <= PK_END_JCC_LAST) {
+        unsigned cc = b->insn[i + 1].kind - PK_END_JCC;
+        switch (kind) {
+#define F(FORM) case U_##FORM: return S_F_##FORM + cc;
+        UOP_FUSED_FORMS(F)
+#undef F
+#define F(FORM) case U_B(U_##FORM): return S_FM_##FORM + cc;
+        UOP_FUSED_MEM_FORMS(F)
+#undef F
+        default: break;
+        }
+    }
+    return kind;
+}
+
 void portable_prepare_block(struct tblock *b)
 {
     uint32_t offset = 0;
@@ -396,27 +474,26 @@ void portable_prepare_block(struct tblock *b)
         if (i == b->n - 1) {
             const struct insn *in = &ti->insn;
             bool rel32 = in->opsize == 4 && in->opnd[0].kind == OPND_REL;
+            bool flat_stack = (b->mode & TMODE_STACK32) && seg_is_4g(b->mode, SEG_SS);
+            bool rm32 = in->opsize == 4 && in->addrsize == 4 && in->nopnd == 1 &&
+                        (opnd_is_reg(&in->opnd[0], 4) ||
+                         (opnd_is_mem(&in->opnd[0], 4) && seg_is_4g(b->mode, in->seg)));
+            bool reg = in->opnd[0].kind == OPND_REG;
             ti->kind = op == OP_JCC && rel32 ? PK_END_JCC + (in->cond & 15)
-                     : op == OP_JMP && rel32 ? PK_END_JMP : PK_END;
-        }
-        if (i == b->n - 1 && i > 0 && ti->kind >= PK_END_JCC && ti->kind <= PK_END_JCC_LAST) {
-            struct tb_insn *prev = &b->insn[i - 1];
-            unsigned cc = ti->kind - PK_END_JCC;
-            switch (prev->kind) {
-#define F(FORM) case U_##FORM: prev->kind = (uint8_t)(U_F_##FORM + cc); break;
-            UOP_FUSED_FORMS(F)
-#undef F
-            default: break;
-            }
+                     : op == OP_JMP && rel32 ? PK_END_JMP
+                     : op == OP_CALL && rel32 && flat_stack ? PK_END_CALL
+                     : op == OP_RET && in->nopnd == 0 && in->opsize == 4 && flat_stack ? PK_END_RET
+                     : op == OP_JMP && rm32 ? (reg ? PK_END_JMP_R : PK_END_JMP_M)
+                     : op == OP_CALL && rm32 && flat_stack ? (reg ? PK_END_CALL_R : PK_END_CALL_M)
+                     : PK_END;
         }
         ti->index = (uint8_t)i;
         ti->offset = (uint16_t)offset;
         offset += ti->insn.len;
     }
-    /* after the fusion above, which changes the kinds */
     const void *const *labels = portable_labels();
     for (int i = 0; i < b->n; i++)
-        b->insn[i].label = labels[b->insn[i].kind];
+        b->insn[i].label = labels[insn_slot(b, i)];
 }
 
 /* The block one instruction at a time with every check after each: for a
@@ -585,7 +662,7 @@ static __attribute__((noinline)) struct tblock *
 run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, uint32_t mode,
            bool single, struct tblock **pending, uint32_t *last_lin, uint32_t *last_epoch)
 {
-    static const void *const labels[U_COUNT] = {
+    static const void *const labels[S_COUNT] = {
         [PK_PURE] = &&pure, [PK_PLAIN] = &&impure, [PK_STRING] = &&impure, [PK_CALLOUT] = &&callout,
         [PK_END] = &&end_handler, [PK_END_JMP] = &&end_jmp,
         [PK_END_JCC + 0] = &&end_jcc0, [PK_END_JCC + 1] = &&end_jcc1, [PK_END_JCC + 2] = &&end_jcc2,
@@ -594,7 +671,9 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         [PK_END_JCC + 9] = &&end_jcc9, [PK_END_JCC + 10] = &&end_jcc10,
         [PK_END_JCC + 11] = &&end_jcc11, [PK_END_JCC + 12] = &&end_jcc12,
         [PK_END_JCC + 13] = &&end_jcc13, [PK_END_JCC + 14] = &&end_jcc14,
-        [PK_END_JCC + 15] = &&end_jcc15,
+        [PK_END_JCC + 15] = &&end_jcc15, [PK_END_CALL] = &&end_call, [PK_END_RET] = &&end_ret,
+        [PK_END_JMP_R] = &&end_jmp_r, [PK_END_JMP_M] = &&end_jmp_m,
+        [PK_END_CALL_R] = &&end_call_r, [PK_END_CALL_M] = &&end_call_m,
         [U_MOV_RR32] = &&L_U_MOV_RR32, [U_MOV_RI32] = &&L_U_MOV_RI32,
         [U_LEA_R32] = &&L_U_LEA_R32, [U_INC_R32] = &&L_U_INC_R32, [U_DEC_R32] = &&L_U_DEC_R32,
         [U_MOVZX_R32_R8] = &&L_U_MOVZX_R32_R8, [U_SHL_R32] = &&L_U_SHL_R32,
@@ -606,17 +685,25 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         [U_##NAME##_RR8] = &&L_U_##NAME##_RR8, [U_##NAME##_RI8] = &&L_U_##NAME##_RI8,
         UOP_ALU_OPS(X)
 #undef X
-#define M(K) [K] = &&L_##K, [U_B(K)] = &&LB_##K,
+#define M(K) [K] = &&L_##K, [U_B(K)] = &&LB_##K, [U_BI(K)] = &&LBI_##K, [U_X(K)] = &&LX_##K,
         UOP_MEM_LIST(M)
         UOP_ALU_OPS(UOP_MEM_ALU)
 #undef M
-#define FC(FORM, CC) [U_F_##FORM + CC] = &&L_F_##FORM##_##CC,
-#define F(FORM) FC(FORM, 0) FC(FORM, 1) FC(FORM, 2) FC(FORM, 3) FC(FORM, 4) FC(FORM, 5) \
-    FC(FORM, 6) FC(FORM, 7) FC(FORM, 8) FC(FORM, 9) FC(FORM, 10) FC(FORM, 11) FC(FORM, 12) \
-    FC(FORM, 13) FC(FORM, 14) FC(FORM, 15)
+/* FC(FORM, CC) for each of the 16 conditions */
+#define EACH_CC(FC, FORM) FC(FORM, 0) FC(FORM, 1) FC(FORM, 2) FC(FORM, 3) FC(FORM, 4) \
+    FC(FORM, 5) FC(FORM, 6) FC(FORM, 7) FC(FORM, 8) FC(FORM, 9) FC(FORM, 10) FC(FORM, 11) \
+    FC(FORM, 12) FC(FORM, 13) FC(FORM, 14) FC(FORM, 15)
+#define FC(FORM, CC) [S_F_##FORM + CC] = &&L_F_##FORM##_##CC,
+#define F(FORM) EACH_CC(FC, FORM)
         UOP_FUSED_FORMS(F)
 #undef F
 #undef FC
+#define FC(FORM, CC) [S_FM_##FORM + CC] = &&L_FM_##FORM##_##CC,
+#define F(FORM) EACH_CC(FC, FORM)
+        UOP_FUSED_MEM_FORMS(F)
+#undef F
+#undef FC
+#undef EACH_CC
     };
     if (unlikely(b == NULL)) {   /* (portable_labels) */
         *(const void *const **)(void *)pending = labels;
@@ -724,6 +811,7 @@ taken:
         ti->fn(cpu, in);   /* raises #GP */
         target = cpu->next_eip;
     }
+chain_taken:   /* target: the taken side's EIP */
     icount_base += b->n;
     st_insns += b->n;
     /* the fast chain: with no handler run since the boundary check, the
@@ -764,6 +852,66 @@ retired:
     cpu->eip = target;
     cpu->icount = icount_base;
     goto next_block;
+
+    /* CALL rel32 and RET on a flat 32-bit stack (call_rel32 / ret32's
+     * work): the target checked first, then the stack through the TLB's
+     * direct entry; anything else (a target past the CS limit, a miss):
+     * the handler, nothing changed yet */
+end_call: {
+        uint32_t next = (first_eip + b->bytes) & b->eip_mask;
+        target = next + in->imm;
+        if (unlikely(target > cpu->seg[SEG_CS].limit))
+            goto end_handler;
+        uint32_t esp = gpr[R_ESP] - 4;
+        UOP_MEM_AT_OR(esp, 4, kind_write, kind_write_tag, end_handler);
+        host_store(p, next, 4);
+        gpr[R_ESP] = esp;
+        goto chain_taken;   /* the call target is link[1] */
+    }
+end_ret: {
+        uint32_t esp = gpr[R_ESP];
+        UOP_MEM_AT_OR(esp, 4, kind_read, kind_read_tag, end_handler);
+        target = host_load(p, 4);
+        if (unlikely(target > cpu->seg[SEG_CS].limit))
+            goto end_handler;
+        gpr[R_ESP] = esp + 4;
+        icount_base += b->n;
+        st_insns += b->n;
+        goto retired;   /* the links or the jump cache */
+    }
+
+    /* JMP / CALL r/m32 (exec_jmp / exec_call): the target read and checked,
+     * CALL's push, then the successor as after RET */
+end_jmp_r:
+    target = gpr[in->opnd[0].reg];
+    goto indirect;
+end_jmp_m:
+    UOP_MEM_AT_OR(uop_ea(cpu, in), 4, kind_read, kind_read_tag, end_handler);
+    target = host_load(p, 4);
+    goto indirect;
+end_call_r:
+    target = gpr[in->opnd[0].reg];
+    goto indirect_call;
+end_call_m:
+    UOP_MEM_AT_OR(uop_ea(cpu, in), 4, kind_read, kind_read_tag, end_handler);
+    target = host_load(p, 4);
+indirect_call: {
+        uint32_t esp = gpr[R_ESP] - 4;
+        if (unlikely(target > cpu->seg[SEG_CS].limit))
+            goto end_handler;
+        UOP_MEM_AT_OR(esp, 4, kind_write, kind_write_tag, end_handler);
+        host_store(p, (first_eip + b->bytes) & b->eip_mask, 4);
+        gpr[R_ESP] = esp;
+        icount_base += b->n;
+        st_insns += b->n;
+        goto retired;
+    }
+indirect:
+    if (unlikely(target > cpu->seg[SEG_CS].limit))
+        goto end_handler;
+    icount_base += b->n;
+    st_insns += b->n;
+    goto retired;
 
 end_handler:
     cpu->eip = (first_eip + ti->offset) & b->eip_mask;
@@ -862,6 +1010,29 @@ next_block:
     FUSED16(AND_RI32, in->imm, x & y, LF_LOGIC, 1, COND_LOGIC)
 #undef FUSED16
 #undef FUSED
+    /* the same for a base + displacement CMP with memory (U_B kinds): on
+     * a miss the unfused fallback (impure), then the Jcc's own label */
+#define FUSEDM(FORM, CC, X, Y)                                                 \
+    L_FM_##FORM##_##CC: {                                                      \
+        UOP_MEM_AT((uint32_t)in->disp + gpr[in->ea_base], 4, kind_read, kind_read_tag); \
+        uint32_t x = (X), y = (Y), r = x - y;                                  \
+        uop_flags(cpu, LF_SUB, r, x, y, 4);                                    \
+        bool truth = COND_SUB(CC) ^ ((CC) & 1);                                \
+        ti++;                                                                  \
+        if (truth)                                                             \
+            goto taken;                                                        \
+        goto fallthrough;                                                      \
+    }
+#define FUSEDM16(FORM, X, Y)                                                   \
+    FUSEDM(FORM, 0, X, Y) FUSEDM(FORM, 1, X, Y) FUSEDM(FORM, 2, X, Y) FUSEDM(FORM, 3, X, Y) \
+    FUSEDM(FORM, 4, X, Y) FUSEDM(FORM, 5, X, Y) FUSEDM(FORM, 6, X, Y) FUSEDM(FORM, 7, X, Y) \
+    FUSEDM(FORM, 8, X, Y) FUSEDM(FORM, 9, X, Y) FUSEDM(FORM, 10, X, Y) FUSEDM(FORM, 11, X, Y) \
+    FUSEDM(FORM, 12, X, Y) FUSEDM(FORM, 13, X, Y) FUSEDM(FORM, 14, X, Y) FUSEDM(FORM, 15, X, Y)
+    FUSEDM16(CMP_RM32, gpr[in->opnd[0].reg], host_load(p, 4))
+    FUSEDM16(CMP_MR32, host_load(p, 4), gpr[in->opnd[1].reg])
+    FUSEDM16(CMP_MI32, host_load(p, 4), in->imm)
+#undef FUSEDM16
+#undef FUSEDM
 #undef COND_LOGIC
 #undef COND_SUB
 
@@ -970,7 +1141,8 @@ next_block:
         uop_flags(cpu, LF_MUL, low, 0, product != (int32_t)low ? FL_CF | FL_OF : 0, 4);
         NEXT;
     }
-    /* the memory micro-ops twice: any 32-bit address, and base + disp
+    /* the memory micro-ops four times: any 32-bit address, base + disp,
+     * base + index*scale + disp and index*scale + disp
      * (ML: the label, MK: the kind, UOP_EA: the effective address) */
 #define ML(K) L_##K
 #define MK(K) (K)
@@ -982,6 +1154,20 @@ next_block:
 #define ML(K) LB_##K
 #define MK(K) U_B(K)
 #define UOP_EA() ((uint32_t)in->disp + gpr[in->ea_base])
+#include "portable_mem.h"
+#undef ML
+#undef MK
+#undef UOP_EA
+#define ML(K) LBI_##K
+#define MK(K) (K)
+#define UOP_EA() ((uint32_t)in->disp + gpr[in->ea_base] + (gpr[in->ea_index] << in->ea_scale))
+#include "portable_mem.h"
+#undef ML
+#undef MK
+#undef UOP_EA
+#define ML(K) LX_##K
+#define MK(K) (K)
+#define UOP_EA() ((uint32_t)in->disp + (gpr[in->ea_index] << in->ea_scale))
 #include "portable_mem.h"
 #undef ML
 #undef MK

@@ -1,8 +1,9 @@
 /* translator/portable_mem.h: the memory micro-ops of run_blocks
  * (portable.c), a fragment of its body included there twice, once per
  * address form: ML(kind) names the label, MK(kind) the kind as this copy
- * numbers it, UOP_EA() the effective address (any 32-bit form, or base +
- * displacement without the tests for a missing base or index). Each one
+ * numbers it, UOP_EA() the effective address (any 32-bit form, base +
+ * displacement, base + index*scale + displacement or index*scale +
+ * displacement, the last three without tests of the form). Each one
  * takes the TLB's direct entry (UOP_MEM) or falls back to impure, with
  * nothing changed yet. Not a header for anything else.
  */
@@ -34,6 +35,35 @@
         if (WRITES)                                                              \
             host_store(p, r, 4);                                                 \
         uop_flags(cpu, LAZY, r, a, b, 4);                                        \
+        NEXT;                                                                    \
+    }                                                                            \
+    ML(U_##NAME##_RM8): {   /* (AL..BH: cpu_reg8's numbering) */                \
+        UOP_MEM(1, kind_read);                                                   \
+        uint32_t a = cpu_reg8(cpu, in->opnd[0].reg), b = *p;                     \
+        uint32_t r = (EXPR) & 0xFFu;                                             \
+        if (WRITES)                                                              \
+            cpu_set_reg8(cpu, in->opnd[0].reg, (uint8_t)r);                      \
+        uop_flags(cpu, LAZY, r, a, b, 1);                                        \
+        NEXT;                                                                    \
+    }                                                                            \
+    ML(U_##NAME##_MR8): {                                                       \
+        UOP_MEM_AT(UOP_EA(), 1, WRITES ? kind_write : kind_read,                 \
+                   WRITES ? kind_write_tag : kind_read_tag);                     \
+        uint32_t a = *p, b = cpu_reg8(cpu, in->opnd[1].reg);                     \
+        uint32_t r = (EXPR) & 0xFFu;                                             \
+        if (WRITES)                                                              \
+            *p = (uint8_t)r;                                                     \
+        uop_flags(cpu, LAZY, r, a, b, 1);                                        \
+        NEXT;                                                                    \
+    }                                                                            \
+    ML(U_##NAME##_MI8): {                                                       \
+        UOP_MEM_AT(UOP_EA(), 1, WRITES ? kind_write : kind_read,                 \
+                   WRITES ? kind_write_tag : kind_read_tag);                     \
+        uint32_t a = *p, b = in->imm & 0xFFu;                                    \
+        uint32_t r = (EXPR) & 0xFFu;                                             \
+        if (WRITES)                                                              \
+            *p = (uint8_t)r;                                                     \
+        uop_flags(cpu, LAZY, r, a, b, 1);                                        \
         NEXT;                                                                    \
     }
     UOP_ALU_OPS(X)
@@ -97,6 +127,21 @@
         uint32_t esp = gpr[R_ESP] - 4;
         UOP_MEM_AT(esp, 4, kind_write, kind_write_tag);   /* SS flat */
         host_store(p, gpr[in->opnd[0].reg], 4);   /* PUSH ESP: the old value */
+        gpr[R_ESP] = esp;
+        NEXT;
+    }
+    ML(U_PUSH_I32): {
+        uint32_t esp = gpr[R_ESP] - 4;
+        UOP_MEM_AT(esp, 4, kind_write, kind_write_tag);   /* SS flat */
+        host_store(p, in->imm, 4);
+        gpr[R_ESP] = esp;
+        NEXT;
+    }
+    ML(U_PUSH_M32): {   /* the address with the old ESP, then the push */
+        UOP_MEM(4, kind_read);
+        uint32_t value = host_load(p, 4), esp = gpr[R_ESP] - 4;
+        UOP_MEM_AT(esp, 4, kind_write, kind_write_tag);
+        host_store(p, value, 4);
         gpr[R_ESP] = esp;
         NEXT;
     }

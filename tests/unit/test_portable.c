@@ -4,7 +4,9 @@
  * instruction in the middle of a block, and a budget ending anywhere in a
  * block must all leave exactly the interpreter's state. Each program runs
  * on the interpreter and on the portable backend, for every budget from 1
- * instruction to past its end, and the states are compared. */
+ * instruction to past its end, and the states are compared; a generator of
+ * random loops covers the memory micro-ops' address forms, CALL/RET ends
+ * and CMP-with-memory + Jcc fusion, with accesses across page ends. */
 #include <check.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -162,6 +164,8 @@ struct flat_state {
     uint64_t icount;
     uint8_t data[32];    /* 0x3000.. */
     uint8_t stack[8];    /* below 0x8000 */
+    uint8_t edge[512];   /* 0x3F00..0x40FF: the random programs' data, across a page end */
+    uint8_t stack_edge[32];   /* 0x4FF0..0x500F: their stack, across a page end */
     enum cpu_stop why;
 };
 
@@ -183,6 +187,8 @@ static struct flat_state run_flat(const uint8_t *code, size_t len, bool translat
     phys_load(&fx->pm, 0x1000, code, len);
     for (uint32_t i = 0; i < 32; i++)
         phys_write(&fx->pm, 0x3000 + i, (i * 37 + 11) & 0xFF, 1);
+    for (uint32_t i = 0; i < sizeof ((struct flat_state *)0)->edge; i++)
+        phys_write(&fx->pm, 0x3F00 + i, (i * 73 + 5) & 0xFF, 1);
     if (translated) {
         tc = tcache_create(&(struct tcache_config){ 0 });
         ck_assert_ptr_nonnull(tc);
@@ -197,6 +203,10 @@ static struct flat_state run_flat(const uint8_t *code, size_t len, bool translat
         st.data[i] = (uint8_t)phys_read(&fx->pm, 0x3000 + i, 1);
     for (uint32_t i = 0; i < sizeof st.stack; i++)
         st.stack[i] = (uint8_t)phys_read(&fx->pm, 0x8000 - (uint32_t)sizeof st.stack + i, 1);
+    for (uint32_t i = 0; i < sizeof st.edge; i++)
+        st.edge[i] = (uint8_t)phys_read(&fx->pm, 0x3F00 + i, 1);
+    for (uint32_t i = 0; i < sizeof st.stack_edge; i++)
+        st.stack_edge[i] = (uint8_t)phys_read(&fx->pm, 0x4FF0 + i, 1);
     cpu->engine = NULL;
     tcache_destroy(tc);
     fixture_free(fx);
@@ -380,6 +390,9 @@ static void same_flat(const uint8_t *code, size_t len, uint64_t budget)
     ck_assert_msg(a.eflags == b.eflags, "budget %llu: eflags %x vs %x",
                   (unsigned long long)budget, a.eflags, b.eflags);
     ck_assert_uint_eq(a.icount, b.icount);
+    ck_assert_mem_eq(a.edge, b.edge, sizeof a.edge);
+    ck_assert_mem_eq(a.stack_edge, b.stack_edge, sizeof a.stack_edge);
+    ck_assert_mem_eq(a.stack, b.stack, sizeof a.stack);
     ck_assert_int_eq(a.why, b.why);
 }
 
@@ -395,6 +408,264 @@ static void check_counted_loop(const uint8_t *code, size_t size, uint64_t max_bu
     ck_assert_uint_eq(s.gpr[R_ECX], 0);
     ck_assert_uint_eq(s.why, CPU_STOP_HALT);
 }
+
+/* ---- random programs of memory micro-op forms ----------------------------
+ *
+ * A generator of counted loops in flat 32-bit mode whose instructions are
+ * the memory micro-ops' forms with random operands: every address form
+ * ([EBX+disp8], [EBX+ESI*s+disp8], [ESI*s+disp32], [disp32]), loads,
+ * stores, read-modify-write (the 8-bit ALU too), 8/16/32-bit, PUSH (register,
+ * immediate, memory) and POP, a CALL (rel32, r32 or m32) to a subroutine
+ * that returns by RET, JMP r32 or JMP m32, and a CMP with memory before a Jcc (rel8 or
+ * rel32, any condition). EBX and ESI put the data around the page end at
+ * 0x4000 (some accesses cross it: the TLB's direct entry misses and the
+ * handler runs), ESP at or just above the page end at 0x5000 (pushes, CALL
+ * and RET cross it). Each program runs against the interpreter at every
+ * budget. */
+struct gen {
+    uint8_t code[1024];
+    size_t len;
+    uint32_t rng;
+};
+
+static uint32_t gen_rand(struct gen *g, uint32_t n)
+{
+    g->rng = g->rng * 1103515245u + 12345u;
+    return (g->rng >> 8) % n;
+}
+
+static void gen_byte(struct gen *g, uint32_t v) { g->code[g->len++] = (uint8_t)v; }
+
+static void gen_dword(struct gen *g, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        gen_byte(g, v >> (8 * i));
+}
+
+/* the destinations the random instructions may write: EAX, EDX, EBP, EDI
+ * (EBX, ESI: the addresses; ECX: the loop count; ESP: the stack) */
+static uint32_t gen_dst_reg(struct gen *g) { return (uint32_t[]){ 0, 2, 5, 7 }[gen_rand(g, 4)]; }
+/* AL, DL, AH, DH */
+static uint32_t gen_dst_reg8(struct gen *g) { return (uint32_t[]){ 0, 2, 4, 6 }[gen_rand(g, 4)]; }
+
+/* ModRM (reg field reg) and the rest of a random memory operand */
+static void gen_mem(struct gen *g, uint32_t reg)
+{
+    int8_t disp8 = (int8_t)(gen_rand(g, 0x48) - 8);
+    switch (gen_rand(g, 4)) {
+    case 0:   /* [ebx + disp8] */
+        gen_byte(g, 0x40 | reg << 3 | 3);
+        gen_byte(g, (uint8_t)disp8);
+        break;
+    case 1:   /* [ebx + esi*scale + disp8] */
+        gen_byte(g, 0x40 | reg << 3 | 4);
+        gen_byte(g, gen_rand(g, 4) << 6 | 6 << 3 | 3);
+        gen_byte(g, (uint8_t)disp8);
+        break;
+    case 2:   /* [esi*scale + disp32] */
+        gen_byte(g, reg << 3 | 4);
+        gen_byte(g, gen_rand(g, 4) << 6 | 6 << 3 | 5);
+        gen_dword(g, 0x3FC0 + gen_rand(g, 0x40));
+        break;
+    default:   /* [disp32] */
+        gen_byte(g, reg << 3 | 5);
+        gen_dword(g, 0x3FC0 + gen_rand(g, 0x80));
+        break;
+    }
+}
+
+/* one random instruction with a memory operand (or a PUSH/POP pair) */
+static void gen_insn(struct gen *g)
+{
+    static const uint8_t alu_rm[] = { 0x03, 0x0B, 0x23, 0x2B, 0x33, 0x3B, 0x8B };
+    static const uint8_t alu_mr[] = { 0x01, 0x09, 0x21, 0x29, 0x31, 0x39, 0x85, 0x89 };
+    static const uint8_t alu_mi_ext[] = { 0, 1, 4, 5, 6, 7 };
+    switch (gen_rand(g, 12)) {
+    case 0: case 1:
+        gen_byte(g, alu_rm[gen_rand(g, sizeof alu_rm)]);
+        gen_mem(g, gen_dst_reg(g));
+        break;
+    case 2: case 3:   /* (the source: any register but ESP) */
+        gen_byte(g, alu_mr[gen_rand(g, sizeof alu_mr)]);
+        gen_mem(g, (uint32_t[]){ 0, 1, 2, 3, 5, 6, 7 }[gen_rand(g, 7)]);
+        break;
+    case 4:   /* ALU m32, imm32 / MOV m32, imm32 */
+        if (gen_rand(g, 4) == 0) {
+            gen_byte(g, 0xC7);
+            gen_mem(g, 0);
+        } else {
+            gen_byte(g, 0x81);
+            gen_mem(g, alu_mi_ext[gen_rand(g, sizeof alu_mi_ext)]);
+        }
+        gen_dword(g, gen_rand(g, 2) ? gen_rand(g, 0x10000) : 0xFFFFFFF0u + gen_rand(g, 0x20));
+        break;
+    case 5: {   /* 8-bit: MOV, the ALU, CMP, TEST with memory (r8, m8 / m8, r8 / m8, imm8) */
+        static const uint8_t alu8[] = { 0x8A, 0x88, 0x02, 0x0A, 0x22, 0x2A, 0x32, 0x3A,
+                                        0x00, 0x08, 0x20, 0x28, 0x30, 0x38, 0x84 };
+        uint32_t pick = gen_rand(g, 4);
+        if (pick == 0) {
+            gen_byte(g, 0x80);
+            gen_mem(g, alu_mi_ext[gen_rand(g, sizeof alu_mi_ext)]);
+            gen_byte(g, gen_rand(g, 256));
+        } else if (pick == 1) {
+            gen_byte(g, 0xF6);   /* test m8, imm8 */
+            gen_mem(g, 0);
+            gen_byte(g, gen_rand(g, 256));
+        } else {
+            gen_byte(g, alu8[gen_rand(g, sizeof alu8)]);
+            gen_mem(g, gen_dst_reg8(g));
+        }
+        break;
+    }
+    case 6:   /* MOVZX r32, m8 / m16 */
+        gen_byte(g, 0x0F);
+        gen_byte(g, gen_rand(g, 2) ? 0xB6 : 0xB7);
+        gen_mem(g, gen_dst_reg(g));
+        break;
+    case 7:   /* CMP m16, r16 / r16, m16 */
+        gen_byte(g, 0x66);
+        gen_byte(g, gen_rand(g, 2) ? 0x39 : 0x3B);
+        gen_mem(g, gen_dst_reg(g));
+        break;
+    case 8:   /* INC / DEC m32 */
+        gen_byte(g, 0xFF);
+        gen_mem(g, gen_rand(g, 2));
+        break;
+    case 9:   /* PUSH r32 / imm8 / imm32 / m32, a register operation, POP r32 */
+        switch (gen_rand(g, 4)) {
+        case 0: gen_byte(g, 0x50 + gen_rand(g, 8)); break;
+        case 1: gen_byte(g, 0x6A); gen_byte(g, gen_rand(g, 256)); break;
+        case 2: gen_byte(g, 0x68); gen_dword(g, gen_rand(g, 0x10000) * 0x10001u); break;
+        default: gen_byte(g, 0xFF); gen_mem(g, 6); break;
+        }
+        gen_byte(g, 0x01);
+        gen_byte(g, 0xC0 | gen_rand(g, 8) << 3 | gen_dst_reg(g));   /* add r32, r32 */
+        gen_byte(g, 0x58 + gen_dst_reg(g));
+        break;
+    default:   /* a register operation: the flags' producers vary */
+        gen_byte(g, (uint8_t[]){ 0x01, 0x29, 0x31, 0x21 }[gen_rand(g, 4)]);
+        gen_byte(g, 0xC0 | gen_rand(g, 8) << 3 | gen_dst_reg(g));
+        break;
+    }
+}
+
+/* The loop (ECX passes), its body calling a subroutine and ending in a CMP
+ * with memory and a Jcc over one more instruction; returns the number of
+ * instructions one pass retires at most (for the budgets). */
+static uint32_t gen_program(struct gen *g, uint32_t passes)
+{
+    uint32_t esp = (uint32_t[]){ 0x5000, 0x5002, 0x5004, 0x5001 }[gen_rand(g, 4)];
+    g->len = 0;
+    gen_byte(g, 0xB9); gen_dword(g, passes);                          /* mov ecx, passes */
+    gen_byte(g, 0xBB); gen_dword(g, 0x3FC0 + gen_rand(g, 0x40));     /* mov ebx, data */
+    gen_byte(g, 0xBE); gen_dword(g, gen_rand(g, 8));                  /* mov esi, index */
+    gen_byte(g, 0xBC); gen_dword(g, esp);                             /* mov esp, stack */
+    for (uint32_t r = 0; r < 8; r++) {
+        if (r == 0 || r == 2 || r == 5 || r == 7) {
+            gen_byte(g, 0xB8 + r);
+            gen_dword(g, gen_rand(g, 2) ? gen_rand(g, 0x100) : 0x7FFFFFF0u + gen_rand(g, 0x20));
+        }
+    }
+    size_t loop = g->len;
+    uint32_t n1 = 1 + gen_rand(g, 6), n2 = gen_rand(g, 4), n3 = gen_rand(g, 5);
+    for (uint32_t i = 0; i < n1; i++)
+        gen_insn(g);
+    /* call sub: rel32, through EBP or through memory (fixed up below) */
+    uint32_t call_kind = gen_rand(g, 3);
+    size_t call_field;
+    if (call_kind == 0) {
+        gen_byte(g, 0xE8);
+        call_field = g->len;
+        gen_dword(g, 0);
+    } else if (call_kind == 1) {
+        gen_byte(g, 0xBD);   /* mov ebp, sub */
+        call_field = g->len;
+        gen_dword(g, 0);
+        gen_byte(g, 0xFF); gen_byte(g, 0xD5);   /* call ebp */
+    } else {
+        gen_byte(g, 0xC7); gen_byte(g, 0x05); gen_dword(g, 0x3010);   /* mov dword [0x3010], sub */
+        call_field = g->len;
+        gen_dword(g, 0);
+        gen_byte(g, 0xFF); gen_byte(g, 0x15); gen_dword(g, 0x3010);   /* call [0x3010] */
+    }
+    size_t call_next = g->len;
+    for (uint32_t i = 0; i < n2; i++)
+        gen_insn(g);
+    /* cmp with memory (r32, m32 / m32, r32 / m32, imm32), then jcc over one instruction */
+    switch (gen_rand(g, 3)) {
+    case 0: gen_byte(g, 0x3B); gen_mem(g, gen_dst_reg(g)); break;
+    case 1: gen_byte(g, 0x39); gen_mem(g, gen_dst_reg(g)); break;
+    default: gen_byte(g, 0x81); gen_mem(g, 7); gen_dword(g, gen_rand(g, 0x100)); break;
+    }
+    uint32_t cc = gen_rand(g, 16);
+    bool near = gen_rand(g, 2);
+    size_t jcc_field;
+    if (near) {
+        gen_byte(g, 0x0F);
+        gen_byte(g, 0x80 + cc);
+        jcc_field = g->len;
+        gen_dword(g, 0);
+    } else {
+        gen_byte(g, 0x70 + cc);
+        jcc_field = g->len;
+        gen_byte(g, 0);
+    }
+    size_t skipped = g->len;
+    gen_insn(g);
+    uint32_t skip = (uint32_t)(g->len - skipped);
+    if (near)
+        memcpy(&g->code[jcc_field], &skip, 4);
+    else
+        g->code[jcc_field] = (uint8_t)skip;
+    gen_byte(g, 0x83); gen_byte(g, 0xE9); gen_byte(g, 0x01);           /* sub ecx, 1 */
+    gen_byte(g, 0x0F); gen_byte(g, 0x85);                               /* jnz loop */
+    gen_dword(g, (uint32_t)(loop - (g->len + 4)));
+    gen_byte(g, 0xF4);                                                  /* hlt */
+    uint32_t sub = (uint32_t)g->len;
+    uint32_t call_target = call_kind == 0 ? sub - (uint32_t)call_next : 0x1000 + sub;
+    memcpy(&g->code[call_field], &call_target, 4);
+    for (uint32_t i = 0; i < n3; i++)
+        gen_insn(g);
+    switch (gen_rand(g, 3)) {   /* return: RET, POP + JMP r32, or JMP m32 */
+    case 0:
+        gen_byte(g, 0xC3);
+        break;
+    case 1:
+        gen_byte(g, 0x5A); gen_byte(g, 0xFF); gen_byte(g, 0xE2);   /* pop edx; jmp edx */
+        break;
+    default:   /* add esp, 4; jmp [esp-4] */
+        gen_byte(g, 0x83); gen_byte(g, 0xC4); gen_byte(g, 0x04);
+        gen_byte(g, 0xFF); gen_byte(g, 0x64); gen_byte(g, 0x24); gen_byte(g, 0xFC);
+        break;
+    }
+    ck_assert_uint_lt(g->len, sizeof g->code);
+    /* (a PUSH/POP pair is three instructions) */
+    return 3 * (n1 + n2 + n3 + 1) + 12;
+}
+
+/* Under AddressSanitizer every budget's run costs ten times as much: a
+ * quarter of the programs keeps the sanitizer run within the timeout. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RANDOM_PROGRAMS 12
+#else
+#define RANDOM_PROGRAMS 48
+#endif
+
+START_TEST(test_random_memory_uops)
+{
+    struct gen g = { .rng = 0x9E3779B9u };
+    for (int program = 0; program < RANDOM_PROGRAMS; program++) {
+        uint32_t passes = 3;
+        uint32_t per_pass = gen_program(&g, passes);
+        for (uint64_t budget = 1; budget <= 12 + (uint64_t)passes * per_pass; budget++)
+            same_flat(g.code, g.len, budget);
+        same_flat(g.code, g.len, 100000);
+        struct flat_state s = run_flat(g.code, g.len, true, 100000);
+        ck_assert_uint_eq(s.why, CPU_STOP_HALT);
+        ck_assert_uint_eq(s.gpr[R_ECX], 0);
+    }
+}
+END_TEST
 
 START_TEST(test_fused_jcc)
 {
@@ -424,6 +695,8 @@ int main(void)
     tcase_add_test(tc, test_fused_jcc);
     tcase_add_test(tc, test_alu8_uops);
     tcase_add_test(tc, test_mul_rotate_uops);
+    tcase_add_test(tc, test_random_memory_uops);
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
