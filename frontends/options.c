@@ -939,7 +939,7 @@ static const struct option_def option_defs[] = {
     { "D",         true,  set_log_file,    "FILE",    "write the -d log to FILE instead of stderr" },
     { "dfilter",   true,  parse_log_filter, "RANGES", "in_asm and out_asm only for EIPs in START+SIZE, START-SIZE or START..LAST (comma separated)" },
     { "accel",     true,  parse_accel,     "ENGINE",  "tcg (the translator; default: native on x86-64, else portable), tcg,backend=native|portable, interp (the interpreter)" },
-    { "tb-size",   true,  parse_tb_size,   "MB",      "translation cache budget (default 64); flushed whole when full" },
+    { "tb-size",   true,  parse_tb_size,   "MB",      "translation cache budget (default 128); flushed whole when full" },
     { "lockstep",  false, set_lockstep,    "",        "debug: run each translated block also interpreted, stop at the first difference" },
     { "lockstep-every", true, parse_lockstep_every, "N", "debug: --lockstep on one block in N (faster)" },
     { "machine",   true,  parse_machine,   "pc",      "accepted for QEMU compatibility" },

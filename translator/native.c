@@ -193,6 +193,8 @@ struct native *native_create(struct tcache *tc, size_t code_bytes)
     if (!nt)
         return NULL;
     nt->tc = tc;
+    const char *no_bmi2 = getenv("FOX86_NATIVE_NO_BMI2");   /* (tests: the other form) */
+    nt->host_bmi2 = __builtin_cpu_supports("bmi2") && !(no_bmi2 && *no_bmi2 == '1');
     nt->cb = codebuf_create(code_bytes);
     nt->jc = calloc(1, sizeof(*nt->jc));
     if (nt->jc)

@@ -103,6 +103,7 @@ struct native {
     uint32_t jc_global_epoch;  /* it was filled under */
     uint32_t jc_code_epoch;
     uint64_t jc_clears;
+    bool host_bmi2;            /* RORX for the TLB index (FOX86_NATIVE_NO_BMI2=1: not used) */
     size_t cs_host;            /* Capstone (x86-64) for -d out_asm; 0: not open yet */
     FILE *perf_map;            /* -d perfmap: /tmp/perf-PID.map; NULL: not open yet */
 };

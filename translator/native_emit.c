@@ -71,6 +71,14 @@ struct stub {
     bool leave;                /* leave the block after the call (a group leader's miss) */
 };
 
+/* A conditional jump inside the block, taken: the block ends after its
+ * count instructions and goes on at target (emitted out of line). */
+struct side_exit {
+    struct x64_label at;
+    uint32_t count, target;
+    uint8_t fs;                /* flags state at the jump */
+};
+
 struct emitter {
     struct x64_asm a;
     struct native *nt;
@@ -81,6 +89,8 @@ struct emitter {
     struct stub *stub;         /* the current instruction's stub, if it has one */
     struct stub stubs[SCAN_MAX_INSNS];
     int nstubs;
+    struct side_exit sides[SCAN_MAX_INSNS];
+    int nsides;
     /* memory operands sharing one TLB check (plan_groups): for each
      * instruction the index of its group's leader, or -1; for a leader the
      * group's span of displacements [lo, hi) and whether a member writes */
@@ -89,6 +99,7 @@ struct emitter {
     bool group_write[SCAN_MAX_INSNS];
     uint8_t group_slot[SCAN_MAX_INSNS];   /* a leader's cpu->jit.group_addend slot */
     int group_active[GROUP_SLOTS];        /* the leader whose addend a slot holds, or -1 */
+    int r9_slot;                          /* the slot whose addend R9 still holds, or -1 */
 };
 
 /* ---- flags ---- */
@@ -206,11 +217,12 @@ static void end_flags(struct emitter *e)
     e->fs = FS_SAVED;
 }
 
-/* The block boundary state: flags in R13, the budget less this block. */
-static void end_block(struct emitter *e)
+/* The block boundary state after count instructions (all n, or up to a
+ * side exit): flags in R13, the budget less what ran. */
+static void end_block(struct emitter *e, uint32_t count)
 {
     end_flags(e);
-    x64_lea(&e->a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_BUDGET, -(int32_t)e->b->n));
+    x64_lea(&e->a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_BUDGET, -(int32_t)count));
 }
 
 /* Condition cc of the guest flags, wherever they are: the host condition
@@ -303,13 +315,14 @@ static void emit_indirect(struct emitter *e)
     x64_jmp_rel32(a, e->nt->exit_rw);
 }
 
-/* Leave the block for guest EIP target: a chainable jump (same page,
- * flat mode), the indirect-branch cache (another page) or a plain exit. */
-static void emit_goto(struct emitter *e, uint32_t target)
+/* Leave the block after count instructions for guest EIP target: a
+ * chainable jump (same page, flat mode), the indirect-branch cache
+ * (another page) or a plain exit. */
+static void emit_goto_after(struct emitter *e, uint32_t target, uint32_t count)
 {
     struct x64_asm *a = &e->a;
     const struct tblock *b = e->b;
-    end_block(e);
+    end_block(e, count);
     struct x64_mem eip = x64_mem_b(NATIVE_CPU, CPU_OFF(eip));
     if ((b->mode & TMODE_FLAT) && (target >> 12) == (b->eip >> 12)) {
         long site = x64_jmp_patchable(a, NULL);
@@ -327,10 +340,16 @@ static void emit_goto(struct emitter *e, uint32_t target)
     x64_jmp_rel32(a, e->nt->exit_rw);
 }
 
+/* Leave the block, all of it run, for guest EIP target. */
+static void emit_goto(struct emitter *e, uint32_t target)
+{
+    emit_goto_after(e, target, e->b->n);
+}
+
 /* Leave for the guest EIP in R10D (RET, indirect JMP/CALL). */
 static void emit_goto_r10(struct emitter *e)
 {
-    end_block(e);
+    end_block(e, e->b->n);
     emit_indirect(e);
 }
 
@@ -381,16 +400,24 @@ static void tlb_check(struct emitter *e, unsigned size, bool write)
     unsigned user = ((e->b->mode >> TMODE_CPL_SHIFT) & 3) == 3;
     unsigned kind = 1u << ((user << 1) | write);
     open_stub(e);
-    /* R9 = the entry's offset in the TLB: index * 16 */
-    x64_mov_rr(a, 32, X64_R9, X64_R8);
-    x64_shift_ri(a, X64_SHR, 32, X64_R9, 12 - 4);
+    e->r9_slot = -1;
+    /* R9 = the entry's offset in the TLB: index * 16 (the bits RORX
+     * brings round to the top are masked off with the rest) */
+    if (e->nt->host_bmi2) {
+        x64_rorx(a, 32, X64_R9, X64_R8, 12 - 4);
+    } else {
+        x64_mov_rr(a, 32, X64_R9, X64_R8);
+        x64_shift_ri(a, X64_SHR, 32, X64_R9, 12 - 4);
+    }
     x64_alu_ri(a, X64_AND, 32, X64_R9, (TLB_SIZE - 1) << 4);
-    /* hit: (tag ^ (last byte's page | kind)) has no bit in MASK | kind */
+    /* hit: (tag ^ (last byte's page | kind)) has no bit in MASK | kind.
+     * The offset bits below the page need no clearing: the test ignores
+     * all of them but kind's, which the OR sets. (A last byte on the next
+     * page cannot match: that page has the next entry, not this one.) */
     if (size > 1)
         x64_lea(a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));
     else
         x64_mov_rr(a, 32, X64_R10, X64_R8);
-    x64_alu_ri(a, X64_AND, 32, X64_R10, TLB_PAGE_MASK);
     x64_alu_ri(a, X64_OR, 32, X64_R10, kind);
     x64_alu_rm(a, X64_XOR, 32, X64_R10, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb)));
     x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
@@ -451,7 +478,9 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
     struct x64_mem slot = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.group_addend) + 8 * k);
     if (g >= 0 && g != (int)e->i && e->group_active[k] == g) {
         ea_to_r8(e, in, in->disp);
-        x64_mov_rm(&e->a, 64, X64_R9, slot);
+        if (e->r9_slot != k)   /* (else R9 still holds it: nothing wrote R9 since) */
+            x64_mov_rm(&e->a, 64, X64_R9, slot);
+        e->r9_slot = k;
         e->stats->native_shared_checks++;
         return;
     }
@@ -462,6 +491,7 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
         tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
         e->stub->leave = true;
         x64_mov_mr(&e->a, 64, slot, X64_R9);
+        e->r9_slot = k;
         if (in->disp != lo)
             x64_lea(&e->a, 32, X64_R8, x64_mem_b(X64_R8, in->disp - lo));
         e->group_active[k] = g;
@@ -1244,15 +1274,29 @@ static bool emit_branch_indirect(struct emitter *e, const struct insn *in, uint3
     return true;
 }
 
-/* Instructions that may end a block: JMP/Jcc/CALL rel32, RET. */
+/* Instructions that may end a block: JMP/Jcc/CALL rel32, RET; a Jcc
+ * inside the block (scan_block's past_jcc) is a side exit: the jump to
+ * an out-of-line exit, the flags left where they are for the fall-through. */
 static bool emit_branch(struct emitter *e, const struct insn *in)
 {
     struct x64_asm *a = &e->a;
     const struct tblock *b = e->b;
-    if (in->opsize != 4 || !(b->mode & TMODE_CODE32) || e->i + 1 != b->n)
+    if (in->opsize != 4 || !(b->mode & TMODE_CODE32))
         return false;
     uint32_t next = e->eip + in->len;
     uint32_t target = next + in->imm;
+    if (e->i + 1 != b->n) {
+        if (in->op != OP_JCC)
+            return false;
+        struct side_exit *s = &e->sides[e->nsides++];
+        x64_label_init(&s->at);
+        enum x64_cc cc = cond_of(e, (enum x64_cc)in->cond);
+        s->fs = (uint8_t)e->fs;
+        s->count = e->i + 1;
+        s->target = target;
+        x64_jcc_label(a, cc, &s->at, false);
+        return true;
+    }
     const struct opnd *o = &in->opnd[0];
     bool indirect = (in->op == OP_JMP || in->op == OP_CALL) &&
                     (o->kind == OPND_REG || o->kind == OPND_MEM) && o->size == 4;
@@ -1467,6 +1511,17 @@ static bool emit_native(struct emitter *e, const struct insn *in)
             return false;
         x64_cwde(&e->a);
         return true;
+    case OP_CLD: case OP_STD:
+        /* DF lives in cpu->eflags (the thunks merge only the arithmetic
+         * bits into it); the RMW clobbers RFLAGS (memcpy's CLD before
+         * REP MOVS was a million interpreter calls in the Lua run) */
+        fl_save(e);
+        if (in->op == OP_CLD)
+            x64_alu_mi(&e->a, X64_AND, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)),
+                       (int32_t)~(uint32_t)FL_DF);
+        else
+            x64_alu_mi(&e->a, X64_OR, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)), FL_DF);
+        return true;
     case OP_BSWAP:
         if (in->opnd[0].kind != OPND_REG || in->opnd[0].size != 4)
             return false;
@@ -1508,6 +1563,7 @@ static int written_gpr(const struct insn *in)
 {
     switch (in->op) {
     case OP_CMP: case OP_TEST: case OP_BT: case OP_NOP:
+    case OP_JCC:   /* inside the block: taken, it leaves */
         return -1;
     case OP_MOV: case OP_MOVZX: case OP_MOVSX: case OP_LEA: case OP_ADD: case OP_OR:
     case OP_ADC: case OP_SBB: case OP_AND: case OP_SUB: case OP_XOR: case OP_INC:
@@ -1628,7 +1684,7 @@ static void emit_stub(struct emitter *e, struct stub *s)
 void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tblock *b)
 {
     struct codebuf *cb = nt->cb;
-    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED };
+    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED, .r9_slot = -1 };
     for (int k = 0; k < GROUP_SLOTS; k++)
         e.group_active[k] = -1;
     x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
@@ -1661,12 +1717,19 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
                 e.stub->fs_out = (uint8_t)e.fs;
                 x64_bind(a, &e.stub->back);
             }
+            /* R9 after this instruction: a slow path that comes back
+             * (the interpreter call), a C call (x87, RDTSC) and IDIV's
+             * dividend all write it */
+            if ((e.stub && !e.stub->leave) || in->op == OP_IDIV || in->op == OP_RDTSC ||
+                in->op == OP_FNSTSW || fpu_fast_ok(in))
+                e.r9_slot = -1;
             left = i + 1 == b->n && (op_info[in->op].cls & CTRL);
         } else {
             a->cur = mark;   /* drop whatever a partial attempt wrote */
             e.fs = fs;
             e.nstubs = nstubs;
             memcpy(e.group_active, group_active, sizeof group_active);
+            e.r9_slot = -1;   /* the interpreter call writes R8-R11 */
             stats->native_shared_checks = shared;
             stats->native_calls++;
             stats->native_calls_by_op[in->op]++;
@@ -1678,6 +1741,13 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
     }
     if (!left)
         emit_goto(&e, eip);   /* page end, length limit */
+
+    for (int k = 0; k < e.nsides; k++) {
+        struct side_exit *s = &e.sides[k];
+        x64_bind(a, &s->at);
+        e.fs = s->fs;
+        emit_goto_after(&e, s->target, s->count);
+    }
 
     for (int k = 0; k < e.nstubs; k++)
         emit_stub(&e, &e.stubs[k]);

@@ -4,7 +4,9 @@
  * class (core/ops.def) is not zero (included: it is the block's last, a
  * control transfer, a callout or something with mode effects; callouts
  * that only read state or clear IF, scan_callout_continues, may be inside:
- * kernel code's PUSHF/CLI pairs and delay loops' RDTSC), the end of
+ * kernel code's PUSHF/CLI pairs and delay loops' RDTSC; with past_jcc a
+ * conditional jump too, which the native backend turns into a side exit,
+ * so a loop body's fall-through paths are one block), the end of
  * the page, an instruction that cannot run (not included: the interpreter
  * raises its #UD / #GP when it gets there), a 16-bit EIP wrap, or the
  * length limit.
@@ -35,7 +37,7 @@ bool scan_callout_continues(unsigned op)
     }
 }
 
-int scan_block(const uint8_t *page, uint32_t offset, uint32_t eip, bool code32,
+int scan_block(const uint8_t *page, uint32_t offset, uint32_t eip, bool code32, bool past_jcc,
                struct insn *out, int max, enum scan_end *why, uint32_t *bytes)
 {
     uint32_t eip_mask = code32 ? 0xFFFFFFFFu : 0xFFFFu;
@@ -67,7 +69,8 @@ int scan_block(const uint8_t *page, uint32_t offset, uint32_t eip, bool code32,
         off += in->len;
         eip = (eip + in->len) & eip_mask;
         n++;
-        if (op_info[in->op].cls != 0 && !scan_callout_continues(in->op)) {
+        if (op_info[in->op].cls != 0 && !scan_callout_continues(in->op) &&
+            !(past_jcc && in->op == OP_JCC)) {
             *why = SCAN_END_CLASS;
             break;
         }

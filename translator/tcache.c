@@ -104,7 +104,11 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
     enum scan_end why;
     uint32_t bytes;
     bool code32 = mode & TMODE_CODE32;
-    int n = scan_block(page, phys & 0xFFFu, cpu->eip, code32, insns, SCAN_MAX_INSNS, &why, &bytes);
+    /* the native backend makes a Jcc inside a block a side exit; the
+     * portable path (which runs native blocks at a slice's end) takes it
+     * as an instruction that may leave */
+    int n = scan_block(page, phys & 0xFFFu, cpu->eip, code32, tc->native != NULL, insns,
+                       SCAN_MAX_INSNS, &why, &bytes);
     size_t size = (sizeof(struct tblock) + (size_t)n * sizeof(struct tb_insn) + 15u) & ~(size_t)15u;
     if (size > tc->arena_size - tc->arena_used ||
         (tc->native && native_code_size(tc->native) - native_code_used(tc->native) <

@@ -51,11 +51,12 @@ enum scan_end {
 };
 
 /* Decode the block starting at byte offset of the page (4096 bytes at
- * page) for EIP eip in code of size code32, into out[0..max). Returns the
+ * page) for EIP eip in code of size code32, into out[0..max); past_jcc:
+ * a conditional jump does not end it. Returns the
  * number of instructions (0: not even the first one can be part of a
  * block) and sets *why and *bytes (guest bytes covered). Pure: reads only
  * the page bytes. */
-int scan_block(const uint8_t *page, uint32_t offset, uint32_t eip, bool code32,
+int scan_block(const uint8_t *page, uint32_t offset, uint32_t eip, bool code32, bool past_jcc,
                struct insn *out, int max, enum scan_end *why, uint32_t *bytes);
 
 /* Whether a callout (an instruction of non-zero class) with operation op
@@ -164,7 +165,7 @@ struct tcache_config {
     FILE  *report;             /* where a lock-step difference is reported; NULL: stderr */
     struct machine *machine;   /* on a lock-step difference: machine_request_exit(3); may be NULL */
 };
-#define TCACHE_DEFAULT_BUDGET (64u << 20)
+#define TCACHE_DEFAULT_BUDGET (128u << 20)   /* QEMU gives TCG far more; RSS grows only with use */
 
 /* Returns NULL if host memory runs out. */
 struct tcache *tcache_create(const struct tcache_config *cfg);

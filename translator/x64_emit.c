@@ -359,6 +359,24 @@ void x64_bswap(struct x64_asm *a, int bits, int r)
     emit_oreg(a, bits == 64 ? F_W : 0, 0x0fc8, r, 0, 0);
 }
 
+/* RORX dst, src, imm (BMI2; register form): a rotate that leaves RFLAGS
+ * alone. VEX.LZ.F2.0F3A.W0/W1 F0 /r ib, in the three-byte VEX form. */
+void x64_rorx(struct x64_asm *a, int bits, int dst, int src, uint8_t imm)
+{
+    assert(bits == 32 || bits == 64);
+    assert(dst >= X64_RAX && dst <= X64_R15 && src >= X64_RAX && src <= X64_R15);
+    struct insn in = { .n = 0 };
+    put8(&in, 0xc4);
+    /* inverted R, X, B; map 0F3A */
+    put8(&in, (uint8_t)((dst & 8 ? 0 : 0x80) | 0x40 | (src & 8 ? 0 : 0x20) | 0x03));
+    /* W, vvvv unused (1111), L=0, pp=F2 */
+    put8(&in, (uint8_t)((bits == 64 ? 0x80 : 0) | 0x78 | 0x03));
+    put8(&in, 0xf0);
+    put8(&in, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
+    put8(&in, imm);
+    commit(a, &in);
+}
+
 /* ---- ALU ---- */
 
 void x64_alu_rr(struct x64_asm *a, enum x64_alu op, int bits, int dst, int src)

@@ -138,6 +138,7 @@ void x64_lea(struct x64_asm *a, int bits, int dst, struct x64_mem m);
 void x64_xchg_rr(struct x64_asm *a, int bits, int r1, int r2);
 void x64_xchg_mr(struct x64_asm *a, int bits, struct x64_mem m, int r);
 void x64_bswap(struct x64_asm *a, int bits, int r);                /* 32 or 64 */
+void x64_rorx(struct x64_asm *a, int bits, int dst, int src, uint8_t imm); /* BMI2, no flags */
 /* cmpxchg r/m, r (accumulator implied) and xadd r/m, r; no LOCK prefix. */
 void x64_cmpxchg_rr(struct x64_asm *a, int bits, int dst, int src);
 void x64_cmpxchg_mr(struct x64_asm *a, int bits, struct x64_mem m, int src);

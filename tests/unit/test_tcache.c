@@ -13,7 +13,8 @@
 #include "mmu/phys.h"
 #include "translator/tcache.h"
 
-static int scan(const uint8_t *code, size_t len, uint32_t offset, bool code32, enum scan_end *why)
+static int scan_jcc(const uint8_t *code, size_t len, uint32_t offset, bool code32, bool past_jcc,
+                    enum scan_end *why)
 {
     static uint8_t page[4096];
     static struct insn out[SCAN_MAX_INSNS];
@@ -21,7 +22,13 @@ static int scan(const uint8_t *code, size_t len, uint32_t offset, bool code32, e
     memcpy(page + offset, code, len);
     uint32_t bytes;
     exec_table_init();
-    return scan_block(page, offset, 0x1000 + offset, code32, out, SCAN_MAX_INSNS, why, &bytes);
+    return scan_block(page, offset, 0x1000 + offset, code32, past_jcc, out, SCAN_MAX_INSNS, why,
+                      &bytes);
+}
+
+static int scan(const uint8_t *code, size_t len, uint32_t offset, bool code32, enum scan_end *why)
+{
+    return scan_jcc(code, len, offset, code32, false, why);
 }
 
 START_TEST(test_scan_ends)
@@ -46,6 +53,15 @@ START_TEST(test_scan_ends)
     ck_assert_int_eq(scan(movcr, sizeof movcr, 0, true, &why), 2);
     static const uint8_t popf[] = { 0x9D };                            /* popf (SENS|END) */
     ck_assert_int_eq(scan(popf, sizeof popf, 0, true, &why), 1);
+    /* past_jcc (the native backend's blocks): conditional jumps, short
+     * and near, stay inside; the first other control transfer ends it */
+    static const uint8_t jccs[] = { 0x74, 0x02, 0x0F, 0x85, 0x10, 0, 0, 0, 0x90, 0xC3, 0x90 };
+    ck_assert_int_eq(scan_jcc(jccs, sizeof jccs, 0, true, false, &why), 1);  /* jz */
+    ck_assert_int_eq(why, SCAN_END_CLASS);
+    ck_assert_int_eq(scan_jcc(jccs, sizeof jccs, 0, true, true, &why), 4);   /* jz jnz nop ret */
+    ck_assert_int_eq(why, SCAN_END_CLASS);
+    static const uint8_t loop[] = { 0xE2, 0xFE, 0x90 };                /* loop: not a Jcc */
+    ck_assert_int_eq(scan_jcc(loop, sizeof loop, 0, true, true, &why), 1);
     /* nops to the end of the page */
     static const uint8_t nops[] = { 0x90, 0x90 };
     ck_assert_int_eq(scan(nops, sizeof nops, 4094, true, &why), 2);

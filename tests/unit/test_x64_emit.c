@@ -420,6 +420,16 @@ START_TEST(test_mov)
         VERIFY(&c, 2 + (r >= 8), "bswap %s", reg_name(32, r));
         x64_bswap(fresh(&c), 64, r);
         VERIFY(&c, 3, "bswap %s", reg_name(64, r));
+        for (int src = 0; src < 16; src++) {
+            static const uint8_t imms[] = { 0, 1, 8, 31, 63, 12, 20 };   /* (Capstone prints imm8 signed) */
+            uint8_t imm = imms[(r + src) % 7];
+            char im[32];
+            fmt_u(im, sizeof im, imm);
+            x64_rorx(fresh(&c), 32, r, src, imm);
+            VERIFY(&c, 6, "rorx %s, %s, %s", reg_name(32, r), reg_name(32, src), im);
+            x64_rorx(fresh(&c), 64, r, src, imm);
+            VERIFY(&c, 6, "rorx %s, %s, %s", reg_name(64, r), reg_name(64, src), im);
+        }
     }
     checker_close(&c);
 }
