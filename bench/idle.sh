@@ -10,7 +10,8 @@
 # Configurations, each booted once (-m 256, -kernel/-initrd/-append):
 #   fox86 -nographic
 #   fox86 -display sdl, on a private Xvfb display (skipped without Xvfb)
-#   qemu-system-i386 -accel tcg -nographic (skipped without it)
+#   qemu-system-i386 -accel tcg -nographic, and -display sdl on Xvfb
+#   (skipped without it)
 # The guest's shell sits at its prompt; its kernel still takes its timer
 # ticks, so the figure is the cost of an idle Linux, not of nothing.
 set -uo pipefail
@@ -72,6 +73,14 @@ else
 fi
 if command -v qemu-system-i386 >/dev/null; then
     measure qemu-nographic qemu-system-i386 -accel tcg -nographic "${kernel_args[@]}"
+    if command -v Xvfb >/dev/null; then
+        Xvfb ":$disp" -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &
+        xvfb_pid=$!
+        sleep 1
+        DISPLAY=":$disp" measure qemu-sdl qemu-system-i386 -accel tcg -display sdl -serial stdio \
+            "${kernel_args[@]}"
+        stop_xvfb
+    fi
 else
     echo "== qemu: skipped (qemu-system-i386 not installed)"
 fi

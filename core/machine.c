@@ -293,6 +293,16 @@ static uint64_t machine_slice_budget(struct machine *m, uint64_t now, uint64_t n
 
 static int machine_savestate_check(struct machine *m);
 
+int machine_take_reset(struct machine *m)
+{
+    if (!m->reset_requested || m->exit_requested)
+        return 0;
+    m->reset_requested = false;
+    machine_log(m, LOG_CPU_RESET, "system reset requested by a device\n");
+    m->stats.resets++;
+    return machine_reset(m);
+}
+
 int machine_run(struct machine *m)
 {
     struct cpu *cpu = &m->cpu;
@@ -346,10 +356,7 @@ int machine_run(struct machine *m)
         if (why == CPU_STOP_REQUEST)
             cpu->stop_requested = false;
         if (m->reset_requested && !m->exit_requested) {
-            m->reset_requested = false;
-            machine_log(m, LOG_CPU_RESET, "system reset requested by a device\n");
-            m->stats.resets++;
-            if (machine_reset(m) != 0)
+            if (machine_take_reset(m) != 0)
                 return 1;
             continue;
         }

@@ -193,6 +193,11 @@ void machine_timer_changed(struct machine *m, void *device_state, uint64_t new_d
 /* Called by devices: reset the whole machine (CPU, devices, boot hook) at
  * the end of the current instruction, as a PC's reset line does. */
 void machine_request_reset(struct machine *m);
+/* Carry out a requested reset now, if one is pending (the run loop does
+ * after each slice; a frontend holding the machine stopped calls it so a
+ * reset while stopped shows at once, as QEMU's does). Nonzero: the reset
+ * failed (the boot hook could not load its images). */
+int  machine_take_reset(struct machine *m);
 
 /* -d logging: writes only if item is enabled. No newline is added. */
 static inline bool machine_log_enabled(const struct machine *m, unsigned item)

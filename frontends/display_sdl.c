@@ -12,7 +12,7 @@
 #include "core/machine.h"
 #include "frontends/screendump.h"
 
-#define EVENT_PERIOD_NS 4000000ull          /* host events read at most every 4 ms */
+#define EVENT_PERIOD_NS 16000000ull         /* host events read at most every 16 ms */
 #define FRAME_PERIOD_NS 16666667ull         /* pictures at most 60 a second */
 #define TITLE_PERIOD_NS 1000000000ull       /* the MIPS figure: once a second */
 #define SMALL_MODE_WIDTH 640                /* narrower modes start at twice the size */
@@ -421,6 +421,23 @@ static void refresh(struct sdl_display *sd)
         present(sd);
 }
 
+/* Whether renderer draws through OpenGL on a software rasteriser. Only
+ * when the user left the renderer to SDL (SDL_RENDER_DRIVER picks one). */
+static bool renderer_is_software_gl(SDL_Renderer *renderer)
+{
+    const char *hint = SDL_GetHint(SDL_HINT_RENDER_DRIVER);
+    SDL_RendererInfo info;
+    if ((hint && *hint) || SDL_GetRendererInfo(renderer, &info) != 0 ||
+        strncmp(info.name, "opengl", 6) != 0)
+        return false;
+    /* the renderer's context is current after its creation */
+    const unsigned char *(*get_string)(unsigned) =
+        (const unsigned char *(*)(unsigned))SDL_GL_GetProcAddress("glGetString");
+    const char *name = get_string ? (const char *)get_string(0x1F01 /* GL_RENDERER */) : NULL;
+    return name && (strstr(name, "llvmpipe") || strstr(name, "softpipe") ||
+                    strstr(name, "Software Rasterizer") || strstr(name, "swrast"));
+}
+
 struct sdl_display *sdl_display_create(struct machine *m, bool full_screen,
                                        char *err, size_t errlen)
 {
@@ -459,6 +476,16 @@ struct sdl_display *sdl_display_create(struct machine *m, bool full_screen,
                                   | (full_screen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0));
     if (sd->window)
         sd->renderer = SDL_CreateRenderer(sd->window, -1, 0);   /* no vsync: never blocks */
+    if (sd->renderer && renderer_is_software_gl(sd->renderer)) {
+        /* OpenGL without a GPU (Mesa's llvmpipe, as under Xvfb or in a VM)
+         * rasterises on worker threads: SDL's own software renderer does
+         * the same copy for a fraction of the CPU time (an idle guest's
+         * cursor blink cost more than the guest's own timer ticks). */
+        SDL_DestroyRenderer(sd->renderer);
+        /* (and its window surface X11's own, not a GL texture again) */
+        SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
+        sd->renderer = SDL_CreateRenderer(sd->window, -1, SDL_RENDERER_SOFTWARE);
+    }
     if (!sd->renderer) {
         snprintf(err, errlen, "SDL: %s", SDL_GetError());
         sdl_display_free(sd);

@@ -121,6 +121,13 @@ void monitor_set_stopped(struct monitor_shared *shared, bool stopped)
     shared->stopped = stopped;
 }
 
+void monitor_system_reset(struct monitor_shared *shared, struct machine *m)
+{
+    machine_request_reset(m);
+    if (shared->stopped && machine_take_reset(m) != 0)
+        machine_request_exit(m, 1);   /* the boot images could not be loaded again */
+}
+
 void monitor_set_shared(struct monitor *mon, struct monitor_shared *shared)
 {
     mon->shared = shared;
@@ -777,7 +784,7 @@ void monitor_execute(struct monitor *mon, const char *line)
     } else if (strcmp(cmd, "cont") == 0 || strcmp(cmd, "c") == 0) {
         monitor_set_stopped(mon->shared, false);
     } else if (strcmp(cmd, "system_reset") == 0) {
-        machine_request_reset(m);
+        monitor_system_reset(mon->shared, m);
     } else if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "q") == 0) {
         machine_request_exit(m, 0);
     } else {

@@ -42,6 +42,10 @@ struct monitor_shared {
 };
 /* stop or cont: sets shared->stopped, counting real transitions. */
 void monitor_set_stopped(struct monitor_shared *shared, bool stopped);
+/* system_reset (monitor and QMP): the machine resets at the end of the
+ * current slice, or at once while stopped (as QEMU's: `info registers`
+ * then shows the reset state; cont starts from it). */
+void monitor_system_reset(struct monitor_shared *shared, struct machine *m);
 
 /* cd may be NULL: a monitor only for monitor_execute_capture (QMP). */
 struct monitor *monitor_create(struct machine *m, struct chardev *cd);

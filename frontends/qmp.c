@@ -517,7 +517,7 @@ static void execute(struct qmp *q, const char *name, const struct json_node *arg
         else
             send_return(q, "{}", id);
     } else if (strcmp(name, "system_reset") == 0) {
-        machine_request_reset(m);
+        monitor_system_reset(q->shared, m);
         send_return(q, "{}", id);
         send_event(q, "RESET", "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}");
     } else if (strcmp(name, "stop") == 0) {

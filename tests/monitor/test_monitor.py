@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from fox86_host import connect, free_port, read_png, read_until  # noqa: E402
+from fox86_host import connect, free_port, read_png, read_until, run_tests  # noqa: E402
 
 FOX86, KERNEL, OUTDIR = sys.argv[1], sys.argv[2], sys.argv[3]
 PROMPT = b"(fox86) "
@@ -401,7 +401,8 @@ def test_registers_vs_qemu():
 
 
 def test_start_stopped():
-    """-S: no guest code until cont (QEMU's -S); without a monitor, an error."""
+    """-S: no guest code until cont (QEMU's -S); system_reset while stopped;
+    without a monitor, an error."""
     sock = os.path.join(OUTDIR, "stopped.sock")
     proc, transcript = start(["-S", "-monitor", "unix:%s,server,nowait" % sock], "stopped")
     s = connect(sock)
@@ -412,6 +413,23 @@ def test_start_stopped():
     command(s, "cont")
     check(wait_file(transcript, "ready"), "-S: cont starts the guest")
     check("VM status: running" in command(s, "info status"), "-S: then info status says running")
+    # system_reset while stopped: done at once (as QEMU's), still paused; cont boots again
+    command(s, "stop")
+    regs = command(s, "info registers")
+    command(s, "system_reset")
+    after = command(s, "info registers")
+    check("EAX=2badb002" in after and "EIP=" in after and after != regs,
+          "system_reset while stopped: the registers are the multiboot entry's at once %r" % after[:120])
+    check("VM status: paused" in command(s, "info status"), "system_reset while stopped: still paused")
+    time.sleep(0.5)
+    check(open(transcript, errors="replace").read().count("ready") == 1,
+          "system_reset while stopped: no guest code runs")
+    command(s, "cont")
+    deadline = time.time() + 20
+    while time.time() < deadline and open(transcript, errors="replace").read().count("ready") < 2:
+        time.sleep(0.05)
+    check(open(transcript, errors="replace").read().count("ready") == 2,
+          "system_reset while stopped, then cont: the guest boots again")
     s.sendall(b"quit\n")
     finish(proc, 0, "-S: quit")
     proc, transcript = start(["-S"], "stopped-nomon")
@@ -422,16 +440,4 @@ TESTS = [test_registers_vs_qemu, test_start_stopped, test_unix_lines, test_tcp, 
 
 if __name__ == "__main__":
     os.makedirs(OUTDIR, exist_ok=True)   # (a fresh build tree has none)
-    try:
-        for t in TESTS:
-            try:
-                t()
-            except Exception as e:   # a timeout or a closed socket: a failure, not a hang
-                check(False, "%s: %r" % (t.__name__, e))
-    finally:
-        for p in running:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    print("%d failure(s)" % len(failures))
-    sys.exit(1 if failures else 0)
+    run_tests(TESTS, check, failures, running)

@@ -94,3 +94,23 @@ def read_png(path):
             line = bytearray(b for i, b in enumerate(line) if i % 4 != 3)
         rows.append(bytes(line))
     return width, height, rows
+
+
+def run_tests(tests, check, failures, running):
+    """Run each test function; an exception (a timeout, a closed socket) is
+    a failure of that test, not a hang. Then kill the processes left in
+    running, print the count of failures and exit 1 if there were any."""
+    import sys
+    try:
+        for t in tests:
+            try:
+                t()
+            except Exception as e:
+                check(False, "%s: %r" % (t.__name__, e))
+    finally:
+        for p in running:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    print("%d failure(s)" % len(failures))
+    sys.exit(1 if failures else 0)
