@@ -19,8 +19,6 @@
 #define KEY_ESC_BREAK    0x81
 #define KEY_V_MAKE       0x2F
 
-#define PCI_ADDR         0xCF8
-#define PCI_DATA         0xCFC
 #define VGA_PCI_DEV      2                       /* 00:02.0, as QEMU's pc machine */
 #define VBE_LFB_ADDR     0xE0000000u
 #define VBE_INDEX        0x1CE
@@ -28,21 +26,7 @@
 #define VBE_W            1920
 #define VBE_H            1080
 
-static inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
-static inline void outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
-static inline uint32_t inl(uint16_t port) { uint32_t v; asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
-static uint32_t pci_read(int dev, int reg)
-{
-    outl(PCI_ADDR, 0x80000000u | (uint32_t)dev << 11 | (uint32_t)reg);
-    return inl(PCI_DATA);
-}
-
-static void pci_write(int dev, int reg, uint32_t v)
-{
-    outl(PCI_ADDR, 0x80000000u | (uint32_t)dev << 11 | (uint32_t)reg);
-    outl(PCI_DATA, v);
-}
 
 static void vbe_write(uint16_t index, uint16_t v)
 {

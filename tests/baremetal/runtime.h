@@ -162,6 +162,23 @@ int try_user_write32(uint32_t addr, uint32_t value);
 /* small helpers */
 static inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
 static inline uint8_t inb(uint16_t port) { uint8_t v; asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
+static inline uint32_t inl(uint16_t port) { uint32_t v; asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+/* PCI configuration mechanism #1, bus 0 */
+#define PCI_ADDR 0xCF8
+#define PCI_DATA 0xCFC
+static inline uint32_t pci_read(int dev, int reg)
+{
+    outl(PCI_ADDR, 0x80000000u | (uint32_t)dev << 11 | (uint32_t)reg);
+    return inl(PCI_DATA);
+}
+static inline void pci_write(int dev, int reg, uint32_t v)
+{
+    outl(PCI_ADDR, 0x80000000u | (uint32_t)dev << 11 | (uint32_t)reg);
+    outl(PCI_DATA, v);
+}
 static inline uint32_t read_cr0(void) { uint32_t v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
 static inline uint32_t read_cr2(void) { uint32_t v; asm volatile("mov %%cr2, %0" : "=r"(v)); return v; }
 static inline uint32_t read_cr3(void) { uint32_t v; asm volatile("mov %%cr3, %0" : "=r"(v)); return v; }

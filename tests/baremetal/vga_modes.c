@@ -31,8 +31,6 @@
 #include "runtime.h"
 
 #define I8042_STATUS_OBF 0x01
-#define PCI_ADDR         0xCF8
-#define PCI_DATA         0xCFC
 #define VGA_PCI_DEV      2
 #define VBE_LFB_ADDR     0xE0000000u
 #define VBE_INDEX        0x1CE
@@ -44,9 +42,6 @@
 #define VGA_WINDOW       ((volatile uint8_t *)0xA0000)
 #define VGA_TEXT         ((volatile uint8_t *)0xB8000)
 
-static inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
-static inline void outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
-static inline uint32_t inl(uint16_t port) { uint32_t v; asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
 /* 6-bit DAC levels whose 8-bit scalings agree between fox86 and QEMU */
 static const uint8_t SIX_LEVELS[16] = { 0, 2, 4, 6, 8, 10, 12, 14, 49, 51, 53, 55, 57, 59, 61, 63 };
@@ -370,17 +365,6 @@ static void stage_modex(void)
     wait_key("modex", 320, 240);
 }
 
-static uint32_t pci_read(int dev, int reg)
-{
-    outl(PCI_ADDR, 0x80000000u | (uint32_t)dev << 11 | (uint32_t)reg);
-    return inl(PCI_DATA);
-}
-
-static void pci_write(int dev, int reg, uint32_t v)
-{
-    outl(PCI_ADDR, 0x80000000u | (uint32_t)dev << 11 | (uint32_t)reg);
-    outl(PCI_DATA, v);
-}
 
 static void vbe_mode(uint16_t w, uint16_t h, uint16_t bpp, uint16_t flags)
 {

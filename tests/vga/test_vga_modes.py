@@ -35,7 +35,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from fox86_host import connect, read_png, read_until  # noqa: E402
+from fox86_host import connect, read_png, read_until, run_tests  # noqa: E402
 
 FOX86, KERNEL, OUTDIR = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
@@ -272,14 +272,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:   # a timeout or a closed socket: a failure, not a hang
-        check(False, "%r" % e)
-    finally:
-        for p in running:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    print("%d failure(s)" % len(failures))
-    sys.exit(1 if failures else 0)
+    run_tests([main], check, failures, running)
