@@ -1073,10 +1073,10 @@ static bool item_generic(struct gen *g)
     } else if (t->imm == IM_COUNT) {
         count = (int)pick_count(g, width, dshift16);
     } else if (t->props & P_CL) {
+        avoid |= RB(HD_ECX);   /* the memory operand's setup must not change the count */
         if (reg_writable(g, HD_ECX) && (dshift16 || chance(g, 70))) {
             set_cl = true;
             count = (int)pick_count(g, width, dshift16);
-            avoid |= RB(HD_ECX);
         } else if (reg_known(g, HD_ECX)) {
             count = (int)(g->t.value[HD_ECX] & 0xFF);
             if (dshift16 && (count & 31) > 16)
