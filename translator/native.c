@@ -187,6 +187,29 @@ static bool emit_trampolines(struct native *nt)
     return true;
 }
 
+/* Whether this host's IMUL and SHL/SHR leave the flags the SDM calls
+ * undefined as the interpreter defines them (the Intel CPU it models: SF
+ * and PF from the product, ZF = AF = 0; a shift's AF 0 and OF from the
+ * operand's top bits for any count). AMD's keep SF/ZF/AF/PF over IMUL and
+ * AF over shifts. One probe of each, from flags that are all set. */
+static bool host_undef_flags_as_interpreter(void)
+{
+    uint64_t imul_fl, shl_fl, shr_fl, all = FL_ARITH;
+    uint32_t x = 3, y = 5, s = 0x40000001u, r = 0x80000003u;
+    __asm__ volatile("lea -128(%%rsp), %%rsp\n\t"   /* (over the red zone) */
+                     "pushq %[all]\n\tpopfq\n\timull %[y], %[x]\n\tpushfq\n\tpopq %[imul]\n\t"
+                     "pushq %[all]\n\tpopfq\n\tshll $3, %[s]\n\tpushfq\n\tpopq %[shl]\n\t"
+                     "pushq %[all]\n\tpopfq\n\tshrl $2, %[r]\n\tpushfq\n\tpopq %[shr]\n\t"
+                     "lea 128(%%rsp), %%rsp"
+                     : [imul] "=&r"(imul_fl), [shl] "=&r"(shl_fl), [shr] "=&r"(shr_fl), [x] "+r"(x),
+                       [s] "+r"(s), [r] "+r"(r)
+                     : [y] "r"(y), [all] "r"(all)
+                     : "cc", "memory");
+    /* 15: PF; 0x40000001 << 3: OF (bit 31 ^ bit 30); 0x80000003 >> 2: CF, PF, OF (bit 31) */
+    return (imul_fl & FL_ARITH) == FL_PF && (shl_fl & FL_ARITH) == FL_OF &&
+           (shr_fl & FL_ARITH) == (FL_CF | FL_PF | FL_OF);
+}
+
 struct native *native_create(struct tcache *tc, size_t code_bytes)
 {
     struct native *nt = calloc(1, sizeof(*nt));
@@ -195,6 +218,8 @@ struct native *native_create(struct tcache *tc, size_t code_bytes)
     nt->tc = tc;
     const char *no_bmi2 = getenv("FOX86_NATIVE_NO_BMI2");   /* (tests: the other form) */
     nt->host_bmi2 = __builtin_cpu_supports("bmi2") && !(no_bmi2 && *no_bmi2 == '1');
+    const char *exact_flags = getenv("FOX86_NATIVE_EXACT_FLAGS");   /* (tests: the computed form) */
+    nt->host_undef_flags = host_undef_flags_as_interpreter() && !(exact_flags && *exact_flags == '1');
     nt->cb = codebuf_create(code_bytes);
     nt->jc = calloc(1, sizeof(*nt->jc));
     if (nt->jc)

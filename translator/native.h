@@ -104,6 +104,9 @@ struct native {
     uint32_t jc_code_epoch;
     uint64_t jc_clears;
     bool host_bmi2;            /* RORX for the TLB index (FOX86_NATIVE_NO_BMI2=1: not used) */
+    bool host_undef_flags;     /* the host leaves MUL/IMUL's and SHL/SHR/SAR's undefined flags
+                                  as the interpreter defines them (Intel's); else host code
+                                  computes them (FOX86_NATIVE_EXACT_FLAGS=1: always) */
     size_t cs_host;            /* Capstone (x86-64) for -d out_asm; 0: not open yet */
     FILE *perf_map;            /* -d perfmap: /tmp/perf-PID.map; NULL: not open yet */
 };

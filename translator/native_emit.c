@@ -797,6 +797,50 @@ static bool emit_unary(struct emitter *e, const struct insn *in)
     return true;
 }
 
+/* On a host whose undefined flags are not the interpreter's
+ * (nt->host_undef_flags false, as on AMD): after MUL/IMUL, whose host CF
+ * and OF are right, SF and PF from the product in reg (bits wide), ZF and
+ * AF 0; all six to R13. Nothing when the flags are dead anyway. */
+static void mul_flags_fixup(struct emitter *e, int reg, int bits)
+{
+    struct x64_asm *a = &e->a;
+    if (e->nt->host_undef_flags || flags_dead_after(e, FL_ARITH))
+        return;
+    x64_pushfq(a);
+    x64_pop_r(a, X64_R8);
+    x64_alu_ri(a, X64_AND, 32, X64_R8, FL_CF | FL_OF);
+    x64_test_rr(a, bits, reg, reg);
+    x64_pushfq(a);
+    x64_pop_r(a, X64_R11);
+    x64_alu_ri(a, X64_AND, 32, X64_R11, FL_SF | FL_PF);
+    x64_alu_rr(a, X64_OR, 32, X64_R8, X64_R11);
+    x64_mov_rr(a, 32, NATIVE_FLAGS, X64_R8);
+    e->fs = FS_SAVED;
+}
+
+/* SHL/SHR/SAR r/m32 by 1..31 on such a host: the host's CF, ZF, SF and
+ * PF, AF 0 and OF from the original operand in R10 for any count (SHL:
+ * bit 31 ^ bit 30, SHR: bit 31, SAR: 0), as the interpreter has them. */
+static void shift_flags_fixup(struct emitter *e, enum x64_shift op)
+{
+    struct x64_asm *a = &e->a;
+    x64_pushfq(a);
+    x64_pop_r(a, X64_R8);
+    x64_alu_ri(a, X64_AND, 32, X64_R8, FL_CF | FL_ZF | FL_SF | FL_PF);
+    if (op != X64_SAR) {
+        x64_mov_rr(a, 32, X64_R11, X64_R10);
+        if (op == X64_SHL) {
+            x64_shift_ri(a, X64_SHL, 32, X64_R11, 1);
+            x64_alu_rr(a, X64_XOR, 32, X64_R11, X64_R10);
+        }
+        x64_shift_ri(a, X64_SHR, 32, X64_R11, 31);
+        x64_shift_ri(a, X64_SHL, 32, X64_R11, 11);
+        x64_alu_rr(a, X64_OR, 32, X64_R8, X64_R11);
+    }
+    x64_mov_rr(a, 32, NATIVE_FLAGS, X64_R8);
+    e->fs = FS_SAVED;
+}
+
 /* ROL/ROR r/m32 by 2..31: OF is undefined, and hosts differ (some keep
  * it, some apply the count-1 rule); the interpreter defines it from the
  * original operand (ROL: bit 31 ^ bit 30, ROR: bit 0 ^ bit 31), so it is
@@ -882,6 +926,15 @@ static bool emit_shift(struct emitter *e, const struct insn *in)
         mem ? x64_shift_mi(a, op, bits, HOSTMEM, count) : x64_shift_ri(a, op, bits, hreg(d), count);
         return true;   /* as in emit_rotate_n */
     }
+    if (!rotate && !e->nt->host_undef_flags && !flags_dead_after(e, FL_ARITH)) {
+        /* this host's AF (and OF above a count of 1) are not the interpreter's */
+        if (by_cl || bits != 32)
+            return false;
+        mem ? x64_mov_rm(a, 32, X64_R10, HOSTMEM) : x64_mov_rr(a, 32, X64_R10, hreg(d));
+        mem ? x64_shift_mi(a, op, bits, HOSTMEM, count) : x64_shift_ri(a, op, bits, hreg(d), count);
+        shift_flags_fixup(e, op);
+        return true;
+    }
     if (by_cl)
         fl_host(e);   /* a zero count keeps every flag */
     int fs = rotate && !by_cl ? partial_begin(e) : FS_HOST;
@@ -913,6 +966,7 @@ static bool emit_muldiv(struct emitter *e, const struct insn *in)
         enum x64_unary op = in->op == OP_MUL ? X64_MUL : X64_IMUL1;
         mem ? x64_unary_m(a, op, 32, HOSTMEM) : x64_unary_r(a, op, 32, hreg(s));
         e->fs = FS_HOST;
+        mul_flags_fixup(e, native_hreg[R_EAX], 32);
         return true;
     }
     fl_save(e);
@@ -1127,6 +1181,7 @@ static bool emit_imul(struct emitter *e, const struct insn *in)
             x64_imul_rr(a, bits, hreg(d), hreg(src));
     }
     e->fs = FS_HOST;
+    mul_flags_fixup(e, hreg(d), bits);
     return true;
 }
 
