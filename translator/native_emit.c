@@ -818,7 +818,7 @@ static void mul_flags_fixup(struct emitter *e, int reg, int bits)
     e->fs = FS_SAVED;
 }
 
-/* SHL/SHR/SAR r/m32 by 1..31 on such a host: the host's CF, ZF, SF and
+/* SHL/SHR/SAR r/m32 by 1..31 (an immediate or CL) on such a host: the host's CF, ZF, SF and
  * PF, AF 0 and OF from the original operand in R10 for any count (SHL:
  * bit 31 ^ bit 30, SHR: bit 31, SAR: 0), as the interpreter has them. */
 static void shift_flags_fixup(struct emitter *e, enum x64_shift op)
@@ -928,11 +928,23 @@ static bool emit_shift(struct emitter *e, const struct insn *in)
     }
     if (!rotate && !e->nt->host_undef_flags && !flags_dead_after(e, FL_ARITH)) {
         /* this host's AF (and OF above a count of 1) are not the interpreter's */
-        if (by_cl || bits != 32)
+        if (bits != 32)
             return false;
+        struct x64_label skip;
+        x64_label_init(&skip);
+        if (by_cl) {   /* the flags saved in R13 either way; a zero count keeps them */
+            fl_save(e);
+            partial_begin(e);
+            x64_test_ri(a, 32, native_hreg[R_ECX], 31);
+            x64_jcc_label(a, X64_CC_E, &skip, false);
+        }
         mem ? x64_mov_rm(a, 32, X64_R10, HOSTMEM) : x64_mov_rr(a, 32, X64_R10, hreg(d));
-        mem ? x64_shift_mi(a, op, bits, HOSTMEM, count) : x64_shift_ri(a, op, bits, hreg(d), count);
+        if (by_cl)
+            mem ? x64_shift_mcl(a, op, bits, HOSTMEM) : x64_shift_rcl(a, op, bits, hreg(d));
+        else
+            mem ? x64_shift_mi(a, op, bits, HOSTMEM, count) : x64_shift_ri(a, op, bits, hreg(d), count);
         shift_flags_fixup(e, op);
+        x64_bind(a, &skip);
         return true;
     }
     if (by_cl)
