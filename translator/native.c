@@ -406,8 +406,31 @@ static void note_group_miss(struct tcache *tc, struct tblock *b)
         perf_map_block(nt, b);
 }
 
+/* An empty block's instruction (it crosses a page: native_emit_block):
+ * the interpreter fetches, decodes and runs it, and host code goes on
+ * through the indirect-branch cache unless the run loop must look first. */
+static uint32_t native_step_insn(struct cpu *cpu, const struct tblock *b, uint32_t eip)
+{
+    uint32_t epoch = cpu->tlb_epoch;
+    uint32_t code_epoch = cpu->mem->code_epoch;
+    uint32_t rights_epoch = cpu->tlb_rights_epoch;
+    struct tcache *tc = cpu->engine->opaque;
+    tc->stats.interp_steps++;
+    cpu->eip = eip;
+    cpu_engine_step(cpu);
+    if (cpu->lf.op != LF_NONE)
+        lf_materialize(cpu);
+    bool leave = cpu->mem->code_epoch != code_epoch || cpu->tlb_epoch != epoch ||
+                 cpu->tlb_rights_epoch != rights_epoch || needs_attention(cpu) ||
+                 tcache_mode(cpu) != b->mode;
+    cpu->jit.mode_changed |= leave;
+    return leave;
+}
+
 uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, uint32_t eip)
 {
+    if (b->n == 0)
+        return native_step_insn(cpu, b, eip);
     const struct tb_insn *ti = &b->insn[i];
     uint32_t epoch = cpu->tlb_epoch;
     uint32_t code_epoch = cpu->mem->code_epoch;
@@ -558,8 +581,10 @@ static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
         struct tblock *b = jc_probe(tc, cpu, mode);
         if (!b)
             b = tcache_find(tc, cpu, NULL, mode);
-        if (b && b->n == 0) {   /* the interpreter's instruction: host code leaves for it */
-            jc_enter(tc, cpu, b, codebuf_to_rx(tc->native->cb, tc->native->exit_r10_rw));
+        if (b && b->n == 0 && (!b->code || tc->lockstep || cpu->icount + 1 > end)) {
+            /* the interpreter's instruction, run from here */
+            if (!b->code)
+                jc_enter(tc, cpu, b, codebuf_to_rx(tc->native->cb, tc->native->exit_r10_rw));
             b = NULL;
         }
         if (!b) {

@@ -1748,10 +1748,36 @@ static void emit_stub(struct emitter *e, struct stub *s)
     x64_jmp_label(a, &s->back, false);
 }
 
+/* An empty block (its one instruction crosses the page end, so no block
+ * can hold it): the interpreter runs it through the thunk (native.c,
+ * native_exec_insn), then host code goes on at the new EIP through the
+ * indirect-branch cache instead of leaving for the run loop. */
+static void emit_step_block(struct emitter *e, struct x64_label *budget_exit)
+{
+    struct x64_asm *a = &e->a;
+    x64_alu_ri(a, X64_CMP, 64, NATIVE_BUDGET, 1);
+    x64_jcc_label(a, X64_CC_L, budget_exit, false);
+    emit_call_insn(e, e->fs, 0, e->b->eip);
+    e->fs = FS_MEM;
+    end_block(e, 1);
+    x64_mov_rm(a, 32, X64_R10, x64_mem_b(NATIVE_CPU, CPU_OFF(eip)));
+    emit_indirect(e);
+}
+
 void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tblock *b)
 {
     struct codebuf *cb = nt->cb;
     struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED, .r9_slot = -1 };
+    if (b->n == 0) {
+        x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
+        struct x64_label budget_exit;
+        x64_label_init(&budget_exit);
+        emit_step_block(&e, &budget_exit);
+        x64_bind(&e.a, &budget_exit);
+        x64_mov_mi(&e.a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(eip)), (int32_t)b->eip);
+        x64_jmp_rel32(&e.a, nt->exit_rw);
+        return x64_ok(&e.a) ? codebuf_commit(cb, x64_offset(&e.a)) : NULL;
+    }
     for (int k = 0; k < GROUP_SLOTS; k++)
         e.group_active[k] = -1;
     x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));

@@ -145,6 +145,8 @@ static struct tblock *tcache_translate(struct tcache *tc, struct cpu *cpu, const
             native_translate(tc, cpu, b);
     } else {
         tc->stats.empty_blocks++;
+        if (tc->native)
+            native_translate(tc, cpu, b);   /* host code that has the interpreter run it */
     }
 
     uint32_t k = bucket_of(tc, phys, mode, b->eip);
