@@ -57,7 +57,12 @@
 
 #if defined(__x86_64__)
 
-enum { FS_MEM, FS_HOST, FS_SAVED };
+/* Where the guest's arithmetic flags are: cpu->eflags, RFLAGS, R13; or
+ * FS_HOST_OF: RFLAGS right but for AF, which is 0, and OF, which is bit 11
+ * of R13 (nothing else set there): a register shift on a host whose AF
+ * and OF differ from the interpreter's, settled only when something needs
+ * them (flags_settle; conditions without OF test RFLAGS as they are). */
+enum { FS_MEM, FS_HOST, FS_SAVED, FS_HOST_OF };
 
 /* groups of memory operands open at once (plan_groups), one addend each */
 #define GROUP_SLOTS ((int)(sizeof(((struct cpu *)0)->jit.group_addend) / sizeof(uint64_t)))
@@ -104,11 +109,29 @@ struct emitter {
 
 /* ---- flags ---- */
 
+/* FS_HOST_OF to FS_SAVED: RFLAGS' CF, ZF, SF and PF merged into R13
+ * (through the stack: no scratch register is taken). */
+static void flags_settle(struct emitter *e)
+{
+    struct x64_asm *a = &e->a;
+    if (e->fs != FS_HOST_OF)
+        return;
+    x64_pushfq(a);
+    x64_alu_mi(a, X64_AND, 32, x64_mem_b(X64_RSP, 0), FL_CF | FL_ZF | FL_SF | FL_PF);
+    x64_alu_rm(a, X64_OR, 32, NATIVE_FLAGS, x64_mem_b(X64_RSP, 0));
+    x64_lea(a, 64, X64_RSP, x64_mem_b(X64_RSP, 8));
+    e->fs = FS_SAVED;
+}
+
 /* Make FS_MEM or FS_SAVED flags the host's. POPFQ of the arithmetic bits
  * only: TF, DF and AC stay 0, IF and IOPL are ignored at user level. */
 static void flags_to_host(struct emitter *e, int fs)
 {
     struct x64_asm *a = &e->a;
+    if (fs == FS_HOST_OF) {
+        flags_settle(e);
+        fs = FS_SAVED;
+    }
     if (fs == FS_MEM) {   /* R11: R8 and R9 may hold a memory operand's address */
         x64_mov_rm(a, 32, X64_R11, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
         x64_alu_ri(a, X64_AND, 32, X64_R11, FL_ARITH);
@@ -129,6 +152,7 @@ static void fl_host(struct emitter *e)
 /* Before host code that clobbers RFLAGS. */
 static void fl_save(struct emitter *e)
 {
+    flags_settle(e);
     if (e->fs == FS_HOST) {
         x64_pushfq(&e->a);
         x64_pop_r(&e->a, NATIVE_FLAGS);
@@ -143,6 +167,7 @@ static void fl_save(struct emitter *e)
  * reloaded into RFLAGS with POPFQ first (tens of cycles). */
 static int partial_begin(struct emitter *e)
 {
+    flags_settle(e);
     int fs = e->fs;
     if (fs == FS_MEM) {
         x64_mov_rm(&e->a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
@@ -170,6 +195,7 @@ static void partial_end(struct emitter *e, int fs_before, uint32_t written)
 /* CF into RFLAGS for ADC/SBB/RCL/RCR (the other flags they overwrite). */
 static void carry_to_host(struct emitter *e)
 {
+    flags_settle(e);
     if (e->fs == FS_MEM) {
         x64_mov_rm(&e->a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
         e->fs = FS_SAVED;
@@ -189,6 +215,10 @@ static void carry_to_host(struct emitter *e)
 static void emit_call_insn(struct emitter *e, int fs, uint32_t i, uint32_t eip)
 {
     struct x64_asm *a = &e->a;
+    if (fs == FS_HOST_OF) {
+        flags_settle(e);
+        fs = FS_SAVED;
+    }
     if (fs == FS_HOST) {
         x64_pushfq(a);
         x64_pop_r(a, NATIVE_FLAGS);
@@ -207,6 +237,7 @@ static void emit_call_insn(struct emitter *e, int fs, uint32_t i, uint32_t eip)
 static void end_flags(struct emitter *e)
 {
     struct x64_asm *a = &e->a;
+    flags_settle(e);
     if (e->fs == FS_HOST) {
         x64_pushfq(a);
         x64_pop_r(a, NATIVE_FLAGS);
@@ -237,6 +268,10 @@ static enum x64_cc cond_of(struct emitter *e, enum x64_cc cc)
 {
     if (e->fs == FS_HOST)
         return cc;
+    /* O, NO, L, GE, LE, G read OF; the rest find RFLAGS right */
+    if (e->fs == FS_HOST_OF && (cc >> 1) != 0 && (cc >> 1) < 6)
+        return cc;
+    flags_settle(e);
     if (e->fs == FS_MEM) {
         x64_mov_rm(&e->a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
         x64_alu_ri(&e->a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
@@ -930,6 +965,26 @@ static bool emit_shift(struct emitter *e, const struct insn *in)
         /* this host's AF (and OF above a count of 1) are not the interpreter's */
         if (bits != 32)
             return false;
+        if (!by_cl && !mem) {
+            /* OF into R13 now, from the operand (the shift writes all six
+             * flags, so none are lost), AF and the rest when needed */
+            int r = hreg(d);
+            if (op == X64_SAR) {
+                x64_alu_rr(a, X64_XOR, 32, NATIVE_FLAGS, NATIVE_FLAGS);
+            } else {
+                if (op == X64_SHL) {
+                    x64_lea(a, 32, NATIVE_FLAGS, x64_mem_bis(r, r, 1, 0));
+                    x64_alu_rr(a, X64_XOR, 32, NATIVE_FLAGS, r);
+                } else {
+                    x64_mov_rr(a, 32, NATIVE_FLAGS, r);
+                }
+                x64_alu_ri(a, X64_AND, 32, NATIVE_FLAGS, (int32_t)0x80000000u);
+                x64_shift_ri(a, X64_SHR, 32, NATIVE_FLAGS, 31 - 11);
+            }
+            x64_shift_ri(a, op, 32, r, count);
+            e->fs = FS_HOST_OF;
+            return true;
+        }
         struct x64_label skip;
         x64_label_init(&skip);
         if (by_cl) {   /* the flags saved in R13 either way; a zero count keeps them */
@@ -1378,6 +1433,7 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
     case OP_JCC: {
         struct x64_label taken;
         x64_label_init(&taken);
+        flags_settle(e);   /* both ways leave with all six in R13 */
         if (e->fs == FS_HOST) {
             /* flags to R13 first: PUSHFQ leaves RFLAGS as they are for the Jcc */
             x64_pushfq(a);
@@ -1807,6 +1863,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         if (emit_native(&e, in)) {
             stats->native_insns++;
             if (e.stub) {
+                flags_settle(&e);   /* the slow path comes back with them in memory */
                 e.stub->fs_out = (uint8_t)e.fs;
                 x64_bind(a, &e.stub->back);
             }
