@@ -169,6 +169,7 @@ uint64_t cpu_tsc(const struct cpu *cpu)
 
 #define ICACHE_SIZE  16384u                 /* entries; a power of two */
 #define ICACHE_VALID (1ull << 33)
+#define ICACHE_CROSS (1ull << 34)   /* crosses into the next page: see icache_cross_hit */
 
 struct icache_entry {
     uint64_t key;        /* physical address | code32 << 32 | ICACHE_VALID; 0 = empty */
@@ -180,6 +181,8 @@ struct icache_entry {
     struct icache_entry *link[2]; /* successors seen on the same page: [0] the
                                      fall-through, [1] the last other one;
                                      &icache.none when unknown */
+    uint32_t phys2, gen2;         /* ICACHE_CROSS: the next page's physical address
+                                     and phys_code_gen when it was decoded */
 };
 
 struct icache {
@@ -245,6 +248,31 @@ static void icache_prepare(struct icache_entry *ic, const struct insn *in, bool 
     ic->sync = (op_info[in->op].cls & ~CTRL) != 0;
 }
 
+/* An instruction that crosses a page end is cached under its first
+ * byte's key with ICACHE_CROSS, which no fast-path or chain lookup
+ * matches: only here, where the next page is looked up too. It is current
+ * when both pages map as they did and neither was written since (both
+ * are marked as code). Hot kernel and library code has such instructions,
+ * and each would otherwise be fetched byte by byte and decoded twice. */
+static struct icache_entry *icache_cross_hit(struct cpu *cpu, uint32_t lin, bool code32)
+{
+    unsigned kind = tlb_kind(cpu, MEM_READ);
+    const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+    uint32_t lin2 = (lin & TLB_PAGE_MASK) + 4096u;
+    const struct tlb_entry *e2 = &cpu->tlb[(lin2 >> 12) % TLB_SIZE];
+    if ((e->lin_page & (TLB_PAGE_MASK | kind)) != ((lin & TLB_PAGE_MASK) | kind) ||
+        (e2->lin_page & (TLB_PAGE_MASK | kind)) != (lin2 | kind))
+        return NULL;
+    uint32_t phys = tlb_phys(e) | (lin & ~TLB_PAGE_MASK), phys2 = tlb_phys(e2);
+    struct icache_entry *ic = &cpu->icache->e[icache_index(phys)];
+    if (ic->key != (icache_key(phys, code32) | ICACHE_CROSS) ||
+        ic->gen != phys_code_gen(cpu->mem, phys) || ic->phys2 != phys2 ||
+        ic->gen2 != phys_code_gen(cpu->mem, phys2) ||
+        (uint64_t)cpu->eip + ic->insn.len - 1 > cpu->seg[SEG_CS].limit)
+        return NULL;
+    return ic;
+}
+
 /* Fetch and decode at cpu->eip the slow way (bytes copied through
  * cpu_fetch_code, faults raised in order), and cache the result when the
  * instruction lies inside one page of directly readable memory; otherwise
@@ -264,6 +292,11 @@ cpu_fetch_decode_slow(struct cpu *cpu, struct icache_entry *scratch)
     /* The bytes of this page first: the next page is walked (its A bit
      * set, its fault raised) only when the instruction does cross. */
     uint32_t to_page_end = 4096u - ((cpu->seg[SEG_CS].base + eip) & ~TLB_PAGE_MASK);
+    if (to_page_end < INSN_MAX_LEN) {
+        struct icache_entry *cross = icache_cross_hit(cpu, cpu->seg[SEG_CS].base + eip, code32);
+        if (cross)
+            return cross;
+    }
     size_t want = to_page_end < INSN_MAX_LEN ? to_page_end : INSN_MAX_LEN;
     size_t n = cpu_fetch_code(cpu, eip, buf, want);
     if (n == want && want < INSN_MAX_LEN && decode_insn(&in, buf, n, code32) == 0)
@@ -276,6 +309,26 @@ cpu_fetch_decode_slow(struct cpu *cpu, struct icache_entry *scratch)
     uint32_t lin = cpu->seg[SEG_CS].base + eip;
     const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
     unsigned kind = tlb_kind(cpu, MEM_READ);
+    uint32_t lin2 = (lin & TLB_PAGE_MASK) + 4096u;
+    const struct tlb_entry *e2 = &cpu->tlb[(lin2 >> 12) % TLB_SIZE];
+    if ((e->lin_page & (TLB_PAGE_MASK | kind)) == ((lin & TLB_PAGE_MASK) | kind) &&
+        (lin & ~TLB_PAGE_MASK) + in.len > 4096u &&
+        (e2->lin_page & (TLB_PAGE_MASK | kind)) == (lin2 | kind) &&
+        (uint64_t)eip + in.len - 1 <= (code32 ? 0xFFFFFFFFu : 0xFFFFu)) {
+        /* across the page end, both pages direct RAM: cached as ICACHE_CROSS */
+        uint32_t phys = tlb_phys(e) | (lin & ~TLB_PAGE_MASK), phys2 = tlb_phys(e2);
+        uint32_t first = 4096u - (lin & ~TLB_PAGE_MASK);
+        cpu_tlb_protect_code(cpu, phys, first);
+        cpu_tlb_protect_code(cpu, phys2, in.len - first);
+        struct icache_entry *ic = &icache->e[icache_index(phys)];
+        icache_prepare(ic, &in, code32);
+        ic->link[0] = ic->link[1] = &icache->none;
+        ic->key = icache_key(phys, code32) | ICACHE_CROSS;
+        ic->gen = phys_code_gen(cpu->mem, phys);
+        ic->phys2 = phys2;
+        ic->gen2 = phys_code_gen(cpu->mem, phys2);
+        return ic;
+    }
     if ((e->lin_page & (TLB_PAGE_MASK | kind)) != ((lin & TLB_PAGE_MASK) | kind) ||
         (lin & ~TLB_PAGE_MASK) + in.len > 4096u) {
         icache_prepare(scratch, &in, code32);

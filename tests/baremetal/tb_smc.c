@@ -18,6 +18,9 @@
  *     and called through the alias after a patch through the first address;
  *     CALL/POP run at both addresses (one physical block, two EIPs); code
  *     that remaps its own page (PTE store, INVLPG) and goes on in the new;
+ *   - an instruction across a page end (MOV EAX, imm32: opcode and imm byte
+ *     0 on one page, bytes 1-3 on the next), run many times (a decoded
+ *     copy may be cached), then patched on either page and run again;
  *   - a page of code rewritten by REP STOSB / REP MOVSB between calls, and a
  *     REP STOSB that overwrites the instructions right after itself;
  *   - DMA: the fw_cfg DMA interface (port 0x514/0x518, in QEMU and fox86)
@@ -40,6 +43,7 @@ uint32_t smc_loop(uint32_t count, uint32_t *out);
 uint32_t smc_loop_sum(uint32_t count);
 uint32_t smc_rep_self(void);
 uint32_t smc_page(void);
+uint32_t smc_cross(void);
 uint32_t smc_page_where(void);
 uint32_t dma_fn(void);
 uint32_t dma_next(uint32_t desc_phys);
@@ -229,6 +233,15 @@ asm(
     "  ret\n"
     "remap_tpl_end:\n"
 
+    /* MOV EAX, imm32 across a page end: B8 and imm byte 0 end one page */
+    ".section .text.smc_cross, \"ax\"\n"
+    ".balign 4096\n"
+    ".skip 4094, 0x90\n"
+    ".globl smc_cross\n"
+    "smc_cross:\n"
+    "  mov $0x11223344, %eax\n"
+    "  ret\n"
+
     /* a page of its own */
     ".section .text.smc_page, \"ax\"\n"
     ".balign 4096\n"
@@ -377,6 +390,27 @@ static void other_page(void)
     CHECK(sum == want, "code on its own page patched then called 1000 times: sum %u", want);
 }
 
+static void across_pages(void)
+{
+    volatile uint8_t *imm = (volatile uint8_t *)smc_cross + 1;   /* imm[0] ends the first page */
+    uint32_t want = 0x11223344;
+    for (int round = 0; round < 4; round++) {
+        uint32_t same = 0;
+        for (int i = 0; i < 100; i++)
+            same += smc_cross() == want;
+        CHECK(same == 100, "MOV across a page end, round %d: eax %08x 100 times", round, want);
+        if (round & 1) {
+            imm[0] = (uint8_t)(0x55 + round);   /* the byte on the first page */
+            want = (want & 0xFFFFFF00u) | (uint8_t)(0x55 + round);
+        } else {
+            imm[2] = (uint8_t)(0xA0 + round);   /* a byte on the second page */
+            want = (want & 0xFF00FFFFu) | (uint32_t)(uint8_t)(0xA0 + round) << 16;
+        }
+        CHECK(smc_cross() == want, "patched on the %s page: eax %08x", round & 1 ? "first" : "second",
+              want);
+    }
+}
+
 static void linear_alias(void)
 {
     uint32_t phys = (uint32_t)smc_page;
@@ -504,6 +538,7 @@ void test_main(void)
     write_paths();
     loop_patching_itself();
     other_page();
+    across_pages();
     linear_alias();
     rep_strings();
     dma_to_code();
