@@ -605,7 +605,7 @@ static bool operands_ok(const struct insn *in)
 }
 
 /* Whether the flags in `written`, as the current instruction leaves them,
- * can never be seen: a later instruction of the block overwrites all six
+ * can never be seen: later instructions of the block overwrite them
  * before anything could look (a flags reader, an access that may fault, an
  * interpreter call, the block's end). Only register and immediate forms
  * that always become host code are looked through. Then the instruction
@@ -614,7 +614,7 @@ static bool operands_ok(const struct insn *in)
  * rotates followed by XOR). */
 static bool flags_dead_after(const struct emitter *e, uint32_t written)
 {
-    (void)written;   /* the killers below write every arithmetic flag */
+    uint32_t live = written;
     const struct tblock *b = e->b;
     for (uint32_t j = e->i + 1; j < b->n; j++) {
         const struct insn *in = &b->insn[j].insn;
@@ -632,6 +632,19 @@ static bool flags_dead_after(const struct emitter *e, uint32_t written)
         case OP_LEA:
             if (in->opnd[0].kind != OPND_REG || in->addrsize != 4)
                 return false;
+            continue;
+        case OP_SHL: case OP_SHR: case OP_SAR: case OP_ROL: case OP_ROR:
+            /* a 32-bit register by a non-zero immediate (host code): the
+             * shifts write all six, the rotates CF and OF (SHA-256's
+             * sigma functions: ROR, ROR, XOR) */
+            if (in->opnd[0].kind != OPND_REG || in->opnd[0].size != 4 ||
+                in->opnd[1].kind != OPND_IMM || (in->imm & 31) == 0)
+                return false;
+            if (in->op != OP_ROL && in->op != OP_ROR)
+                return true;
+            live &= ~(uint32_t)(FL_CF | FL_OF);
+            if (!live)
+                return true;
             continue;
         default:
             return false;
