@@ -73,7 +73,9 @@ else
 fi
 if command -v qemu-system-i386 >/dev/null; then
     measure qemu-nographic qemu-system-i386 -accel tcg -nographic "${kernel_args[@]}"
-    if command -v Xvfb >/dev/null; then
+    if ! qemu-system-i386 -display help 2>/dev/null | grep -qx sdl; then
+        echo "== qemu-sdl: skipped (QEMU's SDL display is in Debian's qemu-system-gui, not installed)"
+    elif command -v Xvfb >/dev/null; then
         Xvfb ":$disp" -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &
         xvfb_pid=$!
         sleep 1
