@@ -204,6 +204,7 @@ struct cpu {
         uint8_t force_leave;       /* set by host code: leave after this interpreter call */
         uint8_t mode_changed;      /* an interpreter call left the block: the mode may differ */
         uint64_t group_addend[4];  /* TLB addends groups of memory operands share */
+        uint32_t logic_value;      /* the guest flags are a logic op's on this value */
     } jit;
 
     /* interrupt inputs, driven by devices */

@@ -61,8 +61,13 @@
  * FS_HOST_OF: RFLAGS right but for AF, which is 0, and OF, which is bit 11
  * of R13 (nothing else set there): a register shift on a host whose AF
  * and OF differ from the interpreter's, settled only when something needs
- * them (flags_settle; conditions without OF test RFLAGS as they are). */
-enum { FS_MEM, FS_HOST, FS_SAVED, FS_HOST_OF };
+ * them (flags_settle; conditions without OF test RFLAGS as they are); or
+ * FS_LOGIC: those an AND/OR/XOR/TEST leaves for the 32-bit value in
+ * cpu->jit.logic_value (CF = OF = AF = 0, SF, ZF and PF from it), where
+ * fl_save put the result register of the instruction before instead of
+ * saving RFLAGS (a store instead of PUSHFQ and POP: AES's table lookups
+ * mask an index with AND right before each load). */
+enum { FS_MEM, FS_HOST, FS_SAVED, FS_HOST_OF, FS_LOGIC };
 
 /* groups of memory operands open at once (plan_groups), one addend each */
 #define GROUP_SLOTS ((int)(sizeof(((struct cpu *)0)->jit.group_addend) / sizeof(uint64_t)))
@@ -105,22 +110,41 @@ struct emitter {
     uint8_t group_slot[SCAN_MAX_INSNS];   /* a leader's cpu->jit.group_addend slot */
     int group_active[GROUP_SLOTS];        /* the leader whose addend a slot holds, or -1 */
     int r9_slot;                          /* the slot whose addend R9 still holds, or -1 */
+    int logic_reg;                        /* the host register holding the result of the last
+                                             instruction, a 32-bit AND/OR/XOR/TEST whose flags
+                                             are in RFLAGS, or -1; valid while nothing has been
+                                             emitted since (a->cur == logic_end) */
+    uint8_t *logic_end;
 };
 
 /* ---- flags ---- */
 
 /* FS_HOST_OF to FS_SAVED: RFLAGS' CF, ZF, SF and PF merged into R13
  * (through the stack: no scratch register is taken). */
-static void flags_settle(struct emitter *e)
+static void emit_merge_of(struct x64_asm *a)
 {
-    struct x64_asm *a = &e->a;
-    if (e->fs != FS_HOST_OF)
-        return;
     x64_pushfq(a);
     x64_alu_mi(a, X64_AND, 32, x64_mem_b(X64_RSP, 0), FL_CF | FL_ZF | FL_SF | FL_PF);
     x64_alu_rm(a, X64_OR, 32, NATIVE_FLAGS, x64_mem_b(X64_RSP, 0));
     x64_lea(a, 64, X64_RSP, x64_mem_b(X64_RSP, 8));
-    e->fs = FS_SAVED;
+}
+
+/* FS_LOGIC: TEST m32, -1 sets the logic op's flags again in RFLAGS. */
+static void emit_logic_flags(struct x64_asm *a)
+{
+    x64_test_mi(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.logic_value)), -1);
+}
+
+/* FS_HOST_OF to FS_SAVED, FS_LOGIC to FS_HOST. */
+static void flags_settle(struct emitter *e)
+{
+    if (e->fs == FS_LOGIC) {
+        emit_logic_flags(&e->a);
+        e->fs = FS_HOST;
+    } else if (e->fs == FS_HOST_OF) {
+        emit_merge_of(&e->a);
+        e->fs = FS_SAVED;
+    }
 }
 
 /* Make FS_MEM or FS_SAVED flags the host's. POPFQ of the arithmetic bits
@@ -128,8 +152,12 @@ static void flags_settle(struct emitter *e)
 static void flags_to_host(struct emitter *e, int fs)
 {
     struct x64_asm *a = &e->a;
+    if (fs == FS_LOGIC) {
+        emit_logic_flags(a);
+        return;
+    }
     if (fs == FS_HOST_OF) {
-        flags_settle(e);
+        emit_merge_of(a);
         fs = FS_SAVED;
     }
     if (fs == FS_MEM) {   /* R11: R8 and R9 may hold a memory operand's address */
@@ -152,6 +180,13 @@ static void fl_host(struct emitter *e)
 /* Before host code that clobbers RFLAGS. */
 static void fl_save(struct emitter *e)
 {
+    if (e->fs == FS_LOGIC)
+        return;   /* in memory already */
+    if (e->fs == FS_HOST && e->logic_reg >= 0 && e->a.cur == e->logic_end) {
+        x64_mov_mr(&e->a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.logic_value)), e->logic_reg);
+        e->fs = FS_LOGIC;
+        return;
+    }
     flags_settle(e);
     if (e->fs == FS_HOST) {
         x64_pushfq(&e->a);
@@ -167,6 +202,12 @@ static void fl_save(struct emitter *e)
  * reloaded into RFLAGS with POPFQ first (tens of cycles). */
 static int partial_begin(struct emitter *e)
 {
+    if (e->fs == FS_LOGIC) {   /* to R13: callers after fl_save count on FS_SAVED */
+        emit_logic_flags(&e->a);
+        x64_pushfq(&e->a);
+        x64_pop_r(&e->a, NATIVE_FLAGS);
+        e->fs = FS_SAVED;
+    }
     flags_settle(e);
     int fs = e->fs;
     if (fs == FS_MEM) {
@@ -215,8 +256,12 @@ static void carry_to_host(struct emitter *e)
 static void emit_call_insn(struct emitter *e, int fs, uint32_t i, uint32_t eip)
 {
     struct x64_asm *a = &e->a;
-    if (fs == FS_HOST_OF) {
-        flags_settle(e);
+    /* fs, not e->fs: a stub is emitted after the block, with its own state */
+    if (fs == FS_LOGIC) {
+        emit_logic_flags(a);
+        fs = FS_HOST;
+    } else if (fs == FS_HOST_OF) {
+        emit_merge_of(a);
         fs = FS_SAVED;
     }
     if (fs == FS_HOST) {
@@ -272,6 +317,8 @@ static enum x64_cc cond_of(struct emitter *e, enum x64_cc cc)
     if (e->fs == FS_HOST_OF && (cc >> 1) != 0 && (cc >> 1) < 6)
         return cc;
     flags_settle(e);
+    if (e->fs == FS_HOST)   /* (FS_LOGIC: RFLAGS set again) */
+        return cc;
     if (e->fs == FS_MEM) {
         x64_mov_rm(&e->a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
         x64_alu_ri(&e->a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
@@ -1833,10 +1880,28 @@ static void emit_step_block(struct emitter *e, struct x64_label *budget_exit)
     emit_indirect(e);
 }
 
+/* After in became host code: the host register whose 32-bit value the
+ * guest flags are a logic op's of (FS_LOGIC), or -1. */
+static int logic_result(const struct emitter *e, const struct insn *in)
+{
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    if (e->fs != FS_HOST || in->nopnd != 2 || d->kind != OPND_REG || d->size != 4)
+        return -1;
+    switch (in->op) {
+    case OP_AND: case OP_OR: case OP_XOR:
+        return s->kind == OPND_REG || s->kind == OPND_IMM ? hreg(d) : -1;
+    case OP_TEST:   /* TEST r, r: the flags of r itself */
+        return s->kind == OPND_REG && s->reg == d->reg && s->size == 4 ? hreg(d) : -1;
+    default:
+        return -1;
+    }
+}
+
 void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tblock *b)
 {
     struct codebuf *cb = nt->cb;
-    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED, .r9_slot = -1 };
+    struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED, .r9_slot = -1,
+                         .logic_reg = -1 };
     if (b->n == 0) {
         x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
         struct x64_label budget_exit;
@@ -1876,7 +1941,10 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         if (emit_native(&e, in)) {
             stats->native_insns++;
             if (e.stub) {
-                flags_settle(&e);   /* the slow path comes back with them in memory */
+                /* the slow path comes back with the flags in memory; FS_LOGIC
+                 * stays true (the instruction wrote no flags, logic_value stays) */
+                if (e.fs == FS_HOST_OF)
+                    flags_settle(&e);
                 e.stub->fs_out = (uint8_t)e.fs;
                 x64_bind(a, &e.stub->back);
             }
@@ -1887,6 +1955,8 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
                 in->op == OP_FNSTSW || fpu_fast_ok(in))
                 e.r9_slot = -1;
             left = i + 1 == b->n && (op_info[in->op].cls & CTRL);
+            e.logic_reg = logic_result(&e, in);
+            e.logic_end = a->cur;
         } else {
             a->cur = mark;   /* drop whatever a partial attempt wrote */
             e.fs = fs;
