@@ -1888,8 +1888,8 @@ static int logic_result(const struct emitter *e, const struct insn *in)
     if (e->fs != FS_HOST || in->nopnd != 2 || d->kind != OPND_REG || d->size != 4)
         return -1;
     switch (in->op) {
-    case OP_AND: case OP_OR: case OP_XOR:
-        return s->kind == OPND_REG || s->kind == OPND_IMM ? hreg(d) : -1;
+    case OP_AND: case OP_OR: case OP_XOR:   /* the result in the register, any source */
+        return hreg(d);
     case OP_TEST:   /* TEST r, r: the flags of r itself */
         return s->kind == OPND_REG && s->reg == d->reg && s->size == 4 ? hreg(d) : -1;
     default:
