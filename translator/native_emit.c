@@ -892,6 +892,16 @@ static bool emit_unary(struct emitter *e, const struct insn *in)
     return true;
 }
 
+/* A shift by CL whose masked count is 0 changes nothing, flags included:
+ * the flags go to R13 (kept either way) and a zero count jumps to skip. */
+static void skip_zero_cl(struct emitter *e, struct x64_label *skip)
+{
+    fl_save(e);
+    partial_begin(e);
+    x64_test_ri(&e->a, 32, native_hreg[R_ECX], 31);
+    x64_jcc_label(&e->a, X64_CC_E, skip, false);
+}
+
 /* On a host whose undefined flags are not the interpreter's
  * (nt->host_undef_flags false, as on AMD): after MUL/IMUL, whose host CF
  * and OF are right, SF and PF from the product in reg (bits wide), ZF and
@@ -1047,12 +1057,8 @@ static bool emit_shift(struct emitter *e, const struct insn *in)
         }
         struct x64_label skip;
         x64_label_init(&skip);
-        if (by_cl) {   /* the flags saved in R13 either way; a zero count keeps them */
-            fl_save(e);
-            partial_begin(e);
-            x64_test_ri(a, 32, native_hreg[R_ECX], 31);
-            x64_jcc_label(a, X64_CC_E, &skip, false);
-        }
+        if (by_cl)
+            skip_zero_cl(e, &skip);
         mem ? x64_mov_rm(a, 32, X64_R10, HOSTMEM) : x64_mov_rr(a, 32, X64_R10, hreg(d));
         if (by_cl)
             mem ? x64_shift_mcl(a, op, bits, HOSTMEM) : x64_shift_rcl(a, op, bits, hreg(d));
@@ -1177,12 +1183,8 @@ static bool emit_shxd(struct emitter *e, const struct insn *in)
         return true;
     struct x64_label skip;
     x64_label_init(&skip);
-    if (by_cl) {   /* the flags saved in R13 either way; a zero count keeps them */
-        fl_save(e);
-        partial_begin(e);
-        x64_test_ri(a, 32, native_hreg[R_ECX], 31);
-        x64_jcc_label(a, X64_CC_E, &skip, false);
-    }
+    if (by_cl)
+        skip_zero_cl(e, &skip);
     int fill = hreg(s);
     if (mem) {
         x64_mov_rm(a, 32, X64_R10, HOSTMEM);

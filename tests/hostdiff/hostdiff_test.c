@@ -188,8 +188,9 @@ static void report(csh cs, const struct hd_case *c, const char *why)
         cs_free(insns, n);
 }
 
-/* Runs one case through a fresh runner process; nonzero when it fails. */
-static int run_native_once(const char *runner, const struct hd_case *c, struct hd_result *out)
+/* Starts the native runner with its stdin and stdout on pipes: *to_fd
+ * feeds it cases, *from_fd reads its results. -1 if the pipes fail. */
+static pid_t spawn_runner(const char *runner, int *to_fd, int *from_fd)
 {
     int to[2], from[2];
     if (pipe(to) || pipe(from))
@@ -204,10 +205,22 @@ static int run_native_once(const char *runner, const struct hd_case *c, struct h
     }
     close(to[0]);
     close(from[1]);
-    int rc = write_full(to[1], c, sizeof *c);
-    close(to[1]);
-    rc = rc || read_full(from[0], out, sizeof *out) || out->magic != HD_RESULT_MAGIC;
-    close(from[0]);
+    *to_fd = to[1];
+    *from_fd = from[0];
+    return pid;
+}
+
+/* Runs one case through a fresh runner process; nonzero when it fails. */
+static int run_native_once(const char *runner, const struct hd_case *c, struct hd_result *out)
+{
+    int to, from;
+    pid_t pid = spawn_runner(runner, &to, &from);
+    if (pid < 0)
+        return -1;
+    int rc = write_full(to, c, sizeof *c);
+    close(to);
+    rc = rc || read_full(from, out, sizeof *out) || out->magic != HD_RESULT_MAGIC;
+    close(from);
     waitpid(pid, NULL, 0);
     return rc;
 }
@@ -259,36 +272,27 @@ int main(int argc, char **argv)
         return 77;
     }
 
-    int to_runner[2], from_runner[2];
-    if (pipe(to_runner) || pipe(from_runner)) {
+    signal(SIGPIPE, SIG_IGN);
+    int to_runner, from_runner;
+    pid_t runner_pid = spawn_runner(runner, &to_runner, &from_runner);
+    if (runner_pid < 0) {
         perror("pipe");
         return 1;
     }
-    signal(SIGPIPE, SIG_IGN);
-    pid_t runner_pid = fork();
-    if (runner_pid == 0) {
-        dup2(to_runner[0], 0);
-        dup2(from_runner[1], 1);
-        close(to_runner[0]); close(to_runner[1]); close(from_runner[0]); close(from_runner[1]);
-        execl(runner, runner, (char *)NULL);
-        _exit(127);
-    }
-    close(to_runner[0]);
-    close(from_runner[1]);
 
     /* The generator child keeps the runner fed while this process compares. */
     pid_t gen_pid = fork();
     if (gen_pid == 0) {
-        close(from_runner[0]);
+        close(from_runner);
         struct hd_case *c = malloc(sizeof *c);
         for (uint64_t i = 0; c && i < count; i++) {
             gen_case(first + i, c);
-            if (write_full(to_runner[1], c, sizeof *c))
+            if (write_full(to_runner, c, sizeof *c))
                 _exit(1);
         }
         _exit(0);
     }
-    close(to_runner[1]);
+    close(to_runner);
 
     struct hd_interp *interp;
     if (hd_interp_init(&interp)) {
@@ -306,7 +310,7 @@ int main(int argc, char **argv)
     uint64_t passed = 0, failed = 0, skipped = 0, faults = 0;
     char why[256];
     for (uint64_t i = 0; i < count; i++) {
-        if (read_full(from_runner[0], &nat, sizeof nat) || nat.magic != HD_RESULT_MAGIC) {
+        if (read_full(from_runner, &nat, sizeof nat) || nat.magic != HD_RESULT_MAGIC) {
             fprintf(stderr, "hostdiff: native runner stopped after %" PRIu64 " cases\n", i);
             failed++;
             break;
@@ -334,7 +338,7 @@ int main(int argc, char **argv)
             passed++;
         }
     }
-    close(from_runner[0]);
+    close(from_runner);
     kill(gen_pid, SIGTERM);
     waitpid(gen_pid, NULL, 0);
     waitpid(runner_pid, NULL, 0);
