@@ -332,6 +332,67 @@ static void load_glyph(struct bench *b, uint8_t ch, const uint8_t rows[16])
     gc(b, 6, 0x0E); gc(b, 4, 0x00); gc(b, 5, 0x10);
 }
 
+/* BIOS mode 1 (40x25: half dot clock, 40 displayed characters, a 20-word
+ * row offset) and the 80x50 text mode (mode 3 with 8-line characters, as
+ * DOS's MODE CON LINES=50 sets it): the text view and the picture follow
+ * the CRTC. */
+START_TEST(text_modes_40x25_and_80x50)
+{
+    struct bench *b = bench_new();
+    struct mode_regs m1 = mode3;
+    m1.seq[0] |= 0x08;                 /* SR1: dot clock / 2 */
+    m1.crtc[0x00] = 0x2d;
+    m1.crtc[0x01] = 0x27;              /* 40 characters */
+    m1.crtc[0x02] = 0x28;
+    m1.crtc[0x03] = 0x90;
+    m1.crtc[0x04] = 0x2b;
+    m1.crtc[0x05] = 0xa0;
+    m1.crtc[0x13] = 0x14;              /* 20 words a row */
+    set_mode(b, &m1);
+    load_ega_palette(b);
+    phys_write(&b->m->mem, 0xB8000 + 2 * 39, 'R' | 0x1F << 8, 2);          /* row 0, last column */
+    phys_write(&b->m->mem, 0xB8000 + 2 * (40 * 24), 'L' | 0x07 << 8, 2);   /* last row, column 0 */
+    struct display_text t;
+    ck_assert(display_get_text(&b->m->display, &t));
+    ck_assert_int_eq(t.cols, 40);
+    ck_assert_int_eq(t.rows, 25);
+    ck_assert_uint_eq(t.cells[39], 'R' | 0x1F << 8);
+    ck_assert_uint_eq(t.cells[40 * 24], 'L' | 0x07 << 8);
+    int w, h;
+    const uint32_t *px = render(b, &w, &h);
+    ck_assert_ptr_nonnull(px);
+    ck_assert_int_eq(h, 400);
+    ck_assert(w == 360 || w == 720);   /* 40 cells of 9 dots, each shown once or twice */
+    /* the last column's cell has the blue background of attribute 1F */
+    int cell_x = (w / 40) * 39, found_blue = 0;
+    for (int x = cell_x; x < w; x++)
+        found_blue |= px[5 * w + x] == rgb6(0, 0, 0x2a);
+    ck_assert(found_blue);
+
+    struct mode_regs m50 = mode3;
+    m50.crtc[0x09] = (uint8_t)((mode3.crtc[0x09] & ~0x1f) | 7);   /* 8 scan lines a row */
+    m50.crtc[0x0a] = 0x06;
+    m50.crtc[0x0b] = 0x07;
+    set_mode(b, &m50);
+    load_ega_palette(b);
+    phys_write(&b->m->mem, 0xB8000 + 2 * (80 * 49 + 79), 'Z' | 0x4E << 8, 2);
+    ck_assert(display_get_text(&b->m->display, &t));
+    ck_assert_int_eq(t.cols, 80);
+    ck_assert_int_eq(t.rows, 50);
+    ck_assert_uint_eq(t.cells[80 * 49 + 79], 'Z' | 0x4E << 8);
+    px = render(b, &w, &h);
+    ck_assert_ptr_nonnull(px);
+    ck_assert_int_eq(w, 720);
+    ck_assert_int_eq(h, 400);
+    /* the bottom-right cell (8 lines high) has attribute 4E's red background */
+    int found_red = 0;
+    for (int x = 720 - 9; x < 720; x++)
+        found_red |= px[(400 - 8) * w + x] == rgb6(0x2a, 0, 0);
+    ck_assert(found_red);
+    bench_free(b);
+}
+END_TEST
+
 START_TEST(text_mode_render)
 {
     struct bench *b = bench_new();
@@ -1131,6 +1192,7 @@ int main(void)
     tcase_add_test(tc, retrace_follows_virtual_time);
     tcase_add_test(tc, text_mode_get_text);
     tcase_add_test(tc, text_mode_render);
+    tcase_add_test(tc, text_modes_40x25_and_80x50);
     tcase_add_test(tc, mode13_chain4);
     tcase_add_test(tc, planar_write_and_read_modes);
     tcase_add_test(tc, cga_mode4_and_mode0d);
