@@ -210,6 +210,12 @@ static bool host_undef_flags_as_interpreter(void)
            (shr_fl & FL_ARITH) == (FL_CF | FL_PF | FL_OF);
 }
 
+void native_host_forms(const struct native *nt, bool *bmi2, bool *undef_flags_computed)
+{
+    *bmi2 = nt->host_bmi2;
+    *undef_flags_computed = !nt->host_undef_flags;
+}
+
 struct native *native_create(struct tcache *tc, size_t code_bytes)
 {
     struct native *nt = calloc(1, sizeof(*nt));
@@ -638,6 +644,11 @@ void native_jc_stats(const struct native *nt, uint64_t *hits, uint64_t *misses, 
 {
     (void)nt;
     *hits = *misses = *clears = 0;
+}
+void native_host_forms(const struct native *nt, bool *bmi2, bool *undef_flags_computed)
+{
+    (void)nt;
+    *bmi2 = *undef_flags_computed = false;
 }
 void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
 {

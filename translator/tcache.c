@@ -381,6 +381,12 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
             "portable path)\n", (double)native_code_used(tc->native) / 1048576.0,
             (double)native_code_size(tc->native) / 1048576.0,
             (unsigned long long)s->native_blocks, (unsigned long long)s->native_code_overflows);
+        bool bmi2, computed;
+        native_host_forms(tc->native, &bmi2, &computed);
+        PUT("  host forms             TLB index %s; MUL/IMUL and shift undefined flags %s\n",
+            bmi2 ? "by RORX (BMI2)" : "by MOV and SHR",
+            computed ? "computed (this host's differ from the interpreter's, as AMD's do)"
+                     : "the host's (the interpreter's too)");
         PUT("  host instructions      %llu guest instructions emitted (%.1f%%), %llu as "
             "interpreter calls\n", (unsigned long long)s->native_insns,
             insns ? 100.0 * (double)s->native_insns / (double)insns : 0.0,

@@ -48,6 +48,10 @@ size_t native_code_used(const struct native *nt);
 size_t native_code_size(const struct native *nt);
 /* The indirect-branch cache's counters (RET, indirect and cross-page jumps). */
 void native_jc_stats(const struct native *nt, uint64_t *hits, uint64_t *misses, uint64_t *clears);
+/* The host-dependent forms native code uses, for --stats: the TLB index
+ * (RORX or not) and MUL/IMUL's and the shifts' undefined flags (the
+ * host's, or computed where they differ from the interpreter's). */
+void native_host_forms(const struct native *nt, bool *bmi2, bool *undef_flags_computed);
 
 /* portable.c: the engine table of the portable backend for tc. */
 struct cpu_engine portable_engine(struct tcache *tc);
