@@ -18,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from fox86_host import connect, read_until  # noqa: E402
+from fox86_host import connect, quit_emulator, read_until  # noqa: E402
 
 ROM = "/usr/lib/ipxe/qemu/pxe-ne2k_pci.rom"
 WANT = ["iPXE", "net0: 52:54:00:12:34:56 using rtl8029 on 0000:00:03.0",
@@ -38,6 +38,7 @@ def main():
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     screen = ""
+    s = None
     try:
         s = connect(sock, timeout=30, io_timeout=30)
         read_until(s, b"(fox86) ")
@@ -48,12 +49,8 @@ def main():
             if "Nothing to boot" in screen or "No more network devices" in screen:
                 break
             time.sleep(0.5)
-        s.sendall(b"quit\n")
-        proc.wait(timeout=20)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        quit_emulator(proc, s)
     missing = [w for w in WANT if w not in screen]
     if missing or "No more network devices" not in screen:
         print("FAIL: iPXE did not get through; missing %s. Screen:\n%s" % (missing, screen))

@@ -43,9 +43,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from fox86_host import free_port  # noqa: E402
+from fox86_host import GUEST, free_port, require_guest  # noqa: E402
 
-GUEST = os.path.join(os.environ.get("FOX86_CACHE", os.path.expanduser("~/.cache/fox86")), "guest")
 FILE_SIZE = 20 << 20
 
 
@@ -185,10 +184,7 @@ def main():
     model = sys.argv[2] if len(sys.argv) > 2 else "pci"
     outdir = sys.argv[3] if len(sys.argv) > 3 else tempfile.mkdtemp(prefix="fox86-net.")
     os.makedirs(outdir, exist_ok=True)
-    for f in ("vmlinuz", "initrd.img", "cmdline"):
-        if not os.path.exists(os.path.join(GUEST, f)):
-            print("SKIP: the guest is not built (scripts/build-guest.sh)")
-            sys.exit(77)
+    require_guest()
 
     www = tempfile.mkdtemp(prefix="fox86-www.")
     payload = hashlib.sha256(b"fox86").digest() * (FILE_SIZE // 32)

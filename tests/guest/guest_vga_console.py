@@ -26,7 +26,7 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "pylib"))
 sys.path.insert(0, here)
-from fox86_host import connect, read_png, read_until  # noqa: E402
+from fox86_host import GUEST, connect, read_png, read_until, require_guest  # noqa: E402
 import guest_net  # noqa: E402  (the serial console helper)
 
 CELL_W, CELL_H, COLS, ROWS = 9, 16, 80, 25
@@ -41,11 +41,8 @@ def main():
     fox86 = sys.argv[1]
     outdir = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="fox86-vgacon.")
     os.makedirs(outdir, exist_ok=True)
-    guest = guest_net.GUEST
-    for f in ("vmlinuz", "initrd.img", "cmdline"):
-        if not os.path.exists(os.path.join(guest, f)):
-            print("SKIP: the guest is not built (scripts/build-guest.sh)")
-            sys.exit(77)
+    require_guest()
+    guest = GUEST
     sock = os.path.join(outdir, "mon.sock")
     shot = os.path.join(outdir, "console.png")
     for f in (sock, shot):

@@ -1,17 +1,46 @@
 """tests/pylib/fox86_host.py: host-side helpers the Python tests share
-(the monitor tests, the VGA mode screenshots, the network guest test and
+(the monitor tests, the VGA mode screenshots, the guest tests and
 bench/net.py): a socket that waits for the emulator to listen, reading up
-to a marker, a free loopback port, and a PNG reader that needs only zlib.
+to a marker, a free loopback port, a PNG reader that needs only zlib, the
+default guest's cache folder (skip when it is not built), and ending an
+emulator through its monitor.
 
 Usage:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
     from fox86_host import connect, read_until, free_port, read_png
     width, height, rows = read_png("shot.png")   # rows: bytes of R, G, B
 """
+import os
 import socket
 import struct
+import sys
 import time
 import zlib
+
+# scripts/build-guest.sh's output: vmlinuz, initrd.img, cmdline
+GUEST = os.path.join(os.environ.get("FOX86_CACHE", os.path.expanduser("~/.cache/fox86")), "guest")
+
+
+def require_guest():
+    """Exit 77 (CTest's skip) unless the default guest is built."""
+    for f in ("vmlinuz", "initrd.img", "cmdline"):
+        if not os.path.exists(os.path.join(GUEST, f)):
+            print("SKIP: the guest is not built (scripts/build-guest.sh)")
+            sys.exit(77)
+
+
+def quit_emulator(proc, s):
+    """`quit` on monitor socket s and wait for proc; killed if that fails
+    or it does not exit within 20 s."""
+    try:
+        if s is not None:
+            s.sendall(b"quit\n")
+            proc.wait(timeout=20)
+    except Exception:
+        pass
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 def connect(addr, family=socket.AF_UNIX, timeout=20, io_timeout=20):

@@ -23,9 +23,7 @@ import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "pylib"))
-from fox86_host import connect, read_until  # noqa: E402
-
-GUEST = os.path.join(os.environ.get("FOX86_CACHE", os.path.expanduser("~/.cache/fox86")), "guest")
+from fox86_host import GUEST, connect, quit_emulator, read_until, require_guest  # noqa: E402
 
 
 def fail(msg):
@@ -62,6 +60,7 @@ def inner(fox86, outdir):
                              "-serial", "file:" + os.path.join(outdir, "serial.txt"),
                              "-monitor", "unix:%s,server,nowait" % sock],
                             stdout=err, stderr=err)
+    s = None
     try:
         s = connect(sock, timeout=30, io_timeout=60)
         read_until(s, b"(fox86) ")
@@ -83,22 +82,15 @@ def inner(fox86, outdir):
             fail("the shell did not echo typed%s:\n%s" % (token, screen(s)))
         shown = [l for l in text.split("\n") if token in l]
         print("ok: typed into the window, the guest's screen shows: %s" % " | ".join(l.rstrip() for l in shown))
-        s.sendall(b"quit\n")
-        proc.wait(timeout=20)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        quit_emulator(proc, s)
 
 
 def main():
     fox86 = sys.argv[1]
     outdir = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="fox86-sdltype.")
     os.makedirs(outdir, exist_ok=True)
-    for f in ("vmlinuz", "initrd.img", "cmdline"):
-        if not os.path.exists(os.path.join(GUEST, f)):
-            print("SKIP: the guest is not built (scripts/build-guest.sh)")
-            sys.exit(77)
+    require_guest()
     if os.environ.get("SDL_TYPING_INNER") == "1":
         inner(fox86, outdir)
         return
