@@ -383,20 +383,26 @@ static inline bool needs_attention(const struct cpu *cpu)
  * crosses a page (a stack frame across a page boundary, say) it misses
  * on every run, and each miss leaves the block: a loop would crawl
  * through the run loop an instruction group at a time (openssl sha256:
- * 0.9 MB/s against 40). A block whose leaders keep missing is
- * translated again without groups, and its old entry jumps to the new
- * code (chained jumps and the indirect-branch cache still hold the old
- * address). Called from inside b's old code, which stays intact. */
+ * 0.9 MB/s against 40), and an AES table that crosses one misses the
+ * same way. A block whose leaders keep missing is translated again with
+ * the group of the leader that missed last turned off (after a few such
+ * turns, every group), and its old entry jumps to the new code (chained
+ * jumps and the indirect-branch cache still hold the old address).
+ * Called from inside b's old code, which stays intact. */
 #define NATIVE_GROUP_MISS_LIMIT 8
+#define NATIVE_GROUP_REDO_LIMIT 4   /* then every group of the block is off */
 
-static void note_group_miss(struct tcache *tc, struct tblock *b)
+static void note_group_miss(struct tcache *tc, struct tblock *b, uint32_t leader)
 {
     struct native *nt = tc->native;
-    if (b->no_groups || ++b->group_misses < NATIVE_GROUP_MISS_LIMIT ||
+    if (b->group_off == UINT64_MAX || ++b->group_misses < NATIVE_GROUP_MISS_LIMIT ||
         codebuf_free_space(nt->cb) < NATIVE_BLOCK_MAX_BYTES)
         return;
+    /* the leader that missed last is most likely the one that always
+     * misses (its span crosses a page) */
+    b->group_misses = 0;
+    b->group_off |= ++b->group_redos >= NATIVE_GROUP_REDO_LIMIT ? UINT64_MAX : 1ull << leader;
     void *old = b->code;
-    b->no_groups = true;
     void *code = native_emit_block(nt, &tc->stats, b);
     if (!code)
         return;   /* (cannot happen: the space was checked) the old code stays */
@@ -463,7 +469,7 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
         return 1;
     }
     if (cpu->jit.force_leave)   /* a group leader's miss: no addend for the rest */
-        note_group_miss(tc, (struct tblock *)b);
+        note_group_miss(tc, (struct tblock *)b, i);
     bool leave = cpu->jit.force_leave || cpu->eip != next || cpu->mem->code_epoch != code_epoch ||
                  cpu->tlb_epoch != epoch || cpu->tlb_rights_epoch != rights_epoch ||
                  needs_attention(cpu);

@@ -107,7 +107,12 @@ struct emitter {
     int8_t group_of[SCAN_MAX_INSNS];
     int64_t group_lo[SCAN_MAX_INSNS], group_hi[SCAN_MAX_INSNS];   /* (disp + size overflows int32) */
     bool group_write[SCAN_MAX_INSNS];
+    bool group_table[SCAN_MAX_INSNS];     /* a leader's group has a table lookup member */
     uint8_t group_slot[SCAN_MAX_INSNS];   /* a leader's cpu->jit.group_addend slot */
+    /* a table lookup (plan_groups): the index register's largest value
+     * times the scale, which widens the operand's reach; else 0 */
+    int64_t table_reach[SCAN_MAX_INSNS];
+    bool table_lookup[SCAN_MAX_INSNS];
     int group_active[GROUP_SLOTS];        /* the leader whose addend a slot holds, or -1 */
     int r9_slot;                          /* the slot whose addend R9 still holds, or -1 */
     int logic_reg;                        /* the host register holding the result of the last
@@ -544,6 +549,16 @@ static void fs_gs_flat_check(struct emitter *e, int seg)
 _Static_assert(offsetof(struct seg_cache, valid) == offsetof(struct seg_cache, flags) + 2 &&
                sizeof(bool) == 1, "fs_gs_flat_check loads flags and valid together");
 
+/* Instruction j's access of size bytes lies inside group g's span (and a
+ * write, inside a span checked for writing). */
+static bool group_covers(const struct emitter *e, uint32_t j, int g, unsigned size, bool write)
+{
+    const struct insn *in = &e->b->insn[j].insn;
+    return in->disp >= e->group_lo[g] &&
+           (int64_t)in->disp + size + e->table_reach[j] <= e->group_hi[g] &&
+           (!write || e->group_write[g]);
+}
+
 /* The memory operand's host address ([R9 + R8]) after all checks. A group
  * member (plan_groups) needs none: its leader checked the group's whole
  * span, and the addend waits in a cpu->jit.group_addend slot; it leaves RFLAGS
@@ -552,9 +567,7 @@ _Static_assert(offsetof(struct seg_cache, valid) == offsetof(struct seg_cache, f
 static void mem_operand(struct emitter *e, const struct insn *in, unsigned size, bool write)
 {
     int g = e->group_of[e->i];
-    bool covered = g >= 0 && in->disp >= e->group_lo[g] &&
-                   (int64_t)in->disp + size <= e->group_hi[g] && (!write || e->group_write[g]);
-    if (!covered)
+    if (g < 0 || !group_covers(e, e->i, g, size, write))
         g = -1;
     int k = g >= 0 ? e->group_slot[g] : 0;
     struct x64_mem slot = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.group_addend) + 8 * k);
@@ -564,17 +577,23 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
             x64_mov_rm(&e->a, 64, X64_R9, slot);
         e->r9_slot = k;
         e->stats->native_shared_checks++;
+        e->stats->native_shared_table_checks += e->table_lookup[e->i];
         return;
     }
     fl_save(e);
     if (g == (int)e->i) {
         int32_t lo = (int32_t)e->group_lo[g];   /* (a member's displacement) */
-        ea_to_r8(e, in, lo);
+        struct insn span = *in;
+        if (e->table_lookup[e->i])
+            span.ea_index = EA_NONE;   /* the span is the table's, from its base */
+        ea_to_r8(e, &span, lo);
         tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
         e->stub->leave = true;
         x64_mov_mr(&e->a, 64, slot, X64_R9);
         e->r9_slot = k;
-        if (in->disp != lo)
+        if (e->table_lookup[e->i])
+            ea_to_r8(e, in, in->disp);
+        else if (in->disp != lo)
             x64_lea(&e->a, 32, X64_R8, x64_mem_b(X64_R8, in->disp - lo));
         e->group_active[k] = g;
         return;
@@ -651,6 +670,24 @@ static bool operands_ok(const struct insn *in)
     return true;
 }
 
+static bool group_covers(const struct emitter *e, uint32_t j, int g, unsigned size, bool write);
+static int group_operand(const struct emitter *e, const struct insn *in, bool *write);
+
+/* Operand k of instruction j (after the current one) is a group member
+ * whose leader is already host code with its addend in the slot: its
+ * access cannot miss, so it cannot fault, and flags need not be kept for
+ * it. (A member whose leader comes later may see its leader fault.) */
+static bool shared_check(const struct emitter *e, uint32_t j, int k)
+{
+    int g = e->group_of[j];
+    if (g < 0 || g >= (int)e->i || e->group_active[e->group_slot[g]] != g)
+        return false;
+    const struct insn *in = &e->b->insn[j].insn;
+    bool write = false;
+    return group_operand(e, in, &write) == k &&
+           group_covers(e, j, g, in->opnd[k].size, write);
+}
+
 /* Whether the flags in `written`, as the current instruction leaves them,
  * can never be seen: later instructions of the block overwrite them
  * before anything could look (a flags reader, an access that may fault, an
@@ -668,13 +705,13 @@ static bool flags_dead_after(const struct emitter *e, uint32_t written)
         if ((in->prefixes & (PFX_REP | PFX_REPNE)) || !operands_ok(in))
             return false;
         for (int k = 0; k < in->nopnd; k++)
-            if (in->opnd[k].kind == OPND_MEM && in->op != OP_LEA)
+            if (in->opnd[k].kind == OPND_MEM && in->op != OP_LEA && !shared_check(e, j, k))
                 return false;
         switch (in->op) {
         case OP_ADD: case OP_OR: case OP_AND: case OP_SUB: case OP_XOR: case OP_CMP:
         case OP_TEST:
             return true;   /* all six written, none read */
-        case OP_MOV: case OP_NOT:
+        case OP_MOV: case OP_NOT: case OP_MOVZX: case OP_MOVSX:
             continue;      /* no flags, no fault */
         case OP_LEA:
             if (in->opnd[0].kind != OPND_REG || in->addrsize != 4)
@@ -1768,19 +1805,87 @@ static int written_gpr(const struct insn *in)
     return d->size == 1 ? (d->reg & 3) : d->reg;   /* AH..BH are EAX..EBX */
 }
 
+/* The largest value each guest register can hold at this point of the
+ * block, as far as the instructions since its start show (UINT32_MAX: any
+ * value): an index masked with AND, zero-extended from a byte or shifted
+ * right reaches a bounded part of its table. */
+static void track_bounds(uint32_t bound[8], const struct insn *in)
+{
+    int w = written_gpr(in);
+    if (w == -2) {
+        for (int r = 0; r < 8; r++)
+            bound[r] = UINT32_MAX;
+        return;
+    }
+    if (w < 0)
+        return;
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    bool s_reg32 = in->nopnd > 1 && s->kind == OPND_REG && s->size == 4;
+    bool s_imm = in->nopnd > 1 && s->kind == OPND_IMM && s->reg == 0;
+    uint32_t now = bound[w], next = UINT32_MAX;
+    if (d->kind == OPND_REG && d->size == 4) {
+        switch (in->op) {
+        case OP_MOVZX:
+            next = s->size == 1 ? 0xFFu : s->size == 2 ? 0xFFFFu : UINT32_MAX;
+            break;
+        case OP_AND:   /* no more than either operand */
+            if (s_imm)
+                next = in->imm < now ? in->imm : now;
+            else if (s_reg32)
+                next = bound[s->reg] < now ? bound[s->reg] : now;
+            else
+                next = now;
+            break;
+        case OP_SHR:
+            if (s_imm)
+                next = now >> (in->imm & 31);
+            break;
+        case OP_MOV:
+            if (s_imm)
+                next = in->imm;
+            else if (s_reg32)
+                next = bound[s->reg];
+            break;
+        case OP_XOR: case OP_SUB:   /* XOR r, r: zero */
+            if (s_reg32 && s->reg == d->reg)
+                next = 0;
+            break;
+        default:
+            break;
+        }
+    }
+    bound[w] = next;
+}
+
+/* A table's span may be this long: AES's 256 entries of 8 bytes. It
+ * crosses a page at some alignments; a leader that keeps missing gets its
+ * group turned off (native.c, note_group_miss). */
+#define GROUP_TABLE_SPAN_MAX 2112
+
 /* Find the groups: memory operands through the same base and index
  * registers, neither written from the first to the last, within
- * GROUP_SPAN_MAX bytes; a group needs two members or more. Up to
- * GROUP_SLOTS groups are open at once (interleaved locals and arrays);
- * a new one takes the slot of the oldest. */
+ * GROUP_SPAN_MAX bytes; a group needs two members or more. An operand
+ * whose index register is bounded (track_bounds) is a table lookup: it
+ * groups by its base alone, its reach the displacement up to the largest
+ * index times the scale, and its group may span GROUP_TABLE_SPAN_MAX.
+ * Up to GROUP_SLOTS groups are open at once (interleaved locals and
+ * arrays); a new one takes the slot of the oldest. The groups of leaders
+ * in b->group_off are planned, then left out. */
 static void plan_groups(struct emitter *e)
 {
     const struct tblock *b = e->b;
     int open[GROUP_SLOTS], members[SCAN_MAX_INSNS];
+    uint8_t key_index[SCAN_MAX_INSNS];
+    uint32_t bound[8];
+    for (int r = 0; r < 8; r++)
+        bound[r] = UINT32_MAX;
     for (int k = 0; k < GROUP_SLOTS; k++)
         open[k] = -1;
-    for (uint32_t i = 0; i < b->n; i++)
+    for (uint32_t i = 0; i < b->n; i++) {
         e->group_of[i] = -1;
+        e->table_reach[i] = 0;
+        e->table_lookup[i] = false;
+    }
 #define CLOSE(k) do { if (open[k] >= 0 && members[open[k]] < 2) e->group_of[open[k]] = -1; \
                       open[k] = -1; } while (0)
     for (uint32_t i = 0; i < b->n; i++) {
@@ -1789,22 +1894,34 @@ static void plan_groups(struct emitter *e)
         int m = group_operand(e, in, &write);
         if (m >= 0) {
             int64_t lo = in->disp, hi = (int64_t)in->disp + in->opnd[m].size;
+            key_index[i] = in->ea_index;
+            if (in->ea_index != EA_NONE && bound[in->ea_index] != UINT32_MAX) {
+                int64_t reach = (int64_t)bound[in->ea_index] << in->ea_scale;
+                if (reach + in->opnd[m].size <= GROUP_TABLE_SPAN_MAX) {
+                    key_index[i] = EA_NONE;
+                    e->table_reach[i] = reach;
+                    e->table_lookup[i] = true;
+                    hi += reach;
+                }
+            }
             int k = 0, joined = -1;
             for (; k < GROUP_SLOTS; k++) {
                 const struct insn *l = open[k] >= 0 ? &b->insn[open[k]].insn : NULL;
-                if (l && l->ea_base == in->ea_base && l->ea_index == in->ea_index &&
-                    (in->ea_index == EA_NONE || l->ea_scale == in->ea_scale))
+                if (l && l->ea_base == in->ea_base && key_index[open[k]] == key_index[i] &&
+                    (key_index[i] == EA_NONE || l->ea_scale == in->ea_scale))
                     break;
             }
             if (k < GROUP_SLOTS) {
                 int g = open[k];
                 int64_t glo = lo < e->group_lo[g] ? lo : e->group_lo[g];
                 int64_t ghi = hi > e->group_hi[g] ? hi : e->group_hi[g];
-                if (ghi - glo <= GROUP_SPAN_MAX) {
+                bool table = e->group_table[g] || e->table_lookup[i];
+                if (ghi - glo <= (table ? GROUP_TABLE_SPAN_MAX : GROUP_SPAN_MAX)) {
                     e->group_of[i] = (int8_t)g;
                     e->group_lo[g] = glo;
                     e->group_hi[g] = ghi;
                     e->group_write[g] |= write;
+                    e->group_table[g] = table;
                     members[g]++;
                     joined = g;
                 } else {
@@ -1831,6 +1948,7 @@ static void plan_groups(struct emitter *e)
                 e->group_lo[i] = lo;
                 e->group_hi[i] = hi;
                 e->group_write[i] = write;
+                e->group_table[i] = e->table_lookup[i];
             }
         }
         /* after instruction i: groups whose registers it wrote end */
@@ -1839,13 +1957,19 @@ static void plan_groups(struct emitter *e)
             if (open[k] < 0)
                 continue;
             const struct insn *l = &b->insn[open[k]].insn;
-            if (w == -2 || (w >= 0 && (w == l->ea_base || w == l->ea_index)))
+            if (w == -2 || (w >= 0 && (w == l->ea_base || w == key_index[open[k]])))
                 CLOSE(k);
         }
+        track_bounds(bound, in);
     }
     for (int k = 0; k < GROUP_SLOTS; k++)
         CLOSE(k);
 #undef CLOSE
+    for (uint32_t i = 0; i < b->n; i++) {
+        int g = e->group_of[i];
+        if (g >= 0 && g < 64 && (b->group_off >> g & 1))
+            e->group_of[i] = -1;
+    }
 }
 
 static void emit_stub(struct emitter *e, struct stub *s)
@@ -1918,10 +2042,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         e.group_active[k] = -1;
     x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
     struct x64_asm *a = &e.a;
-    if (b->no_groups)
-        memset(e.group_of, -1, sizeof e.group_of);
-    else
-        plan_groups(&e);
+    plan_groups(&e);
 
     /* entry: leave unless the budget left covers the whole block */
     struct x64_label budget_exit;
@@ -1939,7 +2060,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         uint8_t *mark = a->cur;
         int fs = e.fs, nstubs = e.nstubs, group_active[GROUP_SLOTS];
         memcpy(group_active, e.group_active, sizeof group_active);
-        uint64_t shared = stats->native_shared_checks;
+        uint64_t shared = stats->native_shared_checks, shared_table = stats->native_shared_table_checks;
         if (emit_native(&e, in)) {
             stats->native_insns++;
             if (e.stub) {
@@ -1966,6 +2087,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             memcpy(e.group_active, group_active, sizeof group_active);
             e.r9_slot = -1;   /* the interpreter call writes R8-R11 */
             stats->native_shared_checks = shared;
+            stats->native_shared_table_checks = shared_table;
             stats->native_calls++;
             stats->native_calls_by_op[in->op]++;
             emit_call_insn(&e, e.fs, i, eip);

@@ -104,8 +104,10 @@ struct tblock {
                                   the interpreter's post-instruction sync */
     bool     callout;          /* last instruction is a callout (SENS/PRIV/IOPL/IO) */
     bool     has_io;           /* contains port I/O (lock-step cannot repeat it) */
-    bool     no_groups;        /* native: every memory operand checks its own TLB entry */
     uint8_t  group_misses;     /* native: exits through a memory-check group leader's miss */
+    uint8_t  group_redos;      /* native: translations again with groups turned off */
+    uint64_t group_off;        /* native: leaders (by position) whose groups are off, every
+                                  memory operand of theirs checking its own TLB entry */
     struct tblock *link[2];    /* successors: [0] fall-through, [1] last other one */
     void    *code;             /* native backend: entry of its host code (run view); NULL:
                                   the block runs on the portable path */
@@ -141,9 +143,10 @@ struct tcache_stats {
                                         generation found current (tcache_block_current) */
     uint64_t native_patches;    /* direct jumps patched to chain two blocks */
     uint64_t native_group_retranslations; /* blocks whose group leaders kept missing,
-                                     translated again without groups */
+                                     translated again with those groups off */
     uint64_t native_shared_checks; /* memory operands emitted without a TLB check of their
                                       own (a group's leader checked for them) */
+    uint64_t native_shared_table_checks; /* ... of them table lookups (a bounded index) */
     uint64_t native_code_overflows; /* blocks left to the portable path for lack of code space */
     uint64_t callouts[OP_COUNT];
     uint64_t native_calls_by_op[OP_COUNT]; /* native_calls by operation (translated, not run) */

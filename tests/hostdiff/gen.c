@@ -1518,6 +1518,99 @@ static bool item_xlat(struct gen *g)
     return true;
 }
 
+/*
+ * A table lookup, as AES and CRC loops do: an index register bounded
+ * (AND with an immediate, MOVZX from a byte register, SHR by 24..31), then
+ * a load through [base + index*scale + disp8] from one table, 2..5 times
+ * with the same base. The translator groups such operands by their base
+ * and checks the table's whole span once; the index values here are
+ * whatever the registers hold, known or not.
+ */
+static bool item_table(struct gen *g)
+{
+    if (g->ac)
+        return false;   /* an index times the scale is not 16-byte aligned */
+    int base = pick_setup_reg(g, 0);
+    if (base < 0)
+        return false;
+    unsigned scale = rnd(g, 4);
+    uint32_t span = (255u << scale) + 8 + 4;   /* largest index, disp8 < 8, 4 bytes */
+    emit_setup(g, (unsigned)base, pick_range(g, span, false, 1));
+    unsigned n = 2 + rnd(g, 4);
+    for (unsigned k = 0; k < n; k++) {
+        unsigned cand[8], nc = 0;
+        for (unsigned r = 0; r < 8; r++)
+            if (reg_writable(g, r) && r != (unsigned)base)
+                cand[nc++] = r;
+        if (nc == 0)
+            return k > 0;
+        unsigned idx = cand[rnd(g, nc)];
+        struct insn bound = { 0 };
+        switch (rnd(g, 3)) {
+        case 0: {   /* AND idx, imm8 (sign-extended: below 0x80) or imm32 */
+            static const uint32_t masks[] = { 0xFF, 0x3F, 0xFC, 0x7F, 0x0F, 0xF0 };
+            uint32_t mask = chance(g, 70) ? pick_from(g, masks, 6) : rnd(g, 256);
+            bool imm8 = mask < 0x80 && chance(g, 70);
+            in_b(&bound, imm8 ? 0x83 : 0x81);
+            in_modrm_reg(&bound, 4, idx);
+            in_imm(&bound, mask, imm8 ? 8 : 32);
+            commit(g, &bound);
+            flags_apply(g, LOGIC_DEF, AF);
+            if (reg_known(g, idx))
+                reg_set(g, idx, g->t.value[idx] & mask);
+            break;
+        }
+        case 1: {   /* MOVZX idx, r8 (AL..BH) */
+            unsigned src = rnd(g, 8);
+            in_b(&bound, 0x0F);
+            in_b(&bound, 0xB6);
+            in_modrm_reg(&bound, idx, src);
+            commit(g, &bound);
+            if (reg_known(g, src & 3u))
+                reg_set(g, idx, (g->t.value[src & 3u] >> (src >= 4 ? 8 : 0)) & 0xFF);
+            else
+                reg_clobber(g, idx);
+            break;
+        }
+        default: {   /* SHR idx, 24..31: CF/SF/ZF/PF defined, OF (count > 1) and AF not */
+            uint32_t count = 24 + rnd(g, 8);
+            in_b(&bound, 0xC1);
+            in_modrm_reg(&bound, 5, idx);
+            in_b(&bound, (uint8_t)count);
+            commit(g, &bound);
+            flags_apply(g, CF | SF | ZF | PF, OF | AF);
+            if (reg_known(g, idx))
+                reg_set(g, idx, g->t.value[idx] >> count);
+            break;
+        }
+        }
+        /* the load: MOV, XOR, ADD, CMP r32, m32 or MOVZX r32, m8 */
+        static const uint8_t ops[] = { 0x8B, 0x33, 0x03, 0x3B, 0xB6 };
+        uint8_t op = ops[rnd(g, 5)];
+        nc = 0;
+        for (unsigned r = 0; r < 8; r++)
+            if (reg_writable(g, r) && r != (unsigned)base)
+                cand[nc++] = r;
+        unsigned dst = cand[rnd(g, nc)];   /* (idx at least) */
+        uint32_t disp = rnd(g, 8);
+        struct insn load = { 0 };
+        if (op == 0xB6)
+            in_b(&load, 0x0F);
+        in_b(&load, op);
+        bool no_disp = disp == 0 && base != HD_EBP && chance(g, 50);
+        in_b(&load, (uint8_t)(((no_disp ? 0u : 1u) << 6) | (dst << 3) | 4));
+        in_b(&load, (uint8_t)((scale << 6) | (idx << 3) | (unsigned)base));
+        if (!no_disp)
+            in_b(&load, (uint8_t)disp);
+        commit(g, &load);
+        if (op == 0x33 || op == 0x03 || op == 0x3B)
+            flags_apply(g, ALL6, op == 0x33 ? AF : 0);
+        if (op != 0x3B)
+            reg_clobber(g, dst);
+    }
+    return true;
+}
+
 /* random 16-bit or 32-bit addressing bytes (never accessed) */
 static void in_random_ea(struct gen *g, struct insn *in, unsigned reg_field, bool addr16)
 {
@@ -2696,6 +2789,7 @@ static const struct item_kind item_kinds[] = {
     { item_cmpxchg, 4, 0 },
     { item_cmpxchg8b, 2, 0 },
     { item_xlat, 2, 0 },
+    { item_table, 4, 0 },
     { item_lea, 5, 0 },
     { item_long_nop, 1, 0 },
     { item_bound, 2, 0 },

@@ -333,7 +333,7 @@ END_TEST
 
 /* A loop whose memory operands share one check (a group) spanning a page
  * boundary: the leader's check misses on every pass. The block is
- * translated again without groups after a few misses instead of leaving
+ * translated again with that group off after a few misses instead of leaving
  * host code on every pass (openssl sha256 once ran at 0.9 MB/s so). */
 static const uint8_t group_across_pages[] = {
     0xB9, 0xC8, 0x00, 0x00, 0x00,   /* 1000 mov ecx, 200 */
@@ -348,7 +348,10 @@ static const uint8_t group_across_pages[] = {
     0xF4,                           /* 101A hlt */
 };
 
-static struct result run_flat32(const uint8_t *code, size_t len, struct tcache *tc)
+/* Flat 32-bit protected mode (no paging): code from machine_with, data
+ * written by fill(pm, arg) before the run. */
+static struct result run_flat32_with(const uint8_t *code, size_t len, struct tcache *tc,
+                                     void (*fill)(struct phys_mem *pm, uint32_t arg), uint32_t arg)
 {
     struct fixture *fx = machine_with(code, len);
     struct cpu *cpu = &fx->cpu;
@@ -357,8 +360,7 @@ static struct result run_flat32(const uint8_t *code, size_t len, struct tcache *
         cpu->seg[s].limit = 0xFFFFFFFFu;
         cpu->seg[s].flags |= SEGF_DB | SEGF_G;
     }
-    for (uint32_t k = 0; k < 4; k++)
-        phys_write(&fx->pm, 0x2FF8 + 4 * k, k + 1, 4);
+    fill(&fx->pm, arg);
     if (tc)
         cpu->engine = tcache_engine(tc);
     struct result r = { 0 };
@@ -368,6 +370,17 @@ static struct result run_flat32(const uint8_t *code, size_t len, struct tcache *
     r.icount = cpu->icount;
     fixture_free(fx);
     return r;
+}
+
+static void fill_across(struct phys_mem *pm, uint32_t at)
+{
+    for (uint32_t k = 0; k < 4; k++)
+        phys_write(pm, at + 4 * k, k + 1, 4);
+}
+
+static struct result run_flat32(const uint8_t *code, size_t len, struct tcache *tc)
+{
+    return run_flat32_with(code, len, tc, fill_across, 0x2FF8);
 }
 
 START_TEST(test_group_across_pages)
@@ -394,6 +407,74 @@ START_TEST(test_group_across_pages)
 }
 END_TEST
 
+/* Table lookups (AES's rounds): indices bounded by MOVZX from a byte and
+ * SHR by 24 reach [ebp, ebp + 1029), one check for both loads; a second
+ * group ([esi], [esi+4]) in the same loop. With the table across a page
+ * the table's group misses on every pass and is turned off alone: the
+ * loop stays in host code. */
+static const uint8_t table_lookups[] = {
+    0xB9, 0xC8, 0x00, 0x00, 0x00,         /* 1000 mov ecx, 200 */
+    0xBD, 0x00, 0x00, 0x00, 0x00,         /* 1005 mov ebp, table (patched) */
+    0xBE, 0x00, 0x20, 0x00, 0x00,         /* 100A mov esi, 0x2000 */
+    0x31, 0xC0,                           /* 100F xor eax, eax */
+    0x8B, 0x1E,                           /* 1011 mov ebx, [esi] */
+    0x0F, 0xB6, 0xD3,                     /* 1013 movzx edx, bl */
+    0x03, 0x44, 0x95, 0x00,               /* 1016 add eax, [ebp + edx*4] */
+    0xC1, 0xEB, 0x18,                     /* 101A shr ebx, 24 */
+    0x03, 0x44, 0x9D, 0x01,               /* 101D add eax, [ebp + ebx*4 + 1] */
+    0x89, 0x46, 0x04,                     /* 1021 mov [esi+4], eax */
+    0x81, 0x06, 0x01, 0x01, 0x01, 0x01,   /* 1024 add dword [esi], 0x01010101 */
+    0x49,                                 /* 102A dec ecx */
+    0x75, 0xE4,                           /* 102B jnz 1011 */
+    0xF4,                                 /* 102D hlt */
+};
+
+static void fill_table(struct phys_mem *pm, uint32_t table)
+{
+    for (uint32_t k = 0; k < 1032; k += 4)
+        phys_write(pm, table + k, k * 0x01000193u + 7, 4);
+}
+
+static struct result run_table(uint32_t table, struct tcache *tc)
+{
+    uint8_t code[sizeof table_lookups];
+    memcpy(code, table_lookups, sizeof code);
+    memcpy(code + 6, &table, 4);
+    return run_flat32_with(code, sizeof code, tc, fill_table, table);
+}
+
+START_TEST(test_table_lookups)
+{
+    static const uint32_t tables[] = { 0x3000, 0x3E00 };   /* in one page; across two */
+    for (int t = 0; t < 2; t++) {
+        struct result interp = run_table(tables[t], NULL);
+        ck_assert_uint_eq(interp.gpr[R_ECX], 0);
+        for (int backend = TCACHE_PORTABLE; backend <= TCACHE_NATIVE; backend++) {
+            if (backend == TCACHE_NATIVE && !native_supported())
+                continue;
+            struct tcache *tc = tcache_create(&(struct tcache_config){ .backend = backend });
+            struct result tr = run_table(tables[t], tc);
+            same(&interp, &tr);
+            const struct tcache_stats *s = tcache_stats(tc);
+            if (backend == TCACHE_NATIVE) {
+                ck_assert_uint_ge(s->native_shared_table_checks, 1);   /* the second lookup */
+                if (t == 0) {
+                    ck_assert_uint_eq(s->native_group_retranslations, 0);
+                } else {
+                    /* the table's group off; [esi]'s two members still shared */
+                    ck_assert_uint_ge(s->native_group_retranslations, 1);
+                    ck_assert_uint_le(s->native_group_retranslations, 2);
+                    ck_assert_uint_ge(s->native_shared_checks - s->native_shared_table_checks,
+                                      2 * (1 + s->native_group_retranslations));
+                }
+                ck_assert_uint_lt(s->native_enters, 60);   /* not once per pass */
+            }
+            tcache_destroy(tc);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tcache");
@@ -407,6 +488,7 @@ int main(void)
     tcase_add_test(tc, test_mode_key);
     tcase_add_test(tc, test_empty_block);
     tcase_add_test(tc, test_group_across_pages);
+    tcase_add_test(tc, test_table_lookups);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
