@@ -468,8 +468,10 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
         cpu->jit.mode_changed = 1;
         return 1;
     }
-    if (cpu->jit.force_leave)   /* a group leader's miss: no addend for the rest */
+    if (cpu->jit.force_leave) {   /* a group leader's miss: no addend for the rest */
+        tc->stats.native_group_misses++;
         note_group_miss(tc, (struct tblock *)b, i);
+    }
     bool leave = cpu->jit.force_leave || cpu->eip != next || cpu->mem->code_epoch != code_epoch ||
                  cpu->tlb_epoch != epoch || cpu->tlb_rights_epoch != rights_epoch ||
                  needs_attention(cpu);

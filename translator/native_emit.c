@@ -62,12 +62,23 @@
  * of R13 (nothing else set there): a register shift on a host whose AF
  * and OF differ from the interpreter's, settled only when something needs
  * them (flags_settle; conditions without OF test RFLAGS as they are); or
- * FS_LOGIC: those an AND/OR/XOR/TEST leaves for the 32-bit value in
- * cpu->jit.logic_value (CF = OF = AF = 0, SF, ZF and PF from it), where
- * fl_save put the result register of the instruction before instead of
- * saving RFLAGS (a store instead of PUSHFQ and POP: AES's table lookups
- * mask an index with AND right before each load). */
+ * FS_LOGIC: those the instruction before left, which one host instruction
+ * on the 32-bit value fl_save stored in cpu->jit.logic_value (the result
+ * register of that instruction, instead of saving RFLAGS: a store instead
+ * of PUSHFQ and POP) sets again: AND/OR/XOR/TEST r,r by TEST m32, -1
+ * (CF = OF = AF = 0, SF, ZF and PF from the value); ADD and SUB r32, imm
+ * by undoing the operation and doing it again on the value; CMP r32, imm
+ * by CMP m32, imm (struct replay). AES's table lookups mask an index with
+ * AND right before each load; gzip's match loop counts down with SUB
+ * right before one. */
 enum { FS_MEM, FS_HOST, FS_SAVED, FS_HOST_OF, FS_LOGIC };
+
+/* How FS_LOGIC's flags are set again from cpu->jit.logic_value. */
+enum { REPLAY_TEST, REPLAY_ADD, REPLAY_SUB, REPLAY_CMP };
+struct replay {
+    uint8_t op;                /* REPLAY_* */
+    int32_t imm;               /* ADD, SUB, CMP: the immediate */
+};
 
 /* groups of memory operands open at once (plan_groups), one addend each */
 #define GROUP_SLOTS ((int)(sizeof(((struct cpu *)0)->jit.group_addend) / sizeof(uint64_t)))
@@ -78,6 +89,7 @@ struct stub {
     struct x64_label back;     /* the instruction after, in the main path */
     uint32_t i, eip;
     uint8_t fs_in, fs_out;     /* flags state at the jump / expected back */
+    struct replay replay_in;   /* with fs_in FS_LOGIC */
     bool leave;                /* leave the block after the call (a group leader's miss) */
 };
 
@@ -120,6 +132,8 @@ struct emitter {
                                              are in RFLAGS, or -1; valid while nothing has been
                                              emitted since (a->cur == logic_end) */
     uint8_t *logic_end;
+    struct replay logic_replay;           /* how logic_reg's value gives those flags */
+    struct replay replay;                 /* with fs FS_LOGIC: how to set its flags again */
 };
 
 /* ---- flags ---- */
@@ -134,17 +148,33 @@ static void emit_merge_of(struct x64_asm *a)
     x64_lea(a, 64, X64_RSP, x64_mem_b(X64_RSP, 8));
 }
 
-/* FS_LOGIC: TEST m32, -1 sets the logic op's flags again in RFLAGS. */
-static void emit_logic_flags(struct x64_asm *a)
+/* FS_LOGIC: the flags set again in RFLAGS (the value stays). */
+static void emit_logic_flags(struct x64_asm *a, struct replay r)
 {
-    x64_test_mi(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.logic_value)), -1);
+    struct x64_mem value = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.logic_value));
+    switch (r.op) {
+    case REPLAY_TEST:
+        x64_test_mi(a, 32, value, -1);
+        break;
+    case REPLAY_ADD:   /* the operand back, then the same ADD */
+        x64_alu_mi(a, X64_SUB, 32, value, r.imm);
+        x64_alu_mi(a, X64_ADD, 32, value, r.imm);
+        break;
+    case REPLAY_SUB:
+        x64_alu_mi(a, X64_ADD, 32, value, r.imm);
+        x64_alu_mi(a, X64_SUB, 32, value, r.imm);
+        break;
+    default:
+        x64_alu_mi(a, X64_CMP, 32, value, r.imm);
+        break;
+    }
 }
 
 /* FS_HOST_OF to FS_SAVED, FS_LOGIC to FS_HOST. */
 static void flags_settle(struct emitter *e)
 {
     if (e->fs == FS_LOGIC) {
-        emit_logic_flags(&e->a);
+        emit_logic_flags(&e->a, e->replay);
         e->fs = FS_HOST;
     } else if (e->fs == FS_HOST_OF) {
         emit_merge_of(&e->a);
@@ -158,7 +188,7 @@ static void flags_to_host(struct emitter *e, int fs)
 {
     struct x64_asm *a = &e->a;
     if (fs == FS_LOGIC) {
-        emit_logic_flags(a);
+        emit_logic_flags(a, e->replay);
         return;
     }
     if (fs == FS_HOST_OF) {
@@ -190,6 +220,7 @@ static void fl_save(struct emitter *e)
     if (e->fs == FS_HOST && e->logic_reg >= 0 && e->a.cur == e->logic_end) {
         x64_mov_mr(&e->a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.logic_value)), e->logic_reg);
         e->fs = FS_LOGIC;
+        e->replay = e->logic_replay;
         return;
     }
     flags_settle(e);
@@ -208,7 +239,7 @@ static void fl_save(struct emitter *e)
 static int partial_begin(struct emitter *e)
 {
     if (e->fs == FS_LOGIC) {   /* to R13: callers after fl_save count on FS_SAVED */
-        emit_logic_flags(&e->a);
+        emit_logic_flags(&e->a, e->replay);
         x64_pushfq(&e->a);
         x64_pop_r(&e->a, NATIVE_FLAGS);
         e->fs = FS_SAVED;
@@ -258,12 +289,13 @@ static void carry_to_host(struct emitter *e)
  * "leave" the thunk exits for the run loop, else it reloads the registers
  * and returns here with the flags in memory. The last instruction always
  * leaves. Clobbers R8-R11 and RFLAGS. */
-static void emit_call_insn(struct emitter *e, int fs, uint32_t i, uint32_t eip)
+static void emit_call_insn(struct emitter *e, int fs, struct replay replay, uint32_t i,
+                           uint32_t eip)
 {
     struct x64_asm *a = &e->a;
     /* fs, not e->fs: a stub is emitted after the block, with its own state */
     if (fs == FS_LOGIC) {
-        emit_logic_flags(a);
+        emit_logic_flags(a, replay);
         fs = FS_HOST;
     } else if (fs == FS_HOST_OF) {
         emit_merge_of(a);
@@ -472,6 +504,7 @@ static void open_stub(struct emitter *e)
         s->i = e->i;
         s->eip = e->eip;
         s->fs_in = (uint8_t)e->fs;
+        s->replay_in = e->replay;
         s->leave = false;
         e->stub = s;
     }
@@ -1978,7 +2011,7 @@ static void emit_stub(struct emitter *e, struct stub *s)
     x64_bind(a, &s->slow);
     if (s->leave && s->i + 1 < e->b->n)
         x64_mov_mi(a, 8, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.force_leave)), 1);
-    emit_call_insn(e, s->fs_in, s->i, s->eip);
+    emit_call_insn(e, s->fs_in, s->replay_in, s->i, s->eip);
     if (s->i + 1 == e->b->n || s->leave)
         return;   /* the call left the block */
     if (s->fs_out == FS_HOST)
@@ -1999,25 +2032,35 @@ static void emit_step_block(struct emitter *e, struct x64_label *budget_exit)
     struct x64_asm *a = &e->a;
     x64_alu_ri(a, X64_CMP, 64, NATIVE_BUDGET, 1);
     x64_jcc_label(a, X64_CC_L, budget_exit, false);
-    emit_call_insn(e, e->fs, 0, e->b->eip);
+    emit_call_insn(e, e->fs, e->replay, 0, e->b->eip);
     e->fs = FS_MEM;
     end_block(e, 1);
     x64_mov_rm(a, 32, X64_R10, x64_mem_b(NATIVE_CPU, CPU_OFF(eip)));
     emit_indirect(e);
 }
 
-/* After in became host code: the host register whose 32-bit value the
- * guest flags are a logic op's of (FS_LOGIC), or -1. */
-static int logic_result(const struct emitter *e, const struct insn *in)
+/* After in became host code: the host register from whose 32-bit value
+ * *r sets the guest flags again (FS_LOGIC), or -1. */
+static int logic_result(const struct emitter *e, const struct insn *in, struct replay *r)
 {
     const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
     if (e->fs != FS_HOST || in->nopnd != 2 || d->kind != OPND_REG || d->size != 4)
         return -1;
+    bool imm = s->kind == OPND_IMM && s->reg == 0;
+    r->imm = (int32_t)in->imm;
     switch (in->op) {
     case OP_AND: case OP_OR: case OP_XOR:   /* the result in the register, any source */
+        r->op = REPLAY_TEST;
         return hreg(d);
     case OP_TEST:   /* TEST r, r: the flags of r itself */
+        r->op = REPLAY_TEST;
         return s->kind == OPND_REG && s->reg == d->reg && s->size == 4 ? hreg(d) : -1;
+    case OP_ADD: case OP_SUB:   /* the result in the register */
+        r->op = in->op == OP_ADD ? REPLAY_ADD : REPLAY_SUB;
+        return imm ? hreg(d) : -1;
+    case OP_CMP:   /* the register as it was */
+        r->op = REPLAY_CMP;
+        return imm ? hreg(d) : -1;
     default:
         return -1;
     }
@@ -2078,7 +2121,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
                 in->op == OP_FNSTSW || fpu_fast_ok(in))
                 e.r9_slot = -1;
             left = i + 1 == b->n && (op_info[in->op].cls & CTRL);
-            e.logic_reg = logic_result(&e, in);
+            e.logic_reg = logic_result(&e, in, &e.logic_replay);
             e.logic_end = a->cur;
         } else {
             a->cur = mark;   /* drop whatever a partial attempt wrote */
@@ -2090,7 +2133,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             stats->native_shared_table_checks = shared_table;
             stats->native_calls++;
             stats->native_calls_by_op[in->op]++;
-            emit_call_insn(&e, e.fs, i, eip);
+            emit_call_insn(&e, e.fs, e.replay, i, eip);
             e.fs = FS_MEM;
             left = i + 1 == b->n;
         }

@@ -392,10 +392,11 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
             insns ? 100.0 * (double)s->native_insns / (double)insns : 0.0,
             (unsigned long long)s->native_calls);
         PUT("  shared memory checks   %llu memory operands emitted without a TLB check of their own "
-            "(%llu table lookups); %llu blocks translated again with a group off (its check kept "
-            "missing)\n",
+            "(%llu table lookups); group checks missed %llu times; %llu blocks translated again "
+            "with a group off (its check kept missing)\n",
             (unsigned long long)s->native_shared_checks,
             (unsigned long long)s->native_shared_table_checks,
+            (unsigned long long)s->native_group_misses,
             (unsigned long long)s->native_group_retranslations);
         PUT("  host code entries      %llu from the run loop (%llu blocks found in the indirect-branch "
             "cache, %llu of them from another address space or TLB generation), %llu jumps chained "
