@@ -125,10 +125,11 @@ void cpu_reset(struct cpu *cpu)
     cpu->perf_ctr[0] = cpu->perf_ctr[1] = 0;
     cpu->tsc_offset = 0 - cpu_clock(cpu);
 
-    /* x87: as after FINIT except CW = 0x0040, registers +0.0 tagged zero */
+    /* x87: as after FINIT except CW = 0x0040, registers +0.0 and not
+     * empty (abridged tags 00: FNSTENV shows them tagged zero) */
     memset(&cpu->fpu, 0, sizeof(cpu->fpu));
     cpu->fpu.cw = 0x0040;
-    cpu->fpu.tw = 0x5555;
+    cpu->fpu.tw = 0x0000;
 
     cpu->halted = false;
     cpu->nmi_pending = false;

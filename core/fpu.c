@@ -20,9 +20,12 @@
  *      FLDCW FNSTCW FNSTSW FLDENV FNSTENV FRSTOR FNSAVE) leave them alone.
  *
  * Invariants:
- *   - cpu->fpu.tw is always the full tag word (valid/zero/special/empty)
- *     for the current register contents: every register write recomputes
- *     the tag; FLDENV/FRSTOR take only empty/non-empty from the image.
+ *   - cpu->fpu.tw holds the abridged tags, as the hardware keeps them
+ *     since the P6: each register empty (11) or not (00); the full tags
+ *     (valid/zero/special) are computed from the contents where an image
+ *     shows them (FNSTENV, FNSAVE), and FLDENV/FRSTOR take only
+ *     empty/non-empty from the image. (Host code of the translator writes
+ *     registers without classifying their values.)
  *   - FSW.ES and FSW.B are set exactly when an unmasked exception flag is
  *     set (B mirrors ES on the 387 and later); FLDCW, FLDENV, FRSTOR and
  *     FNSTENV recompute them from the flags and the new masks.
@@ -117,6 +120,15 @@ static inline void tag_set_phys(struct fpu *f, unsigned phys, unsigned tag)
     f->tw = (uint16_t)((f->tw & ~(3u << (2 * phys))) | (tag << (2 * phys)));
 }
 
+bool fpu_same(const struct fpu *a, const struct fpu *b)
+{
+    for (unsigned phys = 0; phys < 8; phys++)
+        if (a->r[phys].mant != b->r[phys].mant || a->r[phys].sign_exp != b->r[phys].sign_exp)
+            return false;
+    return a->cw == b->cw && a->sw == b->sw && a->tw == b->tw && a->fop == b->fop &&
+           a->fip == b->fip && a->fcs == b->fcs && a->fdp == b->fdp && a->fds == b->fds;
+}
+
 /* The full tag of a register's contents (as if it were not empty). */
 static inline unsigned tag_of_value(uint16_t sign_exp, uint64_t mant)
 {
@@ -140,7 +152,7 @@ static inline void st_put(struct fpu *f, unsigned i, struct fx80 v)
 {
     unsigned phys = st_phys(f, i);
     f->r[phys] = (struct fpu_reg){ .mant = v.mant, .sign_exp = v.sign_exp };
-    tag_set_phys(f, phys, tag_of_value(v.sign_exp, v.mant));
+    tag_set_phys(f, phys, TAG_VALID);
 }
 
 static inline void st_free(struct fpu *f, unsigned i) { tag_set_phys(f, st_phys(f, i), TAG_EMPTY); }
@@ -155,14 +167,6 @@ static inline void fpu_push(struct fpu *f, struct fx80 v)
 {
     fpu_set_top(f, fpu_top(f) - 1);
     st_put(f, 0, v);
-}
-
-/* Recompute every non-empty tag from the register contents. */
-static void tags_refresh(struct fpu *f)
-{
-    for (unsigned phys = 0; phys < 8; phys++)
-        if (tag_of_phys(f, phys) != TAG_EMPTY)
-            tag_set_phys(f, phys, tag_of_value(f->r[phys].sign_exp, f->r[phys].mant));
 }
 
 /* ---- status word, exceptions, FERR# ---------------------------------------- */
@@ -790,7 +794,7 @@ FPU_INLINE void farith_m(struct cpu *cpu, const struct insn *in, const struct fp
          * read once and the status word written once */
         uint16_t sw = (uint16_t)((f->sw & ~SW_C1) | env.exceptions | (env.c1_round_up ? SW_C1 : 0));
         f->r[dst_phys] = (struct fpu_reg){ .mant = r.mant, .sign_exp = r.sign_exp };
-        tag_set_phys(f, dst_phys, tag_of_value(r.sign_exp, r.mant));
+        tag_set_phys(f, dst_phys, TAG_VALID);
         if (form.pop) {
             tag_set_phys(f, top, TAG_EMPTY);
             sw = (uint16_t)((sw & ~SW_TOP) | ((top + 1) & 7) << FPU_SW_TOP_SHIFT);
@@ -1204,8 +1208,7 @@ static struct env_format env_format_of(const struct cpu *cpu, const struct insn 
     return (struct env_format){ wide, cpu_protected(cpu) && !cpu_v86(cpu), wide ? 28u : 14u };
 }
 
-/* The tag word as stored: full tags computed from the contents. */
-static uint16_t tag_word_for_image(const struct fpu *f)
+uint16_t fpu_tag_word(const struct fpu *f)
 {
     uint16_t tw = 0;
     for (unsigned phys = 0; phys < 8; phys++) {
@@ -1218,7 +1221,7 @@ static uint16_t tag_word_for_image(const struct fpu *f)
 
 static void env_build(const struct fpu *f, struct env_format fmt, uint8_t *img)
 {
-    uint16_t tw = tag_word_for_image(f);
+    uint16_t tw = fpu_tag_word(f);
     uint32_t fop = f->fop & 0x7FFu;
     if (fmt.protected_layout) {
         if (fmt.wide) {
@@ -1354,7 +1357,6 @@ static void exec_fldenv_frstor(struct cpu *cpu, const struct insn *in)
             r->sign_exp = get16(p + 8);
         }
     }
-    tags_refresh(f);
     es_recompute(cpu, was_pending);   /* ES/B follow the loaded flags and masks */
 }
 
@@ -1430,7 +1432,6 @@ static void exec_fxrstor(struct cpu *cpu, const struct insn *in)
         r->mant = get32(p) | (uint64_t)get32(p + 4) << 32;
         r->sign_exp = get16(p + 8);
     }
-    tags_refresh(f);
     es_recompute(cpu, was_pending);
 }
 

@@ -32,6 +32,13 @@ struct fpu {
 
 #define FPU_SW_TOP_SHIFT 11
 
+/* The full tag word (valid/zero/special/empty from the contents), as
+ * FNSTENV and FNSAVE store it; cpu->fpu.tw holds only empty or not. */
+uint16_t fpu_tag_word(const struct fpu *f);
+
+/* The same architectural x87 state (the registers' padding aside). */
+bool fpu_same(const struct fpu *a, const struct fpu *b);
+
 /* The pending-exception check of every waiting x87 instruction and of
  * WAIT/FWAIT (call it after the #NM check). If FSW.ES is set: with CR0.NE = 1
  * raises #MF (does not return); with NE = 0 asserts FERR# through

@@ -179,7 +179,7 @@ static const char *compare_cpu(struct cpu *t, struct cpu *i, int tv, int iv)
         return "control registers or CPL";
     if (t->icount != i->icount)
         return "instruction count";
-    if (memcmp(&t->fpu, &i->fpu, sizeof(t->fpu)) != 0)
+    if (!fpu_same(&t->fpu, &i->fpu))
         return "x87 state";
     return NULL;
 }
