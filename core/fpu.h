@@ -22,7 +22,8 @@ struct fpu {
     struct fpu_reg r[8];
     uint16_t cw;        /* control word */
     uint16_t sw;        /* status word, TOP in bits 11-13 */
-    uint16_t tw;        /* tag word, 2 bits per physical register */
+    uint16_t tw;        /* tags, 2 bits per physical register, abridged: 11 empty, 00 not
+                           (fpu_tag_word gives the full ones) */
     uint16_t fop;       /* last non-control opcode (11 bits) */
     uint32_t fip;       /* last instruction pointer (offset) */
     uint16_t fcs;       /* ... and its selector */

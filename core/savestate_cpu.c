@@ -99,6 +99,10 @@ int cpu_post_load(struct cpu *cpu)
     cpu->pending_error = NO_ERROR_CODE;
     cpu->delivering = -1;
     cpu->shutdown = false;
+    /* x87 tags abridged (fpu.h): a state saved with full tags keeps only
+     * empty or not */
+    uint16_t tw = cpu->fpu.tw;
+    cpu->fpu.tw = (uint16_t)(tw & (tw >> 1) & 0x5555) * 3;
     /* RAM was replaced behind the code tracking: a new map generation
      * empties the decoded-instruction cache and every TLB. */
     cpu->mem->generation++;

@@ -112,9 +112,10 @@ static void fpu_from_case(struct fpu *f, const struct hd_fpu *h)
         memcpy(&r->mant, h->st[i], 8);
         memcpy(&r->sign_exp, h->st[i] + 8, 2);
     }
-    /* As FRSTOR: only empty / not empty is taken from the image. */
+    /* As FRSTOR: only empty / not empty is taken from the image (the tags
+     * are kept abridged: fpu.h). */
     for (int phys = 0; phys < 8; phys++) {
-        uint16_t tag = ((h->ftw >> (2 * phys)) & 3) == 3 ? 3 : fpu_tag_of(&f->r[phys]);
+        uint16_t tag = ((h->ftw >> (2 * phys)) & 3) == 3 ? 3 : 0;
         f->tw |= (uint16_t)(tag << (2 * phys));
     }
 }
