@@ -396,6 +396,8 @@ static inline bool cpu_execute(struct cpu *cpu, const struct icache_entry *ic)
 static __attribute__((noinline)) void cpu_step_traced(struct cpu *cpu)
 {
     struct icache_entry scratch;
+    if (unlikely(cpu->insn_hook))
+        cpu->insn_hook(cpu, cpu->insn_hook_opaque);
     cpu_execute(cpu, cpu_fetch_decode(cpu, &scratch));
 }
 
@@ -570,6 +572,23 @@ static __attribute__((noinline)) enum cpu_stop cpu_run_insns(struct cpu *cpu, ui
     return CPU_STOP_BUDGET;
 }
 
+/* With an observer: one instruction at a time through cpu_step_traced,
+ * which calls it first. */
+static __attribute__((noinline)) enum cpu_stop cpu_run_observed(struct cpu *cpu, uint64_t end)
+{
+    while (cpu->icount < end) {
+        if (unlikely(cpu_needs_attention(cpu))) {
+            int r = cpu_attend(cpu);
+            if (r == BOUNDARY_RECHECK)
+                continue;
+            if (r >= 0)
+                return (enum cpu_stop)r;
+        }
+        cpu_step_traced(cpu);
+    }
+    return CPU_STOP_BUDGET;
+}
+
 enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns)
 {
     jmp_buf env;
@@ -589,6 +608,7 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns)
         cpu_tlb_sync(cpu);
     }
     enum cpu_stop why = cpu->shutdown ? CPU_STOP_TRIPLE_FAULT
+                      : cpu->insn_hook ? cpu_run_observed(cpu, end)
                       : cpu->engine ? cpu->engine->run(cpu, end, cpu->engine->opaque)
                       : cpu_run_insns(cpu, end);
     cpu->fault_env = outer_env;

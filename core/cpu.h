@@ -193,6 +193,11 @@ struct cpu {
                                       miss (-mmu tlb). Not owned (the machine creates it) */
     struct mmu_stats mmu_stats;    /* TLB and shadow counters (both modes) */
     struct icache *icache;         /* decoded instructions by physical address (cpu.c) */
+    /* Observer called before every instruction (tracing: -d in_asm/int).
+     * While set, cpu_run interprets instruction by instruction (no engine,
+     * no chained fetches); slices keep their length. */
+    void (*insn_hook)(struct cpu *cpu, void *opaque);
+    void *insn_hook_opaque;
     const struct cpu_engine *engine; /* NULL: the interpreter runs everything. Not owned */
     /* Scratch an engine's generated code reaches at a fixed offset from
      * the CPU pointer (the native translator); core never reads it. */

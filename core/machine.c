@@ -324,10 +324,6 @@ int machine_run(struct machine *m)
             continue;
 
         uint64_t budget = machine_slice_budget(m, now, next_event);
-        if (m->step_hook) {
-            m->step_hook(m, m->step_opaque);
-            budget = 1;
-        }
         m->stats.slices++;
         if (cpu->shadow && cpu->shadow->cap_hit && !m->mmu_cap_reported) {
             m->mmu_cap_reported = true;

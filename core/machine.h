@@ -138,10 +138,6 @@ struct machine {
     int  (*boot)(struct machine *m, void *opaque);
     void *boot_opaque;
 
-    /* Observer called before every instruction (tracing, -d in_asm/int).
-     * When set, the CPU runs one instruction per cpu_run call. */
-    void (*step_hook)(struct machine *m, void *opaque);
-    void *step_opaque;
 
     /* Filled by the display and keyboard devices, read by frontends. */
     struct display display;

@@ -109,13 +109,16 @@ static void log_event(struct trace *t, struct cpu *cpu)
     }
 }
 
-static void trace_step(struct machine *m, void *opaque)
+static void trace_step(struct cpu *cpu, void *opaque)
 {
     struct trace *t = opaque;
-    struct cpu *cpu = &m->cpu;
+    struct machine *m = t->machine;
     if (cpu->halted)
         return;
-    if (t->have_prev && machine_log_enabled(m, LOG_INT))
+    bool int_log = machine_log_enabled(m, LOG_INT);
+    if (!int_log && !(machine_log_enabled(m, LOG_IN_ASM) && machine_log_address(m, cpu->eip, 1)))
+        return;   /* outside -dfilter: nothing to look at */
+    if (t->have_prev && int_log)
         log_event(t, cpu);
 
     uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;
@@ -178,8 +181,8 @@ struct trace *trace_attach(struct machine *m, const struct guest_symbols *syms,
     }
     cs_option(t->cs16, CS_OPT_SYNTAX, CS_OPT_SYNTAX_INTEL);
     cs_option(t->cs32, CS_OPT_SYNTAX, CS_OPT_SYNTAX_INTEL);
-    m->step_hook = trace_step;
-    m->step_opaque = t;
+    m->cpu.insn_hook = trace_step;
+    m->cpu.insn_hook_opaque = t;
     return t;
 }
 
@@ -187,9 +190,9 @@ void trace_detach(struct trace *t)
 {
     if (!t)
         return;
-    if (t->machine->step_opaque == t) {
-        t->machine->step_hook = NULL;
-        t->machine->step_opaque = NULL;
+    if (t->machine->cpu.insn_hook_opaque == t) {
+        t->machine->cpu.insn_hook = NULL;
+        t->machine->cpu.insn_hook_opaque = NULL;
     }
     cs_close(&t->cs16);
     cs_close(&t->cs32);
