@@ -563,28 +563,15 @@ static __attribute__((noinline)) enum cpu_stop cpu_run_insns(struct cpu *cpu, ui
             if (r >= 0)
                 return (enum cpu_stop)r;
         }
+        if (unlikely(cpu->insn_hook)) {   /* an observer: one at a time, no chains */
+            cpu_step_traced(cpu);
+            continue;
+        }
         struct icache_entry *ic = cpu_fetch_decode(cpu, &scratch);
         if (ic == &scratch)
             cpu_execute(cpu, ic);
         else
             cpu_run_chain(cpu, ic, end);
-    }
-    return CPU_STOP_BUDGET;
-}
-
-/* With an observer: one instruction at a time through cpu_step_traced,
- * which calls it first. */
-static __attribute__((noinline)) enum cpu_stop cpu_run_observed(struct cpu *cpu, uint64_t end)
-{
-    while (cpu->icount < end) {
-        if (unlikely(cpu_needs_attention(cpu))) {
-            int r = cpu_attend(cpu);
-            if (r == BOUNDARY_RECHECK)
-                continue;
-            if (r >= 0)
-                return (enum cpu_stop)r;
-        }
-        cpu_step_traced(cpu);
     }
     return CPU_STOP_BUDGET;
 }
@@ -608,8 +595,7 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns)
         cpu_tlb_sync(cpu);
     }
     enum cpu_stop why = cpu->shutdown ? CPU_STOP_TRIPLE_FAULT
-                      : cpu->insn_hook ? cpu_run_observed(cpu, end)
-                      : cpu->engine ? cpu->engine->run(cpu, end, cpu->engine->opaque)
+                      : cpu->engine && !cpu->insn_hook ? cpu->engine->run(cpu, end, cpu->engine->opaque)
                       : cpu_run_insns(cpu, end);
     cpu->fault_env = outer_env;
     return why;
