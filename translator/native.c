@@ -226,6 +226,8 @@ struct native *native_create(struct tcache *tc, size_t code_bytes)
     nt->host_bmi2 = __builtin_cpu_supports("bmi2") && !(no_bmi2 && *no_bmi2 == '1');
     const char *exact_flags = getenv("FOX86_NATIVE_EXACT_FLAGS");   /* (tests: the computed form) */
     nt->host_undef_flags = host_undef_flags_as_interpreter() && !(exact_flags && *exact_flags == '1');
+    const char *no_x87_moves = getenv("FOX86_NATIVE_NO_X87_MOVES");
+    nt->no_x87_moves = no_x87_moves && *no_x87_moves == '1';
     nt->cb = codebuf_create(code_bytes);
     nt->jc = calloc(1, sizeof(*nt->jc));
     if (nt->jc)

@@ -1605,6 +1605,266 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
 
 /* Host instructions for in; false (and nothing kept) when this form is
  * left to the interpreter. */
+/* ---- x87 data moves in host code ----
+ *
+ * FLD m64 of a normal double, FST(P) m64 rounding to nearest, FLD st(i),
+ * FST(P) st(i) and FXCH as integer moves on cpu->fpu (registers by
+ * physical number, 16 bytes apart; TOP in the status word; the tags
+ * abridged, fpu.h), without the call into fpu.c's fast entries (saving
+ * and restoring five registers, its checks and its dispatch). Everything
+ * else - #NM, a pending exception, an empty or full register where that
+ * matters, a value that is not a normal double, another rounding
+ * control, PE unmasked - goes to the slow path (the interpreter) before
+ * any state changes but the last-instruction pointers, which that path
+ * records the same. Registers: R10 = TOP * 2 (a register's tag bit;
+ * times 8, its offset in fpu.r); R8, R9 (without a memory operand), R11
+ * scratch. */
+
+#define X87_SW_ES 0x0080
+#define X87_SW_C1 0x0200
+#define X87_SW_TOP 0x3800
+#define X87_SW_PE 0x0020
+
+/* The forms x87_move emits. */
+static bool x87_move_form(const struct emitter *e, const struct insn *in)
+{
+    const struct opnd *o = &in->opnd[0];
+    if (in->nopnd != 1)
+        return false;
+    if (o->kind == OPND_MEM)
+        return (in->op == OP_FLD || in->op == OP_FST || in->op == OP_FSTP) && o->size == 8 &&
+               mem_native(e, in) && in->seg != SEG_FS && in->seg != SEG_GS;
+    return o->kind == OPND_ST &&
+           (in->op == OP_FLD || in->op == OP_FST || in->op == OP_FSTP || in->op == OP_FXCH) &&
+           !(in->opcode == 0xD9 && in->op == OP_FSTP);   /* (D9 D8+i: no empty check; fpu.c) */
+}
+
+static struct x64_mem x87_reg_mem(int bitreg, int32_t off)
+{
+    return x64_mem_bis(NATIVE_CPU, bitreg, 8, CPU_OFF(fpu.r) + off);
+}
+
+/* r = the tag bit of st(i) */
+static void x87_st(struct emitter *e, int r, unsigned i)
+{
+    x64_lea(&e->a, 32, r, x64_mem_b(X64_R10, (int32_t)(2 * i)));
+    x64_alu_ri(&e->a, X64_AND, 32, r, 14);
+}
+
+/* To the slow path unless the register of tag bit bitreg is empty
+ * (want_empty) or not; R8 holds the tag word. */
+static void x87_need(struct emitter *e, int bitreg, bool want_empty)
+{
+    x64_bitop_rr(&e->a, X64_BT, 32, X64_R8, bitreg);
+    x64_jcc_label(&e->a, want_empty ? X64_CC_AE : X64_CC_B, &e->stub->slow, false);
+}
+
+/* In R8's tag word, the register of bit bitreg empty or not (bitreg is
+ * destroyed). */
+static void x87_tag(struct emitter *e, int bitreg, bool empty)
+{
+    enum x64_bitop op = empty ? X64_BTS : X64_BTR;
+    x64_bitop_rr(&e->a, op, 32, X64_R8, bitreg);
+    x64_inc_r(&e->a, 32, bitreg);
+    x64_bitop_rr(&e->a, op, 32, X64_R8, bitreg);
+}
+
+/* The last-instruction pointers (fpu.c's fpu_note), R11 scratch; with a
+ * memory operand its offset is in R8 (flat: the linear address). */
+static void x87_note(struct emitter *e, const struct insn *in, bool mem)
+{
+    struct x64_asm *a = &e->a;
+    int32_t sel = (int32_t)offsetof(struct seg_cache, sel), stride = (int32_t)sizeof(struct seg_cache);
+    x64_mov_mi(a, 16, x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.fop)), ((in->opcode & 7) << 8) | in->modrm);
+    x64_mov_mi(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.fip)), (int32_t)e->eip);
+    x64_movzx_rm(a, 32, X64_R11, 16, x64_mem_b(NATIVE_CPU, CPU_OFF(seg) + SEG_CS * stride + sel));
+    x64_mov_mr(a, 16, x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.fcs)), X64_R11);
+    if (mem) {
+        x64_mov_mr(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.fdp)), X64_R8);
+        x64_movzx_rm(a, 32, X64_R11, 16, x64_mem_b(NATIVE_CPU, CPU_OFF(seg) + in->seg * stride + sel));
+        x64_mov_mr(a, 16, x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.fds)), X64_R11);
+    }
+}
+
+/* The status word's TOP from top_bitreg (destroyed), C1 cleared unless
+ * keep_c1. R11 scratch. */
+static void x87_set_top(struct emitter *e, int top_bitreg, bool keep_c1)
+{
+    struct x64_asm *a = &e->a;
+    struct x64_mem sw = x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.sw));
+    x64_movzx_rm(a, 32, X64_R11, 16, sw);
+    x64_alu_ri(a, X64_AND, 32, X64_R11, ~(X87_SW_TOP | (keep_c1 ? 0 : X87_SW_C1)) & 0xFFFF);
+    x64_shift_ri(a, X64_SHL, 32, top_bitreg, FPU_SW_TOP_SHIFT - 1);
+    x64_alu_rr(a, X64_OR, 32, X64_R11, top_bitreg);
+    x64_mov_mr(a, 16, sw, X64_R11);
+}
+
+/* FST(P) m64 of st(0), R10 its tag bit, R9 the host address, rounded to
+ * nearest (fx80_to_f64 with RC 0): a normal result only. PE and C1 (rounded
+ * up) into the status word. */
+static void x87_store_f64(struct emitter *e)
+{
+    struct x64_asm *a = &e->a;
+    struct x64_mem mant = x87_reg_mem(X64_R10, 0);
+    struct x64_mem sw = x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.sw));
+    /* R8 = the double's exponent - 1, 0..2045 */
+    x64_movzx_rm(a, 32, X64_R8, 16, x87_reg_mem(X64_R10, 8));
+    x64_alu_ri(a, X64_AND, 32, X64_R8, 0x7FFF);
+    x64_alu_ri(a, X64_SUB, 32, X64_R8, 16383 - 1023 + 1);
+    x64_alu_ri(a, X64_CMP, 32, X64_R8, 2045);
+    x64_jcc_label(a, X64_CC_A, &e->stub->slow, false);
+    /* R11 = the significand rounded to 53 bits, in place: + 0x3FF + its
+     * bit 11, low bits cleared (a carry out: the slow path) */
+    x64_mov_rm(a, 64, X64_R11, mant);
+    x64_test_rr(a, 64, X64_R11, X64_R11);
+    x64_jcc_label(a, X64_CC_NS, &e->stub->slow, false);   /* J clear: unnormal */
+    x64_bitop_ri(a, X64_BT, 64, X64_R11, 11);
+    x64_alu_ri(a, X64_ADC, 64, X64_R11, 0x3FF);
+    x64_jcc_label(a, X64_CC_B, &e->stub->slow, false);
+    x64_alu_ri(a, X64_AND, 64, X64_R11, -0x800);
+    /* C1 = rounded up; PE unless exact */
+    x64_alu_mi(a, X64_AND, 16, sw, ~X87_SW_C1 & 0xFFFF);
+    struct x64_label exact, down;
+    x64_label_init(&exact);
+    x64_label_init(&down);
+    x64_alu_rm(a, X64_CMP, 64, X64_R11, mant);
+    x64_jcc_label(a, X64_CC_E, &exact, true);
+    x64_jcc_label(a, X64_CC_B, &down, true);
+    x64_alu_mi(a, X64_OR, 16, sw, X87_SW_C1);
+    x64_bind(a, &down);
+    x64_alu_mi(a, X64_OR, 16, sw, X87_SW_PE);
+    x64_bind(a, &exact);
+    /* sign | exponent | fraction */
+    x64_shift_ri(a, X64_SHR, 64, X64_R11, 11);
+    x64_bitop_ri(a, X64_BTR, 64, X64_R11, 52);
+    x64_inc_r(a, 32, X64_R8);
+    x64_shift_ri(a, X64_SHL, 64, X64_R8, 52);
+    x64_alu_rr(a, X64_OR, 64, X64_R8, X64_R11);
+    struct x64_label positive;
+    x64_label_init(&positive);
+    x64_test_mi(a, 8, x87_reg_mem(X64_R10, 9), 0x80);
+    x64_jcc_label(a, X64_CC_E, &positive, true);
+    x64_bitop_ri(a, X64_BTS, 64, X64_R8, 63);
+    x64_bind(a, &positive);
+    x64_mov_mr(a, 64, x64_mem_b(X64_R9, 0), X64_R8);
+}
+
+static bool emit_x87_move(struct emitter *e, const struct insn *in)
+{
+    struct x64_asm *a = &e->a;
+    const struct opnd *o = &in->opnd[0];
+    bool mem = o->kind == OPND_MEM;
+    bool store = in->op == OP_FST || in->op == OP_FSTP;
+    struct x64_mem tw = x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.tw));
+    struct x64_mem sw = x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.sw));
+    if (mem) {
+        mem_operand(e, in, 8, store);
+        x64_alu_rr(a, X64_ADD, 64, X64_R9, X64_R8);   /* R9: the host address, R8 the offset */
+    } else {
+        fl_save(e);
+        open_stub(e);
+    }
+    x64_test_mi(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(cr0)), CR0_EM | CR0_TS);
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    x64_test_mi(a, 16, sw, X87_SW_ES);
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    if (mem && store) {   /* round to nearest, PE masked */
+        x64_test_mi(a, 16, x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.cw)), 0x0C00);
+        x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+        x64_test_mi(a, 16, x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.cw)), X87_SW_PE);
+        x64_jcc_label(a, X64_CC_E, &e->stub->slow, false);
+    }
+    x87_note(e, in, mem);   /* (R8 free from here) */
+    x64_movzx_rm(a, 32, X64_R10, 16, sw);
+    x64_shift_ri(a, X64_SHR, 32, X64_R10, FPU_SW_TOP_SHIFT - 1);
+    x64_alu_ri(a, X64_AND, 32, X64_R10, 14);
+    x64_movzx_rm(a, 32, X64_R8, 16, tw);
+    if (in->op == OP_FLD) {
+        int dst = X64_R11;   /* st(7): the new st(0), empty */
+        x87_st(e, dst, 7);
+        x87_need(e, dst, true);
+        if (mem) {   /* a normal double, exactly */
+            x64_mov_rm(a, 64, X64_R9, x64_mem_b(X64_R9, 0));
+            x64_mov_rr(a, 64, X64_R8, X64_R9);
+            x64_shift_ri(a, X64_SHR, 64, X64_R8, 52);
+            x64_alu_ri(a, X64_AND, 32, X64_R8, 0x7FF);
+            x64_dec_r(a, 32, X64_R8);
+            x64_alu_ri(a, X64_CMP, 32, X64_R8, 0x7FE);
+            x64_jcc_label(a, X64_CC_AE, &e->stub->slow, false);
+            x64_mov_rr(a, 64, X64_R8, X64_R9);
+            x64_shift_ri(a, X64_SHL, 64, X64_R8, 11);
+            x64_bitop_ri(a, X64_BTS, 64, X64_R8, 63);
+            x64_mov_mr(a, 64, x87_reg_mem(dst, 0), X64_R8);
+            x64_shift_ri(a, X64_SHR, 64, X64_R9, 52);      /* sign << 11 | exponent */
+            x64_mov_rr(a, 32, X64_R8, X64_R9);
+            x64_alu_ri(a, X64_AND, 32, X64_R8, 0x7FF);
+            x64_alu_ri(a, X64_ADD, 32, X64_R8, 16383 - 1023);
+            x64_shift_ri(a, X64_SHR, 32, X64_R9, 11);
+            x64_shift_ri(a, X64_SHL, 32, X64_R9, 15);
+            x64_alu_rr(a, X64_OR, 32, X64_R8, X64_R9);
+            x64_mov_mr(a, 16, x87_reg_mem(dst, 8), X64_R8);
+            x64_movzx_rm(a, 32, X64_R8, 16, tw);
+        } else {
+            x87_st(e, X64_R9, o->reg);
+            x87_need(e, X64_R9, false);
+            x64_mov_rm(a, 64, X64_R10, x87_reg_mem(X64_R9, 0));   /* (R10 free: the new TOP is dst) */
+            x64_mov_mr(a, 64, x87_reg_mem(dst, 0), X64_R10);
+            x64_movzx_rm(a, 32, X64_R10, 16, x87_reg_mem(X64_R9, 8));
+            x64_mov_mr(a, 16, x87_reg_mem(dst, 8), X64_R10);
+        }
+        x64_mov_rr(a, 32, X64_R10, dst);
+        x87_tag(e, dst, false);
+        x64_mov_mr(a, 16, tw, X64_R8);
+        x87_set_top(e, X64_R10, false);
+        return true;
+    }
+    x87_need(e, X64_R10, false);   /* st(0) */
+    if (in->op == OP_FXCH) {
+        x87_st(e, X64_R9, o->reg);
+        x87_need(e, X64_R9, false);
+        for (int32_t off = 0; off <= 8; off += 8) {
+            int bits = off ? 16 : 64;
+            if (off) {
+                x64_movzx_rm(a, 32, X64_R8, 16, x87_reg_mem(X64_R10, off));
+                x64_movzx_rm(a, 32, X64_R11, 16, x87_reg_mem(X64_R9, off));
+            } else {
+                x64_mov_rm(a, 64, X64_R8, x87_reg_mem(X64_R10, off));
+                x64_mov_rm(a, 64, X64_R11, x87_reg_mem(X64_R9, off));
+            }
+            x64_mov_mr(a, bits, x87_reg_mem(X64_R10, off), X64_R11);
+            x64_mov_mr(a, bits, x87_reg_mem(X64_R9, off), X64_R8);
+        }
+        x64_alu_mi(a, X64_AND, 16, sw, ~X87_SW_C1 & 0xFFFF);
+        return true;
+    }
+    /* FST(P) */
+    bool pop = in->op == OP_FSTP;
+    if (mem) {
+        x87_store_f64(e);
+    } else {
+        x87_st(e, X64_R9, o->reg);
+        x64_mov_rm(a, 64, X64_R11, x87_reg_mem(X64_R10, 0));
+        x64_mov_mr(a, 64, x87_reg_mem(X64_R9, 0), X64_R11);
+        x64_movzx_rm(a, 32, X64_R11, 16, x87_reg_mem(X64_R10, 8));
+        x64_mov_mr(a, 16, x87_reg_mem(X64_R9, 8), X64_R11);
+        x87_tag(e, X64_R9, false);
+        if (!pop)
+            x64_mov_mr(a, 16, tw, X64_R8);
+        x64_alu_mi(a, X64_AND, 16, sw, ~X87_SW_C1 & 0xFFFF);
+    }
+    if (pop) {
+        if (mem)
+            x64_movzx_rm(a, 32, X64_R8, 16, tw);
+        x64_mov_rr(a, 32, X64_R11, X64_R10);
+        x87_tag(e, X64_R11, true);
+        x64_mov_mr(a, 16, tw, X64_R8);
+        x64_alu_ri(a, X64_ADD, 32, X64_R10, 2);
+        x64_alu_ri(a, X64_AND, 32, X64_R10, 14);
+        x87_set_top(e, X64_R10, true);
+    }
+    return true;
+}
+
 /* x87: FNSTSW AX inline; the forms fpu_fast takes (core/fpu.h) as a direct
  * call to it, with the memory operand through the inline TLB path. The
  * guest registers in caller-saved host registers are kept on the host
@@ -1624,6 +1884,8 @@ static bool emit_x87(struct emitter *e, const struct insn *in)
         x64_mov_rm(a, 16, native_hreg[R_EAX], x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.sw)));
         return true;
     }
+    if (!e->nt->no_x87_moves && x87_move_form(e, in))
+        return emit_x87_move(e, in);
     fpu_fast_fn *entry = fpu_fast_entry(in);
     if (!entry)
         return false;

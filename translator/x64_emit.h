@@ -88,7 +88,7 @@ struct x64_asm {
     intptr_t exec_delta;/* run address - write address */
 };
 
-#define X64_LABEL_MAX_FIXUPS 8
+#define X64_LABEL_MAX_FIXUPS 16
 
 /* A jump target inside the buffer. Jumps to an unbound label are recorded
  * and patched when it is bound; jumps to a bound label are direct. */

@@ -14,7 +14,11 @@
  */
 #include "runtime.h"
 
-static uint32_t rng = 0x2545F491u;
+/* Everything written lives on pages of its own (PAGE_OWN): a store into
+ * a page that holds code invalidates its translations, and the rounds
+ * would then run in the interpreter rather than as host code. */
+#define PAGE_OWN __attribute__((aligned(4096)))
+static uint32_t rng PAGE_OWN = 0x2545F491u;
 static uint32_t next_rand(void)
 {
     rng ^= rng << 13;
@@ -49,12 +53,12 @@ static uint32_t rand_f32(void)
     return (next_rand() & 0x807FFFFFu) | (0x70u + ((r >> 8) & 0x1F)) << 23;
 }
 
-static volatile uint64_t in64[4], out64[4];
-static volatile uint32_t in32[4], out32[4];
-static volatile int32_t int32v[2];
-static volatile int16_t int16v[2];
-static volatile uint16_t cw_word, cw_saved, sw_word;
-static volatile uint32_t nm_count, mf_count;
+static volatile uint64_t in64[4] PAGE_OWN, out64[4] PAGE_OWN;
+static volatile uint32_t in32[4] PAGE_OWN, out32[4] PAGE_OWN;
+static volatile int32_t int32v[2] PAGE_OWN;
+static volatile int16_t int16v[2] PAGE_OWN;
+static volatile uint16_t cw_word PAGE_OWN, cw_saved PAGE_OWN, sw_word PAGE_OWN;
+static volatile uint32_t nm_count PAGE_OWN, mf_count PAGE_OWN;
 
 static bool on_nm(struct frame *f)
 {
@@ -114,7 +118,7 @@ static void fill(void)
 /* FXSAVE/FXRSTOR (0F AE /0 /1): the x87 part of the 512-byte image (FCW,
  * FSW, abridged tag, the eight registers in ST order), a round trip through
  * FNINIT, and #GP on an image that is not 16-byte aligned. */
-static uint8_t fx_image[512 + 16] __attribute__((aligned(16)));
+static uint8_t fx_image[512 + 16] PAGE_OWN;
 #define NEG_225E300_BITS 0xFE4AE0C41900844Full   /* -2.25e300 */
 
 static void fxsave_misaligned(void *arg)

@@ -891,6 +891,22 @@ static void need_fsw(struct gen *g)
     g->t.fsw_def = CC_ALL;
 }
 
+/* Right after an x87 instruction that defines C1 (rounded up, or a stack
+ * fault), sometimes read it into AX with FNSTSW and keep C1 and the
+ * exception flags (AND EAX, 0x23F: C0, C2 and C3 may be undefined): a
+ * case's end only shows the last C1, so this checks the others. */
+static void maybe_read_c1(struct gen *g, uint16_t fsw_def)
+{
+    if (!(fsw_def & C1) || !reg_writable(g, HD_EAX) || !chance(g, 25))
+        return;
+    static const uint8_t fnstsw_and[] = { 0xDF, 0xE0 };
+    emit_bytes(g, fnstsw_and, 2);
+    static const uint8_t and_eax[] = { 0x25, 0x3F, 0x02, 0x00, 0x00 };
+    emit_bytes(g, and_eax, 5);
+    flags_apply(g, LOGIC_DEF, AF);
+    reg_clobber(g, HD_EAX);
+}
+
 /* ---- flag rules for shifts ---------------------------------------------- */
 
 /* defined flags after shift/rotate group /ext by count (raw) */
@@ -2479,10 +2495,12 @@ static bool item_fmem(struct gen *g)
         addr = pick_addr(g, f->size, f->write);
     }
     emit_fmem(g, f->esc, ext, addr, f->write);
-    if (f->ext == 0xFF && (ext == 2 || ext == 3))
+    if (f->ext == 0xFF && (ext == 2 || ext == 3)) {
         fsw_apply(g, CC_ALL, 0);    /* FCOM/FCOMP/FICOM/FICOMP */
-    else
+    } else {
         fsw_apply(g, f->fsw_def, f->fsw_undef);
+        maybe_read_c1(g, f->fsw_def);
+    }
     return true;
 }
 
@@ -2547,6 +2565,7 @@ static bool item_freg(struct gen *g)
     uint8_t b[2] = { f->esc, (uint8_t)(f->modrm + (f->n_i ? rnd(g, f->n_i) : 0)) };
     emit_bytes(g, b, 2);
     fsw_apply(g, f->fsw_def, f->fsw_undef);
+    maybe_read_c1(g, f->fsw_def);
     return true;
 }
 
