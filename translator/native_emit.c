@@ -1700,16 +1700,25 @@ static void x87_set_top(struct emitter *e, int top_bitreg, bool keep_c1)
 }
 
 /* FST(P) m64 of st(0), R10 its tag bit, R9 the host address, rounded to
- * nearest (fx80_to_f64 with RC 0): a normal result only. PE and C1 (rounded
- * up) into the status word. */
+ * nearest (fx80_to_f64 with RC 0): a zero or a normal result only. PE and
+ * C1 (rounded up) into the status word. */
 static void x87_store_f64(struct emitter *e)
 {
     struct x64_asm *a = &e->a;
     struct x64_mem mant = x87_reg_mem(X64_R10, 0);
     struct x64_mem sw = x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.sw));
-    /* R8 = the double's exponent - 1, 0..2045 */
+    struct x64_label nonzero, sign;
+    x64_label_init(&nonzero);
+    x64_label_init(&sign);
     x64_movzx_rm(a, 32, X64_R8, 16, x87_reg_mem(X64_R10, 8));
     x64_alu_ri(a, X64_AND, 32, X64_R8, 0x7FFF);
+    x64_jcc_label(a, X64_CC_NE, &nonzero, true);
+    x64_alu_mi(a, X64_CMP, 64, mant, 0);   /* exponent 0: a zero, exactly (else denormal) */
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    x64_alu_mi(a, X64_AND, 16, sw, ~X87_SW_C1 & 0xFFFF);
+    x64_jmp_label(a, &sign, false);
+    x64_bind(a, &nonzero);
+    /* R8 = the double's exponent - 1, 0..2045 */
     x64_alu_ri(a, X64_SUB, 32, X64_R8, 16383 - 1023 + 1);
     x64_alu_ri(a, X64_CMP, 32, X64_R8, 2045);
     x64_jcc_label(a, X64_CC_A, &e->stub->slow, false);
@@ -1740,6 +1749,7 @@ static void x87_store_f64(struct emitter *e)
     x64_inc_r(a, 32, X64_R8);
     x64_shift_ri(a, X64_SHL, 64, X64_R8, 52);
     x64_alu_rr(a, X64_OR, 64, X64_R8, X64_R11);
+    x64_bind(a, &sign);
     struct x64_label positive;
     x64_label_init(&positive);
     x64_test_mi(a, 8, x87_reg_mem(X64_R10, 9), 0x80);
@@ -1783,8 +1793,19 @@ static bool emit_x87_move(struct emitter *e, const struct insn *in)
         int dst = X64_R11;   /* st(7): the new st(0), empty */
         x87_st(e, dst, 7);
         x87_need(e, dst, true);
-        if (mem) {   /* a normal double, exactly */
+        if (mem) {   /* a zero or a normal double, exactly */
+            struct x64_label normal, done;
+            x64_label_init(&normal);
+            x64_label_init(&done);
             x64_mov_rm(a, 64, X64_R9, x64_mem_b(X64_R9, 0));
+            x64_mov_rr(a, 64, X64_R8, X64_R9);
+            x64_alu_rr(a, X64_ADD, 64, X64_R8, X64_R8);   /* without the sign: zero? */
+            x64_jcc_label(a, X64_CC_NE, &normal, true);
+            x64_mov_mr(a, 64, x87_reg_mem(dst, 0), X64_R8);
+            x64_shift_ri(a, X64_SHR, 64, X64_R9, 48);
+            x64_mov_mr(a, 16, x87_reg_mem(dst, 8), X64_R9);   /* the sign alone */
+            x64_jmp_label(a, &done, true);
+            x64_bind(a, &normal);
             x64_mov_rr(a, 64, X64_R8, X64_R9);
             x64_shift_ri(a, X64_SHR, 64, X64_R8, 52);
             x64_alu_ri(a, X64_AND, 32, X64_R8, 0x7FF);
@@ -1803,6 +1824,7 @@ static bool emit_x87_move(struct emitter *e, const struct insn *in)
             x64_shift_ri(a, X64_SHL, 32, X64_R9, 15);
             x64_alu_rr(a, X64_OR, 32, X64_R8, X64_R9);
             x64_mov_mr(a, 16, x87_reg_mem(dst, 8), X64_R8);
+            x64_bind(a, &done);
             x64_movzx_rm(a, 32, X64_R8, 16, tw);
         } else {
             x87_st(e, X64_R9, o->reg);
