@@ -138,7 +138,6 @@ struct machine {
     int  (*boot)(struct machine *m, void *opaque);
     void *boot_opaque;
 
-
     /* Filled by the display and keyboard devices, read by frontends. */
     struct display display;
     struct input   input;
