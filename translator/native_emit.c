@@ -1603,11 +1603,10 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
     }
 }
 
-/* Host instructions for in; false (and nothing kept) when this form is
- * left to the interpreter. */
 /* ---- x87 data moves in host code ----
  *
- * FLD m64 of a normal double, FST(P) m64 rounding to nearest, FLD st(i),
+ * FLD m64 of a zero or normal double, FST(P) m64 of a zero or rounding to
+ * nearest, FLD st(i),
  * FST(P) st(i) and FXCH as integer moves on cpu->fpu (registers by
  * physical number, 16 bytes apart; TOP in the status word; the tags
  * abridged, fpu.h), without the call into fpu.c's fast entries (saving
@@ -1667,6 +1666,16 @@ static void x87_tag(struct emitter *e, int bitreg, bool empty)
     x64_bitop_rr(&e->a, op, 32, X64_R8, bitreg);
     x64_inc_r(&e->a, 32, bitreg);
     x64_bitop_rr(&e->a, op, 32, X64_R8, bitreg);
+}
+
+/* The register of tag bit `to` gets the value of the one of tag bit
+ * `from` (significand, then sign and exponent) through tmp. */
+static void x87_copy(struct emitter *e, int to, int from, int tmp)
+{
+    x64_mov_rm(&e->a, 64, tmp, x87_reg_mem(from, 0));
+    x64_mov_mr(&e->a, 64, x87_reg_mem(to, 0), tmp);
+    x64_movzx_rm(&e->a, 32, tmp, 16, x87_reg_mem(from, 8));
+    x64_mov_mr(&e->a, 16, x87_reg_mem(to, 8), tmp);
 }
 
 /* The last-instruction pointers (fpu.c's fpu_note), R11 scratch; with a
@@ -1829,10 +1838,7 @@ static bool emit_x87_move(struct emitter *e, const struct insn *in)
         } else {
             x87_st(e, X64_R9, o->reg);
             x87_need(e, X64_R9, false);
-            x64_mov_rm(a, 64, X64_R10, x87_reg_mem(X64_R9, 0));   /* (R10 free: the new TOP is dst) */
-            x64_mov_mr(a, 64, x87_reg_mem(dst, 0), X64_R10);
-            x64_movzx_rm(a, 32, X64_R10, 16, x87_reg_mem(X64_R9, 8));
-            x64_mov_mr(a, 16, x87_reg_mem(dst, 8), X64_R10);
+            x87_copy(e, dst, X64_R9, X64_R10);   /* (R10 free: the new TOP is dst) */
         }
         x64_mov_rr(a, 32, X64_R10, dst);
         x87_tag(e, dst, false);
@@ -1844,18 +1850,15 @@ static bool emit_x87_move(struct emitter *e, const struct insn *in)
     if (in->op == OP_FXCH) {
         x87_st(e, X64_R9, o->reg);
         x87_need(e, X64_R9, false);
-        for (int32_t off = 0; off <= 8; off += 8) {
-            int bits = off ? 16 : 64;
-            if (off) {
-                x64_movzx_rm(a, 32, X64_R8, 16, x87_reg_mem(X64_R10, off));
-                x64_movzx_rm(a, 32, X64_R11, 16, x87_reg_mem(X64_R9, off));
-            } else {
-                x64_mov_rm(a, 64, X64_R8, x87_reg_mem(X64_R10, off));
-                x64_mov_rm(a, 64, X64_R11, x87_reg_mem(X64_R9, off));
-            }
-            x64_mov_mr(a, bits, x87_reg_mem(X64_R10, off), X64_R11);
-            x64_mov_mr(a, bits, x87_reg_mem(X64_R9, off), X64_R8);
-        }
+        /* significands, then signs and exponents, crosswise */
+        x64_mov_rm(a, 64, X64_R8, x87_reg_mem(X64_R10, 0));
+        x64_mov_rm(a, 64, X64_R11, x87_reg_mem(X64_R9, 0));
+        x64_mov_mr(a, 64, x87_reg_mem(X64_R10, 0), X64_R11);
+        x64_mov_mr(a, 64, x87_reg_mem(X64_R9, 0), X64_R8);
+        x64_movzx_rm(a, 32, X64_R8, 16, x87_reg_mem(X64_R10, 8));
+        x64_movzx_rm(a, 32, X64_R11, 16, x87_reg_mem(X64_R9, 8));
+        x64_mov_mr(a, 16, x87_reg_mem(X64_R10, 8), X64_R11);
+        x64_mov_mr(a, 16, x87_reg_mem(X64_R9, 8), X64_R8);
         x64_alu_mi(a, X64_AND, 16, sw, ~X87_SW_C1 & 0xFFFF);
         return true;
     }
@@ -1865,10 +1868,7 @@ static bool emit_x87_move(struct emitter *e, const struct insn *in)
         x87_store_f64(e);
     } else {
         x87_st(e, X64_R9, o->reg);
-        x64_mov_rm(a, 64, X64_R11, x87_reg_mem(X64_R10, 0));
-        x64_mov_mr(a, 64, x87_reg_mem(X64_R9, 0), X64_R11);
-        x64_movzx_rm(a, 32, X64_R11, 16, x87_reg_mem(X64_R10, 8));
-        x64_mov_mr(a, 16, x87_reg_mem(X64_R9, 8), X64_R11);
+        x87_copy(e, X64_R9, X64_R10, X64_R11);
         x87_tag(e, X64_R9, false);
         if (!pop)
             x64_mov_mr(a, 16, tw, X64_R8);
@@ -1982,6 +1982,8 @@ static bool emit_rdtsc(struct emitter *e)
     return true;
 }
 
+/* Host instructions for in; false (and nothing kept) when this form is
+ * left to the interpreter. */
 static bool emit_native(struct emitter *e, const struct insn *in)
 {
     /* LOCK: the decoder accepts it only on lockable memory forms, and one
