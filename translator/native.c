@@ -228,6 +228,8 @@ struct native *native_create(struct tcache *tc, size_t code_bytes)
     nt->host_undef_flags = host_undef_flags_as_interpreter() && !(exact_flags && *exact_flags == '1');
     const char *no_x87_moves = getenv("FOX86_NATIVE_NO_X87_MOVES");
     nt->no_x87_moves = no_x87_moves && *no_x87_moves == '1';
+    const char *no_loops = getenv("FOX86_NATIVE_NO_LOOPS");
+    nt->no_loops = no_loops && *no_loops == '1';
     nt->cb = codebuf_create(code_bytes);
     nt->jc = calloc(1, sizeof(*nt->jc));
     if (nt->jc)
@@ -351,6 +353,17 @@ static void perf_map_block(struct native *nt, const struct tblock *b)
             (size_t)(codebuf_cursor(nt->cb) - code), b->eip, b->mode);
 }
 
+/* -d out_asm and -d perfmap of a block just emitted */
+static void log_new_code(struct tcache *tc, struct tblock *b)
+{
+    struct native *nt = tc->native;
+    if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_OUT_ASM) &&
+        machine_log_address(tc->cfg.machine, b->eip, b->bytes))
+        log_block(nt, tc->cfg.machine, b);
+    if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_PERF_MAP))
+        perf_map_block(nt, b);
+}
+
 void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
 {
     (void)cpu;
@@ -365,11 +378,7 @@ void native_translate(struct tcache *tc, struct cpu *cpu, struct tblock *b)
         return;
     }
     tc->stats.native_blocks++;
-    if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_OUT_ASM) &&
-        machine_log_address(tc->cfg.machine, b->eip, b->bytes))
-        log_block(nt, tc->cfg.machine, b);
-    if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_PERF_MAP))
-        perf_map_block(nt, b);
+    log_new_code(tc, b);
 }
 
 /* Whether the run loop must look at the CPU before more host code runs
@@ -413,11 +422,13 @@ static void note_group_miss(struct tcache *tc, struct tblock *b, uint32_t leader
     uint8_t jmp[5] = { 0xE9 };
     int32_t rel32 = (int32_t)rel;
     memcpy(jmp + 1, &rel32, 4);
-    memcpy(entry, jmp, sizeof jmp);   /* over the entry's budget check (no other target) */
+    /* over the entry's budget check: the old code's loop edges, which go
+     * on past it, still run that code, which stays right until its group
+     * misses again and it leaves */
+    memcpy(entry, jmp, sizeof jmp);
     b->code = code;
     tc->stats.native_group_retranslations++;
-    if (tc->cfg.machine && machine_log_enabled(tc->cfg.machine, LOG_PERF_MAP))
-        perf_map_block(nt, b);
+    log_new_code(tc, b);
 }
 
 /* An empty block's instruction (it crosses a page: native_emit_block):

@@ -106,6 +106,8 @@ struct native {
     bool host_bmi2;            /* RORX for the TLB index (FOX86_NATIVE_NO_BMI2=1: not used) */
     bool no_x87_moves;         /* FOX86_NATIVE_NO_X87_MOVES=1: x87 loads, stores and exchanges
                                   call fpu.c's fast entries (comparisons) */
+    bool no_loops;             /* FOX86_NATIVE_NO_LOOPS=1: jumps back to a block's start leave
+                                  through its entry as other exits (native_emit.c, loops) */
     bool host_undef_flags;     /* the host leaves MUL/IMUL's and SHL/SHR/SAR's undefined flags
                                   as the interpreter defines them (Intel's); else host code
                                   computes them (FOX86_NATIVE_EXACT_FLAGS=1: always) */

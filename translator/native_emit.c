@@ -93,12 +93,27 @@ struct stub {
     bool leave;                /* leave the block after the call (a group leader's miss) */
 };
 
+/* A loop edge (emit_loop_edge) keeps the guest flags in RFLAGS; when
+ * the budget is spent, how to set them there again after its CMP of the
+ * budget clobbered them: nothing to do (they are in R13 or memory), one
+ * host CMP or TEST run again (its operands unchanged since), the FS_LOGIC
+ * replay from a register or from cpu->jit.logic_value; or no way. */
+enum { REDO_NONE, REDO_BYTES, REDO_LOGIC_REG, REDO_LOGIC_MEM, REDO_CANNOT };
+struct redo {
+    uint8_t kind;              /* REDO_* */
+    uint8_t len;               /* REDO_BYTES: the instruction's */
+    int8_t reg;                /* REDO_LOGIC_REG: the host register */
+    struct replay replay;      /* REDO_LOGIC_*: how */
+    uint8_t bytes[15];
+};
+
 /* A conditional jump inside the block, taken: the block ends after its
  * count instructions and goes on at target (emitted out of line). */
 struct side_exit {
     struct x64_label at;
     uint32_t count, target;
     uint8_t fs;                /* flags state at the jump */
+    struct redo redo;          /* a jump back to the block's start: emit_loop_edge */
 };
 
 struct emitter {
@@ -129,11 +144,23 @@ struct emitter {
     int r9_slot;                          /* the slot whose addend R9 still holds, or -1 */
     int logic_reg;                        /* the host register holding the result of the last
                                              instruction, a 32-bit AND/OR/XOR/TEST whose flags
-                                             are in RFLAGS, or -1; valid while nothing has been
-                                             emitted since (a->cur == logic_end) */
+                                             are in RFLAGS, or -1; valid while nothing but side
+                                             exits' Jcc has been emitted since
+                                             (a->cur == logic_end) */
     uint8_t *logic_end;
     struct replay logic_replay;           /* how logic_reg's value gives those flags */
     struct replay replay;                 /* with fs FS_LOGIC: how to set its flags again */
+    /* the host CMP or TEST that set RFLAGS last, when running it again sets
+     * them the same: cmp_len bytes at cmp_start, valid while nothing but
+     * side exits' Jcc has been emitted since (a->cur == cmp_valid); cmp_at
+     * is where emit_alu and emit_test put the instruction being emitted */
+    uint8_t *cmp_start, *cmp_valid, *cmp_at;
+    int cmp_len;
+    /* loops (emit_loop_edge): whether jumps back to the block's start may
+     * skip its entry for body, how many do, and where a spent budget leaves */
+    bool loop_ok;
+    int nloops;
+    struct x64_label body, budget_exit;
 };
 
 /* ---- flags ---- */
@@ -472,6 +499,113 @@ static void emit_goto_r10(struct emitter *e)
     emit_indirect(e);
 }
 
+/* ---- loops ----
+ *
+ * A jump back to the block's own start leaves as any exit would: PUSHFQ
+ * of the flags to R13, the budget less the count, and the chained jump to
+ * the entry's budget check, whose CMP clobbers RFLAGS. When the block's
+ * first instructions overwrite all six flags without reading them
+ * (entry_flags_writer), the value in R13 only matters if the budget is
+ * spent there, so the jump checks the budget itself and goes straight on
+ * at the body; only on the way out are the flags set in RFLAGS again
+ * (struct redo) and saved. A hot loop so runs without PUSHFQ, which is
+ * micro-coded and waits for every flag. */
+
+/* Loop edges in one block at most: each adds a jump to budget_exit,
+ * which takes X64_LABEL_MAX_FIXUPS. */
+#define LOOP_EDGES_MAX 8
+
+/* The instruction that overwrites all six arithmetic flags before
+ * anything reads them or can fault: an ADD, SUB, AND, OR, XOR, CMP or
+ * TEST of registers and immediates (AF after the logic ones is 0,
+ * whatever it was), after nothing but register MOVs, MOVZX, MOVSX and
+ * LEAs; or -1. Those before it must become host code (native_emit_block:
+ * an interpreter call could leave with the stale flags). */
+static int entry_flags_writer(const struct tblock *b)
+{
+    for (uint32_t i = 0; i < b->n && i < 8; i++) {
+        const struct insn *in = &b->insn[i].insn;
+        bool regs = true;
+        for (int k = 0; k < in->nopnd; k++)
+            if (in->opnd[k].kind != OPND_REG && in->opnd[k].kind != OPND_IMM)
+                regs = false;
+        switch (in->op) {
+        case OP_ADD: case OP_SUB: case OP_AND: case OP_OR: case OP_XOR: case OP_CMP: case OP_TEST:
+            return regs && in->nopnd == 2 ? (int)i : -1;
+        case OP_MOV: case OP_MOVZX: case OP_MOVSX:
+            if (!regs)
+                return -1;
+            break;
+        case OP_LEA:   /* (its memory operand is only an address) */
+            break;
+        default:
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/* At a Jcc, after cond_of (fs_before the flags state before it), or at a
+ * JMP: how a loop edge there would set the flags in RFLAGS again. */
+static struct redo jcc_redo(const struct emitter *e, int fs_before)
+{
+    struct redo r = { .kind = REDO_CANNOT };
+    if (e->fs == FS_SAVED || e->fs == FS_MEM) {
+        r.kind = REDO_NONE;
+    } else if (e->fs == FS_LOGIC || (e->fs == FS_HOST && fs_before == FS_LOGIC)) {
+        /* (after cond_of: set again in RFLAGS, the value still in memory) */
+        r.kind = REDO_LOGIC_MEM;
+        r.replay = e->replay;
+    } else if (e->fs == FS_HOST && e->cmp_valid && e->a.cur == e->cmp_valid &&
+               e->cmp_len <= (int)sizeof r.bytes) {
+        r.kind = REDO_BYTES;
+        r.len = (uint8_t)e->cmp_len;
+        memcpy(r.bytes, e->cmp_start, r.len);
+    } else if (e->fs == FS_HOST && e->logic_reg >= 0 && e->a.cur == e->logic_end) {
+        r.kind = REDO_LOGIC_REG;
+        r.reg = (int8_t)e->logic_reg;
+        r.replay = e->logic_replay;
+    }
+    return r;
+}
+
+static bool loop_edge_ok(const struct emitter *e, uint32_t target, const struct redo *r)
+{
+    return e->loop_ok && target == e->b->eip && r->kind != REDO_CANNOT &&
+           e->nloops < LOOP_EDGES_MAX;
+}
+
+/* Back to the block's start after count instructions, the flags (state
+ * e->fs) where the Jcc saw them: on at the body while the budget covers
+ * another pass, else out through the entry's budget exit with the flags
+ * in R13 as any exit leaves them. */
+static void emit_loop_edge(struct emitter *e, uint32_t count, const struct redo *r)
+{
+    struct x64_asm *a = &e->a;
+    e->nloops++;
+    e->stats->native_loop_edges++;
+    x64_lea(a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_BUDGET, -(int32_t)count));
+    x64_alu_ri(a, X64_CMP, 64, NATIVE_BUDGET, e->b->n);
+    x64_jcc_label(a, X64_CC_GE, &e->body, false);
+    switch (r->kind) {
+    case REDO_BYTES:
+        x64_copy(a, r->bytes, r->len);
+        e->fs = FS_HOST;
+        break;
+    case REDO_LOGIC_REG:
+        x64_mov_mr(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.logic_value)), r->reg);
+        /* fall through */
+    case REDO_LOGIC_MEM:
+        e->fs = FS_LOGIC;
+        e->replay = r->replay;
+        break;
+    default:
+        break;
+    }
+    end_flags(e);
+    x64_jmp_label(a, &e->budget_exit, false);
+}
+
 /* ---- memory operands ---- */
 
 static bool mem_native(const struct emitter *e, const struct insn *in)
@@ -787,6 +921,8 @@ static bool emit_alu(struct emitter *e, const struct insn *in)
             high8_get(e, h, X64_R10);
             if (carry_in)
                 carry_to_host(e);
+            if (op == X64_CMP)
+                e->cmp_at = a->cur;
             if (h == d)
                 x64_alu_rm(a, op, 8, X64_R10, HOSTMEM);
             else
@@ -801,6 +937,8 @@ static bool emit_alu(struct emitter *e, const struct insn *in)
     }
     if (carry_in)
         carry_to_host(e);
+    if (op == X64_CMP)
+        e->cmp_at = a->cur;
     if (d->kind == OPND_REG && s->kind == OPND_REG)
         x64_alu_rr(a, op, bits, hreg(d), hreg(s));
     else if (d->kind == OPND_REG && s->kind == OPND_IMM)
@@ -827,18 +965,23 @@ static bool emit_test(struct emitter *e, const struct insn *in)
             return false;
         mem_operand(e, in, d->size, false);
         if (s->kind == OPND_IMM) {
+            e->cmp_at = a->cur;
             x64_test_mi(a, bits, HOSTMEM, (int32_t)in->imm);
         } else if (is_high8(s)) {
             x64_movzx_rm(a, 32, X64_R10, 8, HOSTMEM);
             high8_get(e, s, X64_R11);
+            e->cmp_at = a->cur;
             x64_test_rr(a, 8, X64_R10, X64_R11);
         } else {
             x64_mov_rm(a, bits, X64_R10, HOSTMEM);
+            e->cmp_at = a->cur;
             x64_test_rr(a, bits, X64_R10, hreg(s));
         }
     } else if (s->kind == OPND_IMM) {
+        e->cmp_at = a->cur;
         x64_test_ri(a, bits, hreg(d), (int32_t)in->imm);
     } else {
+        e->cmp_at = a->cur;
         x64_test_rr(a, bits, hreg(d), hreg(s));
     }
     e->fs = FS_HOST;
@@ -1544,11 +1687,23 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
             return false;
         struct side_exit *s = &e->sides[e->nsides++];
         x64_label_init(&s->at);
+        int fs_before = e->fs;
+        uint8_t *before = a->cur;
         enum x64_cc cc = cond_of(e, (enum x64_cc)in->cond);
         s->fs = (uint8_t)e->fs;
+        s->redo = jcc_redo(e, fs_before);
         s->count = e->i + 1;
         s->target = target;
+        bool flags_as_were = a->cur == before;
         x64_jcc_label(a, cc, &s->at, false);
+        /* the Jcc changes neither registers nor RFLAGS: what set them can
+         * still be redone after it (a loop's JMP back after its exit test) */
+        if (flags_as_were) {
+            if (e->cmp_valid == before)
+                e->cmp_valid = a->cur;
+            if (e->logic_end == before)
+                e->logic_end = a->cur;
+        }
         return true;
     }
     const struct opnd *o = &in->opnd[0];
@@ -1557,14 +1712,35 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
     if (indirect)
         return emit_branch_indirect(e, in, next);
     switch (in->op) {
-    case OP_JMP:
+    case OP_JMP: {
         if (in->opnd[0].kind != OPND_REL)
             return false;
-        emit_goto(e, target);
+        struct redo redo = jcc_redo(e, e->fs);
+        if (loop_edge_ok(e, target, &redo))
+            emit_loop_edge(e, b->n, &redo);
+        else
+            emit_goto(e, target);
         return true;
+    }
     case OP_JCC: {
         struct x64_label taken;
         x64_label_init(&taken);
+        if (target == b->eip && e->loop_ok) {
+            int fs_before = e->fs;
+            enum x64_cc cc = cond_of(e, (enum x64_cc)in->cond);
+            struct redo redo = jcc_redo(e, fs_before);
+            if (loop_edge_ok(e, target, &redo)) {
+                /* (RFLAGS stays as it is for the fall-through's PUSHFQ) */
+                x64_jcc_label(a, cc, &taken, false);
+                int fs = e->fs;
+                emit_goto(e, next);
+                x64_bind(a, &taken);
+                e->fs = fs;
+                emit_loop_edge(e, b->n, &redo);
+                return true;
+            }
+            /* (what cond_of emitted leaves the flags as the way below wants them) */
+        }
         flags_settle(e);   /* both ways leave with all six in R13 */
         if (e->fs == FS_HOST) {
             /* flags to R13 first: PUSHFQ leaves RFLAGS as they are for the Jcc */
@@ -2374,10 +2550,13 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
     plan_groups(&e);
 
     /* entry: leave unless the budget left covers the whole block */
-    struct x64_label budget_exit;
-    x64_label_init(&budget_exit);
+    x64_label_init(&e.budget_exit);
+    x64_label_init(&e.body);
     x64_alu_ri(a, X64_CMP, 64, NATIVE_BUDGET, b->n);
-    x64_jcc_label(a, X64_CC_L, &budget_exit, false);
+    x64_jcc_label(a, X64_CC_L, &e.budget_exit, false);
+    x64_bind(a, &e.body);
+    int flags_writer = entry_flags_writer(b);
+    e.loop_ok = flags_writer >= 0 && !nt->no_loops;
 
     uint32_t eip = b->eip;
     bool left = false;   /* the last instruction left the block itself */
@@ -2390,8 +2569,18 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         int fs = e.fs, nstubs = e.nstubs, group_active[GROUP_SLOTS];
         memcpy(group_active, e.group_active, sizeof group_active);
         uint64_t shared = stats->native_shared_checks, shared_table = stats->native_shared_table_checks;
+        uint64_t loops = stats->native_loop_edges;
+        int nloops = e.nloops;
+        e.cmp_at = NULL;
         if (emit_native(&e, in)) {
             stats->native_insns++;
+            /* a CMP or TEST runs again the same unless a slow path came
+             * back over R8-R11 (emit_loop_edge) */
+            if (e.cmp_at && !(e.stub && !e.stub->leave)) {
+                e.cmp_start = e.cmp_at;
+                e.cmp_len = (int)(a->cur - e.cmp_at);
+                e.cmp_valid = a->cur;
+            }
             if (e.stub) {
                 /* the slow path comes back with the flags in memory; FS_LOGIC
                  * stays true (the instruction wrote no flags, logic_value stays) */
@@ -2407,8 +2596,10 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
                 in->op == OP_FNSTSW || fpu_fast_ok(in))
                 e.r9_slot = -1;
             left = i + 1 == b->n && (op_info[in->op].cls & CTRL);
-            e.logic_reg = logic_result(&e, in, &e.logic_replay);
-            e.logic_end = a->cur;
+            if (a->cur != e.logic_end) {   /* (else a side exit's Jcc kept it: emit_branch) */
+                e.logic_reg = logic_result(&e, in, &e.logic_replay);
+                e.logic_end = a->cur;
+            }
         } else {
             a->cur = mark;   /* drop whatever a partial attempt wrote */
             e.fs = fs;
@@ -2417,8 +2608,12 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             e.r9_slot = -1;   /* the interpreter call writes R8-R11 */
             stats->native_shared_checks = shared;
             stats->native_shared_table_checks = shared_table;
+            stats->native_loop_edges = loops;
+            e.nloops = nloops;
             stats->native_calls++;
             stats->native_calls_by_op[in->op]++;
+            if ((int)i < flags_writer)
+                e.loop_ok = false;
             emit_call_insn(&e, e.fs, e.replay, i, eip);
             e.fs = FS_MEM;
             left = i + 1 == b->n;
@@ -2432,12 +2627,15 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         struct side_exit *s = &e.sides[k];
         x64_bind(a, &s->at);
         e.fs = s->fs;
-        emit_goto_after(&e, s->target, s->count);
+        if (loop_edge_ok(&e, s->target, &s->redo))
+            emit_loop_edge(&e, s->count, &s->redo);
+        else
+            emit_goto_after(&e, s->target, s->count);
     }
 
     for (int k = 0; k < e.nstubs; k++)
         emit_stub(&e, &e.stubs[k]);
-    x64_bind(a, &budget_exit);
+    x64_bind(a, &e.budget_exit);
     x64_mov_mi(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(eip)), (int32_t)b->eip);
     x64_jmp_rel32(a, nt->exit_rw);
 

@@ -398,6 +398,9 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
             (unsigned long long)s->native_shared_table_checks,
             (unsigned long long)s->native_group_misses,
             (unsigned long long)s->native_group_retranslations);
+        PUT("  loop edges             %llu jumps back to their block's start emitted to go on at its "
+            "body, the budget checked and the flags left in RFLAGS\n",
+            (unsigned long long)s->native_loop_edges);
         PUT("  host code entries      %llu from the run loop (%llu blocks found in the indirect-branch "
             "cache, %llu of them from another address space or TLB generation), %llu jumps chained "
             "by patching\n", (unsigned long long)s->native_enters,

@@ -219,6 +219,15 @@ static void emit_bytes(struct x64_asm *a, const uint8_t *bytes, int n)
     commit(a, &in);
 }
 
+void x64_copy(struct x64_asm *a, const uint8_t *code, int n)
+{
+    if (n < 1 || n > 15) {
+        a->error = true;
+        return;
+    }
+    emit_bytes(a, code, n);
+}
+
 void x64_init(struct x64_asm *a, uint8_t *buf, size_t len, intptr_t exec_delta)
 {
     *a = (struct x64_asm){ .start = buf, .cur = buf, .end = buf + len,

@@ -211,6 +211,9 @@ void x64_pop_r(struct x64_asm *a, int r);
 void x64_push_i(struct x64_asm *a, int32_t imm);   /* imm8 form when it fits */
 void x64_pushfq(struct x64_asm *a);
 void x64_popfq(struct x64_asm *a);
+/* One host instruction of n bytes emitted before, again (it must not be
+ * RIP-relative or a jump: its bytes mean the same anywhere). */
+void x64_copy(struct x64_asm *a, const uint8_t *code, int n);
 void x64_lahf(struct x64_asm *a);
 void x64_sahf(struct x64_asm *a);
 void x64_cwde(struct x64_asm *a);

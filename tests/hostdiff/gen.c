@@ -38,7 +38,8 @@
  *    first; FNSTSW/FNSTENV/FNSAVE get an FXAM/FTST/FCOM first.
  *  - No undefined register results (see hostdiff.h), no privileged or
  *    OS-visible instruction except in the final deliberate fault, no
- *    backward jump except a LOOP with ECX in 1..6, REP counts <= 40, no
+ *    backward jump but a loop's (LOOP with ECX in 1..6, or a Jcc or JMP
+ *    back with a counter in 1..6: item_jcc_loop), REP counts <= 40, no
  *    FS/GS, no 0x66 on any branch, no 0x67 except where no memory is
  *    touched (LEA, long NOP, JCXZ/LOOP on CX) or in the #PF ending.
  *  - AC: 3% of cases run with EFLAGS.AC=1; they keep every access 16-byte
@@ -2197,6 +2198,223 @@ static bool item_loop(struct gen *g)
     return true;
 }
 
+/*
+ * A loop closed by a Jcc, as compilers write them: a counter (any free
+ * register) set to n (1..6); a head that overwrites all six flags from
+ * registers or an immediate (ADD, SUB, AND, OR, XOR, CMP, TEST, any
+ * width; now and then after register moves), which lets the native
+ * backend's jumps back skip the block's entry and its flag save; a body
+ * as LOOP's (item_loop); the count and a conditional jump back. The count: SUB r, 1 or ADD r, -1 (JNZ, JG); DEC
+ * (its jump leaves through the entry); DEC or LEA r, [r-1] then TEST r, r;
+ * DEC then CMP r, 0, CMP r8, 0 or, after a load through the same base,
+ * CMP r, [base+4] of a pool slot holding 0 (JNE, JA, JG). One loop in
+ * three ends instead with the opposite Jcc forward out and a JMP back.
+ * Some heads are ADC or SBB instead: they read CF, so those jumps back
+ * must go through the entry (with the flags saved).
+ */
+static bool item_jcc_loop(struct gen *g)
+{
+    if (g->ctx & CTX_NO_FLOW)
+        return false;
+    unsigned cand[8], nc = 0;
+    for (unsigned r = 0; r < 8; r++)
+        if (reg_writable(g, r))
+            cand[nc++] = r;
+    if (nc == 0)
+        return false;
+    struct snapshot s;
+    snap_take(g, &s);
+    unsigned cnt = cand[rnd(g, nc)];
+    unsigned form = rnd(g, 8);
+    if (form == 6 && cnt >= 4)
+        form = 5;   /* CMP r8, 0: AL..BL only */
+    int base = -1;
+    if (form == 7) {
+        uint8_t slot_bytes[8] = { 0 };
+        put_le(slot_bytes, rng_u32(g), 4);
+        uint32_t slot = g->ac || pool_full(g) ? 0 : pool_put(g, slot_bytes, 8);
+        base = slot ? pick_setup_reg(g, RB(cnt)) : -1;
+        if (base < 0)
+            form = 5;
+        else
+            emit_setup(g, (unsigned)base, slot);
+    }
+    /* now and then a head that reads CF (ADC, SBB): the jump back may not
+     * skip the entry then; every count but DEC's defines CF */
+    bool carry_head = form != 2 && chance(g, 15);
+    if (carry_head)
+        need_flags(g, CF);
+    emit_setup(g, cnt, 1 + rnd(g, 6));
+    reg_clobber(g, cnt);
+    uint32_t top = g->c->code_len;
+    g->t.efl_def = carry_head ? CF : 0;
+    g->t.fsw_def = 0;
+    uint8_t lock = (uint8_t)(g->t.known | RB(cnt));   /* the same in every pass */
+
+    /* now and then register moves first (MOV, MOVZX, LEA: the flags are
+     * still dead after them) */
+    for (unsigned k = chance(g, 30) ? 1 + rnd(g, 2) : 0; k > 0; k--) {
+        unsigned mv[8], nm = 0;
+        for (unsigned r = 0; r < 8; r++)
+            if (reg_writable(g, r) && !(lock & RB(r)))
+                mv[nm++] = r;
+        if (nm == 0)
+            break;
+        unsigned to = mv[rnd(g, nm)], from = rnd(g, 8);
+        struct insn mov = { 0 };
+        switch (rnd(g, 3)) {
+        case 0:
+            in_b(&mov, 0x89);
+            in_modrm_reg(&mov, from, to);
+            break;
+        case 1:   /* MOVZX r32, r8 */
+            in_b(&mov, 0x0F);
+            in_b(&mov, 0xB6);
+            in_modrm_reg(&mov, to, from);
+            break;
+        default:   /* LEA r32, [base + disp8], base not ESP */
+            in_b(&mov, 0x8D);
+            in_b(&mov, (uint8_t)(0x40 | (to << 3) | (from == HD_ESP ? HD_EBP : from)));
+            in_b(&mov, (uint8_t)rnd(g, 256));
+            break;
+        }
+        commit(g, &mov);
+        reg_clobber(g, to);
+    }
+
+    /* the head */
+    static const uint8_t alu_ext[6] = { 0, 1, 4, 5, 6, 7 };   /* ADD OR AND SUB XOR CMP */
+    unsigned width = chance(g, 70) ? 32 : chance(g, 65) ? 8 : 16;
+    bool test = !carry_head && chance(g, 20);
+    unsigned ext = carry_head ? 2 + rnd(g, 2) : alu_ext[rnd(g, 6)];
+    unsigned free_regs[8], nf = 0;   /* registers the head may write */
+    for (unsigned r = 0; r < 8; r++)
+        if (reg_writable(g, width == 8 ? (r & 3u) : r) && !(lock & RB(width == 8 ? (r & 3u) : r)))
+            free_regs[nf++] = r;
+    if (nf == 0 && !test) {
+        if (carry_head) {
+            snap_restore(g, &s);
+            return false;
+        }
+        ext = 7;   /* CMP writes no register */
+    }
+    bool writes = !test && ext != 7;
+    unsigned dst = writes ? free_regs[rnd(g, nf)] : rnd(g, 8);
+    struct insn head = { 0 };
+    if (width == 16)
+        in_pfx(&head, 0x66);
+    unsigned w = width == 8 ? 0 : 1;
+    if (chance(g, 50)) {   /* r, r */
+        in_b(&head, (uint8_t)(test ? 0x84 + w : (ext << 3) + w));
+        in_modrm_reg(&head, rnd(g, 8), dst);
+    } else if (test) {
+        in_b(&head, (uint8_t)(0xF6 + w));
+        in_modrm_reg(&head, 0, dst);
+        in_imm(&head, rng_u32(g), width);
+    } else {
+        bool imm8 = width != 8 && chance(g, 50);
+        in_b(&head, (uint8_t)(width == 8 ? 0x80 : imm8 ? 0x83 : 0x81));
+        in_modrm_reg(&head, ext, dst);
+        in_imm(&head, imm8 ? rnd(g, 256) : gen_int(g), imm8 ? 8 : width);
+    }
+    commit(g, &head);
+    if (test || ext == 1 || ext == 4 || ext == 6)
+        flags_apply(g, LOGIC_DEF, AF);
+    else
+        flags_apply(g, ALL6, 0);
+    if (writes)
+        reg_written(g, dst, width);
+
+    gen_block(g, rnd(g, 4), BLOCK_CTX | CTX_NO_ECX, lock, 70);
+
+    /* the count; cc: the condition to go on */
+    uint8_t cc = 0x5;   /* NZ */
+    struct insn in = { 0 };
+    switch (form) {
+    case 0: case 1:   /* SUB r, 1 / ADD r, -1 */
+        in_b(&in, 0x83);
+        in_modrm_reg(&in, form == 0 ? 5 : 0, cnt);
+        in_b(&in, form == 0 ? 0x01 : 0xFF);
+        commit(g, &in);
+        flags_apply(g, ALL6, 0);
+        cc = chance(g, 30) ? 0xF : 0x5;   /* G: the count stays below 7 */
+        break;
+    case 2:   /* DEC r */
+        in_b(&in, (uint8_t)(0x48 + cnt));
+        commit(g, &in);
+        flags_apply(g, ALL6 & ~CF, 0);
+        break;
+    case 3: case 4:   /* DEC r or LEA r, [r-1]; TEST r, r */
+        if (form == 3) {
+            in_b(&in, (uint8_t)(0x48 + cnt));
+        } else {
+            in_b(&in, 0x8D);
+            in_b(&in, (uint8_t)(0x40 | (cnt << 3) | cnt));
+            in_b(&in, 0xFF);
+        }
+        commit(g, &in);
+        if (form == 3)
+            flags_apply(g, ALL6 & ~CF, 0);
+        in = (struct insn){ 0 };
+        in_b(&in, 0x85);
+        in_modrm_reg(&in, cnt, cnt);
+        commit(g, &in);
+        flags_apply(g, LOGIC_DEF, AF);
+        cc = chance(g, 30) ? 0xF : 0x5;
+        break;
+    default:   /* DEC r; CMP r, 0 / CMP r8, 0 / MOV tmp, [base]; CMP r, [base+4] */
+        in_b(&in, (uint8_t)(0x48 + cnt));
+        commit(g, &in);
+        flags_apply(g, ALL6 & ~CF, 0);
+        in = (struct insn){ 0 };
+        if (form == 7) {
+            unsigned tmp[8], nt = 0;
+            for (unsigned r = 0; r < 8; r++)
+                if (reg_writable(g, r) && !(lock & RB(r)))
+                    tmp[nt++] = r;
+            if (nt) {   /* the load leads the base's group, the CMP a member */
+                unsigned t = tmp[rnd(g, nt)];
+                in_b(&in, 0x8B);
+                in_b(&in, (uint8_t)(0x40 | (t << 3) | (unsigned)base));
+                in_b(&in, 0x00);
+                commit(g, &in);
+                reg_written(g, t, 32);
+                in = (struct insn){ 0 };
+            }
+            in_b(&in, 0x3B);
+            in_b(&in, (uint8_t)(0x40 | (cnt << 3) | (unsigned)base));
+            in_b(&in, 0x04);
+        } else {
+            in_b(&in, (uint8_t)(form == 6 ? 0x80 : 0x83));
+            in_modrm_reg(&in, 7, cnt);
+            in_b(&in, 0x00);
+        }
+        commit(g, &in);
+        flags_apply(g, ALL6, 0);
+        cc = (uint8_t)pick_from(g, (const uint32_t[]){ 0x5, 0x7, 0xF }, 3);   /* NE A G */
+        break;
+    }
+    in = (struct insn){ 0 };
+    bool jmp_back = chance(g, 33);
+    in_b(&in, (uint8_t)(0x70 + (jmp_back ? cc ^ 1u : cc)));
+    in_b(&in, 0);
+    commit(g, &in);
+    uint32_t jcc_field = g->c->code_len - 1;
+    if (jmp_back) {
+        in = (struct insn){ 0 };
+        in_b(&in, 0xEB);
+        in_b(&in, 0);
+        commit(g, &in);   /* (maybe with a prefix) */
+        patch_rel8(g, jcc_field, g->c->code_len);
+    }
+    if (!patch_rel8(g, g->c->code_len - 1, top)) {
+        snap_restore(g, &s);
+        return false;
+    }
+    reg_set(g, cnt, 0);
+    return true;
+}
+
 /* CALL (direct, via register, via memory) to a subroutine placed after a JMP */
 static bool item_call(struct gen *g)
 {
@@ -2819,6 +3037,7 @@ static const struct item_kind item_kinds[] = {
     { item_pushf_popf, 3, 0 },
     { item_forward_jump, 9, 0 },
     { item_loop, 3, 0 },
+    { item_jcc_loop, 4, 0 },
     { item_call, 4, 0 },
     { item_jmp_indirect, 1, 0 },
     { item_enter_leave, 3, 0 },

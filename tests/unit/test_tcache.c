@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/exec.h"
+#include "core/flags.h"
 #include "harness.h"
 #include "mmu/phys.h"
 #include "translator/tcache.h"
@@ -350,8 +351,8 @@ static const uint8_t group_across_pages[] = {
 
 /* Flat 32-bit protected mode (no paging): code from machine_with, data
  * written by fill(pm, arg) before the run. */
-static struct result run_flat32_with(const uint8_t *code, size_t len, struct tcache *tc,
-                                     void (*fill)(struct phys_mem *pm, uint32_t arg), uint32_t arg)
+/* code at 0x1000 in 32-bit segments of 4 GiB (the native backend's flat mode) */
+static struct fixture *flat32_with(const uint8_t *code, size_t len)
 {
     struct fixture *fx = machine_with(code, len);
     struct cpu *cpu = &fx->cpu;
@@ -360,6 +361,14 @@ static struct result run_flat32_with(const uint8_t *code, size_t len, struct tca
         cpu->seg[s].limit = 0xFFFFFFFFu;
         cpu->seg[s].flags |= SEGF_DB | SEGF_G;
     }
+    return fx;
+}
+
+static struct result run_flat32_with(const uint8_t *code, size_t len, struct tcache *tc,
+                                     void (*fill)(struct phys_mem *pm, uint32_t arg), uint32_t arg)
+{
+    struct fixture *fx = flat32_with(code, len);
+    struct cpu *cpu = &fx->cpu;
     fill(&fx->pm, arg);
     if (tc)
         cpu->engine = tcache_engine(tc);
@@ -475,6 +484,109 @@ START_TEST(test_table_lookups)
 }
 END_TEST
 
+/* Loops whose jumps back skip their block's entry (native_emit.c,
+ * loops): a side exit back after SUB (the flags set again from the
+ * register), one after CMP r, [esi+4], a member of [esi]'s group (that
+ * CMP run again), a JMP back after the exit test, and a Jcc back that is
+ * its block's last instruction (the page ends after it); then one whose
+ * head reads CF (ADC), which must go through the entry. */
+static uint8_t loop_edges[0x100D];
+static const uint8_t loop_edges_start[] = {
+    0xB9, 0x28, 0x00, 0x00, 0x00,         /* 1000 mov ecx, 40 */
+    0xBE, 0x00, 0x30, 0x00, 0x00,         /* 1005 mov esi, 0x3000 */
+    0x31, 0xC0,                           /* 100A xor eax, eax */
+    0x01, 0xC8,                           /* 100C add eax, ecx */
+    0x8B, 0x1E,                           /* 100E mov ebx, [esi] */
+    0x31, 0xD8,                           /* 1010 xor eax, ebx */
+    0x83, 0xE9, 0x01,                     /* 1012 sub ecx, 1 */
+    0x75, 0xF5,                           /* 1015 jnz 0x100C */
+    0xB9, 0x1E, 0x00, 0x00, 0x00,         /* 1017 mov ecx, 30 */
+    0x25, 0xFF, 0x00, 0x00, 0x00,         /* 101C and eax, 0xFF */
+    0x8B, 0x16,                           /* 1021 mov edx, [esi] */
+    0x01, 0xD0,                           /* 1023 add eax, edx */
+    0x49,                                 /* 1025 dec ecx */
+    0x3B, 0x4E, 0x04,                     /* 1026 cmp ecx, [esi+4] (0) */
+    0x75, 0xF1,                           /* 1029 jne 0x101C */
+    0xB9, 0x19, 0x00, 0x00, 0x00,         /* 102B mov ecx, 25 */
+    0x85, 0xC0,                           /* 1030 test eax, eax */
+    0x83, 0xD0, 0x03,                     /* 1032 adc eax, 3 */
+    0x49,                                 /* 1035 dec ecx */
+    0x83, 0xF9, 0x00,                     /* 1036 cmp ecx, 0 */
+    0x74, 0x02,                           /* 1039 je 0x103D */
+    0xEB, 0xF3,                           /* 103B jmp 0x1030 */
+    0xB9, 0x14, 0x00, 0x00, 0x00,         /* 103D mov ecx, 20 */
+    0xE9, 0xAF, 0x0F, 0x00, 0x00,         /* 1042 jmp 0x1FF6 */
+};
+static const uint8_t loop_edges_end[] = {
+    0x83, 0xCA, 0x01,                     /* 1FF6 or edx, 1 */
+    0x01, 0xCA,                           /* 1FF9 add edx, ecx */
+    0x83, 0xE9, 0x01,                     /* 1FFB sub ecx, 1 */
+    0x75, 0xF6,                           /* 1FFE jnz 0x1FF6 */
+    0xB9, 0x0A, 0x00, 0x00, 0x00,         /* 2000 mov ecx, 10 */
+    0x11, 0xC8,                           /* 2005 adc eax, ecx */
+    0x83, 0xE9, 0x01,                     /* 2007 sub ecx, 1 */
+    0x75, 0xF9,                           /* 200A jnz 0x2005 */
+    0xF4,                                 /* 200C hlt */
+};
+
+static struct fixture *loop_edges_machine(struct tcache *tc)
+{
+    memset(loop_edges, 0x90, sizeof loop_edges);
+    memcpy(loop_edges, loop_edges_start, sizeof loop_edges_start);
+    memcpy(loop_edges + 0xFF6, loop_edges_end, sizeof loop_edges_end);
+    struct fixture *fx = flat32_with(loop_edges, sizeof loop_edges);
+    phys_write(&fx->pm, 0x3000, 0x9E3779B9u, 4);
+    phys_write(&fx->pm, 0x3004, 0, 4);
+    if (tc)
+        fx->cpu.engine = tcache_engine(tc);
+    return fx;
+}
+
+/* Both run in slices of `slice` instructions; after each, the same state:
+ * a spent budget leaves every loop exactly where the interpreter is, with
+ * its flags. */
+static void loop_edges_in_slices(struct tcache *tc, uint64_t slice)
+{
+    struct fixture *ref = loop_edges_machine(NULL), *fx = loop_edges_machine(tc);
+    for (int k = 0; k < 10000 && !ref->cpu.halted; k++) {
+        cpu_run(&ref->cpu, slice);
+        cpu_run(&fx->cpu, slice);
+        lf_materialize(&ref->cpu);
+        lf_materialize(&fx->cpu);
+        ck_assert_uint_eq(fx->cpu.icount, ref->cpu.icount);
+        ck_assert_uint_eq(fx->cpu.eip, ref->cpu.eip);
+        for (int i = 0; i < 8; i++)
+            ck_assert_uint_eq(fx->cpu.gpr[i], ref->cpu.gpr[i]);
+        ck_assert_uint_eq(fx->cpu.eflags & FL_ARITH, ref->cpu.eflags & FL_ARITH);
+    }
+    ck_assert(ref->cpu.halted && fx->cpu.halted);
+    ck_assert_uint_eq(ref->cpu.eip, 0x200D);
+    fixture_free(ref);
+    fixture_free(fx);
+}
+
+START_TEST(test_loop_edges)
+{
+    for (int backend = TCACHE_PORTABLE; backend <= TCACHE_NATIVE; backend++) {
+        if (backend == TCACHE_NATIVE && !native_supported())
+            continue;
+        for (uint64_t slice = 1; slice <= 14; slice++) {
+            struct tcache *tc = tcache_create(&(struct tcache_config){ .backend = backend });
+            loop_edges_in_slices(tc, slice);
+            tcache_destroy(tc);
+        }
+        struct tcache *tc = tcache_create(&(struct tcache_config){ .backend = backend });
+        loop_edges_in_slices(tc, 100000);
+        if (backend == TCACHE_NATIVE) {
+            const struct tcache_stats *s = tcache_stats(tc);
+            ck_assert_uint_ge(s->native_loop_edges, 4);
+            ck_assert_uint_lt(s->native_enters, 20);   /* the loops stay in host code */
+        }
+        tcache_destroy(tc);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tcache");
@@ -489,6 +601,7 @@ int main(void)
     tcase_add_test(tc, test_empty_block);
     tcase_add_test(tc, test_group_across_pages);
     tcase_add_test(tc, test_table_lookups);
+    tcase_add_test(tc, test_loop_edges);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
