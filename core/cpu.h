@@ -210,6 +210,7 @@ struct cpu {
         uint8_t mode_changed;      /* an interpreter call left the block: the mode may differ */
         uint64_t group_addend[4];  /* TLB addends groups of memory operands share */
         uint32_t logic_value;      /* the guest flags are a logic op's on this value */
+        uint32_t wide_lin, wide_len; /* a read group's check of two pages missed: its span */
     } jit;
 
     /* interrupt inputs, driven by devices */

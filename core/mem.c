@@ -336,6 +336,11 @@ static struct tlb_entry *tlb_translate(struct cpu *cpu, uint32_t lin, unsigned k
     return tlb_fill(cpu, e, lin, kind, raise);
 }
 
+bool cpu_tlb_prefill_read(struct cpu *cpu, uint32_t lin)
+{
+    return tlb_translate(cpu, lin, tlb_kind(cpu, MEM_READ), false) != NULL;
+}
+
 /* ---- moving bytes through one translated page ---- */
 
 /* n bytes (1..8) at lin, all on e's page. */

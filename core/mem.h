@@ -66,6 +66,13 @@ void cpu_tlb_flush_page(struct cpu *cpu, uint32_t lin);
  * that forgets cpu_tlb_flush is still safe at the next instruction. */
 void cpu_tlb_sync(struct cpu *cpu);
 
+/* Fill the TLB entry for a read of lin at the current CPL without raising
+ * anything: false if the page is not there for it. Only the accessed bit
+ * may be set on the way, as a speculative read may set it. For the
+ * native translator, whose check of a span across two pages wants both
+ * entries filled. */
+bool cpu_tlb_prefill_read(struct cpu *cpu, uint32_t lin);
+
 /* len bytes at phys (within one page) now hold decoded instructions: mark
  * them (phys_mark_code) and, the first time for the page, take the direct
  * write kinds away from every TLB entry mapping it, so each store to it

@@ -395,13 +395,16 @@ static inline bool needs_attention(const struct cpu *cpu)
  * on every run, and each miss leaves the block: a loop would crawl
  * through the run loop an instruction group at a time (openssl sha256:
  * 0.9 MB/s against 40), and an AES table that crosses one misses the
- * same way. A block whose leaders keep missing is translated again with
- * the group of the leader that missed last turned off (after a few such
- * turns, every group), and its old entry jumps to the new code (chained
- * jumps and the indirect-branch cache still hold the old address).
+ * same way. A block whose leaders keep missing is translated again: the
+ * group of the leader that missed last checks both pages of its span
+ * (tlb_check_wide: enough where they lie next to each other in guest
+ * RAM), and when it keeps missing all the same, that group is turned off
+ * (after a few such turns, every group); its old entry jumps to the new
+ * code (chained jumps and the indirect-branch cache still hold the old
+ * address).
  * Called from inside b's old code, which stays intact. */
 #define NATIVE_GROUP_MISS_LIMIT 8
-#define NATIVE_GROUP_REDO_LIMIT 4   /* then every group of the block is off */
+#define NATIVE_GROUP_REDO_LIMIT 6   /* then every group of the block is off */
 
 static void note_group_miss(struct tcache *tc, struct tblock *b, uint32_t leader)
 {
@@ -412,7 +415,13 @@ static void note_group_miss(struct tcache *tc, struct tblock *b, uint32_t leader
     /* the leader that missed last is most likely the one that always
      * misses (its span crosses a page) */
     b->group_misses = 0;
-    b->group_off |= ++b->group_redos >= NATIVE_GROUP_REDO_LIMIT ? UINT64_MAX : 1ull << leader;
+    uint64_t bit = 1ull << leader;
+    if (++b->group_redos >= NATIVE_GROUP_REDO_LIMIT)
+        b->group_off = UINT64_MAX;
+    else if (!(b->group_wide & bit))
+        b->group_wide |= bit;
+    else
+        b->group_off |= bit;
     void *old = b->code;
     void *code = native_emit_block(nt, &tc->stats, b);
     if (!code)
@@ -475,6 +484,11 @@ uint32_t native_exec_insn(struct cpu *cpu, const struct tblock *b, uint32_t i, u
     cpu->icount++;
     if (cpu->lf.op != LF_NONE)
         lf_materialize(cpu);
+    if (cpu->jit.wide_len) {   /* a check of two pages missed: both entries in the TLB */
+        cpu_tlb_prefill_read(cpu, cpu->jit.wide_lin);
+        cpu_tlb_prefill_read(cpu, cpu->jit.wide_lin + cpu->jit.wide_len - 1);
+        cpu->jit.wide_len = 0;
+    }
     if (last) {
         if (b->sync)
             cpu_engine_retire_sync(cpu, &ti->insn);

@@ -91,6 +91,7 @@ struct stub {
     uint8_t fs_in, fs_out;     /* flags state at the jump / expected back */
     struct replay replay_in;   /* with fs_in FS_LOGIC */
     bool leave;                /* leave the block after the call (a group leader's miss) */
+    uint32_t wide_len;         /* a read group's two-page check (R8: its span's start) */
 };
 
 /* A loop edge (emit_loop_edge) keeps the guest flags in RFLAGS; when
@@ -640,6 +641,7 @@ static void open_stub(struct emitter *e)
         s->fs_in = (uint8_t)e->fs;
         s->replay_in = e->replay;
         s->leave = false;
+        s->wide_len = 0;
         e->stub = s;
     }
 }
@@ -648,22 +650,34 @@ static void open_stub(struct emitter *e)
  * this kind of access; on a hit [R9 + R8] is the host address (R9: the
  * entry's addend). Opens the instruction's stub (the miss path). Clobbers
  * RFLAGS (saved first). */
+/* into entry, the TLB entry's offset for the linear address in lin:
+ * index * 16 (the bits RORX brings round to the top are masked off with
+ * the rest) */
+static void tlb_entry_of(struct emitter *e, int entry, int lin)
+{
+    struct x64_asm *a = &e->a;
+    if (e->nt->host_bmi2) {
+        x64_rorx(a, 32, entry, lin, 12 - 4);
+    } else {
+        x64_mov_rr(a, 32, entry, lin);
+        x64_shift_ri(a, X64_SHR, 32, entry, 12 - 4);
+    }
+    x64_alu_ri(a, X64_AND, 32, entry, (TLB_SIZE - 1) << 4);
+}
+
+static unsigned access_kind(const struct emitter *e, bool write)
+{
+    unsigned user = ((e->b->mode >> TMODE_CPL_SHIFT) & 3) == 3;
+    return 1u << ((user << 1) | write);
+}
+
 static void tlb_check(struct emitter *e, unsigned size, bool write)
 {
     struct x64_asm *a = &e->a;
-    unsigned user = ((e->b->mode >> TMODE_CPL_SHIFT) & 3) == 3;
-    unsigned kind = 1u << ((user << 1) | write);
+    unsigned kind = access_kind(e, write);
     open_stub(e);
     e->r9_slot = -1;
-    /* R9 = the entry's offset in the TLB: index * 16 (the bits RORX
-     * brings round to the top are masked off with the rest) */
-    if (e->nt->host_bmi2) {
-        x64_rorx(a, 32, X64_R9, X64_R8, 12 - 4);
-    } else {
-        x64_mov_rr(a, 32, X64_R9, X64_R8);
-        x64_shift_ri(a, X64_SHR, 32, X64_R9, 12 - 4);
-    }
-    x64_alu_ri(a, X64_AND, 32, X64_R9, (TLB_SIZE - 1) << 4);
+    tlb_entry_of(e, X64_R9, X64_R8);
     /* hit: (tag ^ (last byte's page | kind)) has no bit in MASK | kind.
      * The offset bits below the page need no clearing: the test ignores
      * all of them but kind's, which the OR sets. (A last byte on the next
@@ -677,6 +691,40 @@ static void tlb_check(struct emitter *e, unsigned size, bool write)
     x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
     x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
     x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
+}
+
+/* tlb_check for a group's span that may run into the next page (its
+ * check missed before: tblock.group_wide): the entries of the span's
+ * first and last byte, each for this kind of access, and the same addend
+ * in both, which holds where the two pages lie next to each other in
+ * guest RAM (an AES table across a page of a library that was read in
+ * one piece): one addend then serves the whole span. The miss path of a
+ * read group has the TLB fill both entries (native_exec_insn), for the
+ * interpreter touches only the page it reads. Clobbers R11 too. */
+static void tlb_check_wide(struct emitter *e, unsigned size, bool write)
+{
+    struct x64_asm *a = &e->a;
+    unsigned kind = access_kind(e, write);
+    open_stub(e);
+    e->r9_slot = -1;
+    tlb_entry_of(e, X64_R9, X64_R8);
+    x64_mov_rr(a, 32, X64_R10, X64_R8);
+    x64_alu_ri(a, X64_OR, 32, X64_R10, kind);
+    x64_alu_rm(a, X64_XOR, 32, X64_R10, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb)));
+    x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    x64_lea(a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));
+    tlb_entry_of(e, X64_R11, X64_R10);
+    x64_alu_ri(a, X64_OR, 32, X64_R10, kind);
+    x64_alu_rm(a, X64_XOR, 32, X64_R10, x64_mem_bis(NATIVE_CPU, X64_R11, 1, CPU_OFF(tlb)));
+    x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
+    x64_alu_rm(a, X64_CMP, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R11, 1, CPU_OFF(tlb) + 8));
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    if (!write)   /* (a write could not fill the entries without setting dirty bits) */
+        e->stub->wide_len = size;
+    e->stats->native_wide_checks++;
 }
 
 static const struct x64_mem HOSTMEM = { X64_R9, X64_R8, 1, 0 };
@@ -754,7 +802,10 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
         if (e->table_lookup[e->i])
             span.ea_index = EA_NONE;   /* the span is the table's, from its base */
         ea_to_r8(e, &span, lo);
-        tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
+        if (g < 64 && (e->b->group_wide >> g & 1))
+            tlb_check_wide(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
+        else
+            tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
         e->stub->leave = true;
         x64_mov_mr(&e->a, 64, slot, X64_R9);
         e->r9_slot = k;
@@ -2473,6 +2524,10 @@ static void emit_stub(struct emitter *e, struct stub *s)
     x64_bind(a, &s->slow);
     if (s->leave && s->i + 1 < e->b->n)
         x64_mov_mi(a, 8, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.force_leave)), 1);
+    if (s->wide_len) {
+        x64_mov_mr(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.wide_lin)), X64_R8);
+        x64_mov_mi(a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.wide_len)), (int32_t)s->wide_len);
+    }
     emit_call_insn(e, s->fs_in, s->replay_in, s->i, s->eip);
     if (s->i + 1 == e->b->n || s->leave)
         return;   /* the call left the block */

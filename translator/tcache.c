@@ -393,11 +393,13 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
             (unsigned long long)s->native_calls);
         PUT("  shared memory checks   %llu memory operands emitted without a TLB check of their own "
             "(%llu table lookups); group checks missed %llu times; %llu blocks translated again "
-            "with a group off (its check kept missing)\n",
+            "with a group checking two pages or off (its check kept missing), %llu such checks of "
+            "two pages\n",
             (unsigned long long)s->native_shared_checks,
             (unsigned long long)s->native_shared_table_checks,
             (unsigned long long)s->native_group_misses,
-            (unsigned long long)s->native_group_retranslations);
+            (unsigned long long)s->native_group_retranslations,
+            (unsigned long long)s->native_wide_checks);
         PUT("  loop edges             %llu jumps back to their block's start emitted to go on at its "
             "body, the budget checked and the flags left in RFLAGS\n",
             (unsigned long long)s->native_loop_edges);

@@ -108,6 +108,7 @@ struct tblock {
     uint8_t  group_redos;      /* native: translations again with groups turned off */
     uint64_t group_off;        /* native: leaders (by position) whose groups are off, every
                                   memory operand of theirs checking its own TLB entry */
+    uint64_t group_wide;       /* native: leaders whose check covers two pages */
     struct tblock *link[2];    /* successors: [0] fall-through, [1] last other one */
     void    *code;             /* native backend: entry of its host code (run view); NULL:
                                   the block runs on the portable path */
@@ -147,6 +148,7 @@ struct tcache_stats {
     uint64_t native_shared_checks; /* memory operands emitted without a TLB check of their
                                       own (a group's leader checked for them) */
     uint64_t native_group_misses; /* group leaders' checks that missed (each leaves the block) */
+    uint64_t native_wide_checks;  /* group leaders' checks of two pages (translated) */
     uint64_t native_loop_edges;   /* jumps back to a block's start that skip its entry (and PUSHFQ) */
     uint64_t native_shared_table_checks; /* ... of them table lookups (a bounded index) */
     uint64_t native_code_overflows; /* blocks left to the portable path for lack of code space */
