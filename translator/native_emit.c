@@ -92,6 +92,8 @@ struct stub {
     struct replay replay_in;   /* with fs_in FS_LOGIC */
     bool leave;                /* leave the block after the call (a group leader's miss) */
     uint32_t wide_len;         /* a read group's two-page check (R8: its span's start) */
+    bool save_flags;           /* a CMP or TEST: coming back, the flags in R13 too and R9 = 1
+                                  (emit_loop_edge: R8 and R9 no longer address its operand) */
 };
 
 /* A loop edge (emit_loop_edge) keeps the guest flags in RFLAGS; when
@@ -103,6 +105,8 @@ enum { REDO_NONE, REDO_BYTES, REDO_LOGIC_REG, REDO_LOGIC_MEM, REDO_CANNOT };
 struct redo {
     uint8_t kind;              /* REDO_* */
     uint8_t len;               /* REDO_BYTES: the instruction's */
+    bool maybe_saved;          /* REDO_BYTES: its slow path comes back with R9 = 1 and the
+                                  flags in R13 (struct stub's save_flags) */
     int8_t reg;                /* REDO_LOGIC_REG: the host register */
     struct replay replay;      /* REDO_LOGIC_*: how */
     uint8_t bytes[15];
@@ -157,6 +161,7 @@ struct emitter {
      * is where emit_alu and emit_test put the instruction being emitted */
     uint8_t *cmp_start, *cmp_valid, *cmp_at;
     int cmp_len;
+    bool cmp_saved;                       /* its slow path comes back (stub.save_flags) */
     /* loops (emit_loop_edge): whether jumps back to the block's start may
      * skip its entry for body, how many do, and where a spent budget leaves */
     bool loop_ok;
@@ -561,6 +566,7 @@ static struct redo jcc_redo(const struct emitter *e, int fs_before)
                e->cmp_len <= (int)sizeof r.bytes) {
         r.kind = REDO_BYTES;
         r.len = (uint8_t)e->cmp_len;
+        r.maybe_saved = e->cmp_saved;
         memcpy(r.bytes, e->cmp_start, r.len);
     } else if (e->fs == FS_HOST && e->logic_reg >= 0 && e->a.cur == e->logic_end) {
         r.kind = REDO_LOGIC_REG;
@@ -588,8 +594,14 @@ static void emit_loop_edge(struct emitter *e, uint32_t count, const struct redo 
     x64_lea(a, 64, NATIVE_BUDGET, x64_mem_b(NATIVE_BUDGET, -(int32_t)count));
     x64_alu_ri(a, X64_CMP, 64, NATIVE_BUDGET, e->b->n);
     x64_jcc_label(a, X64_CC_GE, &e->body, false);
+    struct x64_label saved;
+    x64_label_init(&saved);
     switch (r->kind) {
     case REDO_BYTES:
+        if (r->maybe_saved) {   /* its slow path ran: the flags are in R13 */
+            x64_alu_ri(a, X64_CMP, 64, X64_R9, 1);
+            x64_jcc_label(a, X64_CC_E, &saved, true);
+        }
         x64_copy(a, r->bytes, r->len);
         e->fs = FS_HOST;
         break;
@@ -604,6 +616,7 @@ static void emit_loop_edge(struct emitter *e, uint32_t count, const struct redo 
         break;
     }
     end_flags(e);
+    x64_bind(a, &saved);
     x64_jmp_label(a, &e->budget_exit, false);
 }
 
@@ -642,6 +655,7 @@ static void open_stub(struct emitter *e)
         s->replay_in = e->replay;
         s->leave = false;
         s->wide_len = 0;
+        s->save_flags = false;
         e->stub = s;
     }
 }
@@ -2531,6 +2545,11 @@ static void emit_stub(struct emitter *e, struct stub *s)
     emit_call_insn(e, s->fs_in, s->replay_in, s->i, s->eip);
     if (s->i + 1 == e->b->n || s->leave)
         return;   /* the call left the block */
+    if (s->save_flags && s->fs_out == FS_HOST) {   /* (an addend is never odd) */
+        x64_mov_rm(a, 32, NATIVE_FLAGS, x64_mem_b(NATIVE_CPU, CPU_OFF(eflags)));
+        x64_alu_ri(a, X64_AND, 32, NATIVE_FLAGS, FL_ARITH);
+        x64_mov_ri(a, 32, X64_R9, 1);
+    }
     if (s->fs_out == FS_HOST)
         flags_to_host(e, FS_MEM);
     else if (s->fs_out == FS_SAVED) {   /* the arithmetic bits only: POPFQ may load them */
@@ -2629,12 +2648,16 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         e.cmp_at = NULL;
         if (emit_native(&e, in)) {
             stats->native_insns++;
-            /* a CMP or TEST runs again the same unless a slow path came
-             * back over R8-R11 (emit_loop_edge) */
-            if (e.cmp_at && !(e.stub && !e.stub->leave)) {
+            /* a CMP or TEST runs again the same (emit_loop_edge); after
+             * its slow path, which comes back over R8-R11, the flags are
+             * in R13 as well and R9 = 1 says so */
+            if (e.cmp_at) {
                 e.cmp_start = e.cmp_at;
                 e.cmp_len = (int)(a->cur - e.cmp_at);
                 e.cmp_valid = a->cur;
+                e.cmp_saved = e.stub && !e.stub->leave;
+                if (e.cmp_saved)
+                    e.stub->save_flags = true;
             }
             if (e.stub) {
                 /* the slow path comes back with the flags in memory; FS_LOGIC

@@ -527,8 +527,10 @@ END_TEST
  * register), one after CMP r, [esi+4], a member of [esi]'s group (that
  * CMP run again), a JMP back after the exit test, and a Jcc back that is
  * its block's last instruction (the page ends after it); then one whose
- * head reads CF (ADC), which must go through the entry. */
-static uint8_t loop_edges[0x100D];
+ * head reads CF (ADC), which must go through the entry; last one whose
+ * CMP's operand crosses a page, so that its slow path always runs (and
+ * leaves the flags in R13 for a spent budget, not the CMP to run again). */
+static uint8_t loop_edges[0x101D];
 static const uint8_t loop_edges_start[] = {
     0xB9, 0x28, 0x00, 0x00, 0x00,         /* 1000 mov ecx, 40 */
     0xBE, 0x00, 0x30, 0x00, 0x00,         /* 1005 mov esi, 0x3000 */
@@ -564,7 +566,12 @@ static const uint8_t loop_edges_end[] = {
     0x11, 0xC8,                           /* 2005 adc eax, ecx */
     0x83, 0xE9, 0x01,                     /* 2007 sub ecx, 1 */
     0x75, 0xF9,                           /* 200A jnz 0x2005 */
-    0xF4,                                 /* 200C hlt */
+    0xB9, 0x0C, 0x00, 0x00, 0x00,         /* 200C mov ecx, 12 */
+    0x29, 0xDA,                           /* 2011 sub edx, ebx */
+    0x49,                                 /* 2013 dec ecx */
+    0x3B, 0x0D, 0xFE, 0x4F, 0x00, 0x00,   /* 2014 cmp ecx, [0x4FFE] (0, across a page) */
+    0x75, 0xF5,                           /* 201A jne 0x2011 */
+    0xF4,                                 /* 201C hlt */
 };
 
 static struct fixture *loop_edges_machine(struct tcache *tc)
@@ -598,7 +605,7 @@ static void loop_edges_in_slices(struct tcache *tc, uint64_t slice)
         ck_assert_uint_eq(fx->cpu.eflags & FL_ARITH, ref->cpu.eflags & FL_ARITH);
     }
     ck_assert(ref->cpu.halted && fx->cpu.halted);
-    ck_assert_uint_eq(ref->cpu.eip, 0x200D);
+    ck_assert_uint_eq(ref->cpu.eip, 0x201D);
     fixture_free(ref);
     fixture_free(fx);
 }
@@ -617,9 +624,16 @@ START_TEST(test_loop_edges)
         loop_edges_in_slices(tc, 100000);
         if (backend == TCACHE_NATIVE) {
             const struct tcache_stats *s = tcache_stats(tc);
-            ck_assert_uint_ge(s->native_loop_edges, 4);
+            ck_assert_uint_ge(s->native_loop_edges, 5);
             ck_assert_uint_lt(s->native_enters, 20);   /* the loops stay in host code */
         }
+        tcache_destroy(tc);
+        /* under lock-step every block runs on a budget of its own length,
+         * so every loop edge leaves, and each is compared */
+        tc = tcache_create(&(struct tcache_config){ .backend = backend, .lockstep = true });
+        loop_edges_in_slices(tc, 100000);
+        ck_assert(!tcache_lockstep_failed(tc));
+        ck_assert_uint_gt(tcache_stats(tc)->lockstep_blocks, 100);
         tcache_destroy(tc);
     }
 }
