@@ -522,10 +522,12 @@ static void emit_goto_r10(struct emitter *e)
 #define LOOP_EDGES_MAX 8
 
 /* The instruction that overwrites all six arithmetic flags before
- * anything reads them or can fault: an ADD, SUB, AND, OR, XOR, CMP or
- * TEST of registers and immediates (AF after the logic ones is 0,
- * whatever it was), after nothing but register MOVs, MOVZX, MOVSX and
- * LEAs; or -1. Those before it must become host code (native_emit_block:
+ * anything reads them or can fault: an ADD, SUB, AND, OR, XOR, CMP,
+ * TEST, NEG, MUL or IMUL of registers and immediates, or a shift of a
+ * register by an immediate that is not 0 mod 32 (the flags the manual
+ * leaves undefined, the interpreter defines, and host code computes them
+ * the same), after nothing but register MOVs, MOVZX, MOVSX and LEAs; or
+ * -1. Those before it must become host code (native_emit_block:
  * an interpreter call could leave with the stale flags). */
 static int entry_flags_writer(const struct tblock *b)
 {
@@ -538,6 +540,10 @@ static int entry_flags_writer(const struct tblock *b)
         switch (in->op) {
         case OP_ADD: case OP_SUB: case OP_AND: case OP_OR: case OP_XOR: case OP_CMP: case OP_TEST:
             return regs && in->nopnd == 2 ? (int)i : -1;
+        case OP_NEG: case OP_MUL: case OP_IMUL1: case OP_IMUL:
+            return regs ? (int)i : -1;
+        case OP_SHL: case OP_SHR: case OP_SAR:
+            return regs && in->opnd[1].kind == OPND_IMM && (in->imm & 31) ? (int)i : -1;
         case OP_MOV: case OP_MOVZX: case OP_MOVSX:
             if (!regs)
                 return -1;

@@ -2202,7 +2202,8 @@ static bool item_loop(struct gen *g)
  * A loop closed by a Jcc, as compilers write them: a counter (any free
  * register) set to n (1..6); a head that overwrites all six flags from
  * registers or an immediate (ADD, SUB, AND, OR, XOR, CMP, TEST, any
- * width; now and then after register moves), which lets the native
+ * width; or a shift by an immediate, IMUL r, r, imm or NEG; now and
+ * then after register moves), which lets the native
  * backend's jumps back skip the block's entry and its flag save; a body
  * as LOOP's (item_loop); the count and a conditional jump back. The count: SUB r, 1 or ADD r, -1 (JNZ, JG); DEC
  * (its jump leaves through the entry); DEC or LEA r, [r-1] then TEST r, r;
@@ -2304,7 +2305,40 @@ static bool item_jcc_loop(struct gen *g)
     if (width == 16)
         in_pfx(&head, 0x66);
     unsigned w = width == 8 ? 0 : 1;
-    if (chance(g, 50)) {   /* r, r */
+    unsigned other = writes && !carry_head ? rnd(g, 10) : 9;
+    if (other < 3) {   /* a shift by 1..31, an IMUL or a NEG of a register */
+        switch (other) {
+        case 0: {
+            static const uint8_t shift_ext[3] = { 4, 5, 7 };   /* SHL SHR SAR */
+            uint32_t count = 1 + rnd(g, width - 1);   /* (CF is undefined from the width on) */
+            in_b(&head, (uint8_t)((count == 1 ? 0xD0 : 0xC0) + w));
+            in_modrm_reg(&head, shift_ext[rnd(g, 3)], dst);
+            if (count != 1)
+                in_b(&head, (uint8_t)count);
+            commit(g, &head);
+            flags_apply(g, count == 1 ? ALL6 & ~AF : ALL6 & ~(AF | OF), AF | (count == 1 ? 0 : OF));
+            break;
+        }
+        case 1:   /* IMUL r, r/m, imm (register forms, 16 or 32 bits) */
+            if (width == 8)
+                in_pfx(&head, 0x66);
+            in_b(&head, 0x69);
+            in_modrm_reg(&head, width == 8 ? (dst & 3u) : dst, rnd(g, 8));
+            in_imm(&head, gen_int(g), width == 32 ? 32 : 16);
+            commit(g, &head);
+            flags_apply(g, CF | OF, SF | ZF | AF | PF);
+            if (width == 8)
+                width = 16, dst &= 3u;
+            break;
+        default:   /* NEG */
+            in_b(&head, (uint8_t)(0xF6 + w));
+            in_modrm_reg(&head, 3, dst);
+            commit(g, &head);
+            flags_apply(g, ALL6, 0);
+            break;
+        }
+        reg_written(g, dst, width);
+    } else if (chance(g, 50)) {   /* r, r */
         in_b(&head, (uint8_t)(test ? 0x84 + w : (ext << 3) + w));
         in_modrm_reg(&head, rnd(g, 8), dst);
     } else if (test) {
@@ -2317,13 +2351,15 @@ static bool item_jcc_loop(struct gen *g)
         in_modrm_reg(&head, ext, dst);
         in_imm(&head, imm8 ? rnd(g, 256) : gen_int(g), imm8 ? 8 : width);
     }
-    commit(g, &head);
-    if (test || ext == 1 || ext == 4 || ext == 6)
-        flags_apply(g, LOGIC_DEF, AF);
-    else
-        flags_apply(g, ALL6, 0);
-    if (writes)
-        reg_written(g, dst, width);
+    if (other >= 3) {
+        commit(g, &head);
+        if (test || ext == 1 || ext == 4 || ext == 6)
+            flags_apply(g, LOGIC_DEF, AF);
+        else
+            flags_apply(g, ALL6, 0);
+        if (writes)
+            reg_written(g, dst, width);
+    }
 
     gen_block(g, rnd(g, 4), BLOCK_CTX | CTX_NO_ECX, lock, 70);
 
