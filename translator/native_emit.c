@@ -691,25 +691,32 @@ static unsigned access_kind(const struct emitter *e, bool write)
     return 1u << ((user << 1) | write);
 }
 
+/* To the slow path unless the entry at offset `entry` holds the page of
+ * the address in R10D for kind: (tag ^ (page | kind)) has no bit in
+ * MASK | kind. The offset bits below the page need no clearing: the test
+ * ignores all of them but kind's, which the OR sets. Clobbers R10. */
+static void tlb_tag_test(struct emitter *e, int entry, unsigned kind)
+{
+    struct x64_asm *a = &e->a;
+    x64_alu_ri(a, X64_OR, 32, X64_R10, kind);
+    x64_alu_rm(a, X64_XOR, 32, X64_R10, x64_mem_bis(NATIVE_CPU, entry, 1, CPU_OFF(tlb)));
+    x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
+    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+}
+
 static void tlb_check(struct emitter *e, unsigned size, bool write)
 {
     struct x64_asm *a = &e->a;
-    unsigned kind = access_kind(e, write);
     open_stub(e);
     e->r9_slot = -1;
     tlb_entry_of(e, X64_R9, X64_R8);
-    /* hit: (tag ^ (last byte's page | kind)) has no bit in MASK | kind.
-     * The offset bits below the page need no clearing: the test ignores
-     * all of them but kind's, which the OR sets. (A last byte on the next
-     * page cannot match: that page has the next entry, not this one.) */
+    /* the last byte's page against the entry of the first byte's (a last
+     * byte on the next page cannot match: that page has the next entry) */
     if (size > 1)
         x64_lea(a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));
     else
         x64_mov_rr(a, 32, X64_R10, X64_R8);
-    x64_alu_ri(a, X64_OR, 32, X64_R10, kind);
-    x64_alu_rm(a, X64_XOR, 32, X64_R10, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb)));
-    x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
-    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    tlb_tag_test(e, X64_R9, access_kind(e, write));
     x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
 }
 
@@ -729,16 +736,10 @@ static void tlb_check_wide(struct emitter *e, unsigned size, bool write)
     e->r9_slot = -1;
     tlb_entry_of(e, X64_R9, X64_R8);
     x64_mov_rr(a, 32, X64_R10, X64_R8);
-    x64_alu_ri(a, X64_OR, 32, X64_R10, kind);
-    x64_alu_rm(a, X64_XOR, 32, X64_R10, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb)));
-    x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
-    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    tlb_tag_test(e, X64_R9, kind);
     x64_lea(a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));
     tlb_entry_of(e, X64_R11, X64_R10);
-    x64_alu_ri(a, X64_OR, 32, X64_R10, kind);
-    x64_alu_rm(a, X64_XOR, 32, X64_R10, x64_mem_bis(NATIVE_CPU, X64_R11, 1, CPU_OFF(tlb)));
-    x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
-    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    tlb_tag_test(e, X64_R11, kind);
     x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
     x64_alu_rm(a, X64_CMP, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R11, 1, CPU_OFF(tlb) + 8));
     x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);

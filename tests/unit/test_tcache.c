@@ -364,12 +364,10 @@ static struct fixture *flat32_with(const uint8_t *code, size_t len)
     return fx;
 }
 
-static struct result run_flat32_with(const uint8_t *code, size_t len, struct tcache *tc,
-                                     void (*fill)(struct phys_mem *pm, uint32_t arg), uint32_t arg)
+/* fx run to its end (on tc's engine unless NULL), then freed */
+static struct result run_fixture(struct fixture *fx, struct tcache *tc)
 {
-    struct fixture *fx = flat32_with(code, len);
     struct cpu *cpu = &fx->cpu;
-    fill(&fx->pm, arg);
     if (tc)
         cpu->engine = tcache_engine(tc);
     struct result r = { 0 };
@@ -379,6 +377,14 @@ static struct result run_flat32_with(const uint8_t *code, size_t len, struct tca
     r.icount = cpu->icount;
     fixture_free(fx);
     return r;
+}
+
+static struct result run_flat32_with(const uint8_t *code, size_t len, struct tcache *tc,
+                                     void (*fill)(struct phys_mem *pm, uint32_t arg), uint32_t arg)
+{
+    struct fixture *fx = flat32_with(code, len);
+    fill(&fx->pm, arg);
+    return run_fixture(fx, tc);
 }
 
 static void fill_across(struct phys_mem *pm, uint32_t at)
@@ -474,15 +480,7 @@ static struct result run_table_paged(uint32_t second, struct tcache *tc)
     cpu->cr3 = 0x10000;
     cpu->cr0 |= CR0_PG;
     cpu_tlb_flush(cpu, true);
-    if (tc)
-        cpu->engine = tcache_engine(tc);
-    struct result r = { 0 };
-    r.why = cpu_run(cpu, 100000);
-    memcpy(r.gpr, cpu->gpr, sizeof r.gpr);
-    r.eip = cpu->eip;
-    r.icount = cpu->icount;
-    fixture_free(fx);
-    return r;
+    return run_fixture(fx, tc);
 }
 
 START_TEST(test_table_lookups)
