@@ -1797,7 +1797,7 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
     case OP_JCC: {
         struct x64_label taken;
         x64_label_init(&taken);
-        if (target == b->eip && e->loop_ok) {
+        if (target == b->eip && e->loop_ok && e->nloops < LOOP_EDGES_MAX) {
             int fs_before = e->fs;
             enum x64_cc cc = cond_of(e, (enum x64_cc)in->cond);
             struct redo redo = jcc_redo(e, fs_before);
@@ -1811,7 +1811,7 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
                 emit_loop_edge(e, b->n, &redo);
                 return true;
             }
-            /* (what cond_of emitted leaves the flags as the way below wants them) */
+            /* (no way to set them again: cond_of found them in RFLAGS and emitted nothing) */
         }
         flags_settle(e);   /* both ways leave with all six in R13 */
         if (e->fs == FS_HOST) {
