@@ -666,10 +666,6 @@ static void open_stub(struct emitter *e)
     }
 }
 
-/* The linear address in R8D is checked against the TLB for size bytes of
- * this kind of access; on a hit [R9 + R8] is the host address (R9: the
- * entry's addend). Opens the instruction's stub (the miss path). Clobbers
- * RFLAGS (saved first). */
 /* into entry, the TLB entry's offset for the linear address in lin:
  * index * 16 (the bits RORX brings round to the top are masked off with
  * the rest) */
@@ -704,6 +700,10 @@ static void tlb_tag_test(struct emitter *e, int entry, unsigned kind)
     x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
 }
 
+/* The linear address in R8D is checked against the TLB for size bytes of
+ * this kind of access; on a hit [R9 + R8] is the host address (R9: the
+ * entry's addend). Opens the instruction's stub (the miss path). Clobbers
+ * RFLAGS (saved first). */
 static void tlb_check(struct emitter *e, unsigned size, bool write)
 {
     struct x64_asm *a = &e->a;
@@ -1763,7 +1763,7 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
         uint8_t *before = a->cur;
         enum x64_cc cc = cond_of(e, (enum x64_cc)in->cond);
         s->fs = (uint8_t)e->fs;
-        s->redo = jcc_redo(e, fs_before);
+        s->redo = target == b->eip ? jcc_redo(e, fs_before) : (struct redo){ .kind = REDO_CANNOT };
         s->count = e->i + 1;
         s->target = target;
         bool flags_as_were = a->cur == before;
@@ -2650,7 +2650,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         int fs = e.fs, nstubs = e.nstubs, group_active[GROUP_SLOTS];
         memcpy(group_active, e.group_active, sizeof group_active);
         uint64_t shared = stats->native_shared_checks, shared_table = stats->native_shared_table_checks;
-        uint64_t loops = stats->native_loop_edges;
+        uint64_t loops = stats->native_loop_edges, wide = stats->native_wide_checks;
         int nloops = e.nloops;
         e.cmp_at = NULL;
         if (emit_native(&e, in)) {
@@ -2694,6 +2694,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             stats->native_shared_checks = shared;
             stats->native_shared_table_checks = shared_table;
             stats->native_loop_edges = loops;
+            stats->native_wide_checks = wide;
             e.nloops = nloops;
             stats->native_calls++;
             stats->native_calls_by_op[in->op]++;
