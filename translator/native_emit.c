@@ -145,6 +145,10 @@ struct emitter {
      * times the scale, which widens the operand's reach; else 0 */
     int64_t table_reach[SCAN_MAX_INSNS];
     bool table_lookup[SCAN_MAX_INSNS];
+    /* a member's displacement as from its base register's value at the
+     * leader (plan_groups: the base may move by a constant in between) */
+    int64_t group_disp[SCAN_MAX_INSNS];
+    bool group_stack[SCAN_MAX_INSNS];     /* the grouped access is the stack slot (stack_operand) */
     int group_active[GROUP_SLOTS];        /* the leader whose addend a slot holds, or -1 */
     int r9_slot;                          /* the slot whose addend R9 still holds, or -1 */
     int logic_reg;                        /* the host register holding the result of the last
@@ -789,9 +793,8 @@ _Static_assert(offsetof(struct seg_cache, valid) == offsetof(struct seg_cache, f
  * write, inside a span checked for writing). */
 static bool group_covers(const struct emitter *e, uint32_t j, int g, unsigned size, bool write)
 {
-    const struct insn *in = &e->b->insn[j].insn;
-    return in->disp >= e->group_lo[g] &&
-           (int64_t)in->disp + size + e->table_reach[j] <= e->group_hi[g] &&
+    return e->group_disp[j] >= e->group_lo[g] &&
+           e->group_disp[j] + size + e->table_reach[j] <= e->group_hi[g] &&
            (!write || e->group_write[g]);
 }
 
@@ -800,43 +803,56 @@ static bool group_covers(const struct emitter *e, uint32_t j, int g, unsigned si
  * span, and the addend waits in a cpu->jit.group_addend slot; it leaves RFLAGS
  * alone. A leader checks that span for the strongest kind of the group;
  * its miss runs it in the interpreter and leaves the block. */
-static void mem_operand(struct emitter *e, const struct insn *in, unsigned size, bool write)
+/* The group access of the current instruction (plan_groups), when it is
+ * a member of an open group (R8 its address, R9 the addend: true) or its
+ * leader (R8 the address after the span's check); false for neither. in
+ * and disp give the access's own address, span the span's start (the
+ * leader's base, its index left out for a table). */
+static bool group_member(struct emitter *e, const struct insn *in, const struct insn *span,
+                         int32_t disp, unsigned size, bool write)
 {
     int g = e->group_of[e->i];
     if (g < 0 || !group_covers(e, e->i, g, size, write))
-        g = -1;
-    int k = g >= 0 ? e->group_slot[g] : 0;
+        return false;
+    int k = e->group_slot[g];
     struct x64_mem slot = x64_mem_b(NATIVE_CPU, CPU_OFF(jit.group_addend) + 8 * k);
-    if (g >= 0 && g != (int)e->i && e->group_active[k] == g) {
-        ea_to_r8(e, in, in->disp);
+    if (g != (int)e->i && e->group_active[k] == g) {
+        ea_to_r8(e, in, disp);
         if (e->r9_slot != k)   /* (else R9 still holds it: nothing wrote R9 since) */
             x64_mov_rm(&e->a, 64, X64_R9, slot);
         e->r9_slot = k;
         e->stats->native_shared_checks++;
         e->stats->native_shared_table_checks += e->table_lookup[e->i];
-        return;
+        return true;
     }
+    if (g != (int)e->i)
+        return false;
     fl_save(e);
-    if (g == (int)e->i) {
-        int32_t lo = (int32_t)e->group_lo[g];   /* (a member's displacement) */
-        struct insn span = *in;
-        if (e->table_lookup[e->i])
-            span.ea_index = EA_NONE;   /* the span is the table's, from its base */
-        ea_to_r8(e, &span, lo);
-        if (g < 64 && (e->b->group_wide >> g & 1))
-            tlb_check_wide(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
-        else
-            tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
-        e->stub->leave = true;
-        x64_mov_mr(&e->a, 64, slot, X64_R9);
-        e->r9_slot = k;
-        if (e->table_lookup[e->i])
-            ea_to_r8(e, in, in->disp);
-        else if (in->disp != lo)
-            x64_lea(&e->a, 32, X64_R8, x64_mem_b(X64_R8, in->disp - lo));
-        e->group_active[k] = g;
+    int32_t lo = (int32_t)e->group_lo[g];   /* (a member's displacement) */
+    ea_to_r8(e, span, lo);
+    if (g < 64 && (e->b->group_wide >> g & 1))
+        tlb_check_wide(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
+    else
+        tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
+    e->stub->leave = true;
+    x64_mov_mr(&e->a, 64, slot, X64_R9);
+    e->r9_slot = k;
+    if (e->table_lookup[e->i])
+        ea_to_r8(e, in, disp);
+    else if (disp != lo)
+        x64_lea(&e->a, 32, X64_R8, x64_mem_b(X64_R8, disp - lo));
+    e->group_active[k] = g;
+    return true;
+}
+
+static void mem_operand(struct emitter *e, const struct insn *in, unsigned size, bool write)
+{
+    struct insn span = *in;
+    if (e->table_lookup[e->i])
+        span.ea_index = EA_NONE;   /* the span is the table's, from its base */
+    if (!e->group_stack[e->i] && group_member(e, in, &span, in->disp, size, write))
         return;
-    }
+    fl_save(e);
     if (in->seg == SEG_FS || in->seg == SEG_GS)
         fs_gs_flat_check(e, in->seg);
     ea_to_r8(e, in, in->disp);
@@ -850,6 +866,9 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
 /* A stack slot at ESP + delta, for size bytes. */
 static void stack_operand(struct emitter *e, int32_t delta, unsigned size, bool write)
 {
+    struct insn slot = { .ea_base = R_ESP, .ea_index = EA_NONE };
+    if (e->group_stack[e->i] && group_member(e, &slot, &slot, delta, size, write))
+        return;
     fl_save(e);
     x64_lea(&e->a, 32, X64_R8, x64_mem_b(native_hreg[R_ESP], delta));
     tlb_check(e, size, write);
@@ -2026,6 +2045,8 @@ static bool emit_x87_move(struct emitter *e, const struct insn *in)
     struct x64_mem sw = x64_mem_b(NATIVE_CPU, CPU_OFF(fpu.sw));
     if (mem) {
         mem_operand(e, in, 8, store);
+        fl_save(e);       /* (a group member's check leaves them in RFLAGS) */
+        open_stub(e);
         x64_alu_rr(a, X64_ADD, 64, X64_R9, X64_R8);   /* R9: the host address, R8 the offset */
     } else {
         fl_save(e);
@@ -2165,6 +2186,8 @@ static bool emit_x87(struct emitter *e, const struct insn *in)
         bool write = in->op == OP_FST || in->op == OP_FSTP || in->op == OP_FIST || in->op == OP_FISTP ||
                      in->op == OP_FNSTCW;
         mem_operand(e, in, (unsigned)in->opnd[0].size, write);
+        fl_save(e);       /* (a group member's check leaves them in RFLAGS) */
+        open_stub(e);
     } else {
         fl_save(e);
         open_stub(e);
@@ -2330,6 +2353,14 @@ static bool emit_native(struct emitter *e, const struct insn *in)
  * mem_operand with the operand's own size): its index, or -1. */
 static int group_operand(const struct emitter *e, const struct insn *in, bool *write)
 {
+    if (fpu_fast_ok(in)) {   /* emit_x87: its one memory operand through mem_operand */
+        if (in->opnd[0].kind != OPND_MEM || !mem_native(e, in) || in->seg == SEG_FS ||
+            in->seg == SEG_GS)
+            return -1;
+        *write = in->op == OP_FST || in->op == OP_FSTP || in->op == OP_FIST ||
+                 in->op == OP_FISTP || in->op == OP_FNSTCW;
+        return 0;
+    }
     switch (in->op) {
     case OP_MOV: case OP_MOVZX: case OP_MOVSX: case OP_ADD: case OP_OR: case OP_ADC:
     case OP_SBB: case OP_AND: case OP_SUB: case OP_XOR: case OP_CMP: case OP_TEST:
@@ -2350,10 +2381,15 @@ static int group_operand(const struct emitter *e, const struct insn *in, bool *w
 /* The guest register an instruction writes: -1 none, -2 any (unknown). */
 static int written_gpr(const struct insn *in)
 {
+    if (fpu_fast_ok(in))   /* (not FNSTSW) */
+        return -1;
     switch (in->op) {
     case OP_CMP: case OP_TEST: case OP_BT: case OP_NOP:
     case OP_JCC:   /* inside the block: taken, it leaves */
+    case OP_PUSH:  /* ESP only: stack_shift */
         return -1;
+    case OP_POP:   /* and ESP: stack_shift */
+        return in->opnd[0].kind == OPND_REG && in->opnd[0].size == 4 ? in->opnd[0].reg : -2;
     case OP_MOV: case OP_MOVZX: case OP_MOVSX: case OP_LEA: case OP_ADD: case OP_OR:
     case OP_ADC: case OP_SBB: case OP_AND: case OP_SUB: case OP_XOR: case OP_INC:
     case OP_DEC: case OP_NEG: case OP_NOT: case OP_SHL: case OP_SHR: case OP_SAR:
@@ -2429,20 +2465,129 @@ static void track_bounds(uint32_t bound[8], const struct insn *in)
  * group turned off (native.c, note_group_miss). */
 #define GROUP_TABLE_SPAN_MAX 2112
 
-/* Find the groups: memory operands through the same base and index
- * registers, neither written from the first to the last, within
- * GROUP_SPAN_MAX bytes; a group needs two members or more. An operand
- * whose index register is bounded (track_bounds) is a table lookup: it
- * groups by its base alone, its reach the displacement up to the largest
- * index times the scale, and its group may span GROUP_TABLE_SPAN_MAX.
- * Up to GROUP_SLOTS groups are open at once (interleaved locals and
- * arrays); a new one takes the slot of the oldest. The groups of leaders
- * in b->group_off are planned, then left out. */
+/* The constant by which instruction in moves ESP on a 32-bit flat stack
+ * (PUSH, POP into another register, CALL; 0 for any other instruction)
+ * into *delta; false when it moves ESP some other way. */
+static bool stack_shift(const struct emitter *e, const struct insn *in, int32_t *delta)
+{
+    *delta = 0;
+    switch (in->op) {
+    case OP_PUSH: case OP_POP: case OP_CALL:
+        break;
+    default:
+        return true;
+    }
+    if (!stack_native(e) || in->opsize != 4)
+        return false;
+    if (in->op == OP_POP) {
+        if (in->opnd[0].kind != OPND_REG || in->opnd[0].reg == R_ESP)
+            return false;
+        *delta = 4;
+    } else {
+        *delta = -4;
+    }
+    return true;
+}
+
+/* Whether guest register r holds, after instruction in, its value before
+ * plus a constant (*delta; 0 when in leaves it alone): a group based on r
+ * stays open, its later members' displacements moved by that constant
+ * (a stack frame's PUSHes, SUB ESP, ADD ESP, a pointer stepped by LEA). */
+static bool reg_shift(const struct emitter *e, const struct insn *in, int r, int32_t *delta)
+{
+    *delta = 0;
+    int w = written_gpr(in);
+    if (w == -2 || (r == R_ESP && !stack_shift(e, in, delta)))
+        return false;
+    if (w != r)
+        return true;
+    if (*delta != 0)   /* (POP ESP: stack_shift said no) */
+        return false;
+    const struct opnd *d = &in->opnd[0], *s = &in->opnd[1];
+    if (d->kind != OPND_REG || d->size != 4)
+        return false;
+    switch (in->op) {
+    case OP_ADD: case OP_SUB:
+        if (in->nopnd != 2 || s->kind != OPND_IMM || s->reg != 0)
+            return false;
+        *delta = (int32_t)(in->op == OP_ADD ? (uint32_t)in->imm : 0u - (uint32_t)in->imm);
+        return true;
+    case OP_INC: case OP_DEC:
+        *delta = in->op == OP_INC ? 1 : -1;
+        return true;
+    case OP_LEA:
+        if (in->addrsize != 4 || in->ea_base != r || in->ea_index != EA_NONE)
+            return false;
+        *delta = (int32_t)in->disp;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The memory access of an instruction that may join a group: its operand
+ * (group_operand), or the stack slot a 32-bit PUSH, POP, CALL or RET goes
+ * through (stack_operand), with ESP as its base. */
+struct group_access {
+    int base, index, scale;
+    int64_t disp;
+    unsigned size;
+    bool write, stack;
+    bool lead;   /* may lead a group: its check is the instruction's first (open_stub) */
+};
+
+static bool group_access(const struct emitter *e, const struct insn *in, struct group_access *acc)
+{
+    bool write = false;
+    int m = group_operand(e, in, &write);
+    if (m >= 0) {
+        /* (an x87 form's stub also takes its helper's refusal, with R8
+         * gone: a leader's miss needs R8) */
+        *acc = (struct group_access){ in->ea_base, in->ea_index, in->ea_scale, in->disp,
+                                      in->opnd[m].size, write, false, !fpu_fast_ok(in) };
+        return true;
+    }
+    if (!stack_native(e) || in->opsize != 4)
+        return false;
+    switch (in->op) {
+    case OP_PUSH: case OP_CALL:   /* PUSH m32, CALL m32: after the operand's own check */
+        *acc = (struct group_access){ R_ESP, EA_NONE, 0, -4, 4, true, true,
+                                      in->opnd[0].kind != OPND_MEM };
+        return true;
+    case OP_POP:
+        if (in->opnd[0].kind != OPND_REG)
+            return false;
+        /* fall through */
+    case OP_RET:
+        *acc = (struct group_access){ R_ESP, EA_NONE, 0, 0, 4, false, true, true };
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A group's base register may move this far from its value at the
+ * leader (a longer way crosses pages too often). */
+#define GROUP_SHIFT_MAX 4096
+
+/* Find the groups: memory accesses (group_access) through the same base
+ * and index registers, within GROUP_SPAN_MAX bytes; a group needs two
+ * members or more. Neither register may be written from the first to the
+ * last, except the base by a constant (reg_shift): the members'
+ * displacements are kept as from the base's value at the leader
+ * (group_disp). An operand whose index register is bounded
+ * (track_bounds) is a table lookup: it groups by its base alone, its
+ * reach the displacement up to the largest index times the scale, and its
+ * group may span GROUP_TABLE_SPAN_MAX. Up to GROUP_SLOTS groups are open
+ * at once (interleaved locals and arrays); a new one takes the slot of
+ * the oldest. The groups of leaders in b->group_off are planned, then
+ * left out. */
 static void plan_groups(struct emitter *e)
 {
     const struct tblock *b = e->b;
-    int open[GROUP_SLOTS], members[SCAN_MAX_INSNS];
-    uint8_t key_index[SCAN_MAX_INSNS];
+    int open[GROUP_SLOTS], members[SCAN_MAX_INSNS], base_of[SCAN_MAX_INSNS];
+    int64_t shift[GROUP_SLOTS];   /* the base register's move since the group's leader */
+    uint8_t key_index[SCAN_MAX_INSNS], scale_of[SCAN_MAX_INSNS];
     uint32_t bound[8];
     for (int r = 0; r < 8; r++)
         bound[r] = UINT32_MAX;
@@ -2450,6 +2595,7 @@ static void plan_groups(struct emitter *e)
         open[k] = -1;
     for (uint32_t i = 0; i < b->n; i++) {
         e->group_of[i] = -1;
+        e->group_stack[i] = false;
         e->table_reach[i] = 0;
         e->table_lookup[i] = false;
     }
@@ -2457,14 +2603,16 @@ static void plan_groups(struct emitter *e)
                       open[k] = -1; } while (0)
     for (uint32_t i = 0; i < b->n; i++) {
         const struct insn *in = &b->insn[i].insn;
-        bool write = false;
-        int m = group_operand(e, in, &write);
-        if (m >= 0) {
-            int64_t lo = in->disp, hi = (int64_t)in->disp + in->opnd[m].size;
-            key_index[i] = in->ea_index;
-            if (in->ea_index != EA_NONE && bound[in->ea_index] != UINT32_MAX) {
-                int64_t reach = (int64_t)bound[in->ea_index] << in->ea_scale;
-                if (reach + in->opnd[m].size <= GROUP_TABLE_SPAN_MAX) {
+        struct group_access acc;
+        if (group_access(e, in, &acc)) {
+            int64_t lo = acc.disp, hi = acc.disp + acc.size;
+            key_index[i] = (uint8_t)acc.index;
+            base_of[i] = acc.base;
+            scale_of[i] = (uint8_t)acc.scale;
+            e->group_stack[i] = acc.stack;
+            if (acc.index != EA_NONE && bound[acc.index] != UINT32_MAX) {
+                int64_t reach = (int64_t)bound[acc.index] << acc.scale;
+                if (reach + acc.size <= GROUP_TABLE_SPAN_MAX) {
                     key_index[i] = EA_NONE;
                     e->table_reach[i] = reach;
                     e->table_lookup[i] = true;
@@ -2472,29 +2620,29 @@ static void plan_groups(struct emitter *e)
                 }
             }
             int k = 0, joined = -1;
-            for (; k < GROUP_SLOTS; k++) {
-                const struct insn *l = open[k] >= 0 ? &b->insn[open[k]].insn : NULL;
-                if (l && l->ea_base == in->ea_base && key_index[open[k]] == key_index[i] &&
-                    (key_index[i] == EA_NONE || l->ea_scale == in->ea_scale))
+            for (; k < GROUP_SLOTS; k++)
+                if (open[k] >= 0 && base_of[open[k]] == acc.base &&
+                    key_index[open[k]] == key_index[i] &&
+                    (key_index[i] == EA_NONE || scale_of[open[k]] == acc.scale))
                     break;
-            }
             if (k < GROUP_SLOTS) {
                 int g = open[k];
-                int64_t glo = lo < e->group_lo[g] ? lo : e->group_lo[g];
-                int64_t ghi = hi > e->group_hi[g] ? hi : e->group_hi[g];
+                int64_t glo = lo + shift[k] < e->group_lo[g] ? lo + shift[k] : e->group_lo[g];
+                int64_t ghi = hi + shift[k] > e->group_hi[g] ? hi + shift[k] : e->group_hi[g];
                 bool table = e->group_table[g] || e->table_lookup[i];
                 if (ghi - glo <= (table ? GROUP_TABLE_SPAN_MAX : GROUP_SPAN_MAX)) {
                     e->group_of[i] = (int8_t)g;
+                    e->group_disp[i] = acc.disp + shift[k];
                     e->group_lo[g] = glo;
                     e->group_hi[g] = ghi;
-                    e->group_write[g] |= write;
+                    e->group_write[g] |= acc.write;
                     e->group_table[g] = table;
                     members[g]++;
                     joined = g;
                 } else {
                     CLOSE(k);
                 }
-            } else {
+            } else if (acc.lead) {
                 /* a free slot, or the oldest group's */
                 k = 0;
                 for (int j = 0; j < GROUP_SLOTS; j++) {
@@ -2507,27 +2655,39 @@ static void plan_groups(struct emitter *e)
                 }
                 CLOSE(k);
             }
-            if (joined < 0) {
+            if (joined < 0 && acc.lead) {
                 open[k] = (int)i;
+                shift[k] = 0;
                 members[i] = 1;
                 e->group_of[i] = (int8_t)i;
+                e->group_disp[i] = acc.disp;
                 e->group_slot[i] = (uint8_t)k;
                 e->group_lo[i] = lo;
                 e->group_hi[i] = hi;
-                e->group_write[i] = write;
+                e->group_write[i] = acc.write;
                 e->group_table[i] = e->table_lookup[i];
             }
         }
-        /* after instruction i: groups whose registers it wrote end */
+        /* after instruction i: groups whose registers it wrote end, but
+         * for a base moved by a constant */
         int w = written_gpr(in);
         for (int k = 0; k < GROUP_SLOTS; k++) {
             if (open[k] < 0)
                 continue;
-            const struct insn *l = &b->insn[open[k]].insn;
-            if (w == -2 || (w >= 0 && (w == l->ea_base || w == key_index[open[k]])))
+            int32_t delta;
+            if (w == -2 || (w >= 0 && w == key_index[open[k]]) ||
+                !reg_shift(e, in, base_of[open[k]], &delta)) {
+                CLOSE(k);
+                continue;
+            }
+            shift[k] += delta;
+            if (shift[k] > GROUP_SHIFT_MAX || shift[k] < -GROUP_SHIFT_MAX)
                 CLOSE(k);
         }
         track_bounds(bound, in);
+        int32_t moved;
+        if (!stack_shift(e, in, &moved) || moved != 0)
+            bound[R_ESP] = UINT32_MAX;
     }
     for (int k = 0; k < GROUP_SLOTS; k++)
         CLOSE(k);

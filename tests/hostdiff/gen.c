@@ -1916,6 +1916,193 @@ static bool item_push_pop(struct gen *g)
     return true;
 }
 
+/* [base + d] with the shortest displacement */
+static void memop_base(struct memop *m, unsigned base, uint32_t d)
+{
+    memset(m, 0, sizeof *m);
+    m->disp = d;
+    m->regs = RB(base);
+    if (d == 0 && base != HD_EBP) {
+        m->mod = 0;
+    } else if (fits8(d)) {
+        m->mod = 1;
+        m->disp_len = 1;
+    } else {
+        m->mod = 2;
+        m->disp_len = 4;
+    }
+    if (base == HD_ESP) {
+        m->rm = 4;
+        m->has_sib = 1;
+        m->sib = (4u << 3) | 4u;
+    } else {
+        m->rm = (uint8_t)base;
+    }
+}
+
+/*
+ * Accesses through one base register that moves by constants in between,
+ * as compiled code makes them: a stack frame (SUB ESP, loads and stores
+ * at [ESP + d], PUSH r/imm/m, POP, ADD ESP, LEA ESP) or a pointer stepped
+ * by ADD, SUB, LEA, INC and DEC. The translator checks such a run once,
+ * the members' displacements moved by the steps (plan_groups).
+ */
+static bool item_frame(struct gen *g)
+{
+    if (g->ac)
+        return false;   /* displacements of any alignment */
+    bool stack = !(g->ctx & CTX_NO_STACK) && !(g->locked & RB(HD_ESP)) &&
+                 esp_of(g) >= STACK_FLOOR + 8 && esp_of(g) <= STACK_CEIL - 8 && chance(g, 60);
+    unsigned base = HD_ESP;
+    uint32_t lo = 0, hi = 0;   /* the base's allowed values; accesses reach 64 bytes past */
+    if (!stack) {
+        int r = pick_setup_reg(g, 0);
+        if (r < 0)
+            return false;
+        base = (unsigned)r;
+        uint32_t area = pick_range(g, 512, true, 4);
+        lo = area + 64;
+        hi = area + 448;
+        emit_setup(g, base, lo + rnd(g, hi - lo));
+    }
+    unsigned n = 4 + rnd(g, 12);
+    for (unsigned k = 0; k < n; k++) {
+        uint32_t at = g->t.value[base];
+        if (stack) {   /* the stack from ESP up to its ceiling */
+            lo = STACK_FLOOR + 8;
+            hi = STACK_CEIL - 8;
+        }
+        uint32_t room_up = hi > at ? hi - at : 0, room_down = at > lo ? at - lo : 0;
+        uint32_t above = STACK_CEIL - at;   /* (stack: at <= STACK_CEIL - 8) */
+        int32_t d = stack ? (int32_t)rnd(g, (above > 132 ? 128 : above - 4) + 1)
+                          : (int32_t)rnd(g, 121) - 60;
+        if (chance(g, 80))
+            d &= ~3;
+        struct memop m;
+        memop_base(&m, base, (uint32_t)d);
+        struct insn in = { 0 };
+        unsigned what = rnd(g, stack ? 9 : 7);
+        if (what >= 4 && what < 7) {   /* move the base */
+            bool up = room_up >= 4 && (room_down < 4 || chance(g, 50));
+            uint32_t room = up ? room_up : room_down;
+            if (room < 4)
+                continue;
+            uint32_t step = 1 + rnd(g, room < 96 ? room : 96);
+            if (chance(g, 70))
+                step = (step + 3) & ~3u;
+            if (step > room)
+                step = room & ~3u;
+            switch (rnd(g, 4)) {
+            case 0:   /* ADD or SUB base, imm8 / imm32 */
+                in_b(&in, chance(g, 70) ? 0x83 : 0x81);
+                in_modrm_reg(&in, up ? 0 : 5, base);
+                in_imm(&in, step, in.body[0] == 0x83 ? 8 : 32);
+                commit(g, &in);
+                flags_apply(g, ALL6, 0);
+                break;
+            case 1:   /* ADD or SUB base, -imm: the other way */
+                in_b(&in, 0x83);
+                in_modrm_reg(&in, up ? 5 : 0, base);
+                in_imm(&in, (uint32_t)-(int32_t)step, 8);
+                commit(g, &in);
+                flags_apply(g, ALL6, 0);
+                break;
+            case 2: {   /* LEA base, [base + step] */
+                struct memop lm;
+                memop_base(&lm, base, up ? step : (uint32_t)-(int32_t)step);
+                in_b(&in, 0x8D);
+                in_mem(&in, &lm, base);
+                commit(g, &in);
+                break;
+            }
+            default:   /* INC or DEC */
+                step = 1;
+                in_b(&in, (uint8_t)((up ? 0x40 : 0x48) + base));
+                commit(g, &in);
+                flags_apply(g, ALL6 & ~CF, 0);
+                break;
+            }
+            g->t.value[base] = up ? at + step : at - step;
+            continue;
+        }
+        if (what >= 7) {   /* PUSH r/imm/[ESP + d], or POP r */
+            bool push = chance(g, 55);
+            if (push ? at - 4 < lo : at + 4 > hi)
+                continue;
+            if (push) {
+                switch (rnd(g, 3)) {
+                case 0:
+                    in_b(&in, (uint8_t)(0x50 + rnd(g, 8)));
+                    break;
+                case 1:
+                    in_b(&in, 0x6A);
+                    in_b(&in, (uint8_t)rnd(g, 256));
+                    break;
+                default:
+                    in_b(&in, 0xFF);
+                    in_mem(&in, &m, 6);
+                    break;
+                }
+                commit(g, &in);
+                g->t.value[HD_ESP] = at - 4;
+            } else {
+                int r = pick_dest_reg(g, 32, 0);
+                if (r < 0)
+                    continue;
+                in_b(&in, (uint8_t)(0x58 + r));
+                commit(g, &in);
+                g->t.value[HD_ESP] = at + 4;
+                reg_written(g, (unsigned)r, 32);
+            }
+            continue;
+        }
+        if (what < 2) {   /* a load: MOV, ADD, XOR, CMP r32, m32 or MOVZX r32, m8 */
+            static const uint8_t ops[] = { 0x8B, 0x03, 0x33, 0x3B, 0xB6 };
+            uint8_t op = ops[rnd(g, 5)];
+            int r = pick_dest_reg(g, 32, (uint8_t)RB(base));
+            if (r < 0)
+                continue;
+            if (op == 0xB6)
+                in_b(&in, 0x0F);
+            in_b(&in, op);
+            in_mem(&in, &m, (unsigned)r);
+            commit(g, &in);
+            if (op == 0x03 || op == 0x33 || op == 0x3B)
+                flags_apply(g, ALL6, op == 0x33 ? AF : 0);
+            if (op != 0x3B)
+                reg_clobber(g, (unsigned)r);
+            continue;
+        }
+        /* a store: MOV m32, r32 / imm32, MOV m8, imm8, ADD or SUB m32, r32 */
+        switch (rnd(g, 4)) {
+        case 0:
+            in_b(&in, 0x89);
+            in_mem(&in, &m, rnd(g, 8));
+            commit(g, &in);
+            break;
+        case 1:
+            in_b(&in, 0xC7);
+            in_mem(&in, &m, 0);
+            in_u32(&in, rng_u32(g));
+            commit(g, &in);
+            break;
+        case 2:
+            in_b(&in, 0xC6);
+            in_mem(&in, &m, 0);
+            in_b(&in, (uint8_t)rnd(g, 256));
+            commit(g, &in);
+            break;
+        default:
+            in_b(&in, chance(g, 50) ? 0x01 : 0x29);
+            in_mem(&in, &m, rnd(g, 8));
+            commit(g, &in);
+            flags_apply(g, ALL6, 0);
+            break;
+        }
+    }
+    return true;
+}
+
 static bool item_pusha_popa(struct gen *g)
 {
     if (g->ctx & CTX_NO_STACK)
@@ -3069,6 +3256,7 @@ static const struct item_kind item_kinds[] = {
     { item_into, 1, 0 },
     { item_string, 9, 0 },
     { item_push_pop, 8, 0 },
+    { item_frame, 6, 0 },
     { item_pusha_popa, 2, 0 },
     { item_pushf_popf, 3, 0 },
     { item_forward_jump, 9, 0 },

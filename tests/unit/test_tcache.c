@@ -520,6 +520,87 @@ START_TEST(test_table_lookups)
 }
 END_TEST
 
+/* Groups whose base register moves by constants (plan_groups: reg_shift):
+ * five PUSHes and a load through ESP, three stores and a load through
+ * ESI stepped by ADD, LEA and INC, a load and three POPs through ESP. With paging, linear page 0x4000 lies at
+ * physical 0x7000, the rest identity-mapped: a run that crosses 0x4000 or
+ * 0x5000 spans two pages apart, which a check of the span cannot cover.
+ * After the loop, absolute loads read back the last PUSH and store (a
+ * member counted at the wrong displacement would have written through the
+ * other page's addend). */
+static const uint8_t moving_base[] = {
+    0xB9, 0xC8, 0x00, 0x00, 0x00,         /* 1000 mov ecx, 200 */
+    0x31, 0xC0,                           /* 1005 xor eax, eax */
+    0xBC, 0x00, 0x00, 0x00, 0x00,         /* 1007 mov esp, stack (patched) */
+    0x51, 0x51, 0x51, 0x51, 0x51,         /* 100C push ecx (x5) */
+    0x03, 0x44, 0x24, 0x10,               /* 1011 add eax, [esp+16] */
+    0xBE, 0x00, 0x00, 0x00, 0x00,         /* 1015 mov esi, pointer (patched) */
+    0x89, 0x0E,                           /* 101A mov [esi], ecx */
+    0x83, 0xC6, 0x04,                     /* 101C add esi, 4 */
+    0x89, 0x0E,                           /* 101F mov [esi], ecx */
+    0x8D, 0x76, 0x04,                     /* 1021 lea esi, [esi+4] */
+    0x89, 0x0E,                           /* 1024 mov [esi], ecx */
+    0x46,                                 /* 1026 inc esi */
+    0x03, 0x46, 0xFF,                     /* 1027 add eax, [esi-1] */
+    0xBC, 0x00, 0x00, 0x00, 0x00,         /* 102A mov esp, stack - 24 (patched) */
+    0x8B, 0x1C, 0x24,                     /* 102F mov ebx, [esp] */
+    0x5A, 0x5A, 0x5A,                     /* 1032 pop edx (x3) */
+    0x01, 0xD0,                           /* 1035 add eax, edx */
+    0x49,                                 /* 1037 dec ecx */
+    0x75, 0xCD,                           /* 1038 jnz 1007 */
+    0x8B, 0x1D, 0x00, 0x00, 0x00, 0x00,   /* 103A mov ebx, [stack - 20] (patched) */
+    0x8B, 0x3D, 0x00, 0x00, 0x00, 0x00,   /* 1040 mov edi, [pointer + 8] (patched) */
+    0xF4,                                 /* 1046 hlt */
+};
+
+static struct result run_moving_base(uint32_t stack, uint32_t pointer, struct tcache *tc)
+{
+    uint8_t code[sizeof moving_base];
+    memcpy(code, moving_base, sizeof code);
+    uint32_t last_push = stack - 20, last_store = pointer + 8, pops = stack - 24;
+    memcpy(code + 0x08, &stack, 4);
+    memcpy(code + 0x16, &pointer, 4);
+    memcpy(code + 0x2B, &pops, 4);
+    memcpy(code + 0x3C, &last_push, 4);
+    memcpy(code + 0x42, &last_store, 4);
+    struct fixture *fx = flat32_with(code, sizeof code);
+    struct cpu *cpu = &fx->cpu;
+    phys_write(&fx->pm, 0x10000, 0x11000 | 3, 4);   /* present, writable */
+    for (uint32_t n = 0; n < 256; n++)
+        phys_write(&fx->pm, 0x11000 + 4 * n, (n == 4 ? 0x7000 : n << 12) | 3, 4);
+    cpu->cr3 = 0x10000;
+    cpu->cr0 |= CR0_PG;
+    cpu_tlb_flush(cpu, true);
+    return run_fixture(fx, tc);
+}
+
+START_TEST(test_moving_base)
+{
+    /* both runs inside page 0x4000; then across 0x4000 and 0x5000 */
+    static const uint32_t stacks[] = { 0x4800, 0x4010 }, pointers[] = { 0x4400, 0x4FF8 };
+    for (int t = 0; t < 2; t++) {
+        struct result interp = run_moving_base(stacks[t], pointers[t], NULL);
+        ck_assert_uint_eq(interp.gpr[R_EBX], 1);   /* ECX in the last pass */
+        ck_assert_uint_eq(interp.gpr[R_EDI], 1);
+        for (int backend = TCACHE_PORTABLE; backend <= TCACHE_NATIVE; backend++) {
+            if (backend == TCACHE_NATIVE && !native_supported())
+                continue;
+            struct tcache *tc = tcache_create(&(struct tcache_config){ .backend = backend });
+            struct result tr = run_moving_base(stacks[t], pointers[t], tc);
+            same(&interp, &tr);
+            const struct tcache_stats *s = tcache_stats(tc);
+            if (backend == TCACHE_NATIVE && t == 0) {
+                /* PUSHes 2-5 and [esp+16]; the second and third store and
+                 * [esi-1]; the POPs: their leaders' checks cover them */
+                ck_assert_uint_ge(s->native_shared_checks, 11);
+                ck_assert_uint_eq(s->native_group_retranslations, 0);
+            }
+            tcache_destroy(tc);
+        }
+    }
+}
+END_TEST
+
 /* Loops whose jumps back skip their block's entry (native_emit.c,
  * loops): a side exit back after SUB (the flags set again from the
  * register), one after CMP r, [esi+4], a member of [esi]'s group (that
@@ -651,6 +732,7 @@ int main(void)
     tcase_add_test(tc, test_empty_block);
     tcase_add_test(tc, test_group_across_pages);
     tcase_add_test(tc, test_table_lookups);
+    tcase_add_test(tc, test_moving_base);
     tcase_add_test(tc, test_loop_edges);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
