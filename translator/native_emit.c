@@ -119,6 +119,7 @@ struct side_exit {
     uint32_t count, target;
     uint8_t fs;                /* flags state at the jump */
     struct redo redo;          /* a jump back to the block's start: emit_loop_edge */
+    int32_t const_flags;       /* the flags when known (a JE on a zero result), or -1 */
 };
 
 struct emitter {
@@ -171,6 +172,11 @@ struct emitter {
     bool loop_ok;
     int nloops;
     struct x64_label body, budget_exit;
+    /* guest flags known to be const_flags (>= 0) while a.flag_writes is
+     * still const_writes: after a JNE that fell through on the zero result
+     * of a CMP, SUB or logic instruction (zero_result_flags) */
+    int32_t const_flags;
+    uint32_t const_writes;
 };
 
 /* ---- flags ---- */
@@ -249,9 +255,27 @@ static void fl_host(struct emitter *e)
     e->fs = FS_HOST;
 }
 
+/* The guest flags are the constant e->const_flags (zero_result_flags). */
+static bool flags_known(const struct emitter *e)
+{
+    return e->const_flags >= 0 && e->a.flag_writes == e->const_writes;
+}
+
+/* A constant's flags to R13: a MOV instead of PUSHFQ, which is
+ * micro-coded and waits for every flag. */
+static void flags_const_save(struct emitter *e)
+{
+    x64_mov_ri(&e->a, 32, NATIVE_FLAGS, (uint32_t)e->const_flags);
+    e->fs = FS_SAVED;
+}
+
 /* Before host code that clobbers RFLAGS. */
 static void fl_save(struct emitter *e)
 {
+    if ((e->fs == FS_HOST || e->fs == FS_HOST_OF) && flags_known(e)) {
+        flags_const_save(e);
+        return;
+    }
     if (e->fs == FS_LOGIC)
         return;   /* in memory already */
     if (e->fs == FS_HOST && e->logic_reg >= 0 && e->a.cur == e->logic_end) {
@@ -356,6 +380,10 @@ static void emit_call_insn(struct emitter *e, int fs, struct replay replay, uint
 static void end_flags(struct emitter *e)
 {
     struct x64_asm *a = &e->a;
+    if (e->fs != FS_SAVED && flags_known(e)) {
+        flags_const_save(e);
+        return;
+    }
     flags_settle(e);
     if (e->fs == FS_HOST) {
         x64_pushfq(a);
@@ -1765,6 +1793,26 @@ static bool emit_branch_indirect(struct emitter *e, const struct insn *in, uint3
 /* Instructions that may end a block: JMP/Jcc/CALL rel32, RET; a Jcc
  * inside the block (scan_block's past_jcc) is a side exit: the jump to
  * an out-of-line exit, the flags left where they are for the fall-through. */
+/* The flags of a zero result of a CMP, SUB, TEST, AND, OR or XOR: ZF and
+ * PF set, CF, OF, SF and AF clear (the interpreter's AF of a logic
+ * instruction, which the host's matches). */
+#define ZERO_RESULT_FLAGS (FL_ZF | FL_PF)
+
+/* The instruction before the current one (a Jcc) set the flags from its
+ * result alone as above: on the way a JE takes or a JNE falls through
+ * they are ZERO_RESULT_FLAGS, whichever way that instruction ran. */
+static bool zero_result_flags(const struct emitter *e)
+{
+    if (e->i == 0)
+        return false;
+    switch (e->b->insn[e->i - 1].insn.op) {
+    case OP_CMP: case OP_SUB: case OP_TEST: case OP_AND: case OP_OR: case OP_XOR:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static bool emit_branch(struct emitter *e, const struct insn *in)
 {
     struct x64_asm *a = &e->a;
@@ -1785,8 +1833,14 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
         s->redo = target == b->eip ? jcc_redo(e, fs_before) : (struct redo){ .kind = REDO_CANNOT };
         s->count = e->i + 1;
         s->target = target;
+        bool zero = zero_result_flags(e);
+        s->const_flags = zero && in->cond == X64_CC_E ? ZERO_RESULT_FLAGS : -1;
         bool flags_as_were = a->cur == before;
         x64_jcc_label(a, cc, &s->at, false);
+        if (zero && in->cond == X64_CC_NE) {   /* falls through on the zero result */
+            e->const_flags = ZERO_RESULT_FLAGS;
+            e->const_writes = a->flag_writes;
+        }
         /* the Jcc changes neither registers nor RFLAGS: what set them can
          * still be redone after it (a loop's JMP back after its exit test) */
         if (flags_as_were) {
@@ -1831,6 +1885,24 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
                 return true;
             }
             /* (no way to set them again: cond_of found them in RFLAGS and emitted nothing) */
+        }
+        flags_settle(e);
+        if (zero_result_flags(e) && (in->cond == X64_CC_E || in->cond == X64_CC_NE) &&
+            e->fs == FS_HOST) {
+            /* the zero result's way saves the constant; only the other
+             * needs the flags in RFLAGS (still there: the Jcc leaves them) */
+            bool e_taken = in->cond == X64_CC_E;
+            int fs = e->fs;
+            x64_jcc_label(a, (enum x64_cc)in->cond, &taken, false);
+            e->const_flags = e_taken ? -1 : ZERO_RESULT_FLAGS;
+            e->const_writes = a->flag_writes;
+            emit_goto(e, next);
+            x64_bind(a, &taken);
+            e->fs = fs;
+            e->const_flags = e_taken ? ZERO_RESULT_FLAGS : -1;
+            e->const_writes = a->flag_writes;
+            emit_goto(e, target);
+            return true;
         }
         flags_settle(e);   /* both ways leave with all six in R13 */
         if (e->fs == FS_HOST) {
@@ -2773,7 +2845,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
 {
     struct codebuf *cb = nt->cb;
     struct emitter e = { .nt = nt, .stats = stats, .b = b, .fs = FS_SAVED, .r9_slot = -1,
-                         .logic_reg = -1 };
+                         .logic_reg = -1, .const_flags = -1 };
     if (b->n == 0) {
         x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
         struct x64_label budget_exit;
@@ -2860,6 +2932,8 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             stats->native_calls_by_op[in->op]++;
             if ((int)i < flags_writer)
                 e.loop_ok = false;
+            if (e.fs != FS_SAVED && flags_known(&e))
+                flags_const_save(&e);
             emit_call_insn(&e, e.fs, e.replay, i, eip);
             e.fs = FS_MEM;
             left = i + 1 == b->n;
@@ -2873,6 +2947,8 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         struct side_exit *s = &e.sides[k];
         x64_bind(a, &s->at);
         e.fs = s->fs;
+        e.const_flags = s->const_flags;
+        e.const_writes = a->flag_writes;
         if (loop_edge_ok(&e, s->target, &s->redo))
             emit_loop_edge(&e, s->count, &s->redo);
         else

@@ -221,6 +221,7 @@ static void emit_bytes(struct x64_asm *a, const uint8_t *bytes, int n)
 
 void x64_copy(struct x64_asm *a, const uint8_t *code, int n)
 {
+    a->flag_writes++;
     if (n < 1 || n > 15) {
         a->error = true;
         return;
@@ -340,24 +341,28 @@ void x64_xchg_mr(struct x64_asm *a, int bits, struct x64_mem m, int r)
 
 void x64_cmpxchg_rr(struct x64_asm *a, int bits, int dst, int src)
 {
+    a->flag_writes++;
     check_reg(src);
     emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(0x0fb0, bits), src, rm_reg(dst), 0, 0);
 }
 
 void x64_cmpxchg_mr(struct x64_asm *a, int bits, struct x64_mem m, int src)
 {
+    a->flag_writes++;
     check_reg(src);
     emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(0x0fb0, bits), src, rm_mem(m), 0, 0);
 }
 
 void x64_xadd_rr(struct x64_asm *a, int bits, int dst, int src)
 {
+    a->flag_writes++;
     check_reg(src);
     emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(0x0fc0, bits), src, rm_reg(dst), 0, 0);
 }
 
 void x64_xadd_mr(struct x64_asm *a, int bits, struct x64_mem m, int src)
 {
+    a->flag_writes++;
     check_reg(src);
     emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(0x0fc0, bits), src, rm_mem(m), 0, 0);
 }
@@ -390,18 +395,21 @@ void x64_rorx(struct x64_asm *a, int bits, int dst, int src, uint8_t imm)
 
 void x64_alu_rr(struct x64_asm *a, enum x64_alu op, int bits, int dst, int src)
 {
+    a->flag_writes++;
     check_reg(src);
     emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(op * 8u, bits), src, rm_reg(dst), 0, 0);
 }
 
 void x64_alu_rm(struct x64_asm *a, enum x64_alu op, int bits, int dst, struct x64_mem m)
 {
+    a->flag_writes++;
     check_reg(dst);
     emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(op * 8u + 2, bits), dst, rm_mem(m), 0, 0);
 }
 
 void x64_alu_mr(struct x64_asm *a, enum x64_alu op, int bits, struct x64_mem m, int src)
 {
+    a->flag_writes++;
     check_reg(src);
     emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(op * 8u, bits), src, rm_mem(m), 0, 0);
 }
@@ -444,17 +452,20 @@ static void alu_imm(struct x64_asm *a, enum x64_alu op, int bits, struct rm dst,
 
 void x64_alu_ri(struct x64_asm *a, enum x64_alu op, int bits, int dst, int64_t imm)
 {
+    a->flag_writes++;
     check_reg(dst);
     alu_imm(a, op, bits, rm_reg(dst), imm);
 }
 
 void x64_alu_mi(struct x64_asm *a, enum x64_alu op, int bits, struct x64_mem m, int64_t imm)
 {
+    a->flag_writes++;
     alu_imm(a, op, bits, rm_mem(m), imm);
 }
 
 void x64_test_rr(struct x64_asm *a, int bits, int r1, int r2)
 {
+    a->flag_writes++;
     check_reg(r2);
     emit_rm(a, size_flags(bits) | byte_flags(bits), wbit(0x84, bits), r2, rm_reg(r1), 0, 0);
 }
@@ -477,20 +488,20 @@ static void test_imm(struct x64_asm *a, int bits, struct rm dst, int64_t imm)
             imm_len_for(bits), v);
 }
 
-void x64_test_ri(struct x64_asm *a, int bits, int r, int64_t imm) { check_reg(r); test_imm(a, bits, rm_reg(r), imm); }
-void x64_test_mi(struct x64_asm *a, int bits, struct x64_mem m, int64_t imm) { test_imm(a, bits, rm_mem(m), imm); }
+void x64_test_ri(struct x64_asm *a, int bits, int r, int64_t imm) { a->flag_writes++; check_reg(r); test_imm(a, bits, rm_reg(r), imm); }
+void x64_test_mi(struct x64_asm *a, int bits, struct x64_mem m, int64_t imm) { a->flag_writes++; test_imm(a, bits, rm_mem(m), imm); }
 
 static void group(struct x64_asm *a, uint32_t op8, int digit, int bits, struct rm dst)
 {
     emit_rm(a, size_flags(bits) | (bits == 8 ? F_RM8 : 0), wbit(op8, bits), digit, dst, 0, 0);
 }
 
-void x64_inc_r(struct x64_asm *a, int bits, int r) { group(a, 0xfe, 0, bits, rm_reg(r)); }
-void x64_inc_m(struct x64_asm *a, int bits, struct x64_mem m) { group(a, 0xfe, 0, bits, rm_mem(m)); }
-void x64_dec_r(struct x64_asm *a, int bits, int r) { group(a, 0xfe, 1, bits, rm_reg(r)); }
-void x64_dec_m(struct x64_asm *a, int bits, struct x64_mem m) { group(a, 0xfe, 1, bits, rm_mem(m)); }
-void x64_unary_r(struct x64_asm *a, enum x64_unary op, int bits, int r) { group(a, 0xf6, op, bits, rm_reg(r)); }
-void x64_unary_m(struct x64_asm *a, enum x64_unary op, int bits, struct x64_mem m) { group(a, 0xf6, op, bits, rm_mem(m)); }
+void x64_inc_r(struct x64_asm *a, int bits, int r) { a->flag_writes++; group(a, 0xfe, 0, bits, rm_reg(r)); }
+void x64_inc_m(struct x64_asm *a, int bits, struct x64_mem m) { a->flag_writes++; group(a, 0xfe, 0, bits, rm_mem(m)); }
+void x64_dec_r(struct x64_asm *a, int bits, int r) { a->flag_writes++; group(a, 0xfe, 1, bits, rm_reg(r)); }
+void x64_dec_m(struct x64_asm *a, int bits, struct x64_mem m) { a->flag_writes++; group(a, 0xfe, 1, bits, rm_mem(m)); }
+void x64_unary_r(struct x64_asm *a, enum x64_unary op, int bits, int r) { a->flag_writes++; group(a, 0xf6, op, bits, rm_reg(r)); }
+void x64_unary_m(struct x64_asm *a, enum x64_unary op, int bits, struct x64_mem m) { a->flag_writes++; group(a, 0xf6, op, bits, rm_mem(m)); }
 
 /* ---- shifts ---- */
 
@@ -503,10 +514,10 @@ static void shift_imm(struct x64_asm *a, enum x64_shift op, int bits, struct rm 
         emit_rm(a, flags, wbit(0xc0, bits), op, dst, 1, count);
 }
 
-void x64_shift_ri(struct x64_asm *a, enum x64_shift op, int bits, int r, uint8_t count) { shift_imm(a, op, bits, rm_reg(r), count); }
-void x64_shift_mi(struct x64_asm *a, enum x64_shift op, int bits, struct x64_mem m, uint8_t count) { shift_imm(a, op, bits, rm_mem(m), count); }
-void x64_shift_rcl(struct x64_asm *a, enum x64_shift op, int bits, int r) { group(a, 0xd2, op, bits, rm_reg(r)); }
-void x64_shift_mcl(struct x64_asm *a, enum x64_shift op, int bits, struct x64_mem m) { group(a, 0xd2, op, bits, rm_mem(m)); }
+void x64_shift_ri(struct x64_asm *a, enum x64_shift op, int bits, int r, uint8_t count) { a->flag_writes++; shift_imm(a, op, bits, rm_reg(r), count); }
+void x64_shift_mi(struct x64_asm *a, enum x64_shift op, int bits, struct x64_mem m, uint8_t count) { a->flag_writes++; shift_imm(a, op, bits, rm_mem(m), count); }
+void x64_shift_rcl(struct x64_asm *a, enum x64_shift op, int bits, int r) { a->flag_writes++; group(a, 0xd2, op, bits, rm_reg(r)); }
+void x64_shift_mcl(struct x64_asm *a, enum x64_shift op, int bits, struct x64_mem m) { a->flag_writes++; group(a, 0xd2, op, bits, rm_mem(m)); }
 
 static void shxd(struct x64_asm *a, uint32_t opcode, int bits, int dst, int src, bool by_cl, uint8_t count)
 {
@@ -515,15 +526,16 @@ static void shxd(struct x64_asm *a, uint32_t opcode, int bits, int dst, int src,
     emit_rm(a, size_flags(bits), by_cl ? opcode + 1 : opcode, src, rm_reg(dst), by_cl ? 0 : 1, count);
 }
 
-void x64_shld_ri(struct x64_asm *a, int bits, int dst, int src, uint8_t count) { shxd(a, 0x0fa4, bits, dst, src, false, count); }
-void x64_shld_rcl(struct x64_asm *a, int bits, int dst, int src) { shxd(a, 0x0fa4, bits, dst, src, true, 0); }
-void x64_shrd_ri(struct x64_asm *a, int bits, int dst, int src, uint8_t count) { shxd(a, 0x0fac, bits, dst, src, false, count); }
-void x64_shrd_rcl(struct x64_asm *a, int bits, int dst, int src) { shxd(a, 0x0fac, bits, dst, src, true, 0); }
+void x64_shld_ri(struct x64_asm *a, int bits, int dst, int src, uint8_t count) { a->flag_writes++; shxd(a, 0x0fa4, bits, dst, src, false, count); }
+void x64_shld_rcl(struct x64_asm *a, int bits, int dst, int src) { a->flag_writes++; shxd(a, 0x0fa4, bits, dst, src, true, 0); }
+void x64_shrd_ri(struct x64_asm *a, int bits, int dst, int src, uint8_t count) { a->flag_writes++; shxd(a, 0x0fac, bits, dst, src, false, count); }
+void x64_shrd_rcl(struct x64_asm *a, int bits, int dst, int src) { a->flag_writes++; shxd(a, 0x0fac, bits, dst, src, true, 0); }
 
 /* ---- multiply, bits ---- */
 
 void x64_imul_rr(struct x64_asm *a, int bits, int dst, int src)
 {
+    a->flag_writes++;
     assert(bits != 8);
     check_reg(dst);
     emit_rm(a, size_flags(bits), 0x0faf, dst, rm_reg(src), 0, 0);
@@ -531,6 +543,7 @@ void x64_imul_rr(struct x64_asm *a, int bits, int dst, int src)
 
 void x64_imul_rm(struct x64_asm *a, int bits, int dst, struct x64_mem m)
 {
+    a->flag_writes++;
     assert(bits != 8);
     check_reg(dst);
     emit_rm(a, size_flags(bits), 0x0faf, dst, rm_mem(m), 0, 0);
@@ -547,11 +560,12 @@ static void imul3(struct x64_asm *a, int bits, int dst, struct rm src, int32_t i
         emit_rm(a, size_flags(bits), 0x69, dst, src, imm_len_for(bits), v);
 }
 
-void x64_imul_rri(struct x64_asm *a, int bits, int dst, int src, int32_t imm) { imul3(a, bits, dst, rm_reg(src), imm); }
-void x64_imul_rmi(struct x64_asm *a, int bits, int dst, struct x64_mem m, int32_t imm) { imul3(a, bits, dst, rm_mem(m), imm); }
+void x64_imul_rri(struct x64_asm *a, int bits, int dst, int src, int32_t imm) { a->flag_writes++; imul3(a, bits, dst, rm_reg(src), imm); }
+void x64_imul_rmi(struct x64_asm *a, int bits, int dst, struct x64_mem m, int32_t imm) { a->flag_writes++; imul3(a, bits, dst, rm_mem(m), imm); }
 
 void x64_bitop_rr(struct x64_asm *a, enum x64_bitop op, int bits, int r, int bit)
 {
+    a->flag_writes++;
     static const uint16_t opcode[4] = { 0x0fa3, 0x0fab, 0x0fb3, 0x0fbb };
     assert(bits != 8);
     check_reg(bit);
@@ -560,12 +574,14 @@ void x64_bitop_rr(struct x64_asm *a, enum x64_bitop op, int bits, int r, int bit
 
 void x64_bitop_ri(struct x64_asm *a, enum x64_bitop op, int bits, int r, uint8_t bit)
 {
+    a->flag_writes++;
     assert(bits != 8);
     emit_rm(a, size_flags(bits), 0x0fba, 4 + op, rm_reg(r), 1, bit);
 }
 
 void x64_bsf(struct x64_asm *a, int bits, int dst, int src)
 {
+    a->flag_writes++;
     assert(bits != 8);
     check_reg(dst);
     emit_rm(a, size_flags(bits), 0x0fbc, dst, rm_reg(src), 0, 0);
@@ -573,6 +589,7 @@ void x64_bsf(struct x64_asm *a, int bits, int dst, int src)
 
 void x64_bsr(struct x64_asm *a, int bits, int dst, int src)
 {
+    a->flag_writes++;
     assert(bits != 8);
     check_reg(dst);
     emit_rm(a, size_flags(bits), 0x0fbd, dst, rm_reg(src), 0, 0);
@@ -626,8 +643,8 @@ void x64_jmp_rel32(struct x64_asm *a, const uint8_t *t) { branch(a, (const uint8
 /* FF /2 and /4 default to 64-bit operands: no REX.W. */
 void x64_jmp_r(struct x64_asm *a, int r) { emit_rm(a, 0, 0xff, 4, rm_reg(r), 0, 0); }
 void x64_jmp_m(struct x64_asm *a, struct x64_mem m) { emit_rm(a, 0, 0xff, 4, rm_mem(m), 0, 0); }
-void x64_call_r(struct x64_asm *a, int r) { emit_rm(a, 0, 0xff, 2, rm_reg(r), 0, 0); }
-void x64_call_m(struct x64_asm *a, struct x64_mem m) { emit_rm(a, 0, 0xff, 2, rm_mem(m), 0, 0); }
+void x64_call_r(struct x64_asm *a, int r) { a->flag_writes++; emit_rm(a, 0, 0xff, 2, rm_reg(r), 0, 0); }
+void x64_call_m(struct x64_asm *a, struct x64_mem m) { a->flag_writes++; emit_rm(a, 0, 0xff, 2, rm_mem(m), 0, 0); }
 
 static void far_transfer(struct x64_asm *a, uint8_t opcode, int digit, const void *target)
 {
@@ -648,7 +665,7 @@ static void far_transfer(struct x64_asm *a, uint8_t opcode, int digit, const voi
     emit_rm(a, 0, 0xff, digit, rm_reg(X64_R11), 0, 0);
 }
 
-void x64_call_abs(struct x64_asm *a, const void *target) { far_transfer(a, 0xe8, 2, target); }
+void x64_call_abs(struct x64_asm *a, const void *target) { a->flag_writes++; far_transfer(a, 0xe8, 2, target); }
 void x64_jmp_abs(struct x64_asm *a, const void *target) { far_transfer(a, 0xe9, 4, target); }
 
 void x64_ret(struct x64_asm *a) { emit_bytes(a, (const uint8_t[]){ 0xc3 }, 1); }
@@ -669,9 +686,9 @@ void x64_push_i(struct x64_asm *a, int32_t imm)
 }
 
 void x64_pushfq(struct x64_asm *a) { emit_bytes(a, (const uint8_t[]){ 0x9c }, 1); }
-void x64_popfq(struct x64_asm *a) { emit_bytes(a, (const uint8_t[]){ 0x9d }, 1); }
+void x64_popfq(struct x64_asm *a) { a->flag_writes++; emit_bytes(a, (const uint8_t[]){ 0x9d }, 1); }
 void x64_lahf(struct x64_asm *a) { emit_bytes(a, (const uint8_t[]){ 0x9f }, 1); }
-void x64_sahf(struct x64_asm *a) { emit_bytes(a, (const uint8_t[]){ 0x9e }, 1); }
+void x64_sahf(struct x64_asm *a) { a->flag_writes++; emit_bytes(a, (const uint8_t[]){ 0x9e }, 1); }
 void x64_cwde(struct x64_asm *a) { emit_bytes(a, (const uint8_t[]){ 0x98 }, 1); }
 void x64_cdq(struct x64_asm *a) { emit_bytes(a, (const uint8_t[]){ 0x99 }, 1); }
 void x64_cdqe(struct x64_asm *a) { emit_bytes(a, (const uint8_t[]){ 0x48, 0x98 }, 2); }

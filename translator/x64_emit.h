@@ -86,6 +86,8 @@ struct x64_asm {
     bool overflow;      /* an instruction did not fit: nothing was written */
     bool error;         /* a label could not be resolved (see above) */
     intptr_t exec_delta;/* run address - write address */
+    uint32_t flag_writes; /* instructions emitted that may change RFLAGS (ALU, shifts, calls,
+                             POPFQ, copied bytes ...): unchanged, RFLAGS are as they were */
 };
 
 #define X64_LABEL_MAX_FIXUPS 16
