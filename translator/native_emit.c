@@ -153,11 +153,14 @@ struct emitter {
     int group_active[GROUP_SLOTS];        /* the leader whose addend a slot holds, or -1 */
     int r9_slot;                          /* the slot whose addend R9 still holds, or -1 */
     int logic_reg;                        /* the host register holding the result of the last
-                                             instruction, a 32-bit AND/OR/XOR/TEST whose flags
-                                             are in RFLAGS, or -1; valid while nothing but side
-                                             exits' Jcc has been emitted since
-                                             (a->cur == logic_end) */
-    uint8_t *logic_end;
+                                             instruction that wrote flags, a 32-bit AND/OR/XOR/
+                                             TEST (or ADD, SUB, CMP with an immediate) whose
+                                             flags are in RFLAGS, or -1; valid (logic_valid)
+                                             while no host instruction since may have changed
+                                             RFLAGS and no guest one wrote its register */
+    int logic_gpr;                        /* that guest register */
+    uint32_t logic_insn;                  /* and the instruction */
+    uint32_t logic_writes;                /* a.flag_writes after it */
     struct replay logic_replay;           /* how logic_reg's value gives those flags */
     struct replay replay;                 /* with fs FS_LOGIC: how to set its flags again */
     /* the host CMP or TEST that set RFLAGS last, when running it again sets
@@ -255,6 +258,26 @@ static void fl_host(struct emitter *e)
     e->fs = FS_HOST;
 }
 
+static int written_gpr(const struct insn *in);
+static bool stack_shift(const struct emitter *e, const struct insn *in, int32_t *delta);
+
+/* logic_reg still gives the flags in RFLAGS: nothing changed them since,
+ * and no instruction since (nor the current one) wrote its register. */
+static bool logic_valid(const struct emitter *e)
+{
+    if (e->fs != FS_HOST || e->logic_reg < 0 || e->a.flag_writes != e->logic_writes)
+        return false;
+    for (uint32_t j = e->logic_insn + 1; j <= e->i && j < e->b->n; j++) {
+        const struct insn *in = &e->b->insn[j].insn;
+        int w = written_gpr(in);
+        int32_t moved;
+        if (w == -2 || w == e->logic_gpr ||
+            (e->logic_gpr == R_ESP && (!stack_shift(e, in, &moved) || moved != 0)))
+            return false;
+    }
+    return true;
+}
+
 /* The guest flags are the constant e->const_flags (zero_result_flags). */
 static bool flags_known(const struct emitter *e)
 {
@@ -278,7 +301,7 @@ static void fl_save(struct emitter *e)
     }
     if (e->fs == FS_LOGIC)
         return;   /* in memory already */
-    if (e->fs == FS_HOST && e->logic_reg >= 0 && e->a.cur == e->logic_end) {
+    if (logic_valid(e)) {
         x64_mov_mr(&e->a, 32, x64_mem_b(NATIVE_CPU, CPU_OFF(jit.logic_value)), e->logic_reg);
         e->fs = FS_LOGIC;
         e->replay = e->logic_replay;
@@ -606,7 +629,7 @@ static struct redo jcc_redo(const struct emitter *e, int fs_before)
         r.len = (uint8_t)e->cmp_len;
         r.maybe_saved = e->cmp_saved;
         memcpy(r.bytes, e->cmp_start, r.len);
-    } else if (e->fs == FS_HOST && e->logic_reg >= 0 && e->a.cur == e->logic_end) {
+    } else if (logic_valid(e)) {
         r.kind = REDO_LOGIC_REG;
         r.reg = (int8_t)e->logic_reg;
         r.replay = e->logic_replay;
@@ -1846,8 +1869,6 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
         if (flags_as_were) {
             if (e->cmp_valid == before)
                 e->cmp_valid = a->cur;
-            if (e->logic_end == before)
-                e->logic_end = a->cur;
         }
         return true;
     }
@@ -2885,6 +2906,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         uint64_t loops = stats->native_loop_edges, wide = stats->native_wide_checks;
         int nloops = e.nloops;
         e.cmp_at = NULL;
+        uint32_t flag_writes = a->flag_writes;
         if (emit_native(&e, in)) {
             stats->native_insns++;
             /* a CMP or TEST runs again the same (emit_loop_edge); after
@@ -2913,9 +2935,11 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
                 in->op == OP_FNSTSW || fpu_fast_ok(in))
                 e.r9_slot = -1;
             left = i + 1 == b->n && (op_info[in->op].cls & CTRL);
-            if (a->cur != e.logic_end) {   /* (else a side exit's Jcc kept it: emit_branch) */
+            if (a->flag_writes != flag_writes) {   /* (else the last writer's stays) */
                 e.logic_reg = logic_result(&e, in, &e.logic_replay);
-                e.logic_end = a->cur;
+                e.logic_gpr = in->opnd[0].reg;
+                e.logic_insn = i;
+                e.logic_writes = a->flag_writes;
             }
         } else {
             a->cur = mark;   /* drop whatever a partial attempt wrote */
@@ -2935,6 +2959,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             if (e.fs != FS_SAVED && flags_known(&e))
                 flags_const_save(&e);
             emit_call_insn(&e, e.fs, e.replay, i, eip);
+            e.logic_reg = -1;
             e.fs = FS_MEM;
             left = i + 1 == b->n;
         }
