@@ -175,6 +175,8 @@ enum {
     U_MOV_RR32 = PK_UOP_FIRST, U_MOV_RI32, U_LEA_R32, U_INC_R32, U_DEC_R32,
     U_MOVZX_R32_R8, U_SHL_R32, U_SHR_R32, U_SAR_R32, U_IMUL_RR32, U_IMUL_RRI32,
     U_MUL_R32, U_ROL_R32, U_ROR_R32,
+    /* the same, where the block overwrites their flags unseen (flags_unseen) */
+    U_INC_R32_NF, U_DEC_R32_NF, U_ROL_R32_NF, U_ROR_R32_NF,
 #define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RR32, U_##NAME##_RI32, U_##NAME##_RR8, U_##NAME##_RI8,
     UOP_ALU_OPS(X)
 #undef X
@@ -460,6 +462,34 @@ static unsigned insn_slot(const struct tblock *b, int i)
     return kind;
 }
 
+/* Instruction i's flags are overwritten before anything can see them:
+ * the instructions after it in the block, up to one that sets all six
+ * (an ALU, MUL or IMUL micro-op of registers and immediates), are register
+ * moves, LEAs, shifts and rotates of registers, which neither read the
+ * flags nor can fault. Its micro-op then leaves them (INC/DEC need not
+ * find the carry before, ROL/ROR not bring the lazy flags into EFLAGS:
+ * SHA-256's rotates before an XOR). */
+static bool flags_unseen(const struct tblock *b, int i)
+{
+    for (int j = i + 1; j < b->n; j++) {
+        switch (b->insn[j].kind) {
+#define X(NAME, EXPR, LAZY, WRITES) \
+        case U_##NAME##_RR32: case U_##NAME##_RI32: case U_##NAME##_RR8: case U_##NAME##_RI8:
+        UOP_ALU_OPS(X)
+#undef X
+        case U_MUL_R32: case U_IMUL_RR32: case U_IMUL_RRI32:
+            return true;
+        case U_MOV_RR32: case U_MOV_RI32: case U_LEA_R32: case U_MOVZX_R32_R8:
+        case U_SHL_R32: case U_SHR_R32: case U_SAR_R32: case U_ROL_R32: case U_ROR_R32:
+        case U_INC_R32_NF: case U_DEC_R32_NF: case U_ROL_R32_NF: case U_ROR_R32_NF:
+            continue;
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
 void portable_prepare_block(struct tblock *b)
 {
     uint32_t offset = 0;
@@ -490,6 +520,18 @@ void portable_prepare_block(struct tblock *b)
         ti->index = (uint8_t)i;
         ti->offset = (uint16_t)offset;
         offset += ti->insn.len;
+    }
+    /* (backwards: a rotate whose flags go unseen is still one that
+     * neither reads nor faults for those before it) */
+    for (int i = b->n - 2; i >= 0; i--) {
+        struct tb_insn *ti = &b->insn[i];
+        static const uint16_t unseen[][2] = {
+            { U_INC_R32, U_INC_R32_NF }, { U_DEC_R32, U_DEC_R32_NF },
+            { U_ROL_R32, U_ROL_R32_NF }, { U_ROR_R32, U_ROR_R32_NF },
+        };
+        for (unsigned k = 0; k < sizeof unseen / sizeof unseen[0]; k++)
+            if (ti->kind == unseen[k][0] && flags_unseen(b, i))
+                ti->kind = unseen[k][1];
     }
     const void *const *labels = portable_labels();
     for (int i = 0; i < b->n; i++)
@@ -680,6 +722,8 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         [U_SHR_R32] = &&L_U_SHR_R32, [U_SAR_R32] = &&L_U_SAR_R32,
         [U_IMUL_RR32] = &&L_U_IMUL_RR32, [U_IMUL_RRI32] = &&L_U_IMUL_RRI32,
         [U_MUL_R32] = &&L_U_MUL_R32, [U_ROL_R32] = &&L_U_ROL_R32, [U_ROR_R32] = &&L_U_ROR_R32,
+        [U_INC_R32_NF] = &&L_U_INC_R32_NF, [U_DEC_R32_NF] = &&L_U_DEC_R32_NF,
+        [U_ROL_R32_NF] = &&L_U_ROL_R32_NF, [U_ROR_R32_NF] = &&L_U_ROR_R32_NF,
 #define X(NAME, EXPR, LAZY, WRITES)                                            \
         [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32, \
         [U_##NAME##_RR8] = &&L_U_##NAME##_RR8, [U_##NAME##_RI8] = &&L_U_##NAME##_RI8,
@@ -1086,6 +1130,19 @@ next_block:
     ROTATE(L_U_ROR_R32, (a >> count) | (a << ((32 - count) & 31)), r >> 31,
            (a & 1) ^ (a >> 31))
 #undef ROTATE
+    /* flags unseen: the result alone (a count of 0 gives the operand) */
+#define ROTATE_NF(LABEL, EXPR)                                                 \
+    LABEL: {                                                                   \
+        uint32_t count = (in->opnd[1].kind == OPND_IMM ? in->imm : gpr[R_ECX]) & 31; \
+        uint32_t a = gpr[in->opnd[0].reg];                                     \
+        gpr[in->opnd[0].reg] = (EXPR);                                         \
+        NEXT;                                                                  \
+    }
+    ROTATE_NF(L_U_ROL_R32_NF, (a << count) | (a >> ((32 - count) & 31)))
+    ROTATE_NF(L_U_ROR_R32_NF, (a >> count) | (a << ((32 - count) & 31)))
+#undef ROTATE_NF
+    L_U_INC_R32_NF: gpr[in->opnd[0].reg] += 1; NEXT;
+    L_U_DEC_R32_NF: gpr[in->opnd[0].reg] -= 1; NEXT;
     L_U_MUL_R32: {   /* exec_mul's 32-bit form: EDX:EAX = EAX * r32 */
         uint64_t product = (uint64_t)gpr[R_EAX] * gpr[in->opnd[0].reg];
         uint32_t low = (uint32_t)product, high = (uint32_t)(product >> 32);
