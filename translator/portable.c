@@ -185,7 +185,8 @@ enum {
 #define UOP_MEM_LIST(M) M(U_MOV_RM32) M(U_MOV_MR32) M(U_MOV_MI32) M(U_MOVZX_R32_M8)    \
     M(U_MOV_RM8) M(U_MOV_MR8) M(U_CMP_R8M8) M(U_CMP_M8R8) M(U_PUSH_R32) M(U_POP_R32)     \
     M(U_PUSH_I32) M(U_PUSH_M32)                                                        \
-    M(U_MOVZX_R32_M16) M(U_CMP_R16M16) M(U_CMP_M16R16) M(U_INC_M32) M(U_DEC_M32)
+    M(U_MOVZX_R32_M16) M(U_CMP_R16M16) M(U_CMP_M16R16) M(U_INC_M32) M(U_DEC_M32)     \
+    M(U_MOV_MR16) M(U_MOV_MI8)
 #define UOP_MEM_ALU(NAME, EXPR, LAZY, WRITES) M(U_##NAME##_RM32) M(U_##NAME##_MR32) M(U_##NAME##_MI32) \
     M(U_##NAME##_RM8) M(U_##NAME##_MR8) M(U_##NAME##_MI8)
     U_MEM_FIRST = U_PURE_LAST,
@@ -291,6 +292,9 @@ static unsigned uop_form(const struct insn *in, uint32_t mode)
             return (unsigned[]){ U_MOV_RR32, U_MOV_RI32, U_MOV_RM32, U_MOV_MR32, U_MOV_MI32 }[form];
         if (opnd_is_reg(d, 1) && opnd_is_mem(s, 1)) return U_MOV_RM8;
         if (opnd_is_mem(d, 1) && opnd_is_reg(s, 1)) return U_MOV_MR8;
+        if (opnd_is_mem(d, 2) && opnd_is_reg(s, 2)) return U_MOV_MR16;   /* gzip's head[], prev[] */
+        if (opnd_is_mem(d, 1) && s->kind == OPND_IMM && s->size == 1 && s->reg == 0)
+            return U_MOV_MI8;
         return 0;
     case OP_MOVZX:
         if (in->nopnd == 2 && opnd_is_reg(d, 4) && opnd_is_mem(s, 1)) return U_MOVZX_R32_M8;

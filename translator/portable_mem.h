@@ -110,6 +110,14 @@
         uop_flags(cpu, inc ? LF_INC : LF_DEC, r, a, lf_carry(cpu), 4);
         NEXT;
     }
+    ML(U_MOV_MR16):
+        UOP_MEM(2, kind_write);
+        host_store(p, gpr[in->opnd[1].reg], 2);
+        NEXT;
+    ML(U_MOV_MI8):
+        UOP_MEM(1, kind_write);
+        *p = (uint8_t)in->imm;
+        NEXT;
     ML(U_MOVZX_R32_M16):
         UOP_MEM(2, kind_read);
         gpr[in->opnd[0].reg] = host_load(p, 2);
