@@ -177,6 +177,7 @@ enum {
     U_MUL_R32, U_ROL_R32, U_ROR_R32,
     /* the same, where the block overwrites their flags unseen (flags_unseen) */
     U_INC_R32_NF, U_DEC_R32_NF, U_ROL_R32_NF, U_ROR_R32_NF,
+    U_CMOVCC_RR32, U_SETCC_R8, U_NOT_R32,
 #define X(NAME, EXPR, LAZY, WRITES) U_##NAME##_RR32, U_##NAME##_RI32, U_##NAME##_RR8, U_##NAME##_RI8,
     UOP_ALU_OPS(X)
 #undef X
@@ -326,6 +327,12 @@ static unsigned uop_form(const struct insn *in, uint32_t mode)
              : in->op == OP_SAR ? U_SAR_R32 : in->op == OP_ROL ? U_ROL_R32 : U_ROR_R32;
     case OP_MUL:
         return in->nopnd == 1 && opnd_is_reg(d, 4) ? U_MUL_R32 : 0;
+    case OP_CMOVCC:
+        return in->nopnd == 2 && form == 0 ? U_CMOVCC_RR32 : 0;
+    case OP_SETCC:
+        return in->nopnd == 1 && opnd_is_reg(d, 1) ? U_SETCC_R8 : 0;
+    case OP_NOT:
+        return in->nopnd == 1 && opnd_is_reg(d, 4) ? U_NOT_R32 : 0;
     case OP_PUSH:
         if (!(mode & TMODE_STACK32) || in->nopnd != 1 || in->opsize != 4)
             return 0;
@@ -486,6 +493,7 @@ static bool flags_unseen(const struct tblock *b, int i)
         case U_MOV_RR32: case U_MOV_RI32: case U_LEA_R32: case U_MOVZX_R32_R8:
         case U_SHL_R32: case U_SHR_R32: case U_SAR_R32: case U_ROL_R32: case U_ROR_R32:
         case U_INC_R32_NF: case U_DEC_R32_NF: case U_ROL_R32_NF: case U_ROR_R32_NF:
+        case U_NOT_R32:
             continue;
         default:
             return false;
@@ -728,6 +736,8 @@ run_blocks(struct tcache *tc, struct cpu *cpu, struct tblock *b, uint64_t end, u
         [U_MUL_R32] = &&L_U_MUL_R32, [U_ROL_R32] = &&L_U_ROL_R32, [U_ROR_R32] = &&L_U_ROR_R32,
         [U_INC_R32_NF] = &&L_U_INC_R32_NF, [U_DEC_R32_NF] = &&L_U_DEC_R32_NF,
         [U_ROL_R32_NF] = &&L_U_ROL_R32_NF, [U_ROR_R32_NF] = &&L_U_ROR_R32_NF,
+        [U_CMOVCC_RR32] = &&L_U_CMOVCC_RR32, [U_SETCC_R8] = &&L_U_SETCC_R8,
+        [U_NOT_R32] = &&L_U_NOT_R32,
 #define X(NAME, EXPR, LAZY, WRITES)                                            \
         [U_##NAME##_RR32] = &&L_U_##NAME##_RR32, [U_##NAME##_RI32] = &&L_U_##NAME##_RI32, \
         [U_##NAME##_RR8] = &&L_U_##NAME##_RR8, [U_##NAME##_RI8] = &&L_U_##NAME##_RI8,
@@ -1145,6 +1155,12 @@ next_block:
     ROTATE_NF(L_U_ROL_R32_NF, (a << count) | (a >> ((32 - count) & 31)))
     ROTATE_NF(L_U_ROR_R32_NF, (a >> count) | (a << ((32 - count) & 31)))
 #undef ROTATE_NF
+    L_U_CMOVCC_RR32:   /* (xz's range coder, lzma's match finder) */
+        if (cpu_cond_inline(cpu, in->cond & 15))
+            gpr[in->opnd[0].reg] = gpr[in->opnd[1].reg];
+        NEXT;
+    L_U_SETCC_R8: cpu_set_reg8(cpu, in->opnd[0].reg, cpu_cond_inline(cpu, in->cond & 15)); NEXT;
+    L_U_NOT_R32: gpr[in->opnd[0].reg] = ~gpr[in->opnd[0].reg]; NEXT;
     L_U_INC_R32_NF: gpr[in->opnd[0].reg] += 1; NEXT;
     L_U_DEC_R32_NF: gpr[in->opnd[0].reg] -= 1; NEXT;
     L_U_MUL_R32: {   /* exec_mul's 32-bit form: EDX:EAX = EAX * r32 */
