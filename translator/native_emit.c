@@ -849,11 +849,6 @@ static bool group_covers(const struct emitter *e, uint32_t j, int g, unsigned si
            (!write || e->group_write[g]);
 }
 
-/* The memory operand's host address ([R9 + R8]) after all checks. A group
- * member (plan_groups) needs none: its leader checked the group's whole
- * span, and the addend waits in a cpu->jit.group_addend slot; it leaves RFLAGS
- * alone. A leader checks that span for the strongest kind of the group;
- * its miss runs it in the interpreter and leaves the block. */
 /* The group access of the current instruction (plan_groups), when it is
  * a member of an open group (R8 its address, R9 the addend: true) or its
  * leader (R8 the address after the span's check); false for neither. in
@@ -896,6 +891,11 @@ static bool group_member(struct emitter *e, const struct insn *in, const struct 
     return true;
 }
 
+/* The memory operand's host address ([R9 + R8]) after all checks. A group
+ * member (plan_groups) needs none: its leader checked the group's whole
+ * span, and the addend waits in a cpu->jit.group_addend slot; it leaves RFLAGS
+ * alone. A leader checks that span for the strongest kind of the group;
+ * its miss runs it in the interpreter and leaves the block. */
 static void mem_operand(struct emitter *e, const struct insn *in, unsigned size, bool write)
 {
     struct insn span = *in;
@@ -1813,9 +1813,6 @@ static bool emit_branch_indirect(struct emitter *e, const struct insn *in, uint3
     return true;
 }
 
-/* Instructions that may end a block: JMP/Jcc/CALL rel32, RET; a Jcc
- * inside the block (scan_block's past_jcc) is a side exit: the jump to
- * an out-of-line exit, the flags left where they are for the fall-through. */
 /* The flags of a zero result of a CMP, SUB, TEST, AND, OR or XOR: ZF and
  * PF set, CF, OF, SF and AF clear (the interpreter's AF of a logic
  * instruction, which the host's matches). */
@@ -1836,6 +1833,9 @@ static bool zero_result_flags(const struct emitter *e)
     }
 }
 
+/* Instructions that may end a block: JMP/Jcc/CALL rel32, RET; a Jcc
+ * inside the block (scan_block's past_jcc) is a side exit: the jump to
+ * an out-of-line exit, the flags left where they are for the fall-through. */
 static bool emit_branch(struct emitter *e, const struct insn *in)
 {
     struct x64_asm *a = &e->a;
@@ -1907,25 +1907,23 @@ static bool emit_branch(struct emitter *e, const struct insn *in)
             }
             /* (no way to set them again: cond_of found them in RFLAGS and emitted nothing) */
         }
-        flags_settle(e);
+        flags_settle(e);   /* both ways leave with all six in R13 */
         if (zero_result_flags(e) && (in->cond == X64_CC_E || in->cond == X64_CC_NE) &&
             e->fs == FS_HOST) {
             /* the zero result's way saves the constant; only the other
              * needs the flags in RFLAGS (still there: the Jcc leaves them) */
             bool e_taken = in->cond == X64_CC_E;
-            int fs = e->fs;
             x64_jcc_label(a, (enum x64_cc)in->cond, &taken, false);
             e->const_flags = e_taken ? -1 : ZERO_RESULT_FLAGS;
             e->const_writes = a->flag_writes;
             emit_goto(e, next);
             x64_bind(a, &taken);
-            e->fs = fs;
+            e->fs = FS_HOST;
             e->const_flags = e_taken ? ZERO_RESULT_FLAGS : -1;
             e->const_writes = a->flag_writes;
             emit_goto(e, target);
             return true;
         }
-        flags_settle(e);   /* both ways leave with all six in R13 */
         if (e->fs == FS_HOST) {
             /* flags to R13 first: PUSHFQ leaves RFLAGS as they are for the Jcc */
             x64_pushfq(a);
