@@ -191,6 +191,12 @@ struct cpu {
     uint32_t tlb_clean_epoch;      /* phys_mem.clean_epoch last seen (dirty logging, mem.c) */
     struct shadow_mmu *shadow;     /* shadow page tables behind the TLB; NULL: walk on every
                                       miss (-mmu tlb). Not owned (the machine creates it) */
+    /* The host window onto the current address space (mmu/fastmem.h),
+     * which entries with TLB_KIND_FAST map: NULL and 0 unless fast_wanted,
+     * shadow page tables and paging; base 0 until its first page. */
+    bool fast_wanted;
+    struct shadow_space *fast_space;
+    uintptr_t fast_base;
     struct mmu_stats mmu_stats;    /* TLB and shadow counters (both modes) */
     struct icache *icache;         /* decoded instructions by physical address (cpu.c) */
     /* Observer called before every instruction (tracing: -d in_asm/int).

@@ -594,7 +594,9 @@ void machine_format_mmu_stats(const struct machine *m, char *buf, size_t len)
              "  shadows created        %llu, evicted %llu (by the memory cap %llu)\n"
              "  shadow tables flooded  %llu\n"
              "  full TLB flushes       %llu\n"
-             "  now                    %u shadows, %u tables, %u watched pages\n",
+             "  now                    %u shadows, %u tables, %u watched pages\n"
+             "  host windows           %llu user pages mapped into their space's window, "
+             "%u mapped now; emptied %llu times (over %u pages)\n",
              shadow ? "shadow page tables" : "tlb (walk on every miss)",
              (unsigned long long)st->l1_misses,
              (unsigned long long)st->shadow_hits, percent(st->shadow_hits, st->l1_misses),
@@ -607,5 +609,8 @@ void machine_format_mmu_stats(const struct machine *m, char *buf, size_t len)
              (unsigned long long)st->cap_evictions,
              (unsigned long long)st->tables_flooded,
              (unsigned long long)st->full_flushes,
-             st->spaces_now, st->tables_now, st->watched_pages);
+             st->spaces_now, st->tables_now, st->watched_pages,
+             (unsigned long long)st->fast_maps, st->fast_pages_now,
+             (unsigned long long)st->fast_clears,
+             shadow ? m->cpu.shadow->fast_max_pages : 0);
 }

@@ -58,8 +58,39 @@ _Static_assert((unsigned)SHADOW_READ_SUP == (unsigned)TLB_KIND_READ_SUP &&
 
 /* ---- TLB maintenance ---- */
 
+/* Drop TLB_KIND_FAST everywhere, then every page of every window. */
+static void tlb_fast_clear(struct cpu *cpu)
+{
+    for (int i = 0; i < TLB_SIZE; i++)
+        cpu->tlb[i].lin_page &= ~(uint32_t)TLB_KIND_FAST;
+    shadow_fast_clear(cpu->shadow);
+    cpu->fast_base = (uintptr_t)cpu->fast_space->fast.base;
+}
+
+/* TLB_KIND_FAST if the current window maps lin's page to RAM page phys,
+ * mapping it there first if needed (when all windows are full, they are
+ * emptied first); 0 if the host refused. */
+static unsigned tlb_fast(struct cpu *cpu, uint32_t lin, uint32_t phys)
+{
+    struct shadow_space *sp = cpu->fast_space;
+    if (fastmem_has(&sp->fast, lin, phys))
+        return TLB_KIND_FAST;
+    if (!shadow_fast_map(cpu->shadow, sp, lin, phys)) {
+        if (cpu->shadow->stats->fast_pages_now < cpu->shadow->fast_max_pages)
+            return 0;
+        tlb_fast_clear(cpu);
+        if (!shadow_fast_map(cpu->shadow, sp, lin, phys))
+            return 0;
+    }
+    cpu->fast_base = (uintptr_t)sp->fast.base;
+    return TLB_KIND_FAST;
+}
+
 /* Make e translate lin's page to guest-physical phys with rights (TLB_KIND_*
- * with TLB_GLOBAL, TLB_LARGE), host access as RAM or ROM allow. */
+ * with TLB_GLOBAL, TLB_LARGE), host access as RAM or ROM allow; a user
+ * page of RAM also through the current window (TLB_KIND_FAST), which is
+ * never used for a global page: a CR3 switch keeps those entries but
+ * changes the window. */
 static struct tlb_entry *tlb_install(struct cpu *cpu, struct tlb_entry *e, uint32_t lin,
                                      uint32_t phys, unsigned rights)
 {
@@ -74,6 +105,9 @@ static struct tlb_entry *tlb_install(struct cpu *cpu, struct tlb_entry *e, uint3
     } else if ((host = (uint8_t *)phys_readable_page(cpu->mem, phys)) != NULL) {
         direct = rights & (TLB_KIND_READ_SUP | TLB_KIND_READ_USER);
     }
+    if ((direct & TLB_KIND_READ_USER) && cpu->fast_space && !(rights & TLB_GLOBAL) &&
+        (uint64_t)phys + PAGE_SIZE <= cpu->mem->ram_size && host == cpu->mem->ram + phys)
+        direct |= tlb_fast(cpu, lin, phys);
     e->lin_page = (lin & TLB_PAGE_MASK) | direct;
     e->phys_rights = phys | rights;
     e->addend = host ? (uintptr_t)host - (lin & TLB_PAGE_MASK) : 0;
@@ -185,7 +219,11 @@ void cpu_tlb_flush(struct cpu *cpu, bool include_global)
         cpu->tlb_cr4 = cpu->cr4 & (CR4_PSE | CR4_PGE);
         cpu->tlb_generation = cpu->mem->generation;
     }
-    if (cpu->shadow && shadow_activate(cpu->shadow, cpu->cr0, cpu->cr3, cpu->cr4) && cr3_changed) {
+    bool reused = cpu->shadow && shadow_activate(cpu->shadow, cpu->cr0, cpu->cr3, cpu->cr4);
+    /* (no entry left uses the window: the flush took every non-global one) */
+    cpu->fast_space = cpu->fast_wanted && cpu->shadow ? cpu->shadow->current : NULL;
+    cpu->fast_base = cpu->fast_space ? (uintptr_t)cpu->fast_space->fast.base : 0;
+    if (reused && cr3_changed) {
         cpu->mmu_stats.cr3_reuses++;
         if (!include_global)
             tlb_refill_hot(cpu, cpu->shadow->current);

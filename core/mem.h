@@ -108,6 +108,9 @@ enum {
     TLB_KIND_READ_USER  = 1u << 2,
     TLB_KIND_WRITE_USER = 1u << 3,
     TLB_KIND_ALL        = 0xFu,
+    TLB_KIND_FAST       = 1u << 4,   /* lin_page only: cpu->fast_base + lin is this entry's page
+                                        too (mmu/fastmem.h): set on user pages of RAM while the
+                                        native translator asks for it (cpu->fast_wanted) */
     TLB_GLOBAL          = 1u << 4,   /* rights only: kept by a CR3 flush with CR4.PGE */
     TLB_LARGE           = 1u << 5,   /* rights only: part of a 4 MiB page (INVLPG drops all of it) */
     TLB_RAM             = 1u << 6,   /* rights only: host is plain RAM (writable when not code) */

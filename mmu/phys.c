@@ -1,7 +1,8 @@
 /* mmu/phys.c: the guest-physical address space (see phys.h).
  *
- * Layout: RAM is one anonymous host mapping covering [0, ram_size), zero
- * filled and page aligned. ROM and MMIO regions are kept in a small array
+ * Layout: RAM is one shared host mapping of an anonymous file (memfd)
+ * covering [0, ram_size), zero filled and page aligned; the file lets
+ * mmu/fastmem.c map RAM pages a second time, at guest-linear addresses. ROM and MMIO regions are kept in a small array
  * and laid over RAM and over each other: when regions overlap, the one added
  * last is the one that answers. Anything neither RAM nor a region is
  * unassigned: reads give all ones, writes vanish.
@@ -31,10 +32,12 @@
  * phys_ram_page cached in its TLB; phys_read/phys_write are the slow path
  * (MMIO, ROM, page-table walks) and scan the few regions linearly.
  */
+#define _GNU_SOURCE
 #include "phys.h"
 
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define PHYS_PAGE_SIZE 4096u
 #define PHYS_PAGE_MASK 0xFFFFF000u
@@ -80,15 +83,34 @@ static void *phys_alloc_lazy(size_t size)
     return p == MAP_FAILED ? NULL : p;
 }
 
+/* RAM as a file of its own (zero filled, backed only where touched), so
+ * that its pages can be mapped again elsewhere; plain anonymous memory if
+ * the host has no memfd (then *fd stays -1). */
+static uint8_t *phys_alloc_ram(size_t size, int *fd)
+{
+    *fd = memfd_create("fox86-ram", MFD_CLOEXEC);
+    if (*fd >= 0) {
+        void *p = MAP_FAILED;
+        if (ftruncate(*fd, (off_t)size) == 0)
+            p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+        if (p != MAP_FAILED)
+            return p;
+        close(*fd);
+        *fd = -1;
+    }
+    return phys_alloc_lazy(size);
+}
+
 int phys_init(struct phys_mem *pm, uint32_t ram_size)
 {
     memset(pm, 0, sizeof(*pm));
+    pm->ram_fd = -1;
     pm->a20_mask = 0xFFFFFFFFu;
     pm->generation = 1;
     pm->code_gen = phys_alloc_lazy(PHYS_PAGES * sizeof(uint32_t));
     pm->code_chunks = phys_alloc_lazy(PHYS_PAGES * sizeof(uint64_t));
     pm->page_flags = phys_alloc_lazy(PHYS_PAGES);
-    pm->ram = ram_size ? phys_alloc_lazy(ram_size) : NULL;
+    pm->ram = ram_size ? phys_alloc_ram(ram_size, &pm->ram_fd) : NULL;
     pm->ram_size = pm->ram ? ram_size : 0;
     pm->dirty = phys_alloc_lazy(PHYS_PAGES);
     if (!pm->code_gen || !pm->code_chunks || !pm->page_flags || !pm->dirty ||
@@ -209,6 +231,9 @@ void phys_free(struct phys_mem *pm)
     pm->dirty = NULL;
     if (pm->ram)
         munmap(pm->ram, pm->ram_size);
+    if (pm->ram_fd >= 0)
+        close(pm->ram_fd);
+    pm->ram_fd = -1;
     if (pm->code_gen)
         munmap(pm->code_gen, PHYS_PAGES * sizeof(uint32_t));
     if (pm->page_flags)

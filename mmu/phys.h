@@ -48,6 +48,7 @@ struct phys_region {
 struct phys_mem {
     uint8_t *ram;                  /* host memory for guest-physical [0, ram_size) */
     uint32_t ram_size;
+    int      ram_fd;               /* the file behind ram (mmu/fastmem.h maps it), or -1 */
     uint32_t a20_mask;             /* 0xFFFFFFFF, or ~(1 << 20) with A20 disabled */
     struct phys_region regions[PHYS_MAX_REGIONS];
     int nregions;

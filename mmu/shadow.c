@@ -227,6 +227,7 @@ struct shadow_mmu *shadow_create(struct phys_mem *pm, struct mmu_stats *stats,
     sm->max_spaces = max_spaces < 1 ? 1 : max_spaces > SHADOW_MAX_SPACES ? SHADOW_MAX_SPACES
                                                                          : max_spaces;
     sm->max_tables = max_bytes / sizeof(struct shadow_table);
+    sm->fast_max_pages = SHADOW_FAST_MAX_PAGES;
     if (sm->max_tables < 1)
         sm->max_tables = 1;
     phys_set_watcher(pm, shadow_page_written, sm);
@@ -240,6 +241,8 @@ void shadow_destroy(struct shadow_mmu *sm)
     for (unsigned i = 0; i < sm->max_spaces; i++)
         if (sm->spaces[i].in_use)
             free_space(sm, &sm->spaces[i]);
+    for (unsigned i = 0; i < SHADOW_MAX_SPACES; i++)
+        fastmem_free(&sm->spaces[i].fast);
     while (sm->free_tables) {
         struct shadow_table *t = sm->free_tables;
         sm->free_tables = t->rmap_next;
@@ -370,4 +373,23 @@ void shadow_drop_all(struct shadow_mmu *sm)
         else if (sp->in_use)
             free_space(sm, sp);
     }
+}
+
+bool shadow_fast_map(struct shadow_mmu *sm, struct shadow_space *sp, uint32_t lin, uint32_t phys)
+{
+    if (sm->stats->fast_pages_now >= sm->fast_max_pages)
+        return false;
+    uint32_t before = sp->fast.npages;
+    bool mapped = fastmem_map(&sp->fast, sm->pm->ram_fd, lin, phys);
+    sm->stats->fast_pages_now += sp->fast.npages - before;   /* (a failure may unmap one) */
+    sm->stats->fast_maps += mapped;
+    return mapped;
+}
+
+void shadow_fast_clear(struct shadow_mmu *sm)
+{
+    for (unsigned i = 0; i < SHADOW_MAX_SPACES; i++)
+        fastmem_clear(&sm->spaces[i].fast);
+    sm->stats->fast_pages_now = 0;
+    sm->stats->fast_clears++;
 }

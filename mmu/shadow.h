@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fastmem.h"
 #include "phys.h"
 #include "walk.h"
 
@@ -64,6 +65,9 @@ struct mmu_stats {
     uint32_t watched_pages;    /* guest pages being watched now */
     uint32_t spaces_now;       /* shadows alive now */
     uint32_t tables_now;       /* shadow tables allocated now */
+    uint64_t fast_maps;        /* pages mapped into a space's host window (mmu/fastmem.h) */
+    uint64_t fast_clears;      /* times every window was emptied (too many pages mapped) */
+    uint32_t fast_pages_now;   /* pages mapped in all windows now */
 };
 
 /* Shadow entry: guest-physical page in bits 31-12 (not A20-masked), the
@@ -124,7 +128,16 @@ struct shadow_space {
      * shadow directly would find them, instead of missing one by one. */
     uint32_t hot[SHADOW_HOT_PAGES];
     uint32_t nhot;
+    /* Host window onto the space (core/mem.c maps its user pages there
+     * for the native translator). It outlives the space's reuse for
+     * another CR3: it records what it maps, not whose tables said so. */
+    struct fastmem_window fast;
 };
+
+/* Pages all the spaces' host windows may map at once: each is a host
+ * mapping of its own (the host allows about 65530 per process), and
+ * counts again in the process's resident size. */
+#define SHADOW_FAST_MAX_PAGES 16384
 
 /* key bits (values of the CR0/CR4 bits they stand for) */
 #define SHADOW_MODE_WP  WALK_CR0_WP
@@ -142,6 +155,7 @@ struct shadow_mmu {
     uint32_t version_clock;        /* the last shadow_space.version handed out */
     bool     walking;              /* the walker's own A/D writes are not traps */
     bool     cap_hit;              /* the cap forced an eviction at least once */
+    uint32_t fast_max_pages;       /* SHADOW_FAST_MAX_PAGES (tests: fewer) */
     struct shadow_table *free_tables;
     struct shadow_table *rmap[SHADOW_RMAP_BUCKETS];
     struct shadow_space spaces[SHADOW_MAX_SPACES];
@@ -184,5 +198,14 @@ unsigned shadow_walk_rights(const struct walk_result *w, uint32_t cr0);
 /* Drop every space (the physical map changed); the current key stays
  * selected, empty. */
 void shadow_drop_all(struct shadow_mmu *sm);
+
+/* Map linear page lin of sp's host window to RAM page phys (fastmem.h).
+ * False if the host refused or all windows together hold
+ * fast_max_pages: the caller drops what relies on them, then
+ * shadow_fast_clear. */
+bool shadow_fast_map(struct shadow_mmu *sm, struct shadow_space *sp, uint32_t lin, uint32_t phys);
+
+/* Unmap every page of every space's window. */
+void shadow_fast_clear(struct shadow_mmu *sm);
 
 #endif

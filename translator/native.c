@@ -230,6 +230,8 @@ struct native *native_create(struct tcache *tc, size_t code_bytes)
     nt->no_x87_moves = no_x87_moves && *no_x87_moves == '1';
     const char *no_loops = getenv("FOX86_NATIVE_NO_LOOPS");
     nt->no_loops = no_loops && *no_loops == '1';
+    const char *no_window = getenv("FOX86_NATIVE_NO_WINDOW");
+    nt->no_window = no_window && *no_window == '1';
     nt->cb = codebuf_create(code_bytes);
     nt->jc = calloc(1, sizeof(*nt->jc));
     if (nt->jc)
@@ -610,6 +612,10 @@ static enum cpu_stop native_run(struct cpu *cpu, uint64_t end, void *opaque)
     uint32_t mode = tcache_mode(cpu);
     bool chainable = false;      /* the last exit may be patched (no boundary work since) */
     uint64_t flushes = tc->flush_count;
+    if (!cpu->fast_wanted && !tc->native->no_window) {
+        cpu->fast_wanted = true;   /* (the TLB's flush sets the window up) */
+        cpu_tlb_flush(cpu, true);
+    }
     while (cpu->icount < end) {
         int r = cpu_engine_boundary(cpu);
         if (__builtin_expect(r != -1, 0)) {

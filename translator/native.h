@@ -108,6 +108,9 @@ struct native {
                                   call fpu.c's fast entries (comparisons) */
     bool no_loops;             /* FOX86_NATIVE_NO_LOOPS=1: jumps back to a block's start leave
                                   through its entry as other exits (native_emit.c, loops) */
+    bool no_window;            /* FOX86_NATIVE_NO_WINDOW=1: user-mode memory operands are
+                                  not reached through the host window (native_emit.c,
+                                  tlb_check; mmu/fastmem.h) */
     bool host_undef_flags;     /* the host leaves MUL/IMUL's and SHL/SHR/SAR's undefined flags
                                   as the interpreter defines them (Intel's); else host code
                                   computes them (FOX86_NATIVE_EXACT_FLAGS=1: always) */

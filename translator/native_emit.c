@@ -96,6 +96,16 @@ struct stub {
                                   (emit_loop_edge: R8 and R9 no longer address its operand) */
 };
 
+/* A windowed check's miss (tlb_check): the usual check of the same TLB
+ * entry, out of line, back with R9 the entry's addend instead of the
+ * window's base. */
+struct window_miss {
+    struct x64_label at, back;
+    struct stub *stub;         /* its instruction's slow path */
+    uint8_t size, kind;
+};
+#define WINDOW_MISSES (2 * SCAN_MAX_INSNS)
+
 /* A loop edge (emit_loop_edge) keeps the guest flags in RFLAGS; when
  * the budget is spent, how to set them there again after its CMP of the
  * budget clobbered them: nothing to do (they are in R13 or memory), one
@@ -132,6 +142,9 @@ struct emitter {
     struct stub *stub;         /* the current instruction's stub, if it has one */
     struct stub stubs[SCAN_MAX_INSNS];
     int nstubs;
+    bool window_ok;            /* user-mode code: checks may use the host window (tlb_check) */
+    struct window_miss window_misses[WINDOW_MISSES];
+    int nwindow;
     struct side_exit sides[SCAN_MAX_INSNS];
     int nsides;
     /* memory operands sharing one TLB check (plan_groups): for each
@@ -746,20 +759,40 @@ static unsigned access_kind(const struct emitter *e, bool write)
  * the address in R10D for kind: (tag ^ (page | kind)) has no bit in
  * MASK | kind. The offset bits below the page need no clearing: the test
  * ignores all of them but kind's, which the OR sets. Clobbers R10. */
-static void tlb_tag_test(struct emitter *e, int entry, unsigned kind)
+static void tlb_tag_test_to(struct emitter *e, int entry, unsigned kind, struct x64_label *miss)
 {
     struct x64_asm *a = &e->a;
     x64_alu_ri(a, X64_OR, 32, X64_R10, kind);
     x64_alu_rm(a, X64_XOR, 32, X64_R10, x64_mem_bis(NATIVE_CPU, entry, 1, CPU_OFF(tlb)));
     x64_test_ri(a, 32, X64_R10, TLB_PAGE_MASK | kind);
-    x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
+    x64_jcc_label(a, X64_CC_NE, miss, false);
+}
+
+static void tlb_tag_test(struct emitter *e, int entry, unsigned kind)
+{
+    tlb_tag_test_to(e, entry, kind, &e->stub->slow);
+}
+
+/* R10D: the address of the last byte of size bytes at R8D. */
+static void last_byte_to_r10(struct emitter *e, unsigned size)
+{
+    if (size > 1)
+        x64_lea(&e->a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));
+    else
+        x64_mov_rr(&e->a, 32, X64_R10, X64_R8);
 }
 
 /* The linear address in R8D is checked against the TLB for size bytes of
  * this kind of access; on a hit [R9 + R8] is the host address (R9: the
  * entry's addend). Opens the instruction's stub (the miss path). Clobbers
- * RFLAGS (saved first). */
-static void tlb_check(struct emitter *e, unsigned size, bool write)
+ * RFLAGS (saved first).
+ * With window (user-mode code), R9 is the host window's base instead
+ * (cpu->fast_base, mmu/fastmem.h) where the entry says the window maps
+ * the page (TLB_KIND_FAST): that load does not depend on the address, so
+ * the access waits only for its address, and the check runs beside it
+ * (its branch predicted). Else the usual check runs out of line
+ * (struct window_miss). */
+static void tlb_check(struct emitter *e, unsigned size, bool write, bool window)
 {
     struct x64_asm *a = &e->a;
     open_stub(e);
@@ -767,12 +800,34 @@ static void tlb_check(struct emitter *e, unsigned size, bool write)
     tlb_entry_of(e, X64_R9, X64_R8);
     /* the last byte's page against the entry of the first byte's (a last
      * byte on the next page cannot match: that page has the next entry) */
-    if (size > 1)
-        x64_lea(a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));
-    else
-        x64_mov_rr(a, 32, X64_R10, X64_R8);
-    tlb_tag_test(e, X64_R9, access_kind(e, write));
+    last_byte_to_r10(e, size);
+    unsigned kind = access_kind(e, write);
+    if (!window || !e->window_ok || e->nwindow == WINDOW_MISSES) {
+        tlb_tag_test(e, X64_R9, kind);
+        x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
+        return;
+    }
+    struct window_miss *m = &e->window_misses[e->nwindow++];
+    x64_label_init(&m->at);
+    x64_label_init(&m->back);
+    m->stub = e->stub;
+    m->size = (uint8_t)size;
+    m->kind = (uint8_t)kind;
+    tlb_tag_test_to(e, X64_R9, kind | TLB_KIND_FAST, &m->at);
+    x64_mov_rm(a, 64, X64_R9, x64_mem_b(NATIVE_CPU, CPU_OFF(fast_base)));
+    x64_bind(a, &m->back);
+    e->stats->native_window_checks++;
+}
+
+/* A windowed check's miss (tlb_check): R9 still the entry's offset. */
+static void emit_window_miss(struct emitter *e, struct window_miss *m)
+{
+    struct x64_asm *a = &e->a;
+    x64_bind(a, &m->at);
+    last_byte_to_r10(e, m->size);
+    tlb_tag_test_to(e, X64_R9, m->kind, &m->stub->slow);
     x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
+    x64_jmp_label(a, &m->back, false);
 }
 
 /* tlb_check for a group's span that may run into the next page (its
@@ -879,7 +934,7 @@ static bool group_member(struct emitter *e, const struct insn *in, const struct 
     if (g < 64 && (e->b->group_wide >> g & 1))
         tlb_check_wide(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
     else
-        tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
+        tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g], false);
     e->stub->leave = true;
     x64_mov_mr(&e->a, 64, slot, X64_R9);
     e->r9_slot = k;
@@ -911,7 +966,7 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
         x64_alu_rm(&e->a, X64_ADD, 32, X64_R8,
                    x64_mem_b(NATIVE_CPU, CPU_OFF(seg) + in->seg * (int32_t)sizeof(struct seg_cache) +
                                          (int32_t)offsetof(struct seg_cache, base)));
-    tlb_check(e, size, write);
+    tlb_check(e, size, write, true);
 }
 
 /* A stack slot at ESP + delta, for size bytes. */
@@ -922,7 +977,7 @@ static void stack_operand(struct emitter *e, int32_t delta, unsigned size, bool 
         return;
     fl_save(e);
     x64_lea(&e->a, 32, X64_R8, x64_mem_b(native_hreg[R_ESP], delta));
-    tlb_check(e, size, write);
+    tlb_check(e, size, write, true);
 }
 
 /* ---- instructions ---- */
@@ -1708,7 +1763,7 @@ static bool emit_leave(struct emitter *e, const struct insn *in)
         return false;
     fl_save(e);
     x64_mov_rr(a, 32, X64_R8, native_hreg[R_EBP]);
-    tlb_check(e, 4, false);
+    tlb_check(e, 4, false, true);
     x64_mov_rm(a, 32, X64_R10, HOSTMEM);
     x64_lea(a, 32, native_hreg[R_ESP], x64_mem_b(native_hreg[R_EBP], 4));
     x64_mov_rr(a, 32, native_hreg[R_EBP], X64_R10);
@@ -2877,6 +2932,7 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
     }
     for (int k = 0; k < GROUP_SLOTS; k++)
         e.group_active[k] = -1;
+    e.window_ok = ((b->mode >> TMODE_CPL_SHIFT) & 3) == 3 && !nt->no_window;
     x64_init(&e.a, codebuf_cursor(cb), codebuf_free_space(cb), codebuf_exec_delta(cb));
     struct x64_asm *a = &e.a;
     plan_groups(&e);
@@ -2898,10 +2954,11 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
         e.eip = eip;
         e.stub = NULL;
         uint8_t *mark = a->cur;
-        int fs = e.fs, nstubs = e.nstubs, group_active[GROUP_SLOTS];
+        int fs = e.fs, nstubs = e.nstubs, nwindow = e.nwindow, group_active[GROUP_SLOTS];
         memcpy(group_active, e.group_active, sizeof group_active);
         uint64_t shared = stats->native_shared_checks, shared_table = stats->native_shared_table_checks;
         uint64_t loops = stats->native_loop_edges, wide = stats->native_wide_checks;
+        uint64_t windowed = stats->native_window_checks;
         int nloops = e.nloops;
         e.cmp_at = NULL;
         uint32_t flag_writes = a->flag_writes;
@@ -2943,12 +3000,14 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             a->cur = mark;   /* drop whatever a partial attempt wrote */
             e.fs = fs;
             e.nstubs = nstubs;
+            e.nwindow = nwindow;
             memcpy(e.group_active, group_active, sizeof group_active);
             e.r9_slot = -1;   /* the interpreter call writes R8-R11 */
             stats->native_shared_checks = shared;
             stats->native_shared_table_checks = shared_table;
             stats->native_loop_edges = loops;
             stats->native_wide_checks = wide;
+            stats->native_window_checks = windowed;
             e.nloops = nloops;
             stats->native_calls++;
             stats->native_calls_by_op[in->op]++;
@@ -2978,6 +3037,8 @@ void *native_emit_block(struct native *nt, struct tcache_stats *stats, struct tb
             emit_goto_after(&e, s->target, s->count);
     }
 
+    for (int k = 0; k < e.nwindow; k++)
+        emit_window_miss(&e, &e.window_misses[k]);
     for (int k = 0; k < e.nstubs; k++)
         emit_stub(&e, &e.stubs[k]);
     x64_bind(a, &e.budget_exit);

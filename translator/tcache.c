@@ -400,6 +400,9 @@ void tcache_format_stats(const struct tcache *tc, char *buf, size_t len)
             (unsigned long long)s->native_group_misses,
             (unsigned long long)s->native_group_retranslations,
             (unsigned long long)s->native_wide_checks);
+        PUT("  host window checks     %llu memory operands of user-mode code emitted to reach "
+            "guest RAM through the host window of their address space\n",
+            (unsigned long long)s->native_window_checks);
         PUT("  loop edges             %llu jumps back to their block's start emitted to go on at its "
             "body, the budget checked and the flags left in RFLAGS\n",
             (unsigned long long)s->native_loop_edges);

@@ -148,6 +148,7 @@ struct tcache_stats {
     uint64_t native_shared_checks; /* memory operands emitted without a TLB check of their
                                       own (a group's leader checked for them) */
     uint64_t native_group_misses; /* group leaders' checks that missed (each leaves the block) */
+    uint64_t native_window_checks; /* checks through the host window (translated) */
     uint64_t native_wide_checks;  /* group leaders' checks of two pages (translated) */
     uint64_t native_loop_edges;   /* jumps back to a block's start that skip its entry (and PUSHFQ) */
     uint64_t native_shared_table_checks; /* ... of them table lookups (a bounded index) */

@@ -12,6 +12,7 @@
 #include "core/flags.h"
 #include "harness.h"
 #include "mmu/phys.h"
+#include "mmu/shadow.h"
 #include "translator/tcache.h"
 
 static int scan_jcc(const uint8_t *code, size_t len, uint32_t offset, bool code32, bool past_jcc,
@@ -601,6 +602,106 @@ START_TEST(test_moving_base)
 }
 END_TEST
 
+/* User-mode code reaching RAM through its address space's host window
+ * (mmu/fastmem.h): loads and stores through ESI and EDI on linear pages
+ * 0x4000 and 0x5000. Between slices the harness maps 0x4000 elsewhere, as
+ * a kernel moving the page would (a page-table write, then INVLPG): to
+ * another RAM page, to unassigned space (all ones, writes lost), and back
+ * to the first page. The window must never serve a page the tables no
+ * longer map. With a cap of one page, every fill empties the windows. */
+static const uint8_t window_loop[] = {
+    0xB9, 0x00, 0x01, 0x00, 0x00,         /* 1000 mov ecx, 256 */
+    0x31, 0xC0,                           /* 1005 xor eax, eax */
+    0xBE, 0x00, 0x40, 0x00, 0x00,         /* 1007 mov esi, 0x4000 */
+    0xBF, 0x00, 0x50, 0x00, 0x00,         /* 100C mov edi, 0x5000 */
+    0x8B, 0x1E,                           /* 1011 mov ebx, [esi] */
+    0x01, 0xD8,                           /* 1013 add eax, ebx */
+    0x89, 0x47, 0x04,                     /* 1015 mov [edi+4], eax */
+    0x01, 0x4E, 0x08,                     /* 1018 add [esi+8], ecx */
+    0x49,                                 /* 101B dec ecx */
+    0x75, 0xF3,                           /* 101C jnz 1011 */
+    0xEB, 0xFE,                           /* 101E jmp 101E */
+};
+
+#define WINDOW_PT 0x11000u
+
+static void window_remap(struct fixture *fx, uint32_t lin, uint32_t phys)
+{
+    phys_write(&fx->pm, WINDOW_PT + 4 * (lin >> 12), phys | 7, 4);   /* present, writable, user */
+    cpu_tlb_flush_page(&fx->cpu, lin);
+}
+
+static struct fixture *window_machine(struct tcache *tc, uint32_t cap)
+{
+    struct fixture *fx = flat32_with(window_loop, sizeof window_loop);
+    struct cpu *cpu = &fx->cpu;
+    cpu->cpl = 3;
+    phys_write(&fx->pm, 0x10000, WINDOW_PT | 7, 4);
+    for (uint32_t n = 0; n < 256; n++)
+        phys_write(&fx->pm, WINDOW_PT + 4 * n, (n << 12) | 7, 4);
+    phys_write(&fx->pm, WINDOW_PT + 4 * 4, 0x7000 | 7, 4);
+    phys_write(&fx->pm, WINDOW_PT + 4 * 5, 0x9000 | 7, 4);
+    phys_write(&fx->pm, 0x7000, 3, 4);
+    phys_write(&fx->pm, 0x8000, 5, 4);
+    cpu->shadow = shadow_create(&fx->pm, &cpu->mmu_stats, SHADOW_DEFAULT_SPACES, SHADOW_DEFAULT_BYTES);
+    ck_assert_ptr_nonnull(cpu->shadow);
+    cpu->shadow->fast_max_pages = cap;
+    cpu->cr3 = 0x10000;
+    cpu->cr0 |= CR0_PG;
+    cpu_tlb_flush(cpu, true);
+    if (tc)
+        cpu->engine = tcache_engine(tc);
+    return fx;
+}
+
+static void window_free(struct fixture *fx)
+{
+    shadow_destroy(fx->cpu.shadow);
+    fx->cpu.shadow = NULL;
+    fixture_free(fx);
+}
+
+START_TEST(test_host_window)
+{
+    static const uint32_t caps[] = { SHADOW_FAST_MAX_PAGES, 1 };
+    if (!native_supported())
+        return;
+    for (int t = 0; t < 2; t++) {
+        struct tcache *tc = tcache_create(&(struct tcache_config){ .backend = TCACHE_NATIVE });
+        struct fixture *ref = window_machine(NULL, caps[t]), *fx = window_machine(tc, caps[t]);
+        static const uint32_t moves[][2] = { { 40, 0x8000 }, { 80, 0xE0000000u }, { 120, 0x7000 } };
+        for (int k = 0, m = 0; k < 400; k++) {
+            if (m < 3 && k == (int)moves[m][0]) {
+                window_remap(ref, 0x4000, moves[m][1]);
+                window_remap(fx, 0x4000, moves[m][1]);
+                m++;
+            }
+            cpu_run(&ref->cpu, 7);
+            cpu_run(&fx->cpu, 7);
+            ck_assert_uint_eq(fx->cpu.icount, ref->cpu.icount);
+            ck_assert_uint_eq(fx->cpu.eip, ref->cpu.eip);
+            for (int i = 0; i < 8; i++)
+                ck_assert_uint_eq(fx->cpu.gpr[i], ref->cpu.gpr[i]);
+        }
+        ck_assert_msg(ref->cpu.eip == 0x101E, "eip %x icount %llu", ref->cpu.eip,
+                      (unsigned long long)ref->cpu.icount);
+        for (uint32_t at = 0x7000; at <= 0x9000; at += 0x1000)
+            for (uint32_t off = 0; off < 12; off += 4)
+                ck_assert_uint_eq(phys_read(&fx->pm, at + off, 4), phys_read(&ref->pm, at + off, 4));
+        /* each page the loop reached was in the window at some point */
+        const struct mmu_stats *ms = &fx->cpu.mmu_stats;
+        ck_assert_uint_gt(tcache_stats(tc)->native_window_checks, 0);
+        ck_assert_uint_ge(ms->fast_maps, 3);
+        if (t == 1)
+            ck_assert_uint_ge(ms->fast_clears, 1);
+        ck_assert_uint_eq(ref->cpu.mmu_stats.fast_maps, 0);   /* (the interpreter wants none) */
+        window_free(ref);
+        window_free(fx);
+        tcache_destroy(tc);
+    }
+}
+END_TEST
+
 /* Loops whose jumps back skip their block's entry (native_emit.c,
  * loops): a side exit back after SUB (the flags set again from the
  * register), one after CMP r, [esi+4], a member of [esi]'s group (that
@@ -734,6 +835,7 @@ int main(void)
     tcase_add_test(tc, test_table_lookups);
     tcase_add_test(tc, test_moving_base);
     tcase_add_test(tc, test_loop_edges);
+    tcase_add_test(tc, test_host_window);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
