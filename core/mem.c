@@ -58,9 +58,11 @@ _Static_assert((unsigned)SHADOW_READ_SUP == (unsigned)TLB_KIND_READ_SUP &&
 
 /* ---- TLB maintenance ---- */
 
-/* Drop TLB_KIND_FAST everywhere, then every page of every window. */
+/* Drop TLB_KIND_FAST everywhere, then every page of every window. Host
+ * code that kept the window's base leaves the block (tlb_rights_epoch). */
 static void tlb_fast_clear(struct cpu *cpu)
 {
+    cpu->tlb_rights_epoch++;
     for (int i = 0; i < TLB_SIZE; i++)
         cpu->tlb[i].lin_page &= ~(uint32_t)TLB_KIND_FAST;
     shadow_fast_clear(cpu->shadow);
@@ -75,6 +77,9 @@ static unsigned tlb_fast(struct cpu *cpu, uint32_t lin, uint32_t phys)
     struct shadow_space *sp = cpu->fast_space;
     if (fastmem_has(&sp->fast, lin, phys))
         return TLB_KIND_FAST;
+    /* (a group's check in host code may have found the page there before
+     * its mapping changed, without a flush: such code leaves the block) */
+    cpu->tlb_rights_epoch++;
     if (!shadow_fast_map(cpu->shadow, sp, lin, phys)) {
         if (cpu->shadow->stats->fast_pages_now < cpu->shadow->fast_max_pages)
             return 0;

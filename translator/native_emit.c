@@ -96,13 +96,14 @@ struct stub {
                                   (emit_loop_edge: R8 and R9 no longer address its operand) */
 };
 
-/* A windowed check's miss (tlb_check): the usual check of the same TLB
- * entry, out of line, back with R9 the entry's addend instead of the
- * window's base. */
+/* A windowed check's miss (tlb_check): the usual check, out of line from
+ * R8 again, back with R9 the entry's addend instead of the window's base. */
 struct window_miss {
     struct x64_label at, back;
     struct stub *stub;         /* its instruction's slow path */
-    uint8_t size, kind;
+    unsigned size;
+    uint8_t kind;
+    bool wide;
 };
 #define WINDOW_MISSES (2 * SCAN_MAX_INSNS)
 
@@ -782,69 +783,21 @@ static void last_byte_to_r10(struct emitter *e, unsigned size)
         x64_mov_rr(&e->a, 32, X64_R10, X64_R8);
 }
 
-/* The linear address in R8D is checked against the TLB for size bytes of
- * this kind of access; on a hit [R9 + R8] is the host address (R9: the
- * entry's addend). Opens the instruction's stub (the miss path). Clobbers
- * RFLAGS (saved first).
- * With window (user-mode code), R9 is the host window's base instead
- * (cpu->fast_base, mmu/fastmem.h) where the entry says the window maps
- * the page (TLB_KIND_FAST): that load does not depend on the address, so
- * the access waits only for its address, and the check runs beside it
- * (its branch predicted). Else the usual check runs out of line
- * (struct window_miss). */
-static void tlb_check(struct emitter *e, unsigned size, bool write, bool window)
+/* The usual check (tlb_check) from the address in R8D:
+ * R9 the entry's addend after it. */
+static void tlb_check_plain(struct emitter *e, unsigned size, unsigned kind, bool wide)
 {
     struct x64_asm *a = &e->a;
-    open_stub(e);
-    e->r9_slot = -1;
     tlb_entry_of(e, X64_R9, X64_R8);
-    /* the last byte's page against the entry of the first byte's (a last
-     * byte on the next page cannot match: that page has the next entry) */
-    last_byte_to_r10(e, size);
-    unsigned kind = access_kind(e, write);
-    if (!window || !e->window_ok || e->nwindow == WINDOW_MISSES) {
+    if (!wide) {
+        /* the last byte's page against the entry of the first byte's (a
+         * last byte on the next page cannot match: that page has the next
+         * entry) */
+        last_byte_to_r10(e, size);
         tlb_tag_test(e, X64_R9, kind);
         x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
         return;
     }
-    struct window_miss *m = &e->window_misses[e->nwindow++];
-    x64_label_init(&m->at);
-    x64_label_init(&m->back);
-    m->stub = e->stub;
-    m->size = (uint8_t)size;
-    m->kind = (uint8_t)kind;
-    tlb_tag_test_to(e, X64_R9, kind | TLB_KIND_FAST, &m->at);
-    x64_mov_rm(a, 64, X64_R9, x64_mem_b(NATIVE_CPU, CPU_OFF(fast_base)));
-    x64_bind(a, &m->back);
-    e->stats->native_window_checks++;
-}
-
-/* A windowed check's miss (tlb_check): R9 still the entry's offset. */
-static void emit_window_miss(struct emitter *e, struct window_miss *m)
-{
-    struct x64_asm *a = &e->a;
-    x64_bind(a, &m->at);
-    last_byte_to_r10(e, m->size);
-    tlb_tag_test_to(e, X64_R9, m->kind, &m->stub->slow);
-    x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
-    x64_jmp_label(a, &m->back, false);
-}
-
-/* tlb_check for a group's span that may run into the next page (its
- * check missed before: tblock.group_wide): the entries of the span's
- * first and last byte, each for this kind of access, and the same addend
- * in both, which holds where the two pages lie next to each other in
- * guest RAM (an AES table across a page of a library that was read in
- * one piece): one addend then serves the whole span. The miss path of a
- * read group has the TLB fill both entries (native_exec_insn), for the
- * interpreter touches only the page it reads. Clobbers R11 too. */
-static void tlb_check_wide(struct emitter *e, unsigned size, bool write)
-{
-    struct x64_asm *a = &e->a;
-    unsigned kind = access_kind(e, write);
-    open_stub(e);
-    e->r9_slot = -1;
-    tlb_entry_of(e, X64_R9, X64_R8);
     x64_mov_rr(a, 32, X64_R10, X64_R8);
     tlb_tag_test(e, X64_R9, kind);
     x64_lea(a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));
@@ -853,9 +806,70 @@ static void tlb_check_wide(struct emitter *e, unsigned size, bool write)
     x64_mov_rm(a, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R9, 1, CPU_OFF(tlb) + 8));
     x64_alu_rm(a, X64_CMP, 64, X64_R9, x64_mem_bis(NATIVE_CPU, X64_R11, 1, CPU_OFF(tlb) + 8));
     x64_jcc_label(a, X64_CC_NE, &e->stub->slow, false);
-    if (!write)   /* (a write could not fill the entries without setting dirty bits) */
-        e->stub->wide_len = size;
-    e->stats->native_wide_checks++;
+}
+
+/* The linear address in R8D is checked against the TLB for size bytes of
+ * this kind of access; on a hit [R9 + R8] is the host address. Opens the
+ * instruction's stub (the miss path). Clobbers RFLAGS (saved first).
+ * wide (a group's span that may run into the next page: its check missed
+ * before, tblock.group_wide): the entries of the span's first and last
+ * byte, each for this kind of access, and the same addend in both, which
+ * holds where the two pages lie next to each other in guest RAM (an AES
+ * table across a page of a library that was read in one piece): one
+ * addend then serves the whole span. The miss path of a read group has
+ * the TLB fill both entries (native_exec_insn), for the interpreter
+ * touches only the page it reads. Clobbers R11 too.
+ * User-mode code (window): R9 is the host window's base (cpu->fast_base,
+ * mmu/fastmem.h) where the entries say the window maps their pages
+ * (TLB_KIND_FAST): that load does not wait for the address, so the access
+ * waits only for its address, and the check runs beside it (its branch
+ * predicted); a span across two pages then needs no neighbours in RAM.
+ * Else the usual check runs out of line (struct window_miss). */
+static void tlb_check(struct emitter *e, unsigned size, bool write, bool wide)
+{
+    struct x64_asm *a = &e->a;
+    unsigned kind = access_kind(e, write);
+    open_stub(e);
+    e->r9_slot = -1;
+    if (wide) {
+        if (!write)   /* (a write could not fill the entries without setting dirty bits) */
+            e->stub->wide_len = size;
+        e->stats->native_wide_checks++;
+    }
+    if (!e->window_ok || e->nwindow == WINDOW_MISSES) {
+        tlb_check_plain(e, size, kind, wide);
+        return;
+    }
+    struct window_miss *m = &e->window_misses[e->nwindow++];
+    x64_label_init(&m->at);
+    x64_label_init(&m->back);
+    m->stub = e->stub;
+    m->size = size;
+    m->kind = (uint8_t)kind;
+    m->wide = wide;
+    tlb_entry_of(e, X64_R9, X64_R8);
+    if (wide)
+        x64_mov_rr(a, 32, X64_R10, X64_R8);
+    else
+        last_byte_to_r10(e, size);
+    tlb_tag_test_to(e, X64_R9, kind | TLB_KIND_FAST, &m->at);
+    if (wide) {
+        x64_lea(a, 32, X64_R10, x64_mem_b(X64_R8, (int32_t)size - 1));
+        tlb_entry_of(e, X64_R11, X64_R10);
+        tlb_tag_test_to(e, X64_R11, kind | TLB_KIND_FAST, &m->at);
+    }
+    x64_mov_rm(a, 64, X64_R9, x64_mem_b(NATIVE_CPU, CPU_OFF(fast_base)));
+    x64_bind(a, &m->back);
+    e->stats->native_window_checks++;
+}
+
+/* A windowed check's miss (tlb_check): the usual check, from R8 again. */
+static void emit_window_miss(struct emitter *e, struct window_miss *m)
+{
+    x64_bind(&e->a, &m->at);
+    e->stub = m->stub;
+    tlb_check_plain(e, m->size, m->kind, m->wide);
+    x64_jmp_label(&e->a, &m->back, false);
 }
 
 static const struct x64_mem HOSTMEM = { X64_R9, X64_R8, 1, 0 };
@@ -931,10 +945,8 @@ static bool group_member(struct emitter *e, const struct insn *in, const struct 
     fl_save(e);
     int32_t lo = (int32_t)e->group_lo[g];   /* (a member's displacement) */
     ea_to_r8(e, span, lo);
-    if (g < 64 && (e->b->group_wide >> g & 1))
-        tlb_check_wide(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g]);
-    else
-        tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g], false);
+    tlb_check(e, (unsigned)(e->group_hi[g] - lo), e->group_write[g],
+              g < 64 && (e->b->group_wide >> g & 1));
     e->stub->leave = true;
     x64_mov_mr(&e->a, 64, slot, X64_R9);
     e->r9_slot = k;
@@ -966,7 +978,7 @@ static void mem_operand(struct emitter *e, const struct insn *in, unsigned size,
         x64_alu_rm(&e->a, X64_ADD, 32, X64_R8,
                    x64_mem_b(NATIVE_CPU, CPU_OFF(seg) + in->seg * (int32_t)sizeof(struct seg_cache) +
                                          (int32_t)offsetof(struct seg_cache, base)));
-    tlb_check(e, size, write, true);
+    tlb_check(e, size, write, false);
 }
 
 /* A stack slot at ESP + delta, for size bytes. */
@@ -977,7 +989,7 @@ static void stack_operand(struct emitter *e, int32_t delta, unsigned size, bool 
         return;
     fl_save(e);
     x64_lea(&e->a, 32, X64_R8, x64_mem_b(native_hreg[R_ESP], delta));
-    tlb_check(e, size, write, true);
+    tlb_check(e, size, write, false);
 }
 
 /* ---- instructions ---- */
@@ -1763,7 +1775,7 @@ static bool emit_leave(struct emitter *e, const struct insn *in)
         return false;
     fl_save(e);
     x64_mov_rr(a, 32, X64_R8, native_hreg[R_EBP]);
-    tlb_check(e, 4, false, true);
+    tlb_check(e, 4, false, false);
     x64_mov_rm(a, 32, X64_R10, HOSTMEM);
     x64_lea(a, 32, native_hreg[R_ESP], x64_mem_b(native_hreg[R_EBP], 4));
     x64_mov_rr(a, 32, native_hreg[R_EBP], X64_R10);
