@@ -77,6 +77,7 @@ static struct icache *icache_new(void);
 void cpu_init(struct cpu *cpu, struct phys_mem *mem, struct ioport_map *io)
 {
     memset(cpu, 0, sizeof(*cpu));
+    cpu->fast_at = UINT64_MAX;   /* (no window until the translator asks: cpu_tlb_flush) */
     cpu->mem = mem;
     cpu->io = io;
     cpu->icache = icache_new();

@@ -197,6 +197,9 @@ struct cpu {
     bool fast_wanted;
     struct shadow_space *fast_space;
     uintptr_t fast_base;
+    uint64_t space_since;          /* icount when the current shadow space became current */
+    uint64_t fast_at;              /* icount from which the current space, not yet long
+                                      lived enough, gets its window (cpu_tlb_sync) */
     struct mmu_stats mmu_stats;    /* TLB and shadow counters (both modes) */
     struct icache *icache;         /* decoded instructions by physical address (cpu.c) */
     /* Observer called before every instruction (tracing: -d in_asm/int).

@@ -189,6 +189,18 @@ static void tlb_clear(struct tlb_entry *e)
     e->addend = 0;
 }
 
+/* After a flush (which took every entry that may use the window): the
+ * window of the current space, if the translator wants windows and the
+ * space has run long enough; else when it will have (fast_at). */
+static void tlb_window_select(struct cpu *cpu)
+{
+    struct shadow_space *sp = cpu->fast_wanted && cpu->shadow ? cpu->shadow->current : NULL;
+    uint64_t after = cpu->shadow ? cpu->shadow->fast_after_insns : 0;
+    cpu->fast_space = sp && sp->ran >= after ? sp : NULL;
+    cpu->fast_base = cpu->fast_space ? (uintptr_t)cpu->fast_space->fast.base : 0;
+    cpu->fast_at = sp && !cpu->fast_space ? cpu->icount + (after - sp->ran) : UINT64_MAX;
+}
+
 void cpu_tlb_flush(struct cpu *cpu, bool include_global)
 {
     cpu->tlb_epoch++;
@@ -224,10 +236,11 @@ void cpu_tlb_flush(struct cpu *cpu, bool include_global)
         cpu->tlb_cr4 = cpu->cr4 & (CR4_PSE | CR4_PGE);
         cpu->tlb_generation = cpu->mem->generation;
     }
+    if (cpu->shadow && cpu->shadow->current)
+        cpu->shadow->current->ran += cpu->icount - cpu->space_since;
     bool reused = cpu->shadow && shadow_activate(cpu->shadow, cpu->cr0, cpu->cr3, cpu->cr4);
-    /* (no entry left uses the window: the flush took every non-global one) */
-    cpu->fast_space = cpu->fast_wanted && cpu->shadow ? cpu->shadow->current : NULL;
-    cpu->fast_base = cpu->fast_space ? (uintptr_t)cpu->fast_space->fast.base : 0;
+    cpu->space_since = cpu->icount;
+    tlb_window_select(cpu);
     if (reused && cr3_changed) {
         cpu->mmu_stats.cr3_reuses++;
         if (!include_global)
@@ -304,8 +317,8 @@ void cpu_tlb_sync(struct cpu *cpu)
         cpu->tlb_cr0 != (cpu->cr0 & (CR0_PG | CR0_WP)) ||
         cpu->tlb_cr4 != (cpu->cr4 & (CR4_PSE | CR4_PGE)))
         cpu_tlb_flush(cpu, true);
-    else if (cpu->tlb_cr3 != cpu->cr3)
-        cpu_tlb_flush(cpu, false);
+    else if (cpu->tlb_cr3 != cpu->cr3 || cpu->icount >= cpu->fast_at)
+        cpu_tlb_flush(cpu, false);   /* (the second: the space's window starts) */
 }
 
 /* Fill the entry for lin so that it allows kind, walking the page tables

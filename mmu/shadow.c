@@ -228,6 +228,7 @@ struct shadow_mmu *shadow_create(struct phys_mem *pm, struct mmu_stats *stats,
                                                                          : max_spaces;
     sm->max_tables = max_bytes / sizeof(struct shadow_table);
     sm->fast_max_pages = SHADOW_FAST_MAX_PAGES;
+    sm->fast_after_insns = SHADOW_FAST_AFTER_INSNS;
     if (sm->max_tables < 1)
         sm->max_tables = 1;
     phys_set_watcher(pm, shadow_page_written, sm);
@@ -286,6 +287,7 @@ bool shadow_activate(struct shadow_mmu *sm, uint32_t cr0, uint32_t cr3, uint32_t
             sp->ntables = 0;
             sp->pd_writes = 0;
             sp->nhot = 0;
+            sp->ran = 0;
             sp->version = 1;   /* tracked; then a version no other space has */
             space_changed(sm, sp);
             sm->stats->spaces_created++;

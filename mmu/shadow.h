@@ -132,12 +132,18 @@ struct shadow_space {
      * for the native translator). It outlives the space's reuse for
      * another CR3: it records what it maps, not whose tables said so. */
     struct fastmem_window fast;
+    uint64_t ran;                  /* instructions run in this space (core/mem.c counts:
+                                      short-lived processes get no window) */
 };
 
 /* Pages all the spaces' host windows may map at once: each is a host
  * mapping of its own (the host allows about 65530 per process), and
  * counts again in the process's resident size. */
 #define SHADOW_FAST_MAX_PAGES 16384
+/* Instructions a space runs (shadow_space.ran) before its window is used:
+ * most processes of a fork and exec, or of a shell script, are gone long
+ * before (each page mapped is a host call), a compressor is not. */
+#define SHADOW_FAST_AFTER_INSNS 20000000u
 
 /* key bits (values of the CR0/CR4 bits they stand for) */
 #define SHADOW_MODE_WP  WALK_CR0_WP
@@ -156,6 +162,7 @@ struct shadow_mmu {
     bool     walking;              /* the walker's own A/D writes are not traps */
     bool     cap_hit;              /* the cap forced an eviction at least once */
     uint32_t fast_max_pages;       /* SHADOW_FAST_MAX_PAGES (tests: fewer) */
+    uint64_t fast_after_insns;     /* SHADOW_FAST_AFTER_INSNS (tests: 0) */
     struct shadow_table *free_tables;
     struct shadow_table *rmap[SHADOW_RMAP_BUCKETS];
     struct shadow_space spaces[SHADOW_MAX_SPACES];

@@ -612,7 +612,8 @@ END_TEST
  * page, every fill empties the windows. Last, [esi] and [esi+8] lie on
  * both pages, apart in RAM: their group, checked across both pages,
  * stays on through the window (the second of them a load there, so that
- * the group is a read group, whose miss fills both pages' entries). */
+ * the group is a read group, whose miss fills both pages' entries). And
+ * once with the window only after 300 instructions in the space. */
 static const uint8_t window_loop[] = {
     0xB9, 0x00, 0x01, 0x00, 0x00,         /* 1000 mov ecx, 256 */
     0x31, 0xC0,                           /* 1005 xor eax, eax */
@@ -635,7 +636,7 @@ static void window_remap(struct fixture *fx, uint32_t lin, uint32_t phys)
     cpu_tlb_flush_page(&fx->cpu, lin);
 }
 
-static struct fixture *window_machine(struct tcache *tc, uint32_t cap, uint32_t esi)
+static struct fixture *window_machine(struct tcache *tc, uint32_t cap, uint32_t esi, uint32_t after)
 {
     uint8_t code[sizeof window_loop];
     memcpy(code, window_loop, sizeof code);
@@ -659,6 +660,7 @@ static struct fixture *window_machine(struct tcache *tc, uint32_t cap, uint32_t 
     cpu->shadow = shadow_create(&fx->pm, &cpu->mmu_stats, SHADOW_DEFAULT_SPACES, SHADOW_DEFAULT_BYTES);
     ck_assert_ptr_nonnull(cpu->shadow);
     cpu->shadow->fast_max_pages = cap;
+    cpu->shadow->fast_after_insns = after;
     cpu->cr3 = 0x10000;
     cpu->cr0 |= CR0_PG;
     cpu_tlb_flush(cpu, true);
@@ -676,17 +678,17 @@ static void window_free(struct fixture *fx)
 
 START_TEST(test_host_window)
 {
-    static const struct { uint32_t cap, esi; bool moves; } runs[] = {
-        { SHADOW_FAST_MAX_PAGES, 0x4000, true }, { 1, 0x4000, true },
-        { SHADOW_FAST_MAX_PAGES, 0x4FFC, false },
+    static const struct { uint32_t cap, esi, after; bool moves; } runs[] = {
+        { SHADOW_FAST_MAX_PAGES, 0x4000, 0, true }, { 1, 0x4000, 0, true },
+        { SHADOW_FAST_MAX_PAGES, 0x4FFC, 0, false }, { SHADOW_FAST_MAX_PAGES, 0x4000, 300, true },
     };
     static const uint32_t moves[][2] = { { 40, 0x8000 }, { 80, 0xE0000000u }, { 120, 0x7000 } };
     if (!native_supported())
         return;
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < 4; t++) {
         struct tcache *tc = tcache_create(&(struct tcache_config){ .backend = TCACHE_NATIVE });
-        struct fixture *ref = window_machine(NULL, runs[t].cap, runs[t].esi);
-        struct fixture *fx = window_machine(tc, runs[t].cap, runs[t].esi);
+        struct fixture *ref = window_machine(NULL, runs[t].cap, runs[t].esi, runs[t].after);
+        struct fixture *fx = window_machine(tc, runs[t].cap, runs[t].esi, runs[t].after);
         for (int k = 0, m = 0; k < 400; k++) {
             if (runs[t].moves && m < 3 && k == (int)moves[m][0]) {
                 window_remap(ref, 0x4000, moves[m][1]);
@@ -699,6 +701,8 @@ START_TEST(test_host_window)
             ck_assert_uint_eq(fx->cpu.eip, ref->cpu.eip);
             for (int i = 0; i < 8; i++)
                 ck_assert_uint_eq(fx->cpu.gpr[i], ref->cpu.gpr[i]);
+            if (fx->cpu.icount < runs[t].after)   /* (a young space: no window yet) */
+                ck_assert_uint_eq(fx->cpu.mmu_stats.fast_maps, 0);
         }
         ck_assert_uint_eq(ref->cpu.eip, 0x101E);
         for (uint32_t at = 0x7000; at <= 0x9000; at += 0x1000)
